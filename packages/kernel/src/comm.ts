@@ -1,0 +1,51 @@
+/** A Jupyter comm: a bidirectional channel to an object in the kernel, with binary buffers both ways. */
+import type { JsonObject } from '@nbferry/protocol';
+import type { CallOptions } from './abort.js';
+import { Emitter } from './emitter.js';
+
+export interface CommMessage {
+  data: JsonObject;
+  buffers: Uint8Array[];
+  /** msg_id of the request that caused it (e.g. our comm_msg, or a user's execute_request). */
+  parentMsgId: string | undefined;
+}
+
+export interface CommSender {
+  sendCommMessage(commId: string, msgType: 'comm_msg' | 'comm_close', data: JsonObject, buffers: Uint8Array[], options: CallOptions): Promise<void>;
+  forgetComm(commId: string): void;
+}
+
+export class Comm {
+  readonly events = new Emitter<{ message: CommMessage; close: { data: JsonObject } }>();
+  private closed = false;
+
+  constructor(
+    readonly id: string,
+    readonly targetName: string,
+    private readonly sender: CommSender,
+  ) {}
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Sends a message; resolves once the kernel has handled it (went idle on it). */
+  async send(data: JsonObject, buffers: Uint8Array[] = [], options: CallOptions = {}): Promise<void> {
+    if (this.closed) throw new Error(`comm ${this.targetName}/${this.id} is closed`);
+    await this.sender.sendCommMessage(this.id, 'comm_msg', data, buffers, options);
+  }
+
+  async close(data: JsonObject = {}, options: CallOptions = {}): Promise<void> {
+    if (this.closed) return;
+    this.markClosed(data);
+    await this.sender.sendCommMessage(this.id, 'comm_close', data, [], options);
+  }
+
+  /** Called by the client when the kernel closed the comm or the kernel went away. */
+  markClosed(data: JsonObject = {}): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.sender.forgetComm(this.id);
+    this.events.emit('close', { data });
+  }
+}

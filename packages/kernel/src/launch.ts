@@ -1,0 +1,160 @@
+/**
+ * Starting kernels (launchKernel) and connecting to running ones (attachKernel). Both return a
+ * ready KernelClient; a launched kernel's client owns its process (restart, SIGINT, kill).
+ */
+import { rm } from 'node:fs/promises';
+import type { CallOptions } from './abort.js';
+import { createConnectionFile, readConnectionFile, type ConnectionInfo, type NewConnectionOptions } from './connection.js';
+import { KernelDiedError, KernelStartError, KernelStartTimeoutError, RequestTimeoutError } from './errors.js';
+import { Heartbeat, type HeartbeatOptions } from './heartbeat.js';
+import { KernelClient, type KernelOwner } from './kernel-client.js';
+import { KernelProcess } from './kernel-process.js';
+import { expandArgv, findKernelSpec, pythonKernelArgv } from './kernelspec.js';
+import { ZmqTransport } from './zmq-transport.js';
+
+export interface LaunchOptions extends NewConnectionOptions, CallOptions {
+  /** A Python interpreter with ipykernel installed. */
+  python?: string;
+  /** A kernelspec name (found in the Jupyter data paths). Default `python3` when `python` is not given. */
+  kernelName?: string;
+  /** Extra Jupyter data directories to search for kernelspecs. */
+  kernelSpecPaths?: string[];
+  cwd?: string;
+  env?: Record<string, string | undefined>;
+  /** Heartbeat for a launched kernel; off by default since process exit is seen at once. */
+  heartbeat?: HeartbeatOptions | false;
+}
+
+export interface Kernel {
+  client: KernelClient;
+  connection: ConnectionInfo;
+  connectionFile: string;
+  /** Shuts the kernel down (launched) or detaches (attached), and removes temp files we made. */
+  dispose(): Promise<void>;
+}
+
+const DEFAULT_START_TIMEOUT_MS = 60_000;
+
+export async function launchKernel(options: LaunchOptions = {}): Promise<Kernel> {
+  // A Python path alone launches ipykernel from it; a kernelspec name uses the spec (with `python`
+  // standing in for a bare "python" in its argv).
+  const spec =
+    options.python && !options.kernelName ? undefined : await findKernelSpec(options.kernelName ?? 'python3', options.kernelSpecPaths);
+  const { info, path, dir } = await createConnectionFile(options);
+  const argv = spec
+    ? expandArgv(spec.argv, path, spec.resourceDir, options.python)
+    : expandArgv(pythonKernelArgv(options.python!), path);
+  const env = { ...spec?.env, ...options.env };
+  const removeFiles = () => rm(dir, { recursive: true, force: true });
+
+  let process_: KernelProcess;
+  try {
+    process_ = await KernelProcess.spawn(argv, { cwd: options.cwd, env });
+  } catch (error) {
+    await removeFiles();
+    throw error;
+  }
+  const transport = new ZmqTransport(info);
+  let heartbeat: Heartbeat | undefined;
+  // Set while we stop the process on purpose (restart, shutdown): its exit is not a death.
+  let exitExpected = false;
+  const owner: KernelOwner = {
+    get process() {
+      return process_;
+    },
+    interruptMode: spec?.interruptMode ?? 'message',
+    async respawn() {
+      process_ = await KernelProcess.spawn(argv, { cwd: options.cwd, env });
+      exitExpected = false;
+      watchExit(process_);
+      return process_;
+    },
+    pauseMonitoring: () => {
+      exitExpected = true;
+      heartbeat?.pause();
+    },
+    resumeMonitoring: () => heartbeat?.resume(),
+  };
+  const client = new KernelClient(transport, owner);
+  const watchExit = (proc: KernelProcess) => {
+    void proc.exited.then(({ exitCode, signal }) => {
+      if (proc !== process_ || exitExpected) return;
+      client.fail(new KernelDiedError('the kernel process exited', exitCode, signal, proc.outputTail()));
+    });
+  };
+  watchExit(process_);
+
+  try {
+    await client.waitReady({ signal: options.signal, timeoutMs: options.timeoutMs ?? DEFAULT_START_TIMEOUT_MS });
+  } catch (error) {
+    const exit = process_.exitInfo;
+    await process_.kill(500);
+    await transport.close();
+    await removeFiles();
+    if (exit) {
+      throw new KernelStartError(
+        `kernel process exited during start-up: ${argv.join(' ')}`,
+        exit.exitCode,
+        exit.signal,
+        process_.outputTail(),
+        { cause: error },
+      );
+    }
+    if (error instanceof RequestTimeoutError) {
+      throw new KernelStartTimeoutError(options.timeoutMs ?? DEFAULT_START_TIMEOUT_MS, process_.outputTail());
+    }
+    throw error;
+  }
+  if (options.heartbeat) heartbeat = startHeartbeat(info, client, options.heartbeat);
+
+  return {
+    client,
+    connection: info,
+    connectionFile: path,
+    async dispose() {
+      await heartbeat?.close();
+      await client.shutdown();
+      await removeFiles();
+    },
+  };
+}
+
+export interface AttachOptions extends CallOptions {
+  heartbeat?: HeartbeatOptions | false;
+}
+
+/** Connects to a kernel someone else started, from its connection file. Dispose detaches only. */
+export async function attachKernel(connectionFile: string, options: AttachOptions = {}): Promise<Kernel> {
+  const info = await readConnectionFile(connectionFile);
+  const transport = new ZmqTransport(info);
+  const client = new KernelClient(transport);
+  try {
+    await client.waitReady({ signal: options.signal, timeoutMs: options.timeoutMs ?? 10_000 });
+  } catch (error) {
+    await transport.close();
+    if (error instanceof RequestTimeoutError) {
+      throw new KernelDiedError(`no kernel answers at ${connectionFile} (is it running, and is this its connection file?)`);
+    }
+    throw error;
+  }
+  const heartbeat = options.heartbeat === false ? undefined : startHeartbeat(info, client, options.heartbeat ?? {});
+  return {
+    client,
+    connection: info,
+    connectionFile,
+    async dispose() {
+      await heartbeat?.close();
+      await client.close();
+    },
+  };
+}
+
+function startHeartbeat(info: ConnectionInfo, client: KernelClient, options: HeartbeatOptions): Heartbeat {
+  const heartbeat = new Heartbeat(
+    info,
+    (silentFor) => client.fail(new KernelDiedError(`no heartbeat for ${silentFor} ms`)),
+    options,
+  );
+  client.events.on('dead', () => void heartbeat.close());
+  return heartbeat;
+}

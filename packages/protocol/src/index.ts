@@ -1,0 +1,5 @@
+export * from './message.js';
+export type * from './content.js';
+export { ProtocolError } from './errors.js';
+export { WireCodec, toBuffer, type SignatureScheme } from './wire.js';
+export { packMsgpack, unpackMsgpack } from './msgpack.js';
