@@ -3,6 +3,7 @@
  * ready KernelClient; a launched kernel's client owns its process (restart, SIGINT, kill).
  */
 import { rm } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import type { CallOptions } from './abort.js';
 import { createConnectionFile, readConnectionFile, type ConnectionInfo, type NewConnectionOptions } from './connection.js';
 import { KernelDiedError, KernelStartError, KernelStartTimeoutError, RequestTimeoutError } from './errors.js';
@@ -40,10 +41,12 @@ export async function launchKernel(options: LaunchOptions = {}): Promise<Kernel>
   // standing in for a bare "python" in its argv).
   const spec =
     options.python && !options.kernelName ? undefined : await findKernelSpec(options.kernelName ?? 'python3', options.kernelSpecPaths);
+  // A relative interpreter path means relative to us, not to the kernel's cwd.
+  const python = options.python?.includes('/') ? resolve(options.python) : options.python;
   const { info, path, dir } = await createConnectionFile(options);
   const argv = spec
-    ? expandArgv(spec.argv, path, spec.resourceDir, options.python)
-    : expandArgv(pythonKernelArgv(options.python!), path);
+    ? expandArgv(spec.argv, path, spec.resourceDir, python)
+    : expandArgv(pythonKernelArgv(python!), path);
   const env = { ...spec?.env, ...options.env };
   const removeFiles = () => rm(dir, { recursive: true, force: true });
 

@@ -1,0 +1,41 @@
+/** Runs a notebook's code cells top to bottom in a kernel, as "Run All" does, streaming outputs. */
+import { readFile } from 'node:fs/promises';
+import type { ExecuteResult, KernelClient, Output } from '@nbferry/kernel';
+import { parseNotebook, type Notebook, type NotebookCell } from '@nbferry/protocol';
+
+export interface CellRun {
+  cell: NotebookCell;
+  result: ExecuteResult;
+  ms: number;
+}
+
+export async function readNotebook(path: string): Promise<Notebook> {
+  return parseNotebook(await readFile(path, 'utf8'), path);
+}
+
+export interface RunNotebookOptions {
+  signal?: AbortSignal;
+  onCellStart?: (cell: NotebookCell) => void;
+  onOutput?: (cell: NotebookCell, output: Output) => void;
+  /** Stop at the first unexpected error (default true), as Run All does. */
+  stopOnError?: boolean;
+}
+
+export async function runNotebook(client: KernelClient, notebook: Notebook, options: RunNotebookOptions = {}): Promise<CellRun[]> {
+  const runs: CellRun[] = [];
+  for (const cell of notebook.cells) {
+    options.onCellStart?.(cell);
+    const started = performance.now();
+    const result = await client.execute(cell.source, {
+      cellId: cell.id,
+      signal: options.signal,
+      // Expected errors must not abort the queue: a notebook may declare a failing cell.
+      stopOnError: false,
+      onOutput: (output) => options.onOutput?.(cell, output),
+    });
+    runs.push({ cell, result, ms: performance.now() - started });
+    const expected = notebook.expectedErrors.includes(cell.index);
+    if (result.status === 'error' && !expected && (options.stopOnError ?? true)) break;
+  }
+  return runs;
+}
