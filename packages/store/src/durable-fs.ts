@@ -1,0 +1,30 @@
+/** File-system steps that survive a crash: write+fsync, atomic rename, directory fsync. */
+import { open, rename } from 'node:fs/promises';
+
+export async function writeFileDurable(path: string, data: Uint8Array | string): Promise<void> {
+  const handle = await open(path, 'w', 0o600);
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Makes a directory's entries (new files, renames) durable. */
+export async function syncDir(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Replaces `path` with `data` atomically: readers see the old file or the new one, never a mix. */
+export async function replaceFileAtomic(path: string, data: Uint8Array | string, dir: string): Promise<void> {
+  const temp = `${path}.tmp-${process.pid}-${Date.now()}`;
+  await writeFileDurable(temp, data);
+  await rename(temp, path);
+  await syncDir(dir);
+}
