@@ -1,5 +1,5 @@
 export * from './errors.js';
-export type { CallOptions } from './abort.js';
+export { cancellable, delay, type CallOptions } from './abort.js';
 export { Emitter } from './emitter.js';
 export {
   createConnectionFile,

@@ -1,0 +1,75 @@
+/**
+ * Verification: after a restore, every variable that was live at checkpoint is classified by
+ * comparing its content fingerprint in the new kernel with the one recorded at checkpoint.
+ */
+
+export type VariableOutcome =
+  /** Loaded from the checkpoint; its fingerprint matches. */
+  | 'restored'
+  /** Rerun from its cells; its fingerprint matches the original. */
+  | 'recomputed-equal'
+  /** Rerun from its cells; present, but its value differs from the original (randomness, changed inputs). */
+  | 'recomputed-different'
+  /** Present, but it cannot be fingerprinted (or was not at checkpoint), so equality is unknown. */
+  | 'unverifiable'
+  /** Not present after restore. */
+  | 'lost';
+
+export interface VariableReport {
+  name: string;
+  outcome: VariableOutcome;
+  /** How it came back (loaded/rerun) and, for problems, what went wrong. */
+  detail: string;
+}
+
+export interface VerificationInput {
+  /** Fingerprints at checkpoint, by name; null where the variable could not be fingerprinted. */
+  expected: ReadonlyMap<string, string | null>;
+  /** Fingerprints in the restored kernel; a missing name is absent there. */
+  actual: ReadonlyMap<string, string | null>;
+  /** How each name was meant to come back. */
+  method: ReadonlyMap<string, 'load' | 'rerun'>;
+  /** Why a name could not be brought back, where known (failed load, failed rerun, no plan). */
+  failures: ReadonlyMap<string, string>;
+}
+
+export interface VerificationReport {
+  variables: VariableReport[];
+  totals: Record<VariableOutcome, number>;
+  /** True when nothing was lost and nothing loaded differs. */
+  ok: boolean;
+}
+
+export function verify(input: VerificationInput): VerificationReport {
+  const variables: VariableReport[] = [];
+  for (const name of [...input.expected.keys()].sort()) {
+    const expected = input.expected.get(name) ?? null;
+    const method = input.method.get(name);
+    const failure = input.failures.get(name);
+    if (!input.actual.has(name)) {
+      variables.push({ name, outcome: 'lost', detail: failure ?? (method ? `${method} did not bind it` : 'no way to bring it back') });
+      continue;
+    }
+    const actual = input.actual.get(name) ?? null;
+    const how = method === 'load' ? 'loaded' : 'rerun';
+    if (expected === null || actual === null) {
+      variables.push({ name, outcome: 'unverifiable', detail: `${how}; no content fingerprint` });
+    } else if (expected === actual) {
+      variables.push({ name, outcome: method === 'load' ? 'restored' : 'recomputed-equal', detail: how });
+    } else if (method === 'load') {
+      // A loaded value that differs means the blob or the loader is wrong: never call that success.
+      variables.push({ name, outcome: 'lost', detail: 'loaded, but its content differs from the checkpoint' });
+    } else {
+      variables.push({ name, outcome: 'recomputed-different', detail: failure ?? 'rerun produced a different value' });
+    }
+  }
+  const totals: Record<VariableOutcome, number> = {
+    restored: 0,
+    'recomputed-equal': 0,
+    'recomputed-different': 0,
+    unverifiable: 0,
+    lost: 0,
+  };
+  for (const variable of variables) totals[variable.outcome] += 1;
+  return { variables, totals, ok: totals.lost === 0 };
+}

@@ -1,0 +1,26 @@
+/** What the shim reports for one cell execution (normalized from its msgpack record). */
+export interface CellRecord {
+  /** Position in the session's recorded history, from 0, with no gaps. */
+  seq: number;
+  executionCount: number | null;
+  /** The notebook cell id, when the client sent one. */
+  cellId: string | null;
+  code: string;
+  /** Epoch milliseconds at the start of the cell. */
+  startedAt: number;
+  runtimeMs: number;
+  success: boolean;
+  /** Names whose prior value the cell may have used. */
+  reads: string[];
+  /** Names the cell bound that did not exist before it. */
+  created: string[];
+  /** Names that existed and were rebound or mutated in place (through any alias). */
+  modified: string[];
+  deleted: string[];
+  /** External effects seen by audit hooks (file writes, subprocesses, network), human-readable. */
+  sideEffects: string[];
+  /** Files the cell read: inputs a rerun needs on the target machine. */
+  filesRead: string[];
+  /** Randomness the recorded RNG state cannot reproduce (unseeded Generator, os.urandom, time). */
+  nondeterministic: boolean;
+}

@@ -1,0 +1,38 @@
+/** Typed recorder errors. */
+export class RecorderError extends Error {
+  override name = 'RecorderError';
+  constructor(
+    message: string,
+    readonly code: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** The shim could not be injected (old IPython, a different shim version already running, ...). */
+export class ShimInjectionError extends RecorderError {
+  override name = 'ShimInjectionError';
+  constructor(detail: string, options?: { cause?: unknown }) {
+    super(`could not install the nbferry shim in the kernel: ${detail}`, 'SHIM_INJECTION_FAILED', options);
+  }
+}
+
+/** The shim answered a request with an error (its message is the shim's own). */
+export class ShimRequestError extends RecorderError {
+  override name = 'ShimRequestError';
+  constructor(
+    readonly op: string,
+    detail: string,
+  ) {
+    super(`shim operation "${op}" failed in the kernel: ${detail}`, 'SHIM_REQUEST_FAILED');
+  }
+}
+
+/** The shim's comm closed or never opened (kernel restarted, shim missing). */
+export class ShimUnavailableError extends RecorderError {
+  override name = 'ShimUnavailableError';
+  constructor(detail: string) {
+    super(`the nbferry shim is not reachable: ${detail}`, 'SHIM_UNAVAILABLE');
+  }
+}
