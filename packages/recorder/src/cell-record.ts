@@ -1,7 +1,12 @@
 /** What the shim reports for one cell execution (normalized from its msgpack record). */
 export interface CellRecord {
-  /** Position in the session's recorded history, from 0, with no gaps. */
+  /** Position in the shim's history (from 1, no gaps; the shim may drop the oldest records). */
   seq: number;
+  /**
+   * `cell`: a user cell. `outside`: names changed between cells by code nobody recorded (silent
+   * executes, another client's comm): unknown provenance. `load`: names bound from a checkpoint.
+   */
+  kind: 'cell' | 'outside' | 'load';
   executionCount: number | null;
   /** The notebook cell id, when the client sent one. */
   cellId: string | null;
@@ -12,6 +17,8 @@ export interface CellRecord {
   success: boolean;
   /** Names whose prior value the cell may have used. */
   reads: string[];
+  /** The cell may have read any name (eval, exec, globals()): `reads` is not exhaustive. */
+  readsAll: boolean;
   /** Names the cell bound that did not exist before it. */
   created: string[];
   /** Names that existed and were rebound or mutated in place (through any alias). */

@@ -5,6 +5,7 @@ import { HistoryGraph } from './history-graph.js';
 function record(seq: number, fields: Partial<CellRecord>): CellRecord {
   return {
     seq,
+    kind: 'cell',
     executionCount: seq + 1,
     cellId: null,
     code: `cell ${seq}`,
@@ -12,6 +13,7 @@ function record(seq: number, fields: Partial<CellRecord>): CellRecord {
     runtimeMs: 10,
     success: true,
     reads: [],
+    readsAll: false,
     created: [],
     modified: [],
     deleted: [],
@@ -26,20 +28,20 @@ describe('HistoryGraph', () => {
   it('links reads to the version current at the time and writes to new versions', () => {
     const graph = new HistoryGraph();
     graph.addPreexisting(['old']);
-    graph.add(record(0, { created: ['x'], reads: ['old'] }));
-    graph.add(record(1, { modified: ['x'], reads: ['x'] }));
-    graph.add(record(2, { created: ['y'], reads: ['x'] }));
-    graph.add(record(3, { deleted: ['old'] }));
+    graph.add(record(1, { created: ['x'], reads: ['old'] }));
+    graph.add(record(2, { modified: ['x'], reads: ['x'] }));
+    graph.add(record(3, { created: ['y'], reads: ['x'] }));
+    graph.add(record(4, { deleted: ['old'] }));
     const edges = graph.graph.edges().map((e) => `${e.v} -> ${e.w}`).sort();
     expect(edges).toEqual(
       [
-        'var:old@pre -> cell:0',
-        'cell:0 -> var:x@0',
-        'var:x@0 -> cell:1',
+        'var:old@pre -> cell:1',
         'cell:1 -> var:x@1',
         'var:x@1 -> cell:2',
-        'cell:2 -> var:y@2',
-        'cell:3 -> var:old@3',
+        'cell:2 -> var:x@2',
+        'var:x@2 -> cell:3',
+        'cell:3 -> var:y@3',
+        'cell:4 -> var:old@4',
       ].sort(),
     );
     expect(graph.liveNames()).toEqual(['x', 'y']);
@@ -47,28 +49,29 @@ describe('HistoryGraph', () => {
 
   it('treats a read of a never-written name as unknown provenance', () => {
     const graph = new HistoryGraph();
-    graph.add(record(0, { reads: ['mystery'], created: ['z'] }));
+    graph.add(record(1, { reads: ['mystery'], created: ['z'] }));
     expect(graph.preexisting.has('mystery')).toBe(true);
-    expect(graph.graph.hasEdge('var:mystery@pre', 'cell:0')).toBe(true);
+    expect(graph.graph.hasEdge('var:mystery@pre', 'cell:1')).toBe(true);
   });
 
   it('ignores replayed records and refuses gaps', () => {
     const graph = new HistoryGraph();
-    expect(graph.add(record(0, { created: ['a'] }))).toBe(true);
-    expect(graph.add(record(0, { created: ['a'] }))).toBe(false);
-    expect(() => graph.add(record(2, {}))).toThrow(/history gap/);
+    expect(graph.add(record(5, { created: ['a'] }))).toBe(true); // the shim dropped records 0..4
+    expect(graph.add(record(5, { created: ['a'] }))).toBe(false);
+    expect(() => graph.add(record(7, {}))).toThrow(/history gap/);
+    expect(graph.lastSeq).toBe(5);
   });
 
   it('round-trips through JSON and renders DOT', () => {
     const graph = new HistoryGraph();
-    graph.add(record(0, { created: ['df'], code: 'df = pd.read_csv("data.csv")' }));
-    graph.add(record(1, { modified: ['df'], sideEffects: ['open("out.csv", "w")'] }));
+    graph.add(record(1, { created: ['df'], code: 'df = pd.read_csv("data.csv")' }));
+    graph.add(record(2, { modified: ['df'], sideEffects: ['open("out.csv", "w")'] }));
     const copy = HistoryGraph.fromJSON(JSON.parse(JSON.stringify(graph.toJSON())));
     expect(copy.toJSON()).toEqual(graph.toJSON());
     const dot = graph.toDot();
-    expect(dot).toContain('"cell:1" [shape=box');
+    expect(dot).toContain('"cell:2" [shape=box');
     expect(dot).toContain('color=red');
     expect(dot).toContain('read_csv(\\"data.csv\\")');
-    expect(dot).toContain('"var:df@0" -> "cell:1" [style=dotted]');
+    expect(dot).toContain('"var:df@1" -> "cell:2" [style=dotted]');
   });
 });

@@ -41,11 +41,14 @@ export class HistoryGraph {
     }
   }
 
-  /** Adds a record; returns false if it was already there. Records must arrive in seq order. */
+  /**
+   * Adds a record; returns false if it was already there. Records arrive in seq order without
+   * gaps; the first may start anywhere (the shim's buffer keeps only the newest records).
+   */
   add(record: CellRecord): boolean {
-    if (record.seq < this.records.length) return false;
-    if (record.seq !== this.records.length) {
-      throw new Error(`history gap: got cell record ${record.seq}, expected ${this.records.length}`);
+    if (record.seq <= this.lastSeq) return false;
+    if (this.records.length > 0 && record.seq !== this.lastSeq + 1) {
+      throw new Error(`history gap: got record ${record.seq}, expected ${this.lastSeq + 1}`);
     }
     this.records.push(record);
     const cell = cellId(record.seq);
@@ -65,6 +68,11 @@ export class HistoryGraph {
 
   get length(): number {
     return this.records.length;
+  }
+
+  /** Seq of the newest record, 0 when empty. */
+  get lastSeq(): number {
+    return this.records.at(-1)?.seq ?? 0;
   }
 
   /** Names live at the end of the history, by what the records say. */
@@ -102,7 +110,8 @@ export class HistoryGraph {
       const node = this.graph.node(id)!;
       if (node.kind === 'cell') {
         const r = node.record;
-        const label = `[${r.executionCount ?? r.seq}] ${firstLine(r.code)}\n${r.runtimeMs.toFixed(0)} ms${r.success ? '' : ' (error)'}`;
+        const title = r.kind === 'cell' ? `[${r.executionCount ?? r.seq}] ${firstLine(r.code)}` : `(${r.kind})`;
+        const label = `${title}\n${r.runtimeMs.toFixed(0)} ms${r.success ? '' : ' (error)'}`;
         lines.push(`  "${id}" [shape=box, label="${escapeDot(label)}"${r.sideEffects.length ? ', color=red' : ''}];`);
       } else {
         const label = `${node.name}${node.deleted ? ' (deleted)' : ''}`;

@@ -1,0 +1,28 @@
+/** What nbferry keeps in a checkpoint's manifest besides the blob list (the store's `body`). */
+import type { PlanningProblem, ReplicationPlan } from '@nbferry/planner';
+import type { HistoryGraphJson } from '@nbferry/recorder';
+
+export interface CheckpointBody {
+  history: HistoryGraphJson;
+  /** The problem as planned, so a restore can re-plan around a blob that fails to load. */
+  problem: PlanningProblem;
+  plan: ReplicationPlan;
+  /** Content fingerprints at checkpoint time (null: could not be fingerprinted). */
+  fingerprints: { algo: string; values: Record<string, string | null> };
+  /** Variables no plan could bring back (unserializable and not recomputable), with why. */
+  unrecoverable: { name: string; reason: string }[];
+  /** Global RNG states before each rerun cell, so reruns draw the same numbers. */
+  rng: { seq: number; python?: Uint8Array; numpy?: Uint8Array }[];
+  /** The source kernel's working directory (reruns may read relative paths). */
+  cwd: string;
+  timings: CheckpointTimings;
+}
+
+export interface CheckpointTimings {
+  syncMs: number;
+  measureMs: number;
+  planMs: number;
+  saveMs: number;
+  commitMs: number;
+  totalMs: number;
+}

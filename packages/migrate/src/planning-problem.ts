@@ -1,0 +1,86 @@
+/**
+ * Maps what the recorder and the shim know onto the planner's input: the history's records become
+ * cell executions, the measured shared-reference groups become variable groups.
+ */
+import type { CellExecution, CostSettings, PlanningProblem, VariableGroup } from '@nbferry/planner';
+import type { CellRecord } from '@nbferry/recorder';
+import type { MeasuredGroup } from './shim-api.js';
+
+export function plannerCells(records: readonly CellRecord[]): CellExecution[] {
+  const written = new Set<string>();
+  return records.map((r) => {
+    const writes = [...new Set([...r.created, ...r.modified])];
+    // A cell that may have read anything (eval, exec, globals()) reads every name that existed.
+    const reads = r.readsAll ? [...new Set([...written, ...r.reads, ...r.modified])] : [...new Set([...r.reads, ...r.modified])];
+    for (const name of writes) written.add(name);
+    if (r.kind !== 'cell') {
+      // Changes made outside cells (a silent execute, a load from a checkpoint) cannot be replayed.
+      return {
+        id: r.seq,
+        runtimeMs: 0,
+        reads: [],
+        writes,
+        deletes: [...r.deleted],
+        success: true,
+        sideEffects: false,
+        nondeterministic: false,
+        replayable: false,
+        label: `(${r.kind === 'load' ? 'loaded from a checkpoint' : 'changed outside any cell'})`,
+      };
+    }
+    return {
+      id: r.seq,
+      runtimeMs: r.runtimeMs,
+      reads,
+      writes,
+      deletes: [...r.deleted],
+      success: r.success,
+      sideEffects: r.sideEffects.length > 0,
+      nondeterministic: r.nondeterministic,
+      label: `[${r.executionCount ?? '?'}] ${firstLine(r.code)}`,
+    };
+  });
+}
+
+export function groupId(group: MeasuredGroup): string {
+  return `g${group.id}`;
+}
+
+export function plannerGroups(groups: readonly MeasuredGroup[]): VariableGroup[] {
+  return groups.map((g) =>
+    g.serializable
+      ? {
+          id: groupId(g),
+          names: g.names,
+          serializable: true,
+          bytes: g.bytes,
+          serializeMs: g.dumpSec * 1000,
+          loadMs: g.loadSecEst * 1000,
+        }
+      : { id: groupId(g), names: g.names, serializable: false, reason: g.reason, bytes: 0 },
+  );
+}
+
+export const DEFAULT_COSTS: CostSettings = {
+  targetSpeedFactor: 1,
+  // A local SSD; callers with a slower store (network disk, object store) should say so.
+  store: { writeBytesPerSec: 800e6, readBytesPerSec: 1500e6, latencyMs: 1 },
+  objective: 'migration',
+};
+
+export function planningProblem(
+  records: readonly CellRecord[],
+  groups: readonly MeasuredGroup[],
+  costs: Partial<CostSettings> = {},
+): PlanningProblem {
+  return {
+    cells: plannerCells(records),
+    groups: plannerGroups(groups),
+    costs: { ...DEFAULT_COSTS, ...costs, store: { ...DEFAULT_COSTS.store, ...costs.store } },
+  };
+}
+
+function firstLine(code: string): string {
+  const line = code.split('\n').find((l) => l.trim() !== '') ?? '';
+  return line.length > 50 ? `${line.slice(0, 47)}...` : line;
+}

@@ -1,0 +1,195 @@
+/**
+ * Restore: replay a checkpoint's plan in a kernel (load blobs, rerun cells with their recorded RNG
+ * state), fall back to recomputing whatever fails to load or rerun, then verify every variable.
+ *
+ * Fallback: a blob that fails its checksum or unpickling, or a rerun that raises, is marked
+ * unavailable; the problem is re-planned without it, the namespace is cleared and the new program
+ * runs from the start. What no plan can bring back is reported lost, never reported restored.
+ */
+import type { CallOptions, KernelClient } from '@nbferry/kernel';
+import { type PlanningProblem, type ReplicationPlan, type RestoreStep } from '@nbferry/planner';
+import { Recorder, type CellRecord } from '@nbferry/recorder';
+import { openCheckpoint, type StoredCheckpoint } from '@nbferry/store';
+import { planOrDrop } from './checkpoint.js';
+import { compareEnvironments, type Mismatch } from './compatibility.js';
+import { kernelEnvironment } from './environment.js';
+import { IncompatibleEnvironmentError } from './errors.js';
+import type { CheckpointBody } from './manifest-body.js';
+import type { ProgressListener } from './progress.js';
+import { fingerprints, load, setRng, type LoadSpec } from './shim-api.js';
+import { verify, type VerificationReport } from './verification.js';
+
+export interface RestoreOptions extends CallOptions {
+  /** Proceed even if the target's Python or package versions differ from the checkpoint's. */
+  force?: boolean;
+  onProgress?: ProgressListener;
+  /** Blobs to read from here instead of the checkpoint directory (live migration passes buffers). */
+  blobSource?: BlobSource;
+}
+
+/** Where load steps get their bytes: files in a directory, or buffers already in memory. */
+export type BlobSource =
+  | { kind: 'dir'; dir: string }
+  | { kind: 'buffers'; buffers: Map<string, Uint8Array[]> };
+
+export interface RestoreReport {
+  verification: VerificationReport;
+  /** The plan actually executed (after any fallback re-planning). */
+  plan: ReplicationPlan;
+  fallbacks: string[];
+  mismatches: Mismatch[];
+  timings: { compatibilityMs: number; attachMs: number; replayMs: number; verifyMs: number; totalMs: number };
+  loadedGroups: number;
+  rerunCells: number;
+  recorder: Recorder;
+}
+
+export async function restore(
+  source: string | StoredCheckpoint<CheckpointBody>,
+  target: KernelClient,
+  options: RestoreOptions = {},
+): Promise<RestoreReport> {
+  const checkpoint = typeof source === 'string' ? await openCheckpoint<CheckpointBody>(source) : source;
+  return replay(checkpoint.manifest, options.blobSource ?? { kind: 'dir', dir: `${checkpoint.dir}/blobs` }, target, options);
+}
+
+/** The manifest fields a replay needs (a stored checkpoint, or one streamed in live migration). */
+export interface ReplayInput {
+  environment: StoredCheckpoint['manifest']['environment'];
+  blobs: StoredCheckpoint['manifest']['blobs'];
+  body: CheckpointBody;
+}
+
+export async function replay(input: ReplayInput, blobs: BlobSource, target: KernelClient, options: RestoreOptions = {}): Promise<RestoreReport> {
+  const progress = options.onProgress ?? (() => {});
+  const call: CallOptions = { signal: options.signal, timeoutMs: options.timeoutMs };
+  const { body } = input;
+  const t0 = performance.now();
+
+  progress({ phase: 'compatibility' });
+  const targetEnv = await kernelEnvironment(target, Object.keys(input.environment.packages), call);
+  const mismatches = compareEnvironments(input.environment, targetEnv);
+  if (mismatches.length > 0 && !options.force) throw new IncompatibleEnvironmentError(mismatches);
+  const t1 = performance.now();
+
+  progress({ phase: 'attach' });
+  const recorder = await Recorder.attach(target, call);
+  const t2 = performance.now();
+
+  const records = new Map(body.history.executions.map((r) => [r.seq, r]));
+  const blobByGroup = new Map(input.blobs.map((b) => [b.group, b]));
+  const rngBySeq = new Map(body.rng.map((s) => [s.seq, s]));
+  // Only what was saved can be loaded: every other group is recompute-only from here on.
+  let problem: PlanningProblem = {
+    ...body.problem,
+    groups: body.problem.groups.map((g) =>
+      blobByGroup.has(g.id) ? g : { ...g, serializable: false, reason: g.reason ?? 'not saved in this checkpoint' },
+    ),
+  };
+  let plan = body.plan;
+  const unrecoverable = new Map(body.unrecoverable.map((u) => [u.name, u.reason]));
+  const fallbacks: string[] = [];
+  let loadedGroups = 0;
+  let rerunCells = 0;
+
+  for (let attempt = 0; ; attempt++) {
+    const failure = await runProgram(plan.program);
+    if (!failure) break;
+    fallbacks.push(failure.message);
+    progress({ phase: 'fallback', reason: failure.message });
+    problem = failure.exclude(problem);
+    const replanned = planOrDrop(problem);
+    problem = replanned.problem;
+    plan = replanned.plan;
+    for (const u of replanned.unrecoverable) unrecoverable.set(u.name, u.reason);
+    // Start over from an empty namespace: a half-run program may have bound wrong versions.
+    await target.execute('get_ipython().reset(new_session=False)', { ...call, silent: true, storeHistory: false });
+    if (attempt > problem.cells.length + problem.groups.length) throw new Error('restore fallback did not converge');
+  }
+  await deleteNames(target, plan.strayNames, call);
+  const t3 = performance.now();
+
+  progress({ phase: 'verify' });
+  const expected = new Map(Object.entries(body.fingerprints.values));
+  const present = await fingerprints(recorder, [...expected.keys()], body.fingerprints.algo, call);
+  const actual = new Map<string, string | null>();
+  for (const [name, fp] of Object.entries(present)) {
+    if (fp.error === 'not defined') continue;
+    actual.set(name, fp.reliable ? fp.digest : null);
+  }
+  const method = new Map(plan.variables.map((v) => [v.name, v.decision === 'serialize' ? ('load' as const) : ('rerun' as const)]));
+  const verification = verify({ expected, actual, method, failures: unrecoverable });
+  const t4 = performance.now();
+  await recorder.sync(call);
+
+  return {
+    verification,
+    plan,
+    fallbacks,
+    mismatches,
+    timings: { compatibilityMs: t1 - t0, attachMs: t2 - t1, replayMs: t3 - t2, verifyMs: t4 - t3, totalMs: t4 - t0 },
+    loadedGroups,
+    rerunCells,
+    recorder,
+  };
+
+  /** Runs a program; returns what failed (and how to exclude it from the problem), or undefined. */
+  async function runProgram(
+    program: readonly RestoreStep[],
+  ): Promise<{ message: string; exclude: (p: PlanningProblem) => PlanningProblem } | undefined> {
+    const total = program.length;
+    for (const [index, step] of program.entries()) {
+      if (step.kind === 'load') {
+        progress({ phase: 'load', group: step.group, names: step.names, index, total });
+        const blob = blobByGroup.get(step.group)!;
+        // `bind`: an early load may bind only the names later reruns will not overwrite.
+        const spec: LoadSpec = { sha256: blob.sha256, bytes: blob.bytes, names: blob.variables, bind: step.names };
+        const [result] =
+          blobs.kind === 'dir'
+            ? await load(recorder, [{ ...spec, file: blob.file }], { ...call, dir: blobs.dir })
+            : await load(recorder, [{ ...spec, buffers: [0, blobs.buffers.get(step.group)!.length] }], {
+                ...call,
+                buffers: blobs.buffers.get(step.group)!,
+              });
+        if (!result?.ok) {
+          const message = `loading ${blob.variables.join(', ')} failed (${result?.error?.kind}: ${result?.error?.message}); recomputing instead`;
+          return { message, exclude: (p) => markUnserializable(p, step.group, message) };
+        }
+        loadedGroups += 1;
+        continue;
+      }
+      const record = records.get(step.cell) as CellRecord | undefined;
+      if (!record) {
+        return { message: `cell ${step.cell} is not in the checkpoint's history`, exclude: (p) => markUnreplayable(p, step.cell) };
+      }
+      progress({ phase: 'run', cell: step.cell, label: firstLine(record.code), index, total });
+      const rng = rngBySeq.get(step.cell);
+      if (rng) await setRng(recorder, rng, call);
+      const result = await target.execute(record.code, { ...call, storeHistory: false, cellId: record.cellId ?? undefined });
+      if (result.status !== 'ok') {
+        const message = `rerunning cell [${record.executionCount ?? step.cell}] failed (${result.error?.ename}: ${result.error?.evalue})`;
+        return { message, exclude: (p) => markUnreplayable(p, step.cell) };
+      }
+      rerunCells += 1;
+    }
+    return undefined;
+  }
+}
+
+function markUnserializable(problem: PlanningProblem, groupId: string, reason: string): PlanningProblem {
+  return { ...problem, groups: problem.groups.map((g) => (g.id === groupId ? { ...g, serializable: false, reason } : g)) };
+}
+
+function markUnreplayable(problem: PlanningProblem, cellId: number): PlanningProblem {
+  return { ...problem, cells: problem.cells.map((c) => (c.id === cellId ? { ...c, replayable: false } : c)) };
+}
+
+async function deleteNames(target: KernelClient, names: readonly string[], call: CallOptions): Promise<void> {
+  if (names.length === 0) return;
+  const code = `for __n in ${JSON.stringify(names)}:\n    get_ipython().user_ns.pop(__n, None)\ndel __n`;
+  await target.execute(code, { ...call, silent: true, storeHistory: false });
+}
+
+function firstLine(code: string): string {
+  return (code.split('\n').find((l) => l.trim() !== '') ?? '').slice(0, 60);
+}

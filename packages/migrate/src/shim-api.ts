@@ -1,0 +1,127 @@
+/**
+ * Typed calls to the shim's checkpoint operations (python-shim/PROTOCOL.md). Thin: each is one
+ * comm request; the meaning lives in the shim and in the callers.
+ */
+import type { CallOptions } from '@nbferry/kernel';
+import type { Recorder } from '@nbferry/recorder';
+
+export interface MeasuredVariable {
+  type: string;
+  module: string;
+  fingerprint: string | null;
+  reliable: boolean;
+  provenance: string;
+  group: number;
+}
+
+export type MeasuredGroup = { id: number; names: string[] } & (
+  | { serializable: true; bytes: number; dumpSec: number; loadSecEst: number; estimate: string | null }
+  | { serializable: false; reason: string }
+);
+
+export interface Measurement {
+  algo: string;
+  pickler: string;
+  variables: Record<string, MeasuredVariable>;
+  groups: MeasuredGroup[];
+  seconds: number;
+}
+
+export interface SavedBlob {
+  names: string[];
+  ok: boolean;
+  file?: string;
+  bytes?: number;
+  sha256?: string;
+  /** For save_buffers: [first buffer index, count]. */
+  buffers?: [number, number];
+  error?: { kind: string; message: string };
+  seconds: number;
+}
+
+export interface LoadSpec {
+  file?: string;
+  buffers?: [number, number];
+  sha256: string;
+  bytes: number;
+  /** All names the blob holds (checked). */
+  names: string[];
+  /** The subset to bind in the namespace (default: all). */
+  bind?: string[];
+}
+
+export interface LoadResult {
+  file?: string;
+  ok: boolean;
+  names?: string[];
+  error?: { kind: string; message: string };
+  seconds: number;
+}
+
+export interface Fingerprint {
+  digest: string | null;
+  reliable: boolean;
+  error: string | null;
+}
+
+export function measure(recorder: Recorder, options: CallOptions & { budgetSec?: number } = {}): Promise<Measurement> {
+  return recorder.request<Measurement>('measure', { budgetSec: options.budgetSec ?? 2 }, options).then((r) => r.result);
+}
+
+/** The kernel writes each group's blob into `dir` itself (temp file, fsync, rename). */
+export async function saveToDir(recorder: Recorder, groups: string[][], dir: string, options: CallOptions = {}): Promise<SavedBlob[]> {
+  const { result } = await recorder.request<{ blobs: SavedBlob[] }>('save', { groups, dir }, options);
+  return result.blobs;
+}
+
+/** The kernel returns each group's blob as comm buffers (live migration, no disk). */
+export async function saveToBuffers(
+  recorder: Recorder,
+  groups: string[][],
+  options: CallOptions = {},
+): Promise<{ blobs: SavedBlob[]; buffers: Uint8Array[] }> {
+  const { result, buffers } = await recorder.request<{ blobs: SavedBlob[] }>('save_buffers', { groups }, options);
+  return { blobs: result.blobs, buffers };
+}
+
+export async function load(
+  recorder: Recorder,
+  blobs: LoadSpec[],
+  options: CallOptions & { dir?: string; buffers?: Uint8Array[] } = {},
+): Promise<LoadResult[]> {
+  const args = options.dir === undefined ? { blobs } : { blobs, dir: options.dir };
+  const { result } = await recorder.request<{ results: LoadResult[] }>('load', args, options);
+  return result.results;
+}
+
+export interface RngState {
+  seq: number;
+  python?: Uint8Array;
+  numpy?: Uint8Array;
+}
+
+export async function rngStates(recorder: Recorder, seqs: number[], options: CallOptions = {}): Promise<RngState[]> {
+  const { result } = await recorder.request<{ states: RngState[] }>('rng_state', { seqs }, options);
+  return result.states;
+}
+
+export async function setRng(recorder: Recorder, state: RngState, options: CallOptions = {}): Promise<void> {
+  const args: Record<string, Uint8Array> = {};
+  if (state.python) args.python = state.python;
+  if (state.numpy) args.numpy = state.numpy;
+  await recorder.request('set_rng', args, options);
+}
+
+export async function fingerprints(
+  recorder: Recorder,
+  names: string[] | undefined,
+  algo: string,
+  options: CallOptions = {},
+): Promise<Record<string, Fingerprint>> {
+  const { result } = await recorder.request<{ fingerprints: Record<string, Fingerprint> }>(
+    'fingerprint',
+    names === undefined ? { algo } : { names, algo },
+    options,
+  );
+  return result.fingerprints;
+}

@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { costTable, groupCost, lagrangianCapacities, objectiveCapacities, rerunMs } from './cost-model.js';
+import { cell, costs, group, problem } from './testing/builders.js';
+
+describe('cost model', () => {
+  const settings = costs({ store: { writeBytesPerSec: 100e6, readBytesPerSec: 200e6, latencyMs: 5 } });
+
+  it('estimates serialize and load times from bytes when not measured', () => {
+    const estimated = groupCost(group('g', ['a'], 400e6), { ...settings, serializeBytesPerSec: 400e6, deserializeBytesPerSec: 800e6 });
+    // 1 s serialize + 4 s write + 5 ms; 0.5 s deserialize + 2 s read + 5 ms.
+    expect(estimated).toEqual({ bytes: 400e6, checkpointMs: 5005, loadMs: 2505, measured: false });
+    const measured = groupCost(group('g', ['a'], 100e6, { serializeMs: 30, loadMs: 20 }), settings);
+    expect(measured).toEqual({ bytes: 100e6, checkpointMs: 1035, loadMs: 525, measured: true });
+  });
+
+  it('scales rerun time by the target speed factor', () => {
+    expect(rerunMs(cell(1, 900), { ...settings, targetSpeedFactor: 3 })).toBe(300);
+    expect(rerunMs(cell(1, 900), { ...settings, targetSpeedFactor: 0.5 })).toBe(1800);
+  });
+
+  it('builds integer µs capacities per objective', () => {
+    const p = problem([cell(1, 1.2345)], [group('g', ['a'], 1e6, { serializeMs: 1, loadMs: 2 })]);
+    p.costs.store.latencyMs = 0;
+    // load = 2 ms + 10 ms read at 100 MB/s; checkpoint = 1 ms + 10 ms write.
+    expect(objectiveCapacities(costTable(p), 'restore')).toEqual({ group: new Float64Array([12000]), cell: new Float64Array([1235]), quantum: 1 });
+    expect(objectiveCapacities(costTable(p), 'migration').group).toEqual(new Float64Array([23000]));
+    // bytes dominate: one byte outweighs all the restore time there is.
+    expect(objectiveCapacities(costTable(p), 'bytes').group).toEqual(new Float64Array([1e6 * (12000 + 1235 + 1) + 12000]));
+    expect(lagrangianCapacities(costTable(p), 0.5).group).toEqual(new Float64Array([12000 + 5500]));
+  });
+
+  it('scales capacities down by one common quantum when they would overflow exact float64 integers', () => {
+    const p = problem([cell(1, 1e12)], [group('g', ['a'], 1e12)], { objective: 'bytes' });
+    const caps = objectiveCapacities(costTable(p), 'bytes');
+    expect(caps.quantum).toBeGreaterThan(1);
+    expect(caps.group[0]! + caps.cell[0]!).toBeLessThanOrEqual(2 ** 51 + 1);
+    expect(Number.isInteger(caps.group[0]!)).toBe(true);
+  });
+});

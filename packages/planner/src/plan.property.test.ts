@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import { costTable, groupCost, objectiveCapacities, rerunMs } from './cost-model.js';
+import { NoValidPlanError } from './errors.js';
+import { planReplication } from './plan.js';
+import type { PlanningProblem } from './problem.js';
+import type { ReplicationPlan } from './replication-plan.js';
+import { enumeratePlans, type EnumeratedPlan } from './testing/brute-force.js';
+import { randomProblem } from './testing/random-problem.js';
+import { Rng } from './testing/rng.js';
+import { verifyPlan } from './verify.js';
+
+const TRIALS = 1500;
+
+function planCost(problem: PlanningProblem, p: EnumeratedPlan): number {
+  const caps = objectiveCapacities(costTable(problem), problem.costs.objective);
+  let cost = 0;
+  p.serialized.forEach((s, g) => {
+    if (s) cost += caps.group[g]!;
+  });
+  for (const c of p.rerun) cost += caps.cell[c]!;
+  return cost;
+}
+
+/** Restore time recomputed from the program itself: every load step + every rerun. */
+function programRestoreMs(problem: PlanningProblem, plan: ReplicationPlan): number {
+  const byId = new Map(problem.cells.map((c) => [c.id, c]));
+  const groups = new Map(problem.groups.map((g) => [g.id, g]));
+  let ms = 0;
+  for (const step of plan.program) {
+    ms +=
+      step.kind === 'run'
+        ? rerunMs(byId.get(step.cell)!, problem.costs)
+        : groupCost(groups.get(step.group)!, problem.costs).loadMs;
+  }
+  return ms;
+}
+
+describe('planReplication on random small sessions (property tests against brute force)', () => {
+  it.each([
+    { seed: 2024, groupedShare: 0.4 },
+    { seed: 7, groupedShare: 0.9 },
+  ])('finds the brute-force optimum, a canonical plan and an executable program (seed $seed, shared groups $groupedShare)', ({ seed, groupedShare }) => {
+    const rng = new Rng(seed);
+    let planned = 0;
+    let unplannable = 0;
+    let withExtraLoads = 0;
+    for (let trial = 0; trial < TRIALS; trial++) {
+      const problem = randomProblem(rng, 10, groupedShare);
+      const valid = enumeratePlans(problem);
+      const context = `trial ${trial}: ${JSON.stringify(problem)}`;
+      if (valid.length === 0) {
+        expect(() => planReplication(problem), context).toThrow(NoValidPlanError);
+        try {
+          planReplication(problem);
+        } catch (error) {
+          // Only unserializable variables can be impossible to bring back.
+          const unserializable = new Set(problem.groups.filter((g) => !g.serializable).map((g) => g.id));
+          for (const v of (error as NoValidPlanError).variables) expect(unserializable.has(v.group), context).toBe(true);
+        }
+        unplannable++;
+        continue;
+      }
+      const plan = planReplication(problem);
+      planned++;
+      const costs = valid.map((p) => planCost(problem, p));
+      const best = Math.min(...costs);
+      expect(plan.solver.objectiveValue, context).toBe(best);
+      expect(verifyPlan(problem, plan), context).toEqual([]);
+      expect(plan.predicted.restoreMs, context).toBeCloseTo(programRestoreMs(problem, plan), 9);
+      if (plan.predicted.extraLoads > 0) withExtraLoads++;
+
+      // Canonical cut: what the plan recomputes is recomputed by every optimal plan.
+      const recomputed = plan.groups.filter((g) => g.decision === 'recompute').map((g) => g.id);
+      valid.forEach((p, k) => {
+        if (costs[k] !== best) return;
+        for (const id of recomputed) {
+          expect(p.serialized[problem.groups.findIndex((g) => g.id === id)], context).toBe(false);
+        }
+      });
+
+      const oracle = planReplication(problem, { algorithm: 'dinic' });
+      expect(oracle.serialize, context).toEqual(plan.serialize);
+      expect(oracle.rerun, context).toEqual(plan.rerun);
+    }
+    // The generator must exercise both outcomes and the reload path, or the test proves little.
+    expect(planned).toBeGreaterThan(TRIALS / 2);
+    expect(unplannable).toBeGreaterThan(10);
+    expect(withExtraLoads).toBeGreaterThanOrEqual(5);
+  });
+});

@@ -1,0 +1,116 @@
+/**
+ * Recorder: installs the shim in a kernel and keeps the history graph current from its reports.
+ *
+ * The shim observes every user cell itself (IPython events), whichever client ran it; the recorder
+ * only collects: records are pushed after each cell and can be re-read from the shim's buffer
+ * (`history` since a seq), so a recorder that attaches later, or again, gets the whole history.
+ */
+import type { CallOptions, KernelClient } from '@nbferry/kernel';
+import type { JsonObject } from '@nbferry/protocol';
+import { normalizeRecord } from './wire-records.js';
+import { ShimInjectionError } from './errors.js';
+import { HistoryGraph } from './history-graph.js';
+import { ShimChannel, type ShimReply } from './shim-channel.js';
+import { injectionCode, loadShimBundle, type ShimBundle } from './shim-source.js';
+
+export const SHIM_COMM_TARGET = 'nbferry';
+
+export interface ShimHello {
+  version: string;
+  python: string;
+  platform: string;
+  pid: number;
+  /** The kernel's working directory. */
+  cwd: string;
+  firstSeq: number;
+  lastSeq: number;
+  /** Names whose origin the shim does not know (there before it attached, or set outside cells). */
+  unknownProvenance: string[];
+}
+
+export interface AttachRecorderOptions extends CallOptions {
+  /** Root of the python-shim directory (default: the one in this repository, or $NBFERRY_SHIM_DIR). */
+  shimRoot?: string;
+}
+
+export class Recorder {
+  readonly graph = new HistoryGraph();
+  private syncing: Promise<void> | undefined;
+
+  private constructor(
+    readonly client: KernelClient,
+    private channel: ShimChannel,
+    readonly hello: ShimHello,
+  ) {
+    this.graph.addPreexisting(hello.unknownProvenance);
+  }
+
+  /** Injects the shim (idempotent) and loads the history it has recorded so far. */
+  static async attach(client: KernelClient, options: AttachRecorderOptions = {}): Promise<Recorder> {
+    const bundle = await loadShimBundle(options.shimRoot);
+    let recorder: Recorder | undefined;
+    const { channel, hello } = await connect(client, bundle, options, (op, data, payload) => recorder?.onPush(op, data, payload));
+    recorder = new Recorder(client, channel, hello);
+    await recorder.sync(options);
+    return recorder;
+  }
+
+  /** Sends a request to the shim. */
+  request<T>(op: string, args: object = {}, options: CallOptions & { buffers?: Uint8Array[] } = {}): Promise<ShimReply<T>> {
+    return this.channel.request<T>(op, args, options);
+  }
+
+  /** Pulls every record the graph lacks. Concurrent calls share one round trip. */
+  sync(options: CallOptions = {}): Promise<void> {
+    this.syncing ??= (async () => {
+      try {
+        const { result } = await this.channel.request<{ records: unknown[] }>('history', { since: this.graph.lastSeq }, options);
+        for (const raw of result.records) this.graph.add(normalizeRecord(raw));
+      } finally {
+        this.syncing = undefined;
+      }
+    })();
+    return this.syncing;
+  }
+
+  private onPush(op: string, _data: JsonObject, payload: unknown): void {
+    if (op !== 'records') return;
+    const records = ((payload as { records?: unknown[] } | undefined)?.records ?? []).map(normalizeRecord);
+    const gap = records.some((r) => r.seq > this.graph.lastSeq + 1);
+    if (gap) {
+      // A batch we missed (e.g. pushed before we attached): fetch the lot in order.
+      void this.sync().catch(() => {});
+      return;
+    }
+    for (const record of records) this.graph.add(record);
+  }
+}
+
+async function connect(
+  client: KernelClient,
+  bundle: ShimBundle,
+  options: CallOptions,
+  onPush: (op: string, data: JsonObject, payload: unknown) => void,
+): Promise<{ channel: ShimChannel; hello: ShimHello }> {
+  const injected = await client.execute(injectionCode(bundle), {
+    ...options,
+    silent: true,
+    storeHistory: false,
+    userExpressions: { version: SHIM_VERSION_EXPRESSION },
+  });
+  if (injected.status !== 'ok') {
+    throw new ShimInjectionError(`${injected.error?.ename}: ${injected.error?.evalue}`);
+  }
+  const check = injected.userExpressions.version;
+  const installed = check?.status === 'ok' ? String(check.data['text/plain']).replace(/^'|'$/g, '') : undefined;
+  if (installed !== bundle.version) {
+    throw new ShimInjectionError(`expected shim ${bundle.version} in the kernel, found ${installed ?? 'none'}`);
+  }
+  const comm = await client.openComm(SHIM_COMM_TARGET, {}, [], options);
+  const channel = new ShimChannel(comm, onPush);
+  const { result: hello } = await channel.request<ShimHello>('hello', { version: bundle.version }, options);
+  return { channel, hello };
+}
+
+/** Evaluated in the kernel after injection (user_expressions): the installed shim's version. */
+export const SHIM_VERSION_EXPRESSION = "__import__('sys').modules['nbferry_shim'].VERSION";
