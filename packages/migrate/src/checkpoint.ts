@@ -13,7 +13,7 @@ import {
   type ReplicationPlan,
 } from '@nbferry/planner';
 import type { Recorder } from '@nbferry/recorder';
-import type { BlobEntry, LocalStore, StoredCheckpoint } from '@nbferry/store';
+import type { BlobEntry, Environment, LocalStore, StoredCheckpoint } from '@nbferry/store';
 import { kernelEnvironment, packagesOf } from './environment.js';
 import type { CheckpointBody, CheckpointTimings } from './manifest-body.js';
 import { planningProblem } from './planning-problem.js';
@@ -35,11 +35,15 @@ export interface CheckpointResult {
   timings: CheckpointTimings;
 }
 
+export interface Planned {
+  plan: ReplicationPlan;
+  problem: PlanningProblem;
+  unrecoverable: { name: string; reason: string }[];
+  deadlineMissed?: boolean;
+}
+
 /** Plans, dropping groups that no plan can bring back (they are reported, not silently lost). */
-export function planOrDrop(
-  problem: PlanningProblem,
-  deadlineMs?: number,
-): { plan: ReplicationPlan; problem: PlanningProblem; unrecoverable: { name: string; reason: string }[]; deadlineMissed?: boolean } {
+export function planOrDrop(problem: PlanningProblem, deadlineMs?: number): Planned {
   const unrecoverable: { name: string; reason: string }[] = [];
   let current = problem;
   for (;;) {
@@ -51,10 +55,11 @@ export function planOrDrop(
       if (!(error instanceof NoValidPlanError)) throw error;
       const dropped = new Set(error.variables.map((v) => v.group));
       unrecoverable.push(...error.variables.map((v) => ({ name: v.name, reason: v.reason })));
-      for (const group of current.groups) {
-        if (!dropped.has(group.id)) continue;
+      for (const group of current.groups.filter((g) => dropped.has(g.id))) {
         for (const name of group.names) {
-          if (!unrecoverable.some((u) => u.name === name)) unrecoverable.push({ name, reason: 'shares objects with a variable that cannot be brought back' });
+          if (!unrecoverable.some((u) => u.name === name)) {
+            unrecoverable.push({ name, reason: 'shares objects with a variable that cannot be brought back' });
+          }
         }
       }
       current = { ...current, groups: current.groups.filter((g) => !dropped.has(g.id)) };
@@ -62,7 +67,15 @@ export function planOrDrop(
   }
 }
 
-export async function checkpoint(recorder: Recorder, store: LocalStore, options: CheckpointOptions = {}): Promise<CheckpointResult> {
+/** A kernel's state measured and planned, ready to be serialized. */
+export interface PreparedCheckpoint {
+  measurement: Measurement;
+  planned: Planned;
+  startedAt: number;
+  timings: Pick<CheckpointTimings, 'syncMs' | 'measureMs' | 'planMs'>;
+}
+
+export async function prepareCheckpoint(recorder: Recorder, options: CheckpointOptions = {}): Promise<PreparedCheckpoint> {
   const progress = options.onProgress ?? (() => {});
   const call: CallOptions = { signal: options.signal, timeoutMs: options.timeoutMs };
   const t0 = performance.now();
@@ -73,77 +86,97 @@ export async function checkpoint(recorder: Recorder, store: LocalStore, options:
   const measurement = await measure(recorder, call);
   const t2 = performance.now();
   progress({ phase: 'plan' });
-  let problem = planningProblem(recorder.graph.executions, measurement.groups, options.costs);
-  let planned = planOrDrop(problem, options.deadlineMs);
+  const planned = planOrDrop(planningProblem(recorder.graph.executions, measurement.groups, options.costs), options.deadlineMs);
   const t3 = performance.now();
+  return { measurement, planned, startedAt: t0, timings: { syncMs: t1 - t0, measureMs: t2 - t1, planMs: t3 - t2 } };
+}
 
+/**
+ * Serializes every group the plan chose. A group that fails now (measuring can miss what only a
+ * full pickle hits) is re-planned as unserializable, and any group the new plan adds is saved in
+ * turn. Updates `prepared.planned`; returns the saved blob of every serialized group.
+ */
+export async function serializePlanned(
+  prepared: PreparedCheckpoint,
+  save: (groups: string[][]) => Promise<SavedBlob[]>,
+  options: CheckpointOptions = {},
+): Promise<Map<string, SavedBlob>> {
+  const progress = options.onProgress ?? (() => {});
+  const saved = new Map<string, SavedBlob>();
+  for (;;) {
+    const { planned } = prepared;
+    const pending = planned.plan.serialize.filter((id) => !saved.has(id));
+    if (pending.length === 0) return saved;
+    const groups = pending.map((id) => planned.problem.groups.find((g) => g.id === id)!);
+    progress({ phase: 'save', groups: pending.length, bytes: groups.reduce((sum, g) => sum + g.bytes, 0) });
+    const blobs = await save(groups.map((g) => [...g.names]));
+    const failed = new Map<string, string>();
+    pending.forEach((id, i) => {
+      const blob = blobs[i]!;
+      if (blob.ok) saved.set(id, blob);
+      else failed.set(id, blob.error?.message ?? 'serialization failed');
+    });
+    if (failed.size === 0) continue;
+    const problem = {
+      ...planned.problem,
+      groups: planned.problem.groups.map((g) => (failed.has(g.id) ? { ...g, serializable: false, reason: failed.get(g.id) } : g)),
+    };
+    const replanned = planOrDrop(problem, options.deadlineMs);
+    prepared.planned = { ...replanned, unrecoverable: [...planned.unrecoverable, ...replanned.unrecoverable] };
+    progress({ phase: 'fallback', reason: `re-planned: ${[...failed.values()].join('; ')}` });
+  }
+}
+
+/** The manifest content for what was saved: blob list, environment, and the checkpoint body. */
+export async function describeCheckpoint(
+  recorder: Recorder,
+  prepared: PreparedCheckpoint,
+  saved: Map<string, SavedBlob>,
+  blobFile: (blob: SavedBlob, group: string) => string,
+  saveMs: number,
+  options: CallOptions = {},
+): Promise<{ environment: Environment; blobs: BlobEntry[]; body: CheckpointBody }> {
+  const { measurement, planned } = prepared;
+  // Blobs saved for groups a later re-plan chose to recompute are simply not referenced.
+  const blobs: BlobEntry[] = planned.plan.serialize.map((group) => {
+    const blob = saved.get(group)!;
+    return { file: blobFile(blob, group), bytes: blob.bytes!, sha256: blob.sha256!, group, variables: blob.names };
+  });
+  const environment = await kernelEnvironment(recorder.client, savedPackages(measurement, blobs), options);
+  const body: CheckpointBody = {
+    history: recorder.graph.toJSON(),
+    problem: planned.problem,
+    plan: planned.plan,
+    fingerprints: {
+      algo: measurement.algo,
+      values: Object.fromEntries(Object.entries(measurement.variables).map(([name, v]) => [name, v.reliable ? v.fingerprint : null])),
+    },
+    unrecoverable: planned.unrecoverable,
+    rng: await rngStates(recorder, planned.plan.rerun, options),
+    cwd: recorder.hello.cwd,
+    timings: { ...prepared.timings, saveMs, commitMs: 0, totalMs: 0 },
+  };
+  return { environment, blobs, body };
+}
+
+export async function checkpoint(recorder: Recorder, store: LocalStore, options: CheckpointOptions = {}): Promise<CheckpointResult> {
+  const call: CallOptions = { signal: options.signal, timeoutMs: options.timeoutMs };
+  const prepared = await prepareCheckpoint(recorder, options);
   const draft = await store.begin();
   try {
-    // Serialize; a group that fails now (measure can miss what only a full pickle hits) is
-    // re-planned as unserializable, and any group the new plan adds is saved in turn.
-    const saved = new Map<string, SavedBlob>();
-    for (;;) {
-      const pending = planned.plan.serialize.filter((id) => !saved.has(id));
-      if (pending.length === 0) break;
-      const names = pending.map((id) => planned.problem.groups.find((g) => g.id === id)!.names as string[]);
-      progress({ phase: 'save', groups: pending.length, bytes: sumBytes(planned.problem, pending) });
-      const blobs = await saveToDir(recorder, names, draft.blobsDir, call);
-      const failed = new Map<string, string>();
-      pending.forEach((id, i) => {
-        const blob = blobs[i]!;
-        if (blob.ok) saved.set(id, blob);
-        else failed.set(id, blob.error?.message ?? 'serialization failed');
-      });
-      if (failed.size === 0) continue;
-      problem = {
-        ...planned.problem,
-        groups: planned.problem.groups.map((g) => (failed.has(g.id) ? { ...g, serializable: false, reason: failed.get(g.id) } : g)),
-      };
-      const replanned = planOrDrop(problem, options.deadlineMs);
-      planned = { ...replanned, unrecoverable: [...planned.unrecoverable, ...replanned.unrecoverable] };
-      progress({ phase: 'fallback', reason: `re-planned: ${[...failed.values()].join('; ')}` });
-    }
-    const t4 = performance.now();
-
-    progress({ phase: 'commit' });
-    const kept = planned.plan.serialize.map((id) => ({ id, blob: saved.get(id)! }));
-    const blobs: BlobEntry[] = kept.map(({ id, blob }) => ({
-      file: blob.file!,
-      bytes: blob.bytes!,
-      sha256: blob.sha256!,
-      group: id,
-      variables: blob.names,
-    }));
-    // Blobs saved for groups a later re-plan chose to recompute are simply not referenced.
-    const environment = await kernelEnvironment(recorder.client, savedPackages(measurement, blobs), call);
-    const body: CheckpointBody = {
-      history: recorder.graph.toJSON(),
-      problem: planned.problem,
-      plan: planned.plan,
-      fingerprints: {
-        algo: measurement.algo,
-        values: Object.fromEntries(
-          Object.entries(measurement.variables).map(([name, v]) => [name, v.reliable ? v.fingerprint : null]),
-        ),
-      },
-      unrecoverable: planned.unrecoverable,
-      rng: await rngStates(recorder, planned.plan.rerun, call),
-      cwd: recorder.hello.cwd,
-      timings: { syncMs: t1 - t0, measureMs: t2 - t1, planMs: t3 - t2, saveMs: t4 - t3, commitMs: 0, totalMs: 0 },
-    };
-    const committed = await draft.commit<CheckpointBody>({ environment, blobs, body });
-    const t5 = performance.now();
-    // Timings are final only after the commit; the manifest carries the pre-commit part.
-    const timings = { ...body.timings, commitMs: t5 - t4, totalMs: t5 - t0 };
-    return { checkpoint: committed, plan: planned.plan, deadlineMissed: planned.deadlineMissed, timings };
+    const t0 = performance.now();
+    const saved = await serializePlanned(prepared, (groups) => saveToDir(recorder, groups, draft.blobsDir, call), options);
+    const t1 = performance.now();
+    options.onProgress?.({ phase: 'commit' });
+    const content = await describeCheckpoint(recorder, prepared, saved, (blob) => blob.file!, t1 - t0, call);
+    const committed = await draft.commit<CheckpointBody>(content);
+    const t2 = performance.now();
+    const timings = { ...content.body.timings, commitMs: t2 - t1, totalMs: t2 - prepared.startedAt };
+    return { checkpoint: committed, plan: prepared.planned.plan, deadlineMissed: prepared.planned.deadlineMissed, timings };
   } catch (error) {
     await draft.abort();
     throw error;
   }
-}
-
-function sumBytes(problem: PlanningProblem, ids: string[]): number {
-  return ids.reduce((sum, id) => sum + (problem.groups.find((g) => g.id === id)?.bytes ?? 0), 0);
 }
 
 /** Packages whose objects were saved, plus the pickler: their versions must match at restore. */

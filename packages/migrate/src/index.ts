@@ -1,1 +1,11 @@
-export {};
+export { checkpoint, planOrDrop, prepareCheckpoint, type CheckpointOptions, type CheckpointResult } from './checkpoint.js';
+export { restore, replay, type BlobSource, type ReplayInput, type RestoreOptions, type RestoreReport } from './restore.js';
+export { migrateLive, type LiveMigrationOptions, type LiveMigrationReport } from './live-migrate.js';
+export { verify, type VariableOutcome, type VariableReport, type VerificationReport } from './verification.js';
+export { compareEnvironments, type Mismatch } from './compatibility.js';
+export { kernelEnvironment } from './environment.js';
+export { planningProblem, plannerCells, DEFAULT_COSTS } from './planning-problem.js';
+export { renderVerification, formatBytes, formatMs } from './report.js';
+export type { CheckpointBody, CheckpointTimings } from './manifest-body.js';
+export type { ProgressEvent, ProgressListener } from './progress.js';
+export * from './errors.js';

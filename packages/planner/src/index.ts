@@ -36,3 +36,4 @@ export type { MaxFlowAlgorithm } from './decide.js';
 export { FlowNetworkBuilder, type FlowNetwork, type MinCut } from './flow-network.js';
 export { maxFlowPushRelabel } from './push-relabel.js';
 export { maxFlowDinic } from './dinic.js';
+export { formatBytes, formatMs } from './format.js';

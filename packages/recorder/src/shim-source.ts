@@ -33,8 +33,8 @@ async function readBundle(root: string): Promise<ShimBundle> {
     sources[module] = await readFile(join(packageDir, file), 'utf8');
   }
   const versionSource = sources['nbferry_shim._version'] ?? '';
-  const version = /__version__\s*=\s*["']([^"']+)["']/.exec(versionSource)?.[1];
-  if (!version) throw new Error(`no __version__ in ${packageDir}/_version.py`);
+  const version = /^VERSION\s*=\s*["']([^"']+)["']/m.exec(versionSource)?.[1];
+  if (!version) throw new Error(`no VERSION in ${packageDir}/_version.py`);
   const injectTemplate = await readFile(join(root, 'inject.py.tmpl'), 'utf8');
   return { version, sources, injectTemplate };
 }
