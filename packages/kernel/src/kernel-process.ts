@@ -3,6 +3,7 @@
  * reach it), told to exit with us (JPY_PARENT_PID), with the tail of its output kept for errors.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { KernelStartError } from './errors.js';
 
 const TAIL_BYTES = 16 * 1024;
@@ -20,6 +21,8 @@ export class KernelProcess {
   private constructor(
     private readonly child: ChildProcess,
     readonly argv: string[],
+    /** Where an outliving kernel's output goes instead of a pipe to us. */
+    private readonly logFile?: string,
   ) {
     const append = (chunk: Buffer) => {
       this.tail = (this.tail + chunk.toString('utf8')).slice(-TAIL_BYTES);
@@ -36,28 +39,35 @@ export class KernelProcess {
     liveProcesses.add(this);
   }
 
-  static async spawn(argv: string[], options: { cwd?: string; env?: Record<string, string | undefined> }): Promise<KernelProcess> {
+  /**
+   * `outlive`: the kernel keeps running after we exit (a restored kernel handed to the user); its
+   * output goes to `logFile` since no pipe to us may stay open.
+   */
+  static async spawn(
+    argv: string[],
+    options: { cwd?: string; env?: Record<string, string | undefined>; outlive?: { logFile: string } },
+  ): Promise<KernelProcess> {
     const [command, ...args] = argv;
     if (!command) throw new KernelStartError('empty kernel argv', null, null, '');
+    const env: Record<string, string | undefined> = { ...process.env, ...options.env, PYDEVD_DISABLE_FILE_VALIDATION: '1' };
+    // ipykernel polls this pid and exits when it is gone: no orphan kernels if we crash.
+    if (options.outlive) delete env.JPY_PARENT_PID;
+    else env.JPY_PARENT_PID = String(process.pid);
+    const log = options.outlive ? openSync(options.outlive.logFile, 'a', 0o600) : undefined;
     const child = spawn(command, args, {
       cwd: options.cwd,
-      env: {
-        ...process.env,
-        ...options.env,
-        // ipykernel polls this pid and exits when it is gone: no orphan kernels if we crash.
-        JPY_PARENT_PID: String(process.pid),
-        PYDEVD_DISABLE_FILE_VALIDATION: '1',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      env,
+      stdio: log === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', log, log],
       detached: true,
     });
+    if (log !== undefined) closeSync(log);
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', () => resolve());
       child.once('error', (error) =>
         reject(new KernelStartError(`cannot start kernel process "${command}": ${error.message}`, null, null, '', { cause: error })),
       );
     });
-    return new KernelProcess(child, argv);
+    return new KernelProcess(child, argv, options.outlive?.logFile);
   }
 
   get pid(): number | undefined {
@@ -74,7 +84,13 @@ export class KernelProcess {
 
   /** The last ~16 KiB the process printed on stdout and stderr. */
   outputTail(): string {
-    return this.tail.trim();
+    return (this.logFile ? readTail(this.logFile) : this.tail).trim();
+  }
+
+  /** Lets this process run on after we exit (only for kernels spawned with `outlive`). */
+  release(): void {
+    liveProcesses.delete(this);
+    this.child.unref();
   }
 
   signal(signal: NodeJS.Signals): boolean {
@@ -99,6 +115,23 @@ export class KernelProcess {
       this.signal('SIGKILL');
       await this.exited;
     }
+  }
+}
+
+function readTail(path: string): string {
+  try {
+    const size = statSync(path).size;
+    const length = Math.min(size, TAIL_BYTES);
+    const buffer = Buffer.alloc(length);
+    const fd = openSync(path, 'r');
+    try {
+      readSync(fd, buffer, 0, length, size - length);
+    } finally {
+      closeSync(fd);
+    }
+    return buffer.toString('utf8');
+  } catch {
+    return '';
   }
 }
 

@@ -3,7 +3,7 @@
  * ready KernelClient; a launched kernel's client owns its process (restart, SIGINT, kill).
  */
 import { rm } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { CallOptions } from './abort.js';
 import { createConnectionFile, readConnectionFile, type ConnectionInfo, type NewConnectionOptions } from './connection.js';
 import { KernelDiedError, KernelStartError, KernelStartTimeoutError, RequestTimeoutError } from './errors.js';
@@ -24,6 +24,11 @@ export interface LaunchOptions extends NewConnectionOptions, CallOptions {
   env?: Record<string, string | undefined>;
   /** Heartbeat for a launched kernel; off by default since process exit is seen at once. */
   heartbeat?: HeartbeatOptions | false;
+  /**
+   * Keep the kernel running after this process exits (e.g. a restored kernel handed to the user).
+   * Its output goes to `kernel.log` beside the connection file; call `detach()` when done with it.
+   */
+  outlive?: boolean;
 }
 
 export interface Kernel {
@@ -32,6 +37,8 @@ export interface Kernel {
   connectionFile: string;
   /** Shuts the kernel down (launched) or detaches (attached), and removes temp files we made. */
   dispose(): Promise<void>;
+  /** Closes our connection and leaves the kernel and its connection file for others to use. */
+  detach(): Promise<void>;
 }
 
 const DEFAULT_START_TIMEOUT_MS = 60_000;
@@ -48,11 +55,12 @@ export async function launchKernel(options: LaunchOptions = {}): Promise<Kernel>
     ? expandArgv(spec.argv, path, spec.resourceDir, python)
     : expandArgv(pythonKernelArgv(python!), path);
   const env = { ...spec?.env, ...options.env };
+  const outlive = options.outlive ? { logFile: join(dir, 'kernel.log') } : undefined;
   const removeFiles = () => rm(dir, { recursive: true, force: true });
 
   let process_: KernelProcess;
   try {
-    process_ = await KernelProcess.spawn(argv, { cwd: options.cwd, env });
+    process_ = await KernelProcess.spawn(argv, { cwd: options.cwd, env, outlive });
   } catch (error) {
     await removeFiles();
     throw error;
@@ -67,7 +75,7 @@ export async function launchKernel(options: LaunchOptions = {}): Promise<Kernel>
     },
     interruptMode: spec?.interruptMode ?? 'message',
     async respawn() {
-      process_ = await KernelProcess.spawn(argv, { cwd: options.cwd, env });
+      process_ = await KernelProcess.spawn(argv, { cwd: options.cwd, env, outlive });
       exitExpected = false;
       watchExit(process_);
       return process_;
@@ -119,6 +127,11 @@ export async function launchKernel(options: LaunchOptions = {}): Promise<Kernel>
       await client.shutdown();
       await removeFiles();
     },
+    async detach() {
+      await heartbeat?.close();
+      process_.release();
+      await client.close();
+    },
   };
 }
 
@@ -141,15 +154,11 @@ export async function attachKernel(connectionFile: string, options: AttachOption
     throw error;
   }
   const heartbeat = options.heartbeat === false ? undefined : startHeartbeat(info, client, options.heartbeat ?? {});
-  return {
-    client,
-    connection: info,
-    connectionFile,
-    async dispose() {
-      await heartbeat?.close();
-      await client.close();
-    },
+  const detach = async () => {
+    await heartbeat?.close();
+    await client.close();
   };
+  return { client, connection: info, connectionFile, dispose: detach, detach };
 }
 
 function startHeartbeat(info: ConnectionInfo, client: KernelClient, options: HeartbeatOptions): Heartbeat {

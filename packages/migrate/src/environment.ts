@@ -3,19 +3,45 @@ import type { CallOptions, KernelClient } from '@nbferry/kernel';
 import type { Environment } from '@nbferry/store';
 
 /**
- * One silent execute; package versions come from installed distributions (no import needed, so the
- * target can be checked before anything is loaded into it).
+ * Runs in the kernel in a private namespace (no user names touched). A package's version comes from
+ * its loaded module, else its distribution of the same name, else the distribution that provides
+ * it (the slow full scan, only when needed), so the target can be checked before loading anything.
  */
+const ENVIRONMENT_SOURCE = `
+import json, platform, sys
+from importlib import metadata
+def version(m, dists=[]):
+    v = getattr(sys.modules.get(m), "__version__", None)
+    if isinstance(v, str):
+        return v
+    try:
+        return metadata.version(m)
+    except Exception:
+        pass
+    if not dists:
+        dists.append(metadata.packages_distributions())
+    names = dists[0].get(m)
+    return metadata.version(names[0]) if names else None
+versions = {m: version(m) for m in MODULES}
+sys.__dict__["_nbferry_env"] = json.dumps({
+    "python": platform.python_version(),
+    "platform": sys.platform + "-" + platform.machine(),
+    "packages": {m: v for m, v in versions.items() if v},
+})
+`;
+
 export async function kernelEnvironment(client: KernelClient, packages: readonly string[], options: CallOptions = {}): Promise<Environment> {
-  const expression =
-    '(lambda sys, platform, md, json, mods: json.dumps({"python": platform.python_version(), ' +
-    '"platform": sys.platform + "-" + platform.machine(), ' +
-    '"packages": (lambda dists: {m: md.version(dists[m][0]) for m in mods if dists.get(m)})(md.packages_distributions())}).encode().hex())' +
-    `(__import__("sys"), __import__("platform"), __import__("importlib.metadata").metadata, __import__("json"), ${JSON.stringify(packages)})`;
-  const result = await client.execute('', { ...options, silent: true, storeHistory: false, userExpressions: { env: expression } });
+  const source = ENVIRONMENT_SOURCE.replace('MODULES', JSON.stringify(packages));
+  const result = await client.execute(`exec(compile(${JSON.stringify(source)}, "<nbferry-environment>", "exec"), {})`, {
+    ...options,
+    silent: true,
+    storeHistory: false,
+    userExpressions: { env: '__import__("sys").__dict__.pop("_nbferry_env").encode().hex()' },
+  });
   const env = result.userExpressions.env;
-  if (!env || env.status !== 'ok') {
-    throw new Error(`cannot read the kernel's environment: ${env && env.status === 'error' ? `${env.ename}: ${env.evalue}` : 'no answer'}`);
+  if (result.status !== 'ok' || !env || env.status !== 'ok') {
+    const why = result.error ?? (env?.status === 'error' ? env : undefined);
+    throw new Error(`cannot read the kernel's environment: ${why ? `${why.ename}: ${why.evalue}` : 'no answer'}`);
   }
   // Hex, so the repr in text/plain needs no unescaping: strip its quotes and decode.
   const hex = String(env.data['text/plain']).replace(/^'|'$/g, '');

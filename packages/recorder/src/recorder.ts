@@ -73,16 +73,22 @@ export class Recorder {
     return this.syncing;
   }
 
+  /** Errors met while handling pushed records (they never escape into the message loop). */
+  readonly pushErrors: Error[] = [];
+
   private onPush(op: string, _data: JsonObject, payload: unknown): void {
     if (op !== 'records') return;
-    const records = ((payload as { records?: unknown[] } | undefined)?.records ?? []).map(normalizeRecord);
-    const gap = records.some((r) => r.seq > this.graph.lastSeq + 1);
-    if (gap) {
-      // A batch we missed (e.g. pushed before we attached): fetch the lot in order.
-      void this.sync().catch(() => {});
-      return;
+    try {
+      const records = ((payload as { records?: unknown[] } | undefined)?.records ?? []).map(normalizeRecord);
+      if (records.some((r) => r.seq > this.graph.lastSeq + 1)) {
+        // A batch we missed (e.g. pushed before we attached): fetch the lot in order.
+        this.sync().catch((error: unknown) => this.pushErrors.push(error as Error));
+        return;
+      }
+      for (const record of records) this.graph.add(record);
+    } catch (error) {
+      this.pushErrors.push(error as Error);
     }
-    for (const record of records) this.graph.add(record);
   }
 }
 

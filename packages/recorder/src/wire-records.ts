@@ -7,7 +7,9 @@ const strings = (value: unknown): string[] => (Array.isArray(value) ? value.map(
 
 /** Effects and inputs may be strings or small objects; keep a readable line for each. */
 const describe = (value: unknown): string[] =>
-  Array.isArray(value) ? value.map((item) => (typeof item === 'string' ? item : JSON.stringify(item))) : [];
+  Array.isArray(value)
+    ? value.map((item) => (typeof item === 'string' ? item : JSON.stringify(item, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))))
+    : [];
 
 export function normalizeRecord(value: unknown): CellRecord {
   const raw = value as Raw;

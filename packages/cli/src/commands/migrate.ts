@@ -1,0 +1,121 @@
+/**
+ * nbferry migrate <nb.ipynb>: the whole job on one machine. Run the notebook in a recorded kernel,
+ * checkpoint it while a fresh target kernel starts and warms up, restore into the target, verify,
+ * and report. Exit status 1 if any variable was lost.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { launchKernel } from '@nbferry/kernel';
+import {
+  checkpoint,
+  formatBytes,
+  formatMs,
+  renderVerification,
+  restore,
+  userPackages,
+  warmUp,
+} from '@nbferry/migrate';
+import { renderPlanText } from '@nbferry/planner';
+import { LocalStore } from '@nbferry/store';
+import { endProgress, progressLine } from '../progress-line.js';
+import { runRecorded } from '../recorded-run.js';
+
+export interface MigrateArgs {
+  notebook: string;
+  python?: string;
+  store?: string;
+  force: boolean;
+  json: boolean;
+}
+
+export async function migrateCommand(args: MigrateArgs): Promise<number> {
+  const say = (text: string) => !args.json && process.stdout.write(text);
+  say(`nbferry migrate ${args.notebook}\n\n1. Run the notebook in a fresh, recorded kernel\n`);
+  const source = await runRecorded(args.notebook, args.python, args.json ? 'none' : 'cells');
+  const storeDir = args.store ?? (await mkdtemp(join(tmpdir(), 'nbferry-store-')));
+  let target: Promise<{ kernel: Awaited<ReturnType<typeof launchKernel>>; readyMs: number }> | undefined;
+  try {
+    if (source.failed) {
+      process.stderr.write(`cell ${source.failed.cell.index + 1} failed; migrating the state as it is\n`);
+    }
+    say(`   ${source.runs.length} cells in ${formatMs(source.runMs)} (kernel ready in ${formatMs(source.kernelReadyMs)})\n\n`);
+
+    // Start and warm the target while the source checkpoints: the two overlap.
+    const packages = await userPackages(source.kernel.client);
+    const targetStart = performance.now();
+    target = launchKernel({ python: args.python, cwd: source.notebookDir }).then(async (kernel) => {
+      await warmUp(kernel.client, packages);
+      return { kernel, readyMs: performance.now() - targetStart };
+    });
+    target.catch(() => {}); // awaited below; this only avoids an unhandled rejection meanwhile
+
+    say('2. Checkpoint (the source kernel keeps running)\n');
+    const saved = await checkpoint(source.recorder, new LocalStore(storeDir), { onProgress: progressLine('checkpoint', !args.json) });
+    endProgress();
+    const bytes = saved.checkpoint.manifest.blobs.reduce((sum, b) => sum + b.bytes, 0);
+    say(`${indent(renderPlanText(saved.plan))}\n`);
+    const t = saved.timings;
+    say(
+      `   checkpoint ${formatMs(t.totalMs)}: measure ${formatMs(t.measureMs)}, plan ${formatMs(t.planMs)}, ` +
+        `save ${formatMs(t.saveMs)}, commit ${formatMs(t.commitMs)}; ${formatBytes(bytes)} in ${saved.checkpoint.dir}\n\n`,
+    );
+
+    const { kernel, readyMs } = await target;
+    const waitedMs = performance.now() - targetStart;
+    say(`3. Restore into a fresh kernel (started and warmed during the checkpoint: ready after ${formatMs(readyMs)})\n`);
+    const restored = await restore(saved.checkpoint, kernel.client, { force: args.force, onProgress: progressLine('restore', !args.json) });
+    endProgress();
+    const r = restored.timings;
+    say(
+      `   restore ${formatMs(r.totalMs)}: compatibility ${formatMs(r.compatibilityMs)}, shim ${formatMs(r.attachMs)}, ` +
+        `replay ${formatMs(r.replayMs)} (${restored.loadedGroups} loads, ${restored.rerunCells} reruns), verify ${formatMs(r.verifyMs)}\n`,
+    );
+    for (const fallback of restored.fallbacks) say(`   fallback: ${fallback}\n`);
+
+    say('\n4. Verify every variable against its fingerprint at checkpoint\n');
+    say(`${renderVerification(restored.verification)}\n\n`);
+    // Migration wall time as a user waits for it: checkpoint, then whatever of the target's start
+    // was not hidden behind it, then the restore.
+    const migrationMs = t.totalMs + Math.max(0, readyMs - waitedMs) + r.totalMs;
+    const rerunAllMs = source.kernelReadyMs + source.runs.reduce((sum, run) => sum + run.ms, 0);
+    say(
+      `Migration ${formatMs(migrationMs)} (checkpoint ${formatMs(t.totalMs)} + restore ${formatMs(r.totalMs)}); ` +
+        `rerunning the notebook took ${formatMs(rerunAllMs)} (${(rerunAllMs / migrationMs).toFixed(1)}x). ` +
+        `${restored.verification.ok ? 'Nothing was lost.' : `${restored.verification.totals.lost} variable(s) LOST.`}\n`,
+    );
+    if (args.json) {
+      process.stdout.write(
+        `${JSON.stringify(
+          {
+            notebook: args.notebook,
+            ok: restored.verification.ok,
+            migrationMs,
+            rerunAllMs,
+            bytes,
+            checkpoint: { dir: saved.checkpoint.dir, timings: saved.timings },
+            restore: { timings: restored.timings, fallbacks: restored.fallbacks, loadedGroups: restored.loadedGroups, rerunCells: restored.rerunCells },
+            plan: saved.plan,
+            totals: restored.verification.totals,
+            variables: restored.verification.variables,
+          },
+          null,
+          2,
+        )}\n`,
+      );
+    }
+    return restored.verification.ok ? 0 : 1;
+  } finally {
+    await source.kernel.dispose();
+    await target?.then(({ kernel }) => kernel.dispose()).catch(() => {});
+    if (!args.store) await rm(storeDir, { recursive: true, force: true });
+  }
+}
+
+function indent(text: string): string {
+  return text
+    .trimEnd()
+    .split('\n')
+    .map((line) => `   ${line}`)
+    .join('\n');
+}

@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { verify } from './verification.js';
+
+describe('verify', () => {
+  it('classifies every expected variable and never counts a missing one as restored', () => {
+    const report = verify({
+      expected: new Map<string, string | null>([
+        ['loaded', 'h1'],
+        ['rerun_same', 'h2'],
+        ['rerun_other', 'h3'],
+        ['opaque', null],
+        ['missing', 'h5'],
+        ['loaded_changed', 'h6'],
+      ]),
+      actual: new Map<string, string | null>([
+        ['loaded', 'h1'],
+        ['rerun_same', 'h2'],
+        ['rerun_other', 'zz'],
+        ['opaque', 'h4'],
+        ['loaded_changed', 'h7'],
+        ['extra', 'h8'],
+      ]),
+      method: new Map([
+        ['loaded', 'load'],
+        ['rerun_same', 'rerun'],
+        ['rerun_other', 'rerun'],
+        ['opaque', 'rerun'],
+        ['missing', 'rerun'],
+        ['loaded_changed', 'load'],
+      ] as const),
+      failures: new Map([['missing', 'rerunning cell 4 failed (FileNotFoundError: data.csv)']]),
+    });
+    expect(report.variables.map((v) => [v.name, v.outcome])).toEqual([
+      ['loaded', 'restored'],
+      ['loaded_changed', 'unverifiable'],
+      ['missing', 'lost'],
+      ['opaque', 'unverifiable'],
+      ['rerun_other', 'recomputed-different'],
+      ['rerun_same', 'recomputed-equal'],
+    ]);
+    expect(report.variables.find((v) => v.name === 'missing')!.detail).toMatch(/FileNotFoundError/);
+    expect(report.totals).toEqual({ restored: 1, 'recomputed-equal': 1, 'recomputed-different': 1, unverifiable: 2, lost: 1 });
+    expect(report.ok).toBe(false);
+  });
+
+  it('is ok when nothing is lost', () => {
+    const report = verify({
+      expected: new Map([['a', 'x']]),
+      actual: new Map([['a', 'x']]),
+      method: new Map([['a', 'load']] as const),
+      failures: new Map(),
+    });
+    expect(report.ok).toBe(true);
+  });
+});

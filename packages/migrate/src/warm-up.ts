@@ -1,0 +1,27 @@
+/**
+ * Warming a target kernel: a small-state restore is dominated by starting the kernel and importing
+ * libraries, so the target imports what the source's variables need while the source is still
+ * writing its checkpoint.
+ */
+import type { CallOptions, KernelClient } from '@nbferry/kernel';
+
+/** Top-level packages behind the source's user variables (modules bound by name, and value types). */
+export async function userPackages(source: KernelClient, options: CallOptions = {}): Promise<string[]> {
+  const expression =
+    '(lambda ns, types, json: json.dumps(sorted({(v.__name__ if isinstance(v, types.ModuleType) else type(v).__module__).split(".")[0] ' +
+    'for k, v in list(ns.items()) if not k.startswith("_") and k not in ("In", "Out", "get_ipython", "exit", "quit")} ' +
+    '- {"builtins", "__main__", "IPython", "ipykernel"})).encode().hex())' +
+    '(get_ipython().user_ns, __import__("types"), __import__("json"))';
+  const result = await source.execute('', { ...options, silent: true, storeHistory: false, userExpressions: { packages: expression } });
+  const value = result.userExpressions.packages;
+  if (!value || value.status !== 'ok') return [];
+  const hex = String(value.data['text/plain']).replace(/^'|'$/g, '');
+  return JSON.parse(Buffer.from(hex, 'hex').toString('utf8')) as string[];
+}
+
+/** Imports `packages` in the target, silently; a package that fails to import is skipped. */
+export async function warmUp(target: KernelClient, packages: readonly string[], options: CallOptions = {}): Promise<void> {
+  if (packages.length === 0) return;
+  const code = `for __m in ${JSON.stringify(packages)}:\n    try:\n        __import__(__m)\n    except Exception:\n        pass\ndel __m`;
+  await target.execute(code, { ...options, silent: true, storeHistory: false });
+}
