@@ -101,7 +101,8 @@ export async function replay(input: ReplayInput, blobs: BlobSource, target: Kern
     const replanned = planOrDrop(problem);
     problem = replanned.problem;
     plan = replanned.plan;
-    for (const u of replanned.unrecoverable) unrecoverable.set(u.name, u.reason);
+    // Say what set it off: "not saved in this checkpoint" alone would hide the real cause.
+    for (const u of replanned.unrecoverable) unrecoverable.set(u.name, `${u.reason}; after: ${failure.message}`);
     // Start over from an empty namespace: a half-run program may have bound wrong versions.
     await target.execute('get_ipython().reset(new_session=False)', { ...call, silent: true, storeHistory: false });
     if (attempt > problem.cells.length + problem.groups.length) throw new Error('restore fallback did not converge');
