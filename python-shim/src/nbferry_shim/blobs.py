@@ -1,0 +1,315 @@
+"""Blob container, and the save / save_buffers / load operations.
+
+Blob layout (one per group; little endian):
+    b"NBFBLOB1" | pickle stream | pad to 64 | out-of-band buffer 0 | pad | buffer 1 | ... |
+    footer JSON (utf-8) | u64 footer length | b"NBFEND01"
+Footer: {"format": 1, "names": [...], "pickle": [offset, length], "buffers": [[offset, length]...],
+         "python": "3.11", "pickler": "cloudpickle"|"pickle", "shim": version}
+The checksum is sha256 over every byte of the blob, computed while writing (no re-read).
+Files are written to a temp name in the target directory, fsynced, then renamed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+import struct
+import sys
+import time
+import uuid
+from typing import TYPE_CHECKING, Any, Iterator
+
+from . import serialize
+from ._version import VERSION
+from .channel import OpError
+
+if TYPE_CHECKING:
+    from .runtime import Shim
+
+MAGIC = b"NBFBLOB1"
+END = b"NBFEND01"
+ALIGN = 64
+MAX_CHUNK = 8 << 20  # comm buffers are at most 8 MiB
+_PAD = bytes(ALIGN)
+PY = f"{sys.version_info[0]}.{sys.version_info[1]}"
+
+
+class _Segments:
+    """Collects the blob as a list of (zero-copy) segments while hashing them in order."""
+
+    def __init__(self) -> None:
+        self.parts: list[memoryview] = []
+        self.h = hashlib.sha256()
+        self.n = 0
+
+    def add(self, b: Any) -> None:
+        mv = memoryview(b).cast("B")
+        if not mv.nbytes:
+            return
+        self.h.update(mv)
+        self.parts.append(mv)
+        self.n += mv.nbytes
+
+    def pad(self) -> None:
+        k = (-self.n) % ALIGN
+        if k:
+            self.add(_PAD[:k])
+
+
+def _build(values: dict[str, Any], user_ns: dict[str, Any] | None) -> _Segments:
+    data, bufs = serialize.to_bytes(values, user_ns)
+    seg = _Segments()
+    seg.add(MAGIC)
+    pk = (seg.n, len(data))
+    seg.add(data)
+    spans = []
+    for pb in bufs:
+        seg.pad()
+        raw = pb.raw()
+        spans.append((seg.n, raw.nbytes))
+        seg.add(raw)
+    footer = json.dumps({"format": 1, "names": list(values), "pickle": pk, "buffers": spans, "python": PY,
+                         "pickler": serialize.pickler_name(), "shim": VERSION}).encode()
+    seg.add(footer)
+    seg.add(struct.pack("<Q", len(footer)))
+    seg.add(END)
+    return seg
+
+
+def _group_values(shim: "Shim", names: list[str]) -> dict[str, Any]:
+    ns = shim.recorder.ns
+    missing = [n for n in names if n not in ns]
+    if missing:
+        raise KeyError(f"not defined: {', '.join(missing)}")
+    return {n: ns[n] for n in names}
+
+
+def _groups_arg(args: dict[str, Any]) -> list[list[str]]:
+    groups = args.get("groups")
+    if not isinstance(groups, list) or not all(isinstance(g, list) and g for g in groups):
+        raise OpError("args.groups must be a list of non-empty name lists")
+    return [[str(n) for n in g] for g in groups]
+
+
+def op_save(shim: "Shim", args: dict[str, Any], bufs: list[memoryview]) -> tuple[Any, list[bytes]]:
+    d = args.get("dir")
+    if not isinstance(d, str) or not d:
+        raise OpError("args.dir is required")
+    os.makedirs(d, exist_ok=True)
+    do_fsync = args.get("fsync", True) is not False
+    prefix = str(args.get("prefix") or "group")
+    out = []
+    for i, names in enumerate(_groups_arg(args)):
+        t0 = time.perf_counter()
+        item: dict[str, Any] = {"names": names}
+        tmp = os.path.join(d, f".tmp-{uuid.uuid4().hex}")
+        try:
+            seg = _build(_group_values(shim, names), shim.recorder.ns)
+            fname = f"{prefix}-{i:04d}-{seg.h.hexdigest()[:12]}.nbf"
+            with open(tmp, "wb") as f:
+                for part in seg.parts:
+                    f.write(part)
+                f.flush()
+                if do_fsync:
+                    os.fsync(f.fileno())
+            os.replace(tmp, os.path.join(d, fname))
+            item.update(ok=True, file=fname, bytes=seg.n, sha256=seg.h.hexdigest())
+        except Exception as e:
+            _unlink(tmp)
+            item.update(ok=False, error=_err(e))
+        item["seconds"] = time.perf_counter() - t0
+        out.append(item)
+    if do_fsync:
+        _fsync_dir(d)
+    return {"blobs": out, "checksum": "sha256"}, []
+
+
+def op_save_buffers(shim: "Shim", args: dict[str, Any], bufs: list[memoryview]) -> tuple[Any, list[Any]]:
+    chunk = min(int(args.get("chunkBytes") or MAX_CHUNK), MAX_CHUNK)
+    out = []
+    extra: list[Any] = []
+    for names in _groups_arg(args):
+        t0 = time.perf_counter()
+        item: dict[str, Any] = {"names": names}
+        try:
+            seg = _build(_group_values(shim, names), shim.recorder.ns)
+            first = len(extra)
+            extra.extend(_chunks(seg.parts, chunk))
+            item.update(ok=True, bytes=seg.n, sha256=seg.h.hexdigest(), buffers=[first, len(extra) - first])
+        except Exception as e:
+            item.update(ok=False, error=_err(e))
+        item["seconds"] = time.perf_counter() - t0
+        out.append(item)
+    return {"blobs": out, "checksum": "sha256"}, extra
+
+
+def _chunks(parts: list[memoryview], limit: int) -> Iterator[Any]:
+    """Re-cut segments into <= limit pieces; big segments are sliced without copying."""
+    small: list[bytes] = []
+    small_n = 0
+    for mv in parts:
+        if mv.nbytes >= limit // 2:
+            if small:
+                yield b"".join(small)
+                small, small_n = [], 0
+            for i in range(0, mv.nbytes, limit):
+                yield mv[i : i + limit]
+            continue
+        if small_n + mv.nbytes > limit:
+            yield b"".join(small)
+            small, small_n = [], 0
+        small.append(bytes(mv))
+        small_n += mv.nbytes
+    if small:
+        yield b"".join(small)
+
+
+def op_load(shim: "Shim", args: dict[str, Any], bufs: list[memoryview]) -> tuple[Any, list[bytes]]:
+    blobs = args.get("blobs")
+    if not isinstance(blobs, list):
+        raise OpError("args.blobs must be a list")
+    d = args.get("dir")
+    verify = bool(args.get("fingerprints", False))
+    rec = shim.recorder
+    rec.sync_pending_outside()
+    results = []
+    loaded: list[str] = []
+    for spec in blobs:
+        t0 = time.perf_counter()
+        res: dict[str, Any] = {"file": spec.get("file"), "ok": False}
+        try:
+            raw = _read_blob(spec, d, bufs)
+            values = _decode(raw, spec)
+        except _LoadError as e:
+            res["error"] = {"kind": e.kind, "message": str(e)}
+        else:
+            ns = rec.ns
+            created = [n for n in values if n not in ns]
+            ns.update(values)  # all or nothing: only after the whole group decoded
+            res.update(ok=True, names=list(values), created=created)
+            loaded.extend(values)
+            if verify:
+                from .probe import probe
+
+                res["fingerprints"] = {n: probe(v, ns, algo=args.get("algo") or None).digest
+                                       for n, v in values.items()}
+        res["seconds"] = time.perf_counter() - t0
+        results.append(res)
+    if loaded:
+        _after_load(shim, loaded)
+    return {"results": results}, []
+
+
+class _LoadError(Exception):
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+def _read_blob(spec: dict[str, Any], d: Any, bufs: list[memoryview]) -> bytearray:
+    if spec.get("file") is not None:
+        path = spec["file"] if d is None else os.path.join(str(d), str(spec["file"]))
+        try:
+            size = os.path.getsize(path)
+            raw = bytearray(size)
+            with open(path, "rb", buffering=0) as f:
+                view = memoryview(raw)
+                got = 0
+                while got < size:
+                    n = f.readinto(view[got:])
+                    if not n:
+                        break
+                    got += n
+            if got != size:
+                raise _LoadError("io", f"short read {got}/{size} bytes")
+            return raw
+        except OSError as e:
+            raise _LoadError("io", f"{type(e).__name__}: {e}") from None
+    span = spec.get("buffers")
+    if not (isinstance(span, list) and len(span) == 2):
+        raise _LoadError("format", "blob needs `file` or `buffers: [first, count]`")
+    first, count = int(span[0]), int(span[1])
+    if first < 0 or first + count > len(bufs):
+        raise _LoadError("format", f"buffers [{first}, {count}] out of range ({len(bufs)} sent)")
+    parts = bufs[first : first + count]
+    raw = bytearray(sum(p.nbytes for p in parts))
+    pos = 0
+    for p in parts:
+        raw[pos : pos + p.nbytes] = p
+        pos += p.nbytes
+    return raw
+
+
+def _decode(raw: bytearray, spec: dict[str, Any]) -> dict[str, Any]:
+    want = spec.get("sha256")
+    if want is not None:
+        got = hashlib.sha256(raw).hexdigest()
+        if got != want:
+            raise _LoadError("checksum", f"sha256 mismatch: expected {want}, got {got}")
+    elif spec.get("requireChecksum", True):
+        raise _LoadError("checksum", "no sha256 given")
+    if spec.get("bytes") is not None and int(spec["bytes"]) != len(raw):
+        raise _LoadError("format", f"length {len(raw)} != expected {spec['bytes']}")
+    mv = memoryview(raw)
+    if len(raw) < 24 or bytes(mv[:8]) != MAGIC or bytes(mv[-8:]) != END:
+        raise _LoadError("format", "not an nbferry blob (bad magic)")
+    (flen,) = struct.unpack("<Q", mv[-16:-8])
+    try:
+        footer = json.loads(bytes(mv[len(raw) - 16 - flen : len(raw) - 16]))
+    except Exception as e:
+        raise _LoadError("format", f"bad footer: {e}") from None
+    if footer.get("python") != PY and footer.get("pickler"):
+        raise _LoadError("format", f"blob written by Python {footer.get('python')}, this kernel is {PY}")
+    po, pl = footer["pickle"]
+    buffers = [mv[o : o + n] for o, n in footer["buffers"]]
+    try:
+        values = serialize.loads_group(mv[po : po + pl], buffers)
+    except Exception as e:
+        raise _LoadError("unpickle", f"{type(e).__name__}: {e}") from None
+    want_names = spec.get("names")
+    if want_names is not None and sorted(want_names) != sorted(values):
+        raise _LoadError("names", f"blob holds {sorted(values)}, expected {sorted(want_names)}")
+    return values
+
+
+def _after_load(shim: "Shim", names: list[str]) -> None:
+    rec = shim.recorder
+    ns = rec.ns
+    created = [n for n in names if n not in rec.snapshot]
+    for n in names:
+        try:
+            rec.probe_into(n, ns[n], provenance="loaded")
+        except Exception:
+            rec.forget(n)
+        rec.unknown.discard(n)
+    rec.sync_snapshot(names)
+    rec._emit({"kind": "load", "created": sorted(created), "modified": sorted(set(names) - set(created)),
+               "deleted": [], "startedAt": time.time()}, writes=list(names))
+
+
+def _err(e: BaseException) -> dict[str, str]:
+    kind = "unserializable" if isinstance(e, (pickle.PicklingError, TypeError, AttributeError)) else (
+        "io" if isinstance(e, OSError) else "undefined" if isinstance(e, KeyError) else "error")
+    return {"kind": kind, "message": f"{type(e).__name__}: {e}"[:1000]}
+
+
+def _unlink(p: str) -> None:
+    try:
+        os.unlink(p)
+    except OSError:
+        pass
+
+
+def _fsync_dir(d: str) -> None:
+    try:
+        fd = os.open(d, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

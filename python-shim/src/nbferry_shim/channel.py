@@ -1,0 +1,91 @@
+"""The `nbferry` comm: envelope, request dispatch, and pushed events.
+
+Every message: JSON `data` = {"op", "seq", ...} and `buffers[0]` = msgpack payload; further
+buffers carry binary chunks (blobs). Requests {op, id} get exactly one {op:"reply", id, ok,
+error?} reply.
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from typing import Any, Callable
+
+from . import msgpack_codec
+
+TARGET = "nbferry"
+Handler = Callable[[dict[str, Any], list[memoryview]], tuple[Any, list[bytes]]]
+
+
+class OpError(Exception):
+    """An error reported to the coordinator as {ok: false, error} (no traceback)."""
+
+
+class Channel:
+    def __init__(self, handlers: dict[str, Handler], on_open_payload: Callable[[], Any]) -> None:
+        self.handlers = handlers
+        self.on_open_payload = on_open_payload
+        self.comms: list[Any] = []
+        self._seq = 0
+        self._lock = threading.Lock()
+
+    def next_seq(self) -> int:
+        with self._lock:
+            self._seq += 1
+            return self._seq
+
+    # comm target callback: (comm, open_msg)
+    def on_open(self, comm: Any, msg: Any) -> None:
+        self.comms.append(comm)
+        comm.on_msg(lambda m: self.on_msg(comm, m))
+        comm.on_close(lambda m: self._closed(comm))
+        try:
+            payload = self.on_open_payload()
+        except Exception as e:  # pragma: no cover - defensive
+            payload = {"error": str(e)}
+        self.send(comm, {"op": "ready"}, payload)
+
+    def _closed(self, comm: Any) -> None:
+        if comm in self.comms:
+            self.comms.remove(comm)
+
+    def send(self, comm: Any, data: dict[str, Any], payload: Any, extra: list[bytes] | None = None) -> None:
+        data = dict(data)
+        data["seq"] = self.next_seq()
+        comm.send(data=data, buffers=[msgpack_codec.packb(payload)] + list(extra or []))
+
+    def push(self, op: str, payload: Any) -> None:
+        """Kernel-initiated event to every open comm (e.g. new lineage records)."""
+        for comm in list(self.comms):
+            try:
+                self.send(comm, {"op": op}, payload)
+            except Exception:
+                self._closed(comm)
+
+    def on_msg(self, comm: Any, msg: Any) -> None:
+        content = msg.get("content", {}) if isinstance(msg, dict) else {}
+        data = content.get("data") or {}
+        buffers = [memoryview(b) for b in (msg.get("buffers") or [])]
+        data_out, payload, extra = self.handle(data, buffers)
+        self.send(comm, data_out, payload, extra)
+
+    def handle(self, data: dict[str, Any], buffers: list[memoryview]) -> tuple[dict[str, Any], Any, list[bytes]]:
+        """Transport-independent request handling (tests call this directly)."""
+        op = data.get("op")
+        rid = data.get("id")
+        try:
+            args = msgpack_codec.unpackb(buffers[0]) if buffers and len(buffers[0]) else {}
+            if args is None:
+                args = {}
+            if not isinstance(args, dict):
+                raise OpError("args must be a msgpack map")
+            handler = self.handlers.get(op) if isinstance(op, str) else None
+            if handler is None:
+                raise OpError(f"unknown op {op!r}")
+            result, extra = handler(args, buffers[1:])
+            return {"op": "reply", "id": rid, "ok": True}, result, extra
+        except OpError as e:
+            return {"op": "reply", "id": rid, "ok": False, "error": str(e)}, None, []
+        except Exception as e:
+            tb = traceback.format_exc(limit=4)
+            return {"op": "reply", "id": rid, "ok": False, "error": f"{type(e).__name__}: {e}"}, {"traceback": tb}, []

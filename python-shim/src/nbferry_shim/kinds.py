@@ -1,0 +1,123 @@
+"""Type facts shared by probing, measuring and saving: atoms, importability, unserializable kinds.
+
+Type-specific checks only look at modules already in sys.modules (never import pandas or
+numpy just to isinstance-check).
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+import types
+from typing import Any
+
+ATOMS: frozenset[type] = frozenset({int, float, str, bytes, bool, type(None), complex, range, slice,
+                                    type(Ellipsis), type(NotImplemented)})
+SKIP_SHARING: tuple[type, ...] = (types.ModuleType, types.BuiltinFunctionType, types.CodeType,
+                                  types.MethodWrapperType, types.WrapperDescriptorType,
+                                  types.MethodDescriptorType, types.GetSetDescriptorType,
+                                  types.MemberDescriptorType)
+_GENERATORS = (types.GeneratorType, types.CoroutineType, types.AsyncGeneratorType)
+_LOCK_TYPES: tuple[type, ...] = ()
+try:
+    import _thread
+
+    _LOCK_TYPES = (type(_thread.allocate_lock()), type(_thread.RLock()))
+except Exception:  # pragma: no cover
+    pass
+
+
+def importable(obj: Any) -> bool:
+    """True if pickle can reference obj by module + qualname (without importing anything)."""
+    mod = getattr(obj, "__module__", None)
+    qn = getattr(obj, "__qualname__", None)
+    if not isinstance(mod, str) or not isinstance(qn, str) or mod == "__main__" or "<" in qn:
+        return False
+    m = sys.modules.get(mod)
+    if m is None:
+        return False
+    target: Any = m
+    try:
+        for part in qn.split("."):
+            target = getattr(target, part)
+    except AttributeError:
+        return False
+    return target is obj
+
+
+def is_user_function(obj: Any, user_ns: dict[str, Any] | None) -> bool:
+    return type(obj) is types.FunctionType and (obj.__globals__ is user_ns or not importable(obj))
+
+
+def is_user_class(obj: Any) -> bool:
+    return isinstance(obj, type) and not importable(obj) and obj.__module__ != "builtins"
+
+
+def unserializable_reason(obj: Any) -> str | None:
+    """Known kinds that cannot be pickled by any of our picklers; None if not known-bad."""
+    t = type(obj)
+    if t in ATOMS:
+        return None
+    if isinstance(obj, _GENERATORS):
+        return "generator" if t is types.GeneratorType else t.__name__
+    if t is types.ModuleType:
+        return "module"
+    if t in (types.FrameType, types.TracebackType):
+        return t.__name__
+    if _LOCK_TYPES and isinstance(obj, _LOCK_TYPES):
+        return "lock"
+    if isinstance(obj, io.IOBase):
+        return "closed file" if getattr(obj, "closed", False) else "open file"
+    mods = sys.modules
+    if "mmap" in mods and isinstance(obj, mods["mmap"].mmap):
+        return "mmap"
+    if "socket" in mods and isinstance(obj, mods["socket"].socket):
+        return "socket"
+    if "sqlite3" in mods:
+        sq = mods["sqlite3"]
+        if isinstance(obj, (sq.Connection, sq.Cursor)):
+            return "database connection"
+    if "threading" in mods:
+        th = mods["threading"]
+        if isinstance(obj, th.Thread):
+            return "thread"
+    if "subprocess" in mods and isinstance(obj, mods["subprocess"].Popen):
+        return "subprocess"
+    if isinstance(obj, (types.FrameType, memoryview)) or t.__name__ in ("weakref", "ReferenceType"):
+        return t.__name__
+    return None
+
+
+def top_package(obj: Any) -> str:
+    mod = getattr(type(obj), "__module__", "") or ""
+    return mod.split(".", 1)[0]
+
+
+_class_attr_ids: dict[type, frozenset[int]] = {}
+
+
+def library_class_state(cls: type) -> frozenset[int]:
+    """ids of non-atom class attributes of a library class (e.g. pandas' `_metadata` list):
+    every instance's pickle reaches them, but they are library state, not shared user data."""
+    ids = _class_attr_ids.get(cls)
+    if ids is None:
+        acc: set[int] = set()
+        for klass in getattr(cls, "__mro__", ()):
+            if klass is object:
+                continue
+            for v in vars(klass).values():
+                if type(v) not in ATOMS and not callable(v):
+                    acc.add(id(v))
+        ids = _class_attr_ids[cls] = frozenset(acc)
+    return ids
+
+
+def immutable_library_object(obj: Any) -> bool:
+    """Library objects whose identity cannot matter to the user (dtypes, pandas Index)."""
+    np = sys.modules.get("numpy")
+    if np is not None and isinstance(obj, np.dtype):
+        return True
+    pd = sys.modules.get("pandas")
+    if pd is not None and isinstance(obj, (pd.Index, pd.api.extensions.ExtensionDtype)):
+        return True
+    return False

@@ -1,0 +1,170 @@
+"""The `measure` operation: groups, serializability, real serialized sizes and times, fingerprints.
+
+Sizes come from running the checkpoint pickler into a counting sink; out-of-band buffers are
+counted via `buffer_callback` and never copied. Each group has a time budget: when pickling
+exceeds it, a group made of one big list/tuple/dict/set is estimated from an evenly spaced
+sample of its elements (scaled by length); otherwise the bytes/time reached so far are reported
+as a lower bound (`estimate: "lower-bound"`). Load time is estimated from a one-off calibration
+of this kernel's unpickle/dump ratio plus a memcpy rate for out-of-band bytes.
+"""
+
+from __future__ import annotations
+
+import pickle
+import time
+from typing import TYPE_CHECKING, Any
+
+from . import hashing, kinds, serialize
+from .probe import probe
+from .channel import OpError
+
+if TYPE_CHECKING:
+    from .runtime import Shim
+
+_calibration: dict[str, float] = {}
+
+
+class _Budget(Exception):
+    pass
+
+
+class _TimedSink:
+    __slots__ = ("n", "deadline", "calls")
+
+    def __init__(self, deadline: float) -> None:
+        self.n = 0
+        self.deadline = deadline
+        self.calls = 0
+
+    def write(self, b: Any) -> int:
+        n = len(b)
+        self.n += n
+        self.calls += 1
+        if self.calls & 15 == 0 and time.perf_counter() > self.deadline:
+            raise _Budget()
+        return n
+
+
+def calibrate() -> dict[str, float]:
+    """unpickle/dump time ratio for in-band data, and memcpy bytes/s (once per process)."""
+    if _calibration:
+        return _calibration
+    sample = [{"k": i, "s": "x" * (i % 17), "f": i * 0.5, "l": [i, i + 1]} for i in range(20000)]
+    t0 = time.perf_counter()
+    data = pickle.dumps(sample, protocol=5)
+    t1 = time.perf_counter()
+    pickle.loads(data)
+    t2 = time.perf_counter()
+    block = bytearray(32 << 20)
+    t3 = time.perf_counter()
+    bytes(block)
+    t4 = time.perf_counter()
+    _calibration.update(load_over_dump=max(0.2, (t2 - t1) / max(t1 - t0, 1e-9)),
+                        memcpy_bps=max(1e8, len(block) / max(t4 - t3, 1e-9)))
+    return _calibration
+
+
+def measure_group(values: dict[str, Any], user_ns: dict[str, Any] | None, budget: float) -> dict[str, Any]:
+    cal = calibrate()
+    oob = [0]
+
+    def count(pb: pickle.PickleBuffer) -> bool:
+        try:
+            oob[0] += pb.raw().nbytes
+        except BufferError:
+            return True
+        return False
+
+    for v in values.values():
+        reason = kinds.unserializable_reason(v)
+        if reason is not None:
+            return {"serializable": False, "reason": reason}
+    sink = _TimedSink(time.perf_counter() + budget)
+    t0 = time.perf_counter()
+    try:
+        serialize.dumps_group(values, user_ns, sink, count)
+    except _Budget:
+        return _estimate(values, user_ns, sink, oob[0], time.perf_counter() - t0, cal)
+    except RecursionError:
+        return {"serializable": False, "reason": "recursion limit while pickling"}
+    except Exception as e:
+        return {"serializable": False, "reason": f"{type(e).__name__}: {e}"[:500]}
+    dump = time.perf_counter() - t0
+    return _result(sink.n, oob[0], dump, cal, estimate=None)
+
+
+def _result(inband: float, oob: float, dump: float, cal: dict[str, float], estimate: str | None) -> dict[str, Any]:
+    return {
+        "serializable": True,
+        "bytes": int(inband + oob),
+        "inbandBytes": int(inband),
+        "oobBytes": int(oob),
+        "dumpSec": dump,
+        "loadSecEst": dump * cal["load_over_dump"] + oob / cal["memcpy_bps"],
+        "estimate": estimate,
+    }
+
+
+def _estimate(values: dict[str, Any], user_ns: dict[str, Any] | None, sink: _TimedSink, oob: int,
+              spent: float, cal: dict[str, float]) -> dict[str, Any]:
+    big = [v for v in values.values() if isinstance(v, (list, tuple, dict, set, frozenset)) and len(v) > 1000]
+    if len(values) == 1 and big:
+        v = big[0]
+        n = len(v)
+        k = 1000
+        seq = list(v.items()) if isinstance(v, dict) else list(v) if isinstance(v, (set, frozenset)) else v
+        sample = [seq[i * n // k] for i in range(k)]
+        s_oob = [0]
+
+        def count(pb: pickle.PickleBuffer) -> bool:
+            s_oob[0] += pb.raw().nbytes
+            return False
+
+        sink2 = _TimedSink(time.perf_counter() + 60.0)
+        t0 = time.perf_counter()
+        try:
+            serialize.dumps_group({"sample": sample}, user_ns, sink2, count)
+        except Exception as e:
+            return {"serializable": False, "reason": f"{type(e).__name__}: {e}"[:500], "estimate": "sample"}
+        scale = n / k
+        return _result(sink2.n * scale, s_oob[0] * scale, (time.perf_counter() - t0) * scale, cal, "sample")
+    out = _result(sink.n, oob, spent, cal, "lower-bound")
+    return out
+
+
+def op_measure(shim: "Shim", args: dict[str, Any], bufs: list[memoryview]) -> tuple[Any, list[bytes]]:
+    rec = shim.recorder
+    rec.sync_pending_outside()
+    ns = rec.ns
+    algo = args.get("algo") or hashing.DEFAULT_ALGO
+    if algo not in hashing.available_algos():
+        raise OpError(f"hash algorithm {algo!r} not available here")
+    want = args.get("names")
+    names = sorted(rec.snapshot) if want is None else [n for n in want if n in rec.snapshot]
+    budget = float(args.get("budgetSec") or 2.0)
+    t_start = time.perf_counter()
+    variables: dict[str, Any] = {}
+    for n in names:  # fresh probes: current fingerprints and current sharing
+        pr = probe(ns[n], ns, algo=algo)  # strong, process-independent digest for verification
+        rec.index.set(n, pr.shared)  # and fresh sharing facts for grouping
+        ent = rec.entries.get(n)
+        variables[n] = {
+            "type": type(ns[n]).__qualname__,
+            "module": type(ns[n]).__module__,
+            "fingerprint": pr.digest,
+            "reliable": pr.reliable,
+            "fingerprintSec": pr.seconds,
+            "provenance": ent.provenance if ent else "unknown",
+            "writer": ent.writer if ent else 0,
+        }
+    groups = rec.index.groups(names)
+    out_groups = []
+    for gid, g in enumerate(groups):
+        for n in g:
+            variables[n]["group"] = gid
+        info = measure_group({n: ns[n] for n in g}, ns, budget)
+        info["id"] = gid
+        info["names"] = g
+        out_groups.append(info)
+    return {"algo": algo, "pickler": serialize.pickler_name(), "variables": variables, "groups": out_groups,
+            "calibration": dict(_calibration), "seconds": time.perf_counter() - t_start}, []

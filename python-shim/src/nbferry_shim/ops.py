@@ -1,0 +1,147 @@
+"""Comm operations. Each handler: (args dict, extra input buffers) -> (result, output buffers).
+
+Phase-2 (checkpoint) handlers import their modules lazily so attaching stays cheap.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from typing import TYPE_CHECKING, Any
+
+from . import hashing, msgpack_codec, rng
+from ._version import PROTOCOL, VERSION
+from .channel import Handler, OpError
+
+if TYPE_CHECKING:
+    from .runtime import Shim
+
+
+def _features() -> dict[str, bool]:
+    def has(mod: str) -> bool:
+        if mod in sys.modules:
+            return True
+        import importlib.util
+
+        try:
+            return importlib.util.find_spec(mod) is not None
+        except Exception:
+            return False
+
+    return {m: has(m) for m in ("cloudpickle", "dill", "xxhash", "msgpack", "numpy", "pandas")}
+
+
+def build(shim: "Shim") -> dict[str, Handler]:
+    rec = shim.recorder
+
+    def hello(args: dict[str, Any], bufs: list[memoryview]) -> tuple[Any, list[bytes]]:
+        return {
+            "version": VERSION,
+            "protocol": PROTOCOL,
+            "instanceId": shim.instance_id,
+            "attachedAt": shim.attached_at,
+            "python": sys.version.split()[0],
+            "implementation": sys.implementation.name,
+            "platform": sys.platform,
+            "machine": platform.machine(),
+            "pid": os.getpid(),
+            "cwd": os.getcwd(),
+            "executable": sys.executable,
+            "firstSeq": shim.history.first_seq,
+            "lastSeq": shim.history.last_seq,
+            "unknownProvenance": sorted(rec.unknown),
+            "hashAlgos": hashing.available_algos(),
+            "defaultAlgo": hashing.DEFAULT_ALGO,
+            "msgpack": msgpack_codec.backend,
+            "features": _features(),
+        }, []
+
+    def history(args: dict[str, Any], bufs: list[memoryview]) -> tuple[Any, list[bytes]]:
+        since = int(args.get("since", 0) or 0)
+        limit = args.get("limit")
+        recs = shim.history.since(since, int(limit) if limit else None)
+        return {
+            "records": recs,
+            "firstSeq": shim.history.first_seq,
+            "lastSeq": shim.history.last_seq,
+            "truncated": since + 1 < shim.history.first_seq,
+        }, []
+
+    def variables(args: dict[str, Any], bufs: list[memoryview]) -> tuple[Any, list[bytes]]:
+        rec.sync_pending_outside()
+        names = sorted(rec.snapshot)
+        groups = rec.index.groups(names)
+        gid = {n: i for i, g in enumerate(groups) for n in g}
+        out = {}
+        for n in names:
+            e = rec.entries.get(n)
+            out[n] = {
+                "type": e.type_name if e else type(rec.ns.get(n)).__qualname__,
+                "provenance": e.provenance if e else "unknown",
+                "writer": e.writer if e else 0,
+                "group": gid[n],
+                "unserializable": e.probe.unserializable if e else None,
+            }
+        return {"variables": out, "groups": groups}, []
+
+    def rng_state(args: dict[str, Any], bufs: list[memoryview]) -> tuple[Any, list[bytes]]:
+        seqs = args.get("seqs")
+        items = rec.rng_states.items() if seqs is None else (
+            (s, rec.rng_states[s]) for s in seqs if s in rec.rng_states)
+        states = [{"seq": s, **rng.dumps(st)} for s, st in items]
+        return {"states": states, "current": rng.dumps(rng.capture())}, []
+
+    def set_rng(args: dict[str, Any], bufs: list[memoryview]) -> tuple[Any, list[bytes]]:
+        if "seq" in args:
+            st = rec.rng_states.get(int(args["seq"]))
+            if st is None:
+                raise OpError(f"no saved RNG state for seq {args['seq']}")
+            blobs = rng.dumps(st)
+        else:
+            blobs = {k: bytes(v) for k, v in args.items() if k in ("python", "numpy")}
+        return {"restored": rng.restore(blobs)}, []
+
+    def fingerprint(args: dict[str, Any], bufs: list[memoryview]) -> tuple[Any, list[bytes]]:
+        from .probe import probe
+
+        algo = args.get("algo") or hashing.DEFAULT_ALGO
+        if algo not in hashing.available_algos():
+            raise OpError(f"hash algorithm {algo!r} not available here")
+        names = args.get("names")
+        ns = rec.ns
+        if names is None:
+            names = sorted(rec.filter.snapshot(ns))
+        out: dict[str, Any] = {}
+        for n in names:
+            if n not in ns:
+                out[n] = {"digest": None, "reliable": False, "error": "not defined"}
+                continue
+            pr = probe(ns[n], ns, algo=algo)
+            out[n] = {"digest": pr.digest, "reliable": pr.reliable, "error": pr.error,
+                      "opaque": pr.opaque[:5]}
+        return {"algo": algo, "fingerprints": out}, []
+
+    handlers: dict[str, Handler] = {
+        "hello": hello,
+        "history": history,
+        "variables": variables,
+        "rng_state": rng_state,
+        "set_rng": set_rng,
+        "fingerprint": fingerprint,
+    }
+
+    def lazy(modname: str, fn: str) -> Handler:
+        def call(args: dict[str, Any], bufs: list[memoryview]) -> tuple[Any, list[bytes]]:
+            import importlib
+
+            mod = importlib.import_module(f"{__package__}.{modname}")
+            return getattr(mod, fn)(shim, args, bufs)  # type: ignore[no-any-return]
+
+        return call
+
+    handlers["measure"] = lazy("measure", "op_measure")
+    handlers["save"] = lazy("blobs", "op_save")
+    handlers["save_buffers"] = lazy("blobs", "op_save_buffers")
+    handlers["load"] = lazy("blobs", "op_load")
+    return handlers

@@ -1,0 +1,411 @@
+"""Transparent per-cell lineage recording through IPython's pre/post_run_cell events.
+
+Per cell:
+* pre: detect changes made outside recorded cells (silent executes, other tools) and emit an
+  `outside` record; analyze the transformed cell; close the referenced names over user code
+  reachable from them; pick modification candidates = those names + variables sharing objects
+  with them; make sure each candidate has a pre-cell fingerprint; capture RNG states; open the
+  audit window.
+* post: diff the namespace (created/deleted/rebound by id), re-fingerprint only the candidates,
+  compare, and emit one record.
+
+Cost is proportional to what the cell references, not to the namespace size. Every step is
+contained: an internal error degrades to "everything the cell may touch is modified".
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+import traceback
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from . import cellscan, hashing, kinds, rng
+from .audit import CellAudit
+from .history import History, Record
+from .namespace import NameFilter
+from .probe import RECORD_ALGO, ArrayCache, Probe, probe
+from .sharing import SharingIndex
+
+STATEFUL_PACKAGES = frozenset({"matplotlib", "seaborn"})  # module-global state (pyplot's figures)
+_MAX_RNG_STATES = 2000
+
+
+@dataclass
+class Entry:
+    obj_id: int
+    type_name: str
+    package: str
+    probe: Probe
+    provenance: str  # "cell" | "unknown" | "loaded"
+    writer: int  # seq of the record that last created/modified it (0: before attach)
+
+
+@dataclass
+class Pending:
+    info: Any
+    t_start: float
+    started_at: float
+    before: dict[str, int]
+    candidates: set[str]
+    direct: set[str]  # referenced by the cell or by user code it reaches (may have been written)
+    reads: set[str]
+    ana: cellscan.CellAnalysis
+    touch_all: bool
+    nondet: list[str]
+    rng_before: rng.State
+    t_exec: float = 0.0
+    errors: list[str] = field(default_factory=list)
+
+
+class Recorder:
+    def __init__(self, shell: Any, history: History, on_record: Callable[[Record], None],
+                 algo: str | None = None) -> None:
+        self.shell = shell
+        self.history = history
+        self.on_record = on_record
+        self.algo = algo or RECORD_ALGO  # in-kernel change detection; measure uses a strong hash
+        self.cache = ArrayCache()
+        self.filter = NameFilter(getattr(shell, "user_ns_hidden", None))
+        self.entries: dict[str, Entry] = {}
+        self.index = SharingIndex()
+        self.unknown: set[str] = set()
+        self.snapshot: dict[str, int] = {}
+        self.pending: list[Pending] = []
+        self.nested = 0
+        self.audit = CellAudit()
+        self.rng_states: OrderedDict[int, rng.State] = OrderedDict()
+        self.exec_thread = threading.get_ident()
+        self.enabled = True
+
+    @property
+    def ns(self) -> dict[str, Any]:
+        return self.shell.user_ns  # type: ignore[no-any-return]
+
+    # -- entries -------------------------------------------------------------------------------
+    def probe_into(self, name: str, value: Any, *, digest: bool = True, provenance: str | None = None,
+                   writer: int | None = None, use_cache: bool = True, fresh: set[int] | None = None) -> Entry:
+        pr = probe(value, self.ns, algo=self.algo, digest=digest, cache=self.cache, use_cache=use_cache,
+                   fresh=fresh)
+        old = self.entries.get(name)
+        e = Entry(id(value), type(value).__qualname__, kinds.top_package(value) if not isinstance(
+            value, type) else (value.__module__ or "").split(".")[0], pr,
+            provenance or (old.provenance if old else "cell"),
+            writer if writer is not None else (old.writer if old else 0))
+        self.entries[name] = e
+        self.index.set(name, pr.shared)
+        return e
+
+    def forget(self, name: str) -> None:
+        self.entries.pop(name, None)
+        self.index.drop(name)
+        self.unknown.discard(name)
+
+    def scan_existing(self) -> None:
+        """At attach: reach-only probes (no hashing) of variables of unknown provenance."""
+        ns = self.ns
+        snap = self.filter.snapshot(ns)
+        for name in snap:
+            try:
+                self.probe_into(name, ns[name], digest=False, provenance="unknown", writer=0)
+            except Exception:
+                pass
+        self.unknown = set(snap)
+        self.snapshot = snap
+
+    def ensure_digest(self, name: str) -> Entry | None:
+        e = self.entries.get(name)
+        if e is not None and e.probe.digested and e.obj_id == self.snapshot.get(name, e.obj_id):
+            return e
+        ns = self.ns
+        if name not in ns:
+            return None
+        return self.probe_into(name, ns[name])
+
+    def sync_snapshot(self, names: list[str] | None = None) -> None:
+        """Accept current bindings as known (after the coordinator's own loads)."""
+        snap = self.filter.snapshot(self.ns)
+        if names is None:
+            self.snapshot = snap
+        else:
+            for n in names:
+                if n in snap:
+                    self.snapshot[n] = snap[n]
+                else:
+                    self.snapshot.pop(n, None)
+
+    def sync_pending_outside(self) -> None:
+        """Between cells (coordinator requests): record changes made outside recorded cells."""
+        if not self.pending:
+            self._reconcile(self.filter.snapshot(self.ns))
+
+    # -- IPython events ------------------------------------------------------------------------
+    def pre_run_cell(self, info: Any) -> None:
+        if not self.enabled or threading.get_ident() != self.exec_thread:
+            return  # subshell threads: their effects show up as "outside" changes later
+        if self.pending:
+            if getattr(info, "store_history", False):  # a post_run_cell was lost
+                self._finish(self.pending.pop(), None, lost=True)
+                self.nested = 0
+            else:  # %%capture and friends run nested cells: the outer record covers them
+                self.nested += 1
+                return
+        try:
+            p = self._pre(info)
+        except Exception:
+            p = self._fallback_pending(info, traceback.format_exc(limit=3))
+        self.pending.append(p)
+        p.t_exec = time.perf_counter()
+        self.audit.start()
+
+    def post_run_cell(self, result: Any) -> None:
+        if not self.enabled or threading.get_ident() != self.exec_thread or not self.pending:
+            return
+        info = getattr(result, "info", None)
+        if info is not self.pending[-1].info:
+            if self.nested:
+                self.nested -= 1
+            return
+        p = self.pending.pop()
+        self._finish(p, result)
+
+    # -- pre -----------------------------------------------------------------------------------
+    def _transform(self, src: str) -> str:
+        return self.shell.transform_cell(src)  # type: ignore[no-any-return]
+
+    def _pre(self, info: Any) -> Pending:
+        t0 = time.perf_counter()
+        ns = self.ns
+        snap = self.filter.snapshot(ns)
+        self._reconcile(snap)
+        src = getattr(info, "transformed_cell", None)
+        if src is None:
+            src = self._transform(info.raw_cell)
+        ana = cellscan.analyze(src, self._transform)
+        names, loads, dynamic, nondet = self._closure(ana, snap)
+        touch_all = ana.touch_all or dynamic
+        if touch_all:
+            cands = direct = set(snap)
+        else:
+            direct = names & snap.keys()
+            cands = direct | self.index.partners(direct) | self._stateful(direct, snap)
+        reads = set(snap) if (ana.reads_all or dynamic) else (loads & snap.keys())
+        errors: list[str] = []
+        for n in cands:
+            try:
+                self.ensure_digest(n)
+            except Exception as e:
+                errors.append(f"pre-probe {n}: {type(e).__name__}")
+        return Pending(info, t0, time.time(), snap, cands, direct, reads, ana, touch_all, nondet,
+                       rng.capture(), errors=errors)
+
+    def _fallback_pending(self, info: Any, err: str) -> Pending:
+        try:
+            snap = self.filter.snapshot(self.ns)
+        except Exception:
+            snap = dict(self.snapshot)
+        ana = cellscan.CellAnalysis(reads_all=True, touch_all=True)
+        return Pending(info, time.perf_counter(), time.time(), snap, set(snap), set(snap), set(snap), ana, True,
+                       [], rng.capture(), errors=[err])
+
+    def _closure(self, ana: cellscan.CellAnalysis, snap: dict[str, int]
+                 ) -> tuple[set[str], set[str], bool, list[str]]:
+        """Add names used by user functions/classes reachable from referenced variables (F15)."""
+        names, loads = set(ana.names), set(ana.loads)
+        nondet = list(ana.nondet)
+        dynamic = False
+        stack = [n for n in names if n in snap]
+        seen: set[str] = set()
+        while stack:
+            n = stack.pop()
+            if n in seen:
+                continue
+            seen.add(n)
+            e = self.entries.get(n)
+            if e is None or not e.probe.code_names:
+                continue
+            pr = e.probe
+            names |= pr.code_names
+            loads |= pr.code_loads
+            dynamic |= pr.code_dynamic
+            nondet.extend(x for x in pr.nondet if x not in nondet)
+            stack.extend(x for x in pr.code_names if x in snap and x not in seen)
+        return names, loads, dynamic, nondet
+
+    def _stateful(self, direct: set[str], snap: dict[str, int]) -> set[str]:
+        """pyplot-style libraries mutate figures through module state: include their objects."""
+        if not STATEFUL_PACKAGES & sys.modules.keys():
+            return set()
+        ns = self.ns
+        for n in direct:
+            v = ns.get(n)
+            mod = v.__name__ if isinstance(v, type(sys)) else getattr(v, "__module__", None) or ""
+            if isinstance(mod, str) and mod.split(".")[0] in STATEFUL_PACKAGES:
+                return {m for m in snap if (e := self.entries.get(m)) is not None and e.package in STATEFUL_PACKAGES}
+        return set()
+
+    def _reconcile(self, snap: dict[str, int]) -> None:
+        """Changes between the last record and now were made outside recorded cells (F8)."""
+        old = self.snapshot
+        if old == snap:
+            return
+        created = sorted(n for n in snap if n not in old)
+        deleted = sorted(n for n in old if n not in snap)
+        rebound = sorted(n for n in snap if n in old and old[n] != snap[n])
+        ns = self.ns
+        for n in deleted:
+            self.forget(n)
+        for n in created + rebound:
+            try:
+                self.probe_into(n, ns[n], digest=False, provenance="unknown")
+            except Exception:
+                pass
+            self.unknown.add(n)
+        self.snapshot = dict(snap)
+        rec: Record = {"kind": "outside", "created": created, "modified": rebound, "deleted": deleted,
+                       "rebound": rebound, "startedAt": time.time()}
+        self._emit(rec, writes=created + rebound)
+
+    # -- post ----------------------------------------------------------------------------------
+    def _finish(self, p: Pending, result: Any, lost: bool = False) -> None:
+        try:
+            rec = self._post(p, result, lost)
+        except Exception:
+            self.audit.active = False
+            rec = self._fallback_record(p, result, traceback.format_exc(limit=3))
+        self._emit(rec, writes=rec.get("created", []) + rec.get("modified", []))
+
+    def _post(self, p: Pending, result: Any, lost: bool) -> Record:
+        t_post = time.perf_counter()
+        effects, inputs = self.audit.stop() if self.audit.active else ([], [])
+        ns = self.ns
+        after = self.filter.snapshot(ns)
+        before = p.before
+        created = [n for n in after if n not in before]
+        deleted = [n for n in before if n not in after]
+        rebound = {n for n in after if n in before and after[n] != before[n]}
+        first = (p.direct & after.keys()) | rebound | set(created)
+        partners = (p.candidates & after.keys()) - first
+        modified: set[str] = set()
+        unreliable: list[str] = []
+        errors = list(p.errors)
+        fresh: set[int] = set()  # array roots the cell could have written (re-hashed, not cached)
+        for n in sorted(first) + sorted(partners):
+            old = self.entries.get(n)
+            try:
+                e = self.probe_into(n, ns[n], use_cache=n in partners, fresh=fresh)
+            except Exception as ex:
+                errors.append(f"probe {n}: {type(ex).__name__}")
+                self.forget(n)
+                modified.add(n)
+                continue
+            if not e.probe.reliable:
+                unreliable.append(n)
+            if n in created:
+                continue
+            if (n in rebound or old is None or not old.probe.reliable or not e.probe.reliable
+                    or old.probe.digest != e.probe.digest):
+                modified.add(n)
+        for n in deleted:
+            self.forget(n)
+        for n in created + sorted(rebound):
+            self.unknown.discard(n)
+            if n in self.entries:
+                self.entries[n].provenance = "cell"
+        rng_after = rng.capture()
+        consumed = rng.consumed(p.rng_before, rng_after)
+        nondet = list(p.nondet) + self._dynamic_nondet(created + sorted(modified), p, consumed)
+        self.snapshot = after
+        info = p.info
+        err = getattr(result, "error_in_exec", None) or getattr(result, "error_before_exec", None)
+        success = None if result is None else bool(getattr(result, "success", err is None))
+        writes = set(created) | modified
+        unser = {n: self.entries[n].probe.unserializable for n in sorted(writes)
+                 if n in self.entries and self.entries[n].probe.unserializable}
+        rec: Record = {
+            "kind": "cell",
+            "executionCount": getattr(result, "execution_count", None),
+            "cellId": getattr(info, "cell_id", None),
+            "code": getattr(info, "raw_cell", ""),
+            "startedAt": p.started_at,
+            "wallSec": t_post - p.t_exec,
+            "success": success,
+            "error": {"ename": type(err).__name__, "evalue": str(err)[:500]} if err is not None else None,
+            "read": sorted(p.reads),
+            "created": sorted(created),
+            "modified": sorted(modified),
+            "deleted": sorted(deleted),
+            "rebound": sorted(rebound),
+            "readsAll": p.ana.reads_all or (p.touch_all and not p.ana.touch_all),
+            "touchAll": p.touch_all,
+            "unserializable": unser,
+            "unknownFingerprint": sorted(unreliable),
+            "rngConsumed": sorted(k for k, v in consumed.items() if v),
+            "nondeterministic": any(not r.startswith("clock:") for r in nondet),
+            "nondeterminism": nondet,
+            "sideEffects": effects,
+            "inputs": inputs,
+            "notes": list(p.ana.notes) + (["post_run_cell not received"] if lost else []),
+            "internalErrors": errors,
+        }
+        rec["overheadSec"] = (p.t_exec - p.t_start) + (time.perf_counter() - t_post)
+        rec["_rng_before"] = {k: v for k, v in p.rng_before.items() if consumed.get(k)}
+        return rec
+
+    def _dynamic_nondet(self, written: list[str], p: Pending, consumed: dict[str, bool]) -> list[str]:
+        out: list[str] = []
+        npr = sys.modules.get("numpy.random")
+        if npr is not None:
+            ns = self.ns
+            for n in written:
+                v = ns.get(n)
+                bitgen = getattr(v, "bit_generator", None) if isinstance(v, getattr(npr, "Generator", ())) else None
+                seq = getattr(bitgen, "seed_seq", None)
+                ent = getattr(seq, "entropy", None)
+                if isinstance(ent, int) and ent >= 1 << 64:
+                    out.append(f"unseeded:{n} (OS entropy)")
+            if "numpy" not in p.rng_before and "numpy" in rng.capture():
+                used = p.ana.attrs | p.ana.loads
+                if "random" in used and "seed" not in used:
+                    out.append("unseeded:numpy.random (first use in this cell)")
+        return [x for x in out if x not in p.nondet]
+
+    def _fallback_record(self, p: Pending, result: Any, err: str) -> Record:
+        try:
+            after = self.filter.snapshot(self.ns)
+        except Exception:
+            after = dict(p.before)
+        self.snapshot = after
+        names = sorted(set(after) | set(p.before))
+        return {"kind": "cell", "executionCount": getattr(result, "execution_count", None),
+                "cellId": getattr(p.info, "cell_id", None), "code": getattr(p.info, "raw_cell", ""),
+                "startedAt": p.started_at, "wallSec": None, "success": getattr(result, "success", None),
+                "error": None, "read": names, "created": sorted(set(after) - set(p.before)),
+                "modified": sorted(set(after) & set(p.before)), "deleted": sorted(set(p.before) - set(after)),
+                "rebound": [], "readsAll": True, "touchAll": True, "unserializable": {},
+                "unknownFingerprint": [], "rngConsumed": [], "nondeterministic": False,
+                "nondeterminism": [], "sideEffects": [], "inputs": [], "notes": [],
+                "internalErrors": [err]}
+
+    def _emit(self, rec: Record, writes: list[str]) -> None:
+        rng_before = rec.pop("_rng_before", None)
+        self.history.append(rec)
+        seq = rec["seq"]
+        for n in writes:
+            e = self.entries.get(n)
+            if e is not None:
+                e.writer = seq
+        if rng_before:
+            self.rng_states[seq] = rng_before
+            rec["rngSaved"] = True
+            while len(self.rng_states) > _MAX_RNG_STATES:
+                self.rng_states.popitem(last=False)
+        elif rec.get("kind") == "cell":
+            rec["rngSaved"] = False
+        try:
+            self.on_record(rec)
+        except Exception:
+            pass

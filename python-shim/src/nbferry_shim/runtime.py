@@ -1,0 +1,121 @@
+"""Attach/detach: one Shim per process, holding the recorder, history and comm channel."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any
+
+from . import audit as audit_mod
+from ._version import PROTOCOL, VERSION
+from .channel import TARGET, Channel
+from .history import History, Record
+from .recorder import Recorder
+
+_shim: "Shim | None" = None
+
+
+class Shim:
+    def __init__(self, shell: Any) -> None:
+        self.shell = shell
+        self.instance_id = uuid.uuid4().hex
+        self.attached_at = time.time()
+        self.history = History()
+        self.recorder = Recorder(shell, self.history, self._on_record)
+        from . import ops
+
+        self.channel = Channel(ops.build(self), lambda: ops.build(self)["hello"]({}, [])[0])
+        self._comm_registered = False
+
+    def _on_record(self, rec: Record) -> None:
+        if self.channel.comms:
+            self.channel.push("records", {"records": [rec], "lastSeq": self.history.last_seq})
+
+    def start(self) -> None:
+        self.recorder.scan_existing()
+        ev = self.shell.events
+        ev.register("pre_run_cell", self.recorder.pre_run_cell)
+        ev.register("post_run_cell", self.recorder.post_run_cell)
+        audit_mod.install(self.recorder.audit)
+        try:
+            import comm
+
+            comm.get_comm_manager().register_target(TARGET, self.channel.on_open)
+            self._comm_registered = True
+        except Exception:
+            self._comm_registered = False
+
+    def stop(self) -> None:
+        self.recorder.enabled = False
+        ev = self.shell.events
+        for name, cb in (("pre_run_cell", self.recorder.pre_run_cell), ("post_run_cell", self.recorder.post_run_cell)):
+            try:
+                ev.unregister(name, cb)
+            except ValueError:
+                pass
+        audit_mod.uninstall(self.recorder.audit)
+        for c in list(self.channel.comms):
+            try:
+                c.close()
+            except Exception:
+                pass
+        if self._comm_registered:
+            try:
+                import comm
+
+                comm.get_comm_manager().unregister_target(TARGET, self.channel.on_open)
+            except Exception:
+                pass
+
+
+def attach(shell: Any = None) -> Shim:
+    """Start recording in `shell` (default: the running IPython). Idempotent."""
+    global _shim
+    if shell is None:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        if shell is None:
+            raise RuntimeError("nbferry_shim.attach(): no running IPython shell")
+    if _shim is not None:
+        if _shim.shell is shell:
+            return _shim
+        _shim.stop()
+    _shim = Shim(shell)
+    _shim.start()
+    return _shim
+
+
+def detach() -> None:
+    global _shim
+    if _shim is not None:
+        _shim.stop()
+        _shim = None
+
+
+def current() -> "Shim | None":
+    return _shim
+
+
+class _JsonText:
+    """repr() is raw JSON, so IPython's text/plain for user_expressions is parseable as-is."""
+
+    def __init__(self, obj: Any) -> None:
+        self.text = json.dumps(obj, sort_keys=True)
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def status() -> _JsonText:
+    s = _shim
+    return _JsonText({
+        "version": VERSION,
+        "protocol": PROTOCOL,
+        "attached": s is not None,
+        "instanceId": s.instance_id if s else None,
+        "target": TARGET,
+        "lastSeq": s.history.last_seq if s else 0,
+        "commRegistered": bool(s and s._comm_registered),
+    })

@@ -1,0 +1,188 @@
+"""Phase 2: measure / save / load / fingerprint round trips, in-process with a fresh namespace."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from typing import Any
+
+import pytest
+
+SETUP = """
+import numpy as np, pandas as pd
+from sklearn.linear_model import LogisticRegression
+rs = np.random.RandomState(0)
+arr = rs.rand(50, 4)
+view = arr[::2, 1:3]
+rev = arr[::-1]
+empty = np.zeros((0, 3))
+scalar0 = np.array(3.5)
+ints = np.arange(10, dtype=np.int32)
+ro = np.arange(4.0); ro.flags.writeable = False
+df = pd.DataFrame({'x': rs.rand(20), 's': [f'r{i}' for i in range(20)], 'c': pd.Categorical(['a', 'b'] * 10)})
+model = LogisticRegression().fit(arr, (arr[:, 0] > 0.5).astype(int))
+factor = 3
+class Point:
+    def __init__(self, x):
+        self.x = x
+    def scaled(self):
+        return self.x * factor
+def helper(v):
+    return v * factor
+def make_counter():
+    n = [0]
+    def inc():
+        n[0] += 1
+        return n[0]
+    return inc
+counter = make_counter()
+counter()
+sq = lambda t: t * t + factor
+pts = [Point(1), Point(2)]
+nested = {'a': [1, {2, 3}], 'b': (4, 'five'), 'set': {'x', 'y', 'z'}}
+alias = nested['a']
+"""
+
+
+def _save_all(sess: Any, d: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    m = sess.call("measure")[0]
+    groups = [g["names"] for g in m["groups"] if g["serializable"]]
+    saved = sess.call("save", dir=d, groups=groups)[0]
+    assert all(b["ok"] for b in saved["blobs"]), saved
+    return m, saved
+
+
+def _fresh(shell: Any) -> Any:
+    import nbferry_shim
+    from conftest import Session
+
+    nbferry_shim.detach()
+    shell.reset(new_session=False)
+    return Session(shell, nbferry_shim.attach(shell))
+
+
+def test_round_trip_into_fresh_namespace(sess: Any, shell: Any, tmp_path: Any) -> None:
+    sess.run(SETUP)
+    m, saved = _save_all(sess, str(tmp_path))
+    unser = {tuple(g["names"]): g["reason"] for g in m["groups"] if not g["serializable"]}
+    assert unser == {("np",): "module", ("pd",): "module"}
+    assert [g for g in m["groups"] if "view" in g["names"]][0]["names"] == ["arr", "rev", "view"]
+    assert [g for g in m["groups"] if "alias" in g["names"]][0]["names"] == ["alias", "nested"]
+    assert [g for g in m["groups"] if "pts" in g["names"]][0]["names"] == ["Point", "pts"]
+    for g in m["groups"]:
+        if g["serializable"]:
+            assert g["bytes"] > 0 and g["dumpSec"] >= 0 and g["loadSecEst"] >= 0
+    expected = {n: v["fingerprint"] for n, v in m["variables"].items()}
+
+    s2 = _fresh(shell)
+    s2.run("import numpy as np, pandas as pd")
+    blobs = [{"file": b["file"], "sha256": b["sha256"], "names": b["names"], "bytes": b["bytes"]} for b in saved["blobs"]]
+    res = s2.call("load", dir=str(tmp_path), blobs=blobs, fingerprints=True)[0]["results"]
+    assert all(r["ok"] for r in res), res
+    got = {n: fp for r in res for n, fp in r["fingerprints"].items()}
+    assert got == {n: expected[n] for n in got} and len(got) == len(expected) - 2
+    fps = s2.call("fingerprint", names=sorted(got))[0]["fingerprints"]
+    assert {n: v["digest"] for n, v in fps.items()} == got
+
+    ns = s2.ns
+    assert ns["view"].base is ns["arr"] and ns["rev"].base is ns["arr"]
+    ns["arr"][0, 1] = -7.0
+    assert ns["view"][0, 0] == -7.0 and ns["rev"][-1, 1] == -7.0
+    assert ns["ro"].flags.writeable is False and ns["scalar0"] == 3.5 and ns["empty"].shape == (0, 3)
+    assert ns["alias"] is ns["nested"]["a"]
+    assert isinstance(ns["pts"][0], ns["Point"]) and ns["pts"][1].scaled() == 6
+    assert ns["helper"](2) == 6 and ns["sq"](2) == 7 and ns["counter"]() == 2
+    assert ns["model"].predict(ns["arr"][:3]).shape == (3,)
+    s2.run("factor = 10")
+    assert ns["helper"](2) == 20 and ns["pts"][0].scaled() == 10  # live globals of the new kernel
+    assert ns["helper"].__globals__ is ns
+    loads = [r for r in s2.records() if r["kind"] == "load"]
+    assert len(loads) == 1 and set(loads[0]["created"]) == set(got)  # one record per load request
+    assert s2.call("hello")[0]["unknownProvenance"] == []
+
+
+def test_save_buffers_and_load_from_buffers(sess: Any, shell: Any) -> None:
+    sess.run("import numpy as np\nbig = np.arange(3_000_000, dtype=np.float64)\nsmall = {'k': [1, 2]}")
+    out, chunks = sess.call("save_buffers", groups=[["big"], ["small"]], chunkBytes=4 << 20)
+    b0, b1 = out["blobs"]
+    assert b0["ok"] and b0["buffers"][1] >= 6 and all(len(memoryview(c)) <= 4 << 20 for c in chunks)
+    joined = b"".join(bytes(c) for c in chunks[b0["buffers"][0]: sum(b0["buffers"])])
+    assert len(joined) == b0["bytes"] and hashlib.sha256(joined).hexdigest() == b0["sha256"]
+    s2 = _fresh(shell)
+    blobs = [{"buffers": b["buffers"], "sha256": b["sha256"], "names": b["names"]} for b in (b0, b1)]
+    res = s2.call("load", blobs=blobs, _buffers=[bytes(c) for c in chunks])[0]["results"]
+    assert [r["ok"] for r in res] == [True, True]
+    assert float(s2.ns["big"][-1]) == 2_999_999.0 and s2.ns["small"] == {"k": [1, 2]}
+
+
+def test_corrupted_blob_is_rejected_and_namespace_unchanged(sess: Any, tmp_path: Any) -> None:
+    sess.run("import numpy as np\nkeep = np.arange(100.0)\nother = [1, 2, 3]")
+    saved = sess.call("save", dir=str(tmp_path), groups=[["keep"], ["other"]])[0]["blobs"]
+    path = tmp_path / saved[0]["file"]
+    raw = bytearray(path.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    path.write_bytes(bytes(raw))
+    sess.run("keep = 'sentinel'")
+    res = sess.call("load", dir=str(tmp_path), blobs=[{"file": b["file"], "sha256": b["sha256"]} for b in saved])[0]
+    r0, r1 = res["results"]
+    assert r0["ok"] is False and r0["error"]["kind"] == "checksum" and "sha256 mismatch" in r0["error"]["message"]
+    assert r1["ok"] is True
+    assert sess.ns["keep"] == "sentinel"
+
+
+def test_unpickle_error_is_precise(sess: Any, tmp_path: Any) -> None:
+    sess.run("class Fragile:\n    def __setstate__(self, st):\n        raise RuntimeError('nope')\nfr = Fragile()\nfr.v = 1")
+    saved = sess.call("save", dir=str(tmp_path), groups=[["Fragile", "fr"]])[0]["blobs"][0]
+    del sess.ns["fr"]
+    res = sess.call("load", dir=str(tmp_path), blobs=[{"file": saved["file"], "sha256": saved["sha256"]}])[0]
+    err = res["results"][0]["error"]
+    assert err["kind"] == "unpickle" and "RuntimeError: nope" in err["message"]
+    assert "fr" not in sess.ns
+
+
+def test_unserializable_kinds_flagged(sess: Any, tmp_path: Any) -> None:
+    p = tmp_path / "f.txt"
+    p.write_text("x")
+    sess.run(f"import threading, sqlite3\ngen = (i for i in range(3))\nfh = open({str(p)!r})\nlock = threading.Lock()\n"
+             "db = sqlite3.connect(':memory:')\nholder = {'g': gen}\nfine = 1")
+    m = sess.call("measure")[0]
+    by = {tuple(g["names"]): (g["serializable"], g.get("reason")) for g in m["groups"]}
+    assert by[("fh",)] == (False, "open file") and by[("lock",)] == (False, "lock")
+    assert by[("db",)] == (False, "database connection") and by[("gen", "holder")][0] is False
+    assert by[("fine",)] == (True, None)
+    r = sess.call("save", dir=str(tmp_path), groups=[["fh"], ["fine"]])[0]["blobs"]
+    assert r[0]["ok"] is False and r[0]["error"]["kind"] == "unserializable" and r[1]["ok"] is True
+    assert not [f for f in os.listdir(tmp_path) if f.startswith(".tmp")]  # no half-written files
+    sess.run("fh.close()\ndb.close()")
+
+
+def test_measure_budget_sampling(sess: Any) -> None:
+    sess.run("rows = [{'i': i, 's': str(i)} for i in range(300_000)]")
+    m = sess.call("measure", names=["rows"], budgetSec=0.01)[0]
+    g = m["groups"][0]
+    assert g["estimate"] == "sample" and g["serializable"] is True
+    exact = sess.call("measure", names=["rows"], budgetSec=30)[0]["groups"][0]
+    assert exact["estimate"] is None
+    assert 0.5 < g["bytes"] / exact["bytes"] < 2.0
+
+
+def test_fingerprint_algo_mismatch_is_an_error(sess: Any) -> None:
+    sess.run("v = 1")
+    assert "not available" in sess.call_err("fingerprint", names=["v"], algo="xxh3-999")
+    fp = sess.call("fingerprint", names=["v", "missing"], algo="sha256")[0]["fingerprints"]
+    assert fp["v"]["digest"].startswith("sha256:") and fp["missing"]["error"] == "not defined"
+
+
+@pytest.mark.parametrize("value", ["{3, 1, 2}", "frozenset({'b', 'a'})", "[{'k': {1, 2}}]"])
+def test_set_fingerprints_do_not_depend_on_hash_seed(value: str, tmp_path: Any) -> None:
+    import json
+    import subprocess
+    import sys
+
+    code = ("import sys, json; sys.path.insert(0, %r)\nfrom nbferry_shim.probe import probe\n"
+            "print(probe(%s, {}, algo='sha256').digest)") % (os.path.join(os.path.dirname(__file__), "..", "src"), value)
+    outs = set()
+    for seed in ("1", "2", "3"):
+        env = dict(os.environ, PYTHONHASHSEED=seed)
+        outs.add(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout)
+    assert len(outs) == 1, json.dumps(sorted(outs))
