@@ -34,15 +34,23 @@ export interface AttachRecorderOptions extends CallOptions {
 }
 
 export class Recorder {
-  readonly graph = new HistoryGraph();
+  /** Replaced when the kernel restarts: a restarted kernel's history starts over. */
+  graph = new HistoryGraph();
   private syncing: Promise<void> | undefined;
+  private reconnecting: Promise<void> | undefined;
 
   private constructor(
     readonly client: KernelClient,
     private channel: ShimChannel,
-    readonly hello: ShimHello,
+    public hello: ShimHello,
+    private readonly options: AttachRecorderOptions,
   ) {
     this.graph.addPreexisting(hello.unknownProvenance);
+    // A restart empties the kernel, shim included: install it again and start a new history.
+    client.events.on('restarted', () => {
+      this.reconnecting = this.reconnect().finally(() => (this.reconnecting = undefined));
+      this.reconnecting.catch((error: unknown) => this.pushErrors.push(error as Error));
+    });
   }
 
   /** Injects the shim (idempotent) and loads the history it has recorded so far. */
@@ -50,13 +58,27 @@ export class Recorder {
     const bundle = await loadShimBundle(options.shimRoot);
     let recorder: Recorder | undefined;
     const { channel, hello } = await connect(client, bundle, options, (op, data, payload) => recorder?.onPush(op, data, payload));
-    recorder = new Recorder(client, channel, hello);
+    recorder = new Recorder(client, channel, hello, { shimRoot: options.shimRoot });
     await recorder.sync(options);
     return recorder;
   }
 
-  /** Sends a request to the shim. */
-  request<T>(op: string, args: object = {}, options: CallOptions & { buffers?: Uint8Array[] } = {}): Promise<ShimReply<T>> {
+  private async reconnect(): Promise<void> {
+    const bundle = await loadShimBundle(this.options.shimRoot);
+    const { channel, hello } = await connect(this.client, bundle, {}, (op, data, payload) => this.onPush(op, data, payload));
+    this.channel = channel;
+    this.hello = hello;
+    const graph = new HistoryGraph();
+    graph.addPreexisting(hello.unknownProvenance);
+    // Not this.sync(): requests wait for this very reconnection to finish.
+    const { result } = await channel.request<{ records: unknown[] }>('history', { since: 0 });
+    for (const raw of result.records) graph.add(normalizeRecord(raw));
+    this.graph = graph;
+  }
+
+  /** Sends a request to the shim (after any re-installation a restart made necessary). */
+  async request<T>(op: string, args: object = {}, options: CallOptions & { buffers?: Uint8Array[] } = {}): Promise<ShimReply<T>> {
+    await this.reconnecting;
     return this.channel.request<T>(op, args, options);
   }
 
@@ -64,7 +86,7 @@ export class Recorder {
   sync(options: CallOptions = {}): Promise<void> {
     this.syncing ??= (async () => {
       try {
-        const { result } = await this.channel.request<{ records: unknown[] }>('history', { since: this.graph.lastSeq }, options);
+        const { result } = await this.request<{ records: unknown[] }>('history', { since: this.graph.lastSeq }, options);
         for (const raw of result.records) this.graph.add(normalizeRecord(raw));
       } finally {
         this.syncing = undefined;
