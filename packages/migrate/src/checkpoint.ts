@@ -140,7 +140,8 @@ export async function describeCheckpoint(
   // Blobs saved for groups a later re-plan chose to recompute are simply not referenced.
   const blobs: BlobEntry[] = planned.plan.serialize.map((group) => {
     const blob = saved.get(group)!;
-    return { file: blobFile(blob, group), bytes: blob.bytes!, sha256: blob.sha256!, group, variables: blob.names };
+    const checksum = blob.checksum ?? `sha256:${blob.sha256!}`;
+    return { file: blobFile(blob, group), bytes: blob.bytes!, checksum, group, variables: blob.names };
   });
   const environment = await kernelEnvironment(recorder.client, savedPackages(measurement, blobs), options);
   const body: CheckpointBody = {

@@ -16,7 +16,7 @@ import { kernelEnvironment } from './environment.js';
 import { IncompatibleEnvironmentError } from './errors.js';
 import type { CheckpointBody } from './manifest-body.js';
 import type { ProgressListener } from './progress.js';
-import { fingerprints, load, setRng, type LoadSpec } from './shim-api.js';
+import { fingerprints, load, setRng, type LoadResult, type LoadSpec } from './shim-api.js';
 import { verify, type VerificationReport } from './verification.js';
 
 export interface RestoreOptions extends CallOptions {
@@ -27,10 +27,17 @@ export interface RestoreOptions extends CallOptions {
   blobSource?: BlobSource;
 }
 
-/** Where load steps get their bytes: files in a directory, or buffers already in memory. */
+/**
+ * Where load steps get their bytes: files in a directory, buffers already in memory, or a loader
+ * of the caller's (e.g. one that uploads a blob in chunks over a link that limits message size).
+ */
 export type BlobSource =
   | { kind: 'dir'; dir: string }
-  | { kind: 'buffers'; buffers: Map<string, Uint8Array[]> };
+  | { kind: 'buffers'; buffers: Map<string, Uint8Array[]> }
+  | { kind: 'custom'; load: CustomBlobLoader };
+
+/** Loads one blob into the target through its recorder; `spec` has no byte source set yet. */
+export type CustomBlobLoader = (recorder: Recorder, spec: LoadSpec, group: string, options: CallOptions) => Promise<LoadResult | undefined>;
 
 export interface RestoreReport {
   verification: VerificationReport;
@@ -144,14 +151,16 @@ export async function replay(input: ReplayInput, blobs: BlobSource, target: Kern
         progress({ phase: 'load', group: step.group, names: step.names, index, total });
         const blob = blobByGroup.get(step.group)!;
         // `bind`: an early load may bind only the names later reruns will not overwrite.
-        const spec: LoadSpec = { sha256: blob.sha256, bytes: blob.bytes, names: blob.variables, bind: step.names };
+        const spec: LoadSpec = { ...checksumField(blob.checksum), bytes: blob.bytes, names: blob.variables, bind: step.names };
         const [result] =
           blobs.kind === 'dir'
             ? await load(recorder, [{ ...spec, file: blob.file }], { ...call, dir: blobs.dir })
-            : await load(recorder, [{ ...spec, buffers: [0, blobs.buffers.get(step.group)!.length] }], {
-                ...call,
-                buffers: blobs.buffers.get(step.group)!,
-              });
+            : blobs.kind === 'custom'
+              ? [await blobs.load(recorder, spec, step.group, call)]
+              : await load(recorder, [{ ...spec, buffers: [0, blobs.buffers.get(step.group)!.length] }], {
+                  ...call,
+                  buffers: blobs.buffers.get(step.group)!,
+                });
         if (!result?.ok) {
           const message = `loading ${blob.variables.join(', ')} failed (${result?.error?.kind}: ${result?.error?.message}); recomputing instead`;
           return { message, exclude: (p) => markUnserializable(p, step.group, message) };
@@ -175,6 +184,11 @@ export async function replay(input: ReplayInput, blobs: BlobSource, target: Kern
     }
     return undefined;
   }
+}
+
+/** The shim takes a SHA-256 as `sha256`, any other algorithm as `checksum: "<algo>:<hex>"`. */
+function checksumField(checksum: string): { sha256: string } | { checksum: string } {
+  return checksum.startsWith('sha256:') ? { sha256: checksum.slice('sha256:'.length) } : { checksum };
 }
 
 function markUnserializable(problem: PlanningProblem, groupId: string, reason: string): PlanningProblem {

@@ -33,22 +33,23 @@ export interface SavedBlob {
   file?: string;
   bytes?: number;
   sha256?: string;
+  /** `<algorithm>:<hex>` when the shim uses another checksum than SHA-256. */
+  checksum?: string;
   /** For save_buffers: [first buffer index, count]. */
   buffers?: [number, number];
   error?: { kind: string; message: string };
   seconds: number;
 }
 
-export interface LoadSpec {
+export type LoadSpec = {
   file?: string;
   buffers?: [number, number];
-  sha256: string;
   bytes: number;
   /** All names the blob holds (checked). */
   names: string[];
   /** The subset to bind in the namespace (default: all). */
   bind?: string[];
-}
+} & ({ sha256: string } | { checksum: string });
 
 export interface LoadResult {
   file?: string;

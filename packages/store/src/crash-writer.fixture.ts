@@ -13,7 +13,7 @@ for (let n = 1; ; n++) {
     const data = Buffer.alloc(256 * 1024, n % 256);
     const file = `g${b}.bin`;
     await writeFile(join(draft.blobsDir, file), data);
-    blobs.push({ file, bytes: data.length, sha256: createHash('sha256').update(data).digest('hex'), group: `g${b}`, variables: [`v${b}`] });
+    blobs.push({ file, bytes: data.length, checksum: `sha256:${createHash('sha256').update(data).digest('hex')}`, group: `g${b}`, variables: [`v${b}`] });
   }
   await draft.commit({ environment: { python: '3', platform: 'test', packages: {} }, blobs, body: { n } });
   process.stdout.write(`${n}\n`);

@@ -14,7 +14,7 @@ const env = { python: '3.11.7', platform: 'linux-x86_64', packages: { numpy: '2.
 
 async function addBlob(draft: CheckpointDraft, file: string, data: Buffer) {
   await writeFile(join(draft.blobsDir, file), data);
-  return { file, bytes: data.length, sha256: createHash('sha256').update(data).digest('hex'), group: file, variables: [file] };
+  return { file, bytes: data.length, checksum: `sha256:${createHash('sha256').update(data).digest('hex')}`, group: file, variables: [file] };
 }
 
 async function writeCheckpoint(store: LocalStore, n: number, size = 1024) {

@@ -10,11 +10,11 @@
  * atomically. A crash at any step leaves at worst a staging directory, which readers ignore; an
  * earlier checkpoint is never opened for writing.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { pipeline } from 'node:stream/promises';
+import { checksumAlgorithm, fileChecksum } from './checksum.js';
 import { replaceFileAtomic, syncDir, writeFileDurable } from './durable-fs.js';
 import { CheckpointNotFoundError, CheckpointWriteError, CorruptCheckpointError, StoreError } from './errors.js';
 import { FORMAT_VERSION, MANIFEST_FILE, decodeManifest, encodeManifest, type BlobEntry, type Manifest } from './manifest.js';
@@ -153,15 +153,13 @@ export class StoredCheckpoint<Body = unknown> {
     return join(this.dir, BLOBS, blob.file);
   }
 
-  /** Re-reads a blob and compares its SHA-256 with the manifest's. */
+  /** Re-reads a blob and compares its checksum with the manifest's. */
   async verifyBlob(blob: BlobEntry): Promise<boolean> {
-    const hash = createHash('sha256');
     try {
-      await pipeline(createReadStream(this.blobPath(blob)), hash);
+      return (await fileChecksum(this.blobPath(blob), checksumAlgorithm(blob.checksum))) === blob.checksum;
     } catch {
       return false;
     }
-    return hash.digest('hex') === blob.sha256;
   }
 }
 

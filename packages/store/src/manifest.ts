@@ -15,8 +15,8 @@ export interface BlobEntry {
   /** File name inside the checkpoint's `blobs/` directory. */
   file: string;
   bytes: number;
-  /** Hex SHA-256 of the file's bytes. */
-  sha256: string;
+  /** `<algorithm>:<hex>` of the file's bytes (see checksum.ts). */
+  checksum: string;
   /** The variable group the blob holds. */
   group: string;
   variables: string[];
