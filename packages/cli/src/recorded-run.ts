@@ -39,11 +39,11 @@ export async function runRecorded(path: string, python: string | undefined, echo
     });
     if (echo === 'cells') {
       for (const run of runs) {
-        const mark = run.result.status === 'ok' ? 'ok ' : notebook.expectedErrors.includes(run.cell.index) ? 'err (expected)' : 'ERR';
+        const mark = run.result.status === 'ok' ? 'ok ' : run.cell.expectError ? 'err (expected)' : 'ERR';
         process.stdout.write(`  cell ${String(run.cell.index + 1).padStart(2)}  ${mark.padEnd(14)} ${(run.ms / 1000).toFixed(2).padStart(6)} s  ${firstLine(run.cell.source)}\n`);
       }
     }
-    const failed = runs.find((r) => r.result.status === 'error' && !notebook.expectedErrors.includes(r.cell.index));
+    const failed = runs.find((r) => r.result.status === 'error' && !r.cell.expectError);
     return { kernel, recorder, notebook, notebookDir, runs, failed, kernelReadyMs, runMs: performance.now() - t1 };
   } catch (error) {
     await kernel.dispose();

@@ -34,8 +34,7 @@ export async function runNotebook(client: KernelClient, notebook: Notebook, opti
       onOutput: (output) => options.onOutput?.(cell, output),
     });
     runs.push({ cell, result, ms: performance.now() - started });
-    const expected = notebook.expectedErrors.includes(cell.index);
-    if (result.status === 'error' && !expected && (options.stopOnError ?? true)) break;
+    if (result.status === 'error' && !cell.expectError && (options.stopOnError ?? true)) break;
   }
   return runs;
 }

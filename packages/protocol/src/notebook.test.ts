@@ -7,20 +7,21 @@ describe('parseNotebook', () => {
       JSON.stringify({
         nbformat: 4,
         nbformat_minor: 5,
-        metadata: { kernelspec: { name: 'python3' }, nbferry: { expected_errors: [1] } },
+        metadata: { kernelspec: { name: 'python3' }, nbferry: { expected_errors: [2] } },
         cells: [
           { cell_type: 'markdown', id: 'md', source: '# title' },
           { cell_type: 'code', id: 'a1', source: ['x = 1\n', 'y = 2'] },
           { cell_type: 'code', source: 'raise ValueError()' },
+          { cell_type: 'code', id: 'tagged', metadata: { tags: ['raises-exception'] }, source: '1/0' },
         ],
       }),
     );
     expect(nb.cells).toEqual([
-      { id: 'a1', index: 0, source: 'x = 1\ny = 2' },
-      { id: 'cell-1', index: 1, source: 'raise ValueError()' },
+      { id: 'a1', index: 0, source: 'x = 1\ny = 2', expectError: false },
+      { id: 'cell-2', index: 1, source: 'raise ValueError()', expectError: true },
+      { id: 'tagged', index: 2, source: '1/0', expectError: true },
     ]);
     expect(nb.kernelName).toBe('python3');
-    expect(nb.expectedErrors).toEqual([1]);
   });
 
   it('rejects non-notebooks with a typed error naming the file', () => {

@@ -3,15 +3,19 @@
 export interface NotebookCell {
   /** nbformat >= 4.5 cell id, or a stable `cell-<index>` for older files. */
   id: string;
+  /** Position among the code cells, from 0. */
   index: number;
   source: string;
+  /**
+   * The notebook says this cell raises: the `raises-exception` tag (as nbconvert and papermill
+   * honour it) or its position in `metadata.nbferry.expected_errors` (indices into all cells).
+   */
+  expectError: boolean;
 }
 
 export interface Notebook {
   cells: NotebookCell[];
   kernelName: string | undefined;
-  /** Indices (among code cells) that the notebook declares will raise: `metadata.nbferry.expected_errors`. */
-  expectedErrors: number[];
 }
 
 export class NotebookFormatError extends Error {
@@ -21,7 +25,7 @@ export class NotebookFormatError extends Error {
 export function parseNotebook(text: string, origin = 'notebook'): Notebook {
   let json: {
     nbformat?: number;
-    cells?: { cell_type?: string; id?: string; source?: string | string[] }[];
+    cells?: { cell_type?: string; id?: string; source?: string | string[]; metadata?: { tags?: string[] } }[];
     metadata?: { kernelspec?: { name?: string }; nbferry?: { expected_errors?: number[] } };
   };
   try {
@@ -32,16 +36,15 @@ export function parseNotebook(text: string, origin = 'notebook'): Notebook {
   if (json.nbformat !== 4 || !Array.isArray(json.cells)) {
     throw new NotebookFormatError(`${origin} is not an nbformat 4 notebook (nbformat=${String(json.nbformat)})`);
   }
+  const declared = new Set(json.metadata?.nbferry?.expected_errors ?? []);
   const cells = json.cells
-    .filter((cell) => cell.cell_type === 'code')
-    .map((cell, index) => ({
-      id: cell.id ?? `cell-${index}`,
+    .map((cell, position) => ({ cell, position }))
+    .filter(({ cell }) => cell.cell_type === 'code')
+    .map(({ cell, position }, index) => ({
+      id: cell.id ?? `cell-${position}`,
       index,
       source: Array.isArray(cell.source) ? cell.source.join('') : (cell.source ?? ''),
+      expectError: declared.has(position) || (cell.metadata?.tags ?? []).includes('raises-exception'),
     }));
-  return {
-    cells,
-    kernelName: json.metadata?.kernelspec?.name,
-    expectedErrors: json.metadata?.nbferry?.expected_errors ?? [],
-  };
+  return { cells, kernelName: json.metadata?.kernelspec?.name };
 }
