@@ -1,34 +1,12 @@
 // Each of ElasticNotebook's reproduced failures (../shared/research/elasticnotebook.md §7.6, F1–F15)
 // as a migration on real kernels. Each must checkpoint, restore, and report truthfully.
-import { mkdtemp, rm, unlink, writeFile, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { migrate, Session, type Migrated } from './support/migration.js';
+import { describe, expect, it } from 'vitest';
+import { useMigrationSandbox } from './support/migration.js';
 
 describe('ElasticNotebook failure scenarios', () => {
-  let store: string;
-  const open: Session[] = [];
-  const start = async () => {
-    const s = await Session.start();
-    open.push(s);
-    return s;
-  };
-  const move = async (source: Session): Promise<Migrated> => {
-    const migrated = await migrate(source, store);
-    open.push(migrated.target);
-    return migrated;
-  };
-  beforeEach(async () => {
-    store = await mkdtemp(join(tmpdir(), 'nbf-store-'));
-  });
-  afterEach(async () => {
-    for (const s of open.splice(0)) {
-      await s.dispose();
-      await s.removeDir();
-    }
-    await rm(store, { recursive: true, force: true });
-  });
+  const { start, move } = useMigrationSandbox();
 
   it('F1: variables sharing an object checkpoint together and keep their identity', async () => {
     const source = await start();

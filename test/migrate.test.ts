@@ -1,37 +1,15 @@
 // End-to-end: record real kernels, checkpoint, restore into fresh kernels, verify.
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { launchKernel } from '@nbferry/kernel';
 import { checkpoint, migrateLive, restore } from '@nbferry/migrate';
 import { CorruptCheckpointError, LocalStore, openCheckpoint } from '@nbferry/store';
-import { migrate, Session, type Migrated } from './support/migration.js';
+import { useMigrationSandbox } from './support/migration.js';
 import { testPython } from './support/python.js';
 
 describe('checkpoint and restore', () => {
-  let store: string;
-  const open: Session[] = [];
-  const start = async () => {
-    const s = await Session.start();
-    open.push(s);
-    return s;
-  };
-  const move = async (source: Session): Promise<Migrated> => {
-    const migrated = await migrate(source, store);
-    open.push(migrated.target);
-    return migrated;
-  };
-  beforeEach(async () => {
-    store = await mkdtemp(join(tmpdir(), 'nbf-store-'));
-  });
-  afterEach(async () => {
-    for (const s of open.splice(0)) {
-      await s.dispose();
-      await s.removeDir();
-    }
-    await rm(store, { recursive: true, force: true });
-  });
+  const { start, move, store: currentStore } = useMigrationSandbox();
 
   it('brings back numpy, pandas, a fitted model, user classes, functions and lambdas, all verified', async () => {
     const source = await start();
@@ -112,7 +90,7 @@ describe('checkpoint and restore', () => {
     const source = await start();
     // The sleep makes rerunning dearer than loading, so the plan saves `big`.
     await source.run('import numpy as np, time', 'time.sleep(0.5)\nbig = np.arange(300_000)', 'small = int(big[-1])');
-    const saved = await checkpoint(source.recorder, new LocalStore(store), { costs: { objective: 'restore' } });
+    const saved = await checkpoint(source.recorder, new LocalStore(currentStore()), { costs: { objective: 'restore' } });
     const blob = saved.checkpoint.manifest.blobs.find((b) => b.variables.includes('big'));
     expect(blob, 'the plan saves big').toBeDefined();
     const path = saved.checkpoint.blobPath(blob!);
@@ -121,7 +99,7 @@ describe('checkpoint and restore', () => {
     await writeFile(path, bytes);
     const kernel = await launchKernel({ python: testPython(), cwd: source.dir });
     try {
-      const report = await restore(store, kernel.client);
+      const report = await restore(currentStore(), kernel.client);
       expect(report.fallbacks.join('\n')).toMatch(/checksum/);
       expect(report.verification.variables.find((v) => v.name === 'big')!.outcome).toBe('recomputed-equal');
       expect(report.verification.totals.lost).toBe(0);
@@ -133,16 +111,16 @@ describe('checkpoint and restore', () => {
   it('refuses a tampered manifest with a typed error and keeps the earlier checkpoint readable', async () => {
     const source = await start();
     await source.run('x = 1');
-    const first = await checkpoint(source.recorder, new LocalStore(store));
+    const first = await checkpoint(source.recorder, new LocalStore(currentStore()));
     await source.run('x = 2');
-    const second = await checkpoint(source.recorder, new LocalStore(store));
+    const second = await checkpoint(source.recorder, new LocalStore(currentStore()));
     const manifest = join(second.checkpoint.dir, 'manifest.nbf');
     const bytes = await readFile(manifest);
     bytes[40] ^= 0x01;
     await writeFile(manifest, bytes);
-    await expect(openCheckpoint(store)).rejects.toBeInstanceOf(CorruptCheckpointError);
+    await expect(openCheckpoint(currentStore())).rejects.toBeInstanceOf(CorruptCheckpointError);
     expect((await openCheckpoint(first.checkpoint.dir)).manifest.id).toBe(first.checkpoint.manifest.id);
-    expect(await readdir(join(store, 'checkpoints'))).toHaveLength(2);
+    expect(await readdir(join(currentStore(), 'checkpoints'))).toHaveLength(2);
   });
 
   it('moves state live between two running kernels without touching the source', async () => {

@@ -2,6 +2,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterEach, beforeEach } from 'vitest';
 import { launchKernel, type ExecuteResult, type Kernel } from '@nbferry/kernel';
 import { checkpoint, restore, type CheckpointResult, type RestoreReport } from '@nbferry/migrate';
 import { Recorder } from '@nbferry/recorder';
@@ -78,4 +79,36 @@ export async function migrate(source: Session, storeDir: string): Promise<Migrat
     await kernel.dispose();
     throw error;
   }
+}
+
+/**
+ * Per-test sessions and a store, cleaned up after each test: `start()` a recorded source kernel,
+ * `move()` it through a checkpoint into a fresh kernel, `store()` for the current test's store.
+ */
+export function useMigrationSandbox(): { start(): Promise<Session>; move(source: Session): Promise<Migrated>; store(): string } {
+  let store = '';
+  const open: Session[] = [];
+  beforeEach(async () => {
+    store = await mkdtemp(join(tmpdir(), 'nbf-store-'));
+  });
+  afterEach(async () => {
+    for (const session of open.splice(0)) {
+      await session.dispose();
+      await session.removeDir();
+    }
+    await rm(store, { recursive: true, force: true });
+  });
+  return {
+    async start() {
+      const session = await Session.start();
+      open.push(session);
+      return session;
+    },
+    async move(source) {
+      const migrated = await migrate(source, store);
+      open.push(migrated.target);
+      return migrated;
+    },
+    store: () => store,
+  };
 }

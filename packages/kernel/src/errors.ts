@@ -2,15 +2,11 @@
  * Typed errors of the kernel layer. Each says what happened and, where there is one, what to do.
  * `code` is stable for programmatic handling; messages are for people.
  */
-export class KernelError extends Error {
+
+import { NbferryError } from '@nbferry/protocol';
+
+export class KernelError extends NbferryError {
   override name = 'KernelError';
-  constructor(
-    message: string,
-    readonly code: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 /** The kernel process exited, or could not be spawned, before it became ready. */

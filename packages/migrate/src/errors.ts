@@ -1,15 +1,10 @@
 /** Typed migration errors. */
+
+import { NbferryError } from '@nbferry/protocol';
 import type { Mismatch } from './compatibility.js';
 
-export class MigrationError extends Error {
+export class MigrationError extends NbferryError {
   override name = 'MigrationError';
-  constructor(
-    message: string,
-    readonly code: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 /** The target kernel's environment differs from the checkpoint's; restore with `force` to proceed anyway. */

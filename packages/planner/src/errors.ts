@@ -1,13 +1,15 @@
+import { NbferryError } from '@nbferry/protocol';
+
 /** Base class of every error the planner throws on purpose. */
-export class PlannerError extends Error {
-  override readonly name: string = 'PlannerError';
+export class PlannerError extends NbferryError {
+  override name = 'PlannerError';
 }
 
 /** The problem is malformed (duplicate ids, a name in two groups, negative or non-finite numbers...). */
 export class InvalidProblemError extends PlannerError {
-  override readonly name = 'InvalidProblemError';
+  override name = 'InvalidProblemError';
   constructor(readonly issues: readonly string[]) {
-    super(`invalid planning problem: ${issues.join('; ')}`);
+    super(`invalid planning problem: ${issues.join('; ')}`, 'INVALID_PROBLEM');
   }
 }
 
@@ -23,10 +25,11 @@ export interface UnplannableVariable {
  * unserializable variable of unknown provenance, or one whose producing cell failed.
  */
 export class NoValidPlanError extends PlannerError {
-  override readonly name = 'NoValidPlanError';
+  override name = 'NoValidPlanError';
   constructor(readonly variables: readonly UnplannableVariable[]) {
     super(
       `no valid replication plan: ${variables.map((v) => `${v.name} (group ${v.group}): ${v.reason}`).join('; ')}`,
+      'NO_VALID_PLAN',
     );
   }
 }

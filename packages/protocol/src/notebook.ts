@@ -1,4 +1,5 @@
 /** Reading notebooks (nbformat 4): the code cells, in order, with their ids. Pure: parses JSON text. */
+import { NbferryError } from './errors.js';
 
 export interface NotebookCell {
   /** nbformat >= 4.5 cell id, or a stable `cell-<index>` for older files. */
@@ -18,8 +19,11 @@ export interface Notebook {
   kernelName: string | undefined;
 }
 
-export class NotebookFormatError extends Error {
-  override readonly name = 'NotebookFormatError';
+export class NotebookFormatError extends NbferryError {
+  override name = 'NotebookFormatError';
+  constructor(message: string) {
+    super(message, 'BAD_NOTEBOOK');
+  }
 }
 
 export function parseNotebook(text: string, origin = 'notebook'): Notebook {

@@ -1,13 +1,9 @@
 /** Typed recorder errors. */
-export class RecorderError extends Error {
+
+import { NbferryError } from '@nbferry/protocol';
+
+export class RecorderError extends NbferryError {
   override name = 'RecorderError';
-  constructor(
-    message: string,
-    readonly code: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 /** The shim could not be injected (old IPython, a different shim version already running, ...). */

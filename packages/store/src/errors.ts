@@ -1,13 +1,9 @@
 /** Typed store errors: what happened, and what to do. None of them ever touches an earlier checkpoint. */
-export class StoreError extends Error {
+
+import { NbferryError } from '@nbferry/protocol';
+
+export class StoreError extends NbferryError {
   override name = 'StoreError';
-  constructor(
-    message: string,
-    readonly code: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 export class CheckpointNotFoundError extends StoreError {
