@@ -1,5 +1,23 @@
-export { checkpoint, planOrDrop, prepareCheckpoint, type CheckpointOptions, type CheckpointResult } from './checkpoint.js';
-export { restore, replay, type BlobSource, type ReplayInput, type RestoreOptions, type RestoreReport } from './restore.js';
+export {
+  checkpoint,
+  describeCheckpoint,
+  planOrDrop,
+  prepareCheckpoint,
+  serializePlanned,
+  type CheckpointOptions,
+  type CheckpointResult,
+  type PreparedCheckpoint,
+} from './checkpoint.js';
+export {
+  restore,
+  replay,
+  type BlobSource,
+  type CustomBlobLoader,
+  type ReplayInput,
+  type RestoreOptions,
+  type RestoreReport,
+} from './restore.js';
+export type { LoadResult, LoadSpec, SavedBlob } from './shim-api.js';
 export { migrateLive, type LiveMigrationOptions, type LiveMigrationReport } from './live-migrate.js';
 export { verify, type VariableOutcome, type VariableReport, type VerificationReport } from './verification.js';
 export { compareEnvironments, type Mismatch } from './compatibility.js';

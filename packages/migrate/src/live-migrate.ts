@@ -7,11 +7,13 @@
 import type { CallOptions, KernelClient } from '@nbferry/kernel';
 import type { Recorder } from '@nbferry/recorder';
 import { describeCheckpoint, prepareCheckpoint, serializePlanned, type CheckpointOptions } from './checkpoint.js';
-import { replay, type RestoreReport } from './restore.js';
+import { replay, type BlobSource, type RestoreReport } from './restore.js';
 import { saveToBuffers, type SavedBlob } from './shim-api.js';
 
 export interface LiveMigrationOptions extends CheckpointOptions {
   force?: boolean;
+  /** How the source's blobs reach the target (default: as comm buffers of one `load` each). */
+  blobTransfer?: (buffersByGroup: Map<string, Uint8Array[]>) => BlobSource;
 }
 
 export interface LiveMigrationReport extends RestoreReport {
@@ -39,7 +41,8 @@ export async function migrateLive(source: Recorder, target: KernelClient, option
   const buffersByGroup = new Map([...saved].map(([group, blob]) => [group, bytesOf.get(blob)!]));
   const t1 = performance.now();
   const content = await describeCheckpoint(source, prepared, saved, (_blob, group) => `buffers:${group}`, t1 - t0, call);
-  const report = await replay(content, { kind: 'buffers', buffers: buffersByGroup }, target, options);
+  const blobs = options.blobTransfer?.(buffersByGroup) ?? { kind: 'buffers', buffers: buffersByGroup };
+  const report = await replay(content, blobs, target, options);
   return {
     ...report,
     checkpointMs: t1 - prepared.startedAt,

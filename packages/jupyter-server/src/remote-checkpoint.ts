@@ -1,0 +1,93 @@
+/**
+ * Checkpoint and restore for kernels that do not share the coordinator's file system (a kernel on
+ * a Jupyter Server on another machine, in a JupyterHub pod, ...): the blobs travel over the kernel
+ * connection instead of through a directory both can see.
+ *
+ * - checkpointOverWire: the kernel returns each group's blob in a reply's buffers (`save_buffers`,
+ *   one group per request, so no reply holds more than one blob) and the coordinator writes it into
+ *   the store, durably; the manifest is committed as by `checkpoint`.
+ * - restoreOverWire: `restore`, with the blobs read from the store and uploaded in chunks.
+ */
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { CallOptions, KernelClient } from '@nbferry/kernel';
+import {
+  describeCheckpoint,
+  prepareCheckpoint,
+  restore,
+  serializePlanned,
+  type CheckpointBody,
+  type CheckpointOptions,
+  type CheckpointResult,
+  type RestoreOptions,
+  type RestoreReport,
+  type SavedBlob,
+} from '@nbferry/migrate';
+import type { Recorder } from '@nbferry/recorder';
+import { openCheckpoint, syncDir, type LocalStore, type StoredCheckpoint } from '@nbferry/store';
+import { stagedCheckpointFiles, type StagingOptions } from './staging.js';
+
+export async function checkpointOverWire(recorder: Recorder, store: LocalStore, options: CheckpointOptions = {}): Promise<CheckpointResult> {
+  const call: CallOptions = { signal: options.signal, timeoutMs: options.timeoutMs };
+  const prepared = await prepareCheckpoint(recorder, options);
+  const draft = await store.begin();
+  try {
+    const t0 = performance.now();
+    let index = 0;
+    const saved = await serializePlanned(
+      prepared,
+      async (groups) => {
+        const blobs: SavedBlob[] = [];
+        for (const names of groups) {
+          const { result, buffers } = await recorder.request<{ blobs: SavedBlob[] }>('save_buffers', { groups: [names] }, call);
+          const blob = result.blobs[0]!;
+          if (blob.ok && blob.buffers) {
+            const file = `group-${String(index++).padStart(4, '0')}.nbf`;
+            await writeDurably(join(draft.blobsDir, file), buffers.slice(blob.buffers[0], blob.buffers[0] + blob.buffers[1]));
+            blobs.push({ ...blob, file });
+          } else {
+            blobs.push(blob);
+          }
+        }
+        return blobs;
+      },
+      options,
+    );
+    await syncDir(draft.blobsDir);
+    const t1 = performance.now();
+    options.onProgress?.({ phase: 'commit' });
+    const content = await describeCheckpoint(recorder, prepared, saved, (blob) => blob.file!, t1 - t0, call);
+    const committed = await draft.commit<CheckpointBody>(content);
+    const t2 = performance.now();
+    const timings = { ...content.body.timings, commitMs: t2 - t1, totalMs: t2 - prepared.startedAt };
+    return { checkpoint: committed, plan: prepared.planned.plan, deadlineMissed: prepared.planned.deadlineMissed, timings };
+  } catch (error) {
+    await draft.abort();
+    throw error;
+  }
+}
+
+/** Restores a checkpoint from the coordinator's store into `target`, uploading blobs in chunks. */
+export async function restoreOverWire(
+  source: string | StoredCheckpoint<CheckpointBody>,
+  target: KernelClient,
+  options: RestoreOptions & StagingOptions = {},
+): Promise<RestoreReport> {
+  const checkpoint = typeof source === 'string' ? await openCheckpoint<CheckpointBody>(source) : source;
+  return restore(checkpoint, target, { ...options, blobSource: stagedCheckpointFiles(checkpoint, options) });
+}
+
+async function writeDurably(path: string, parts: Uint8Array[]): Promise<void> {
+  const file = await open(path, 'wx', 0o600);
+  try {
+    for (const part of parts) {
+      for (let at = 0; at < part.byteLength; ) {
+        const { bytesWritten } = await file.write(part, at, part.byteLength - at);
+        at += bytesWritten;
+      }
+    }
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+}
