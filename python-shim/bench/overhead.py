@@ -92,6 +92,9 @@ def workload(shell: Any, name: str, setup: str, cells: list[tuple[str, str]], re
         extra = statistics.median(with_shim) - base[label]
         print(f"   {label:<34} unrecorded {base[label] * 1e3:8.3f} ms | recorded {statistics.median(with_shim) * 1e3:8.3f} ms"
               f" | extra {extra * 1e3:+8.3f} ms | shim hooks {statistics.median(own) * 1e3:7.3f} ms")
+        last = recs[-1]
+        print(f"   {'':<34} modified {last['modified']}" + "".join(
+            f" | {k} {last[k]}" for k in ("unhashed", "inspectedOnly") if last.get(k)))
     gc.collect()
     r3 = rss()
     grow = r3 - r1

@@ -63,7 +63,24 @@ def shell() -> Any:
 
 
 @pytest.fixture
-def sess(shell: Any) -> Iterator[Session]:
+def sess(shell: Any, monkeypatch: Any) -> Iterator[Session]:
+    """Lineage tests assert exact sets: give hashing all the time it needs (a GC pause must not
+    turn "unchanged" into a conservative "modified"). test_budget.py covers the real budget."""
+    import nbferry_shim
+    from nbferry_shim import budget
+
+    monkeypatch.setattr(budget, "FLOOR_SEC", 60.0)
+    monkeypatch.setattr(budget, "PRE_SEC", 60.0)
+    yield from _session(shell)
+
+
+@pytest.fixture
+def budgeted(shell: Any) -> Iterator[Session]:
+    """A session with the real per-cell hashing budget."""
+    yield from _session(shell)
+
+
+def _session(shell: Any) -> Iterator[Session]:
     import nbferry_shim
 
     nbferry_shim.detach()

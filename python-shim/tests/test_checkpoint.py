@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 from typing import Any
 
@@ -186,3 +187,69 @@ def test_set_fingerprints_do_not_depend_on_hash_seed(value: str, tmp_path: Any) 
         env = dict(os.environ, PYTHONHASHSEED=seed)
         outs.add(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout)
     assert len(outs) == 1, json.dumps(sorted(outs))
+
+
+def test_load_bind_subset_keeps_group_identity(sess: Any, tmp_path: Any) -> None:
+    sess.run("a = [1, 2]\npair = [a, 'x']\nother = {'k': a}")
+    saved = sess.call("save", dir=str(tmp_path), groups=[["a", "other", "pair"]])[0]["blobs"][0]
+    sess.run("a = 'later'\ndel pair")
+    spec = {"file": saved["file"], "sha256": saved["sha256"], "names": ["a", "other", "pair"]}
+    before = sess.shim.history.last_seq
+    res = sess.call("load", dir=str(tmp_path), blobs=[{**spec, "bind": ["pair", "other"]}], fingerprints=True)[0]
+    r = res["results"][0]
+    assert r["ok"] and sorted(r["names"]) == ["other", "pair"] and r["created"] == ["pair"]
+    assert sorted(r["fingerprints"]) == ["other", "pair"]
+    ns = sess.ns
+    assert ns["a"] == "later" and ns["pair"][0] is ns["other"]["k"]  # decoded whole, bound in part
+    loads = [x for x in sess.records(before) if x["kind"] == "load"]
+    assert len(loads) == 1 and loads[0]["created"] == ["pair"] and loads[0]["modified"] == ["other"]
+    assert sess.call("variables")[0]["variables"]["a"]["provenance"] == "cell"
+    # names outside the blob are refused and change nothing
+    bad = sess.call("load", dir=str(tmp_path), blobs=[{**spec, "bind": ["a", "nope"]}])[0]["results"][0]
+    assert bad["ok"] is False and bad["error"]["kind"] == "names" and ns["a"] == "later"
+    # `names` is still checked against the whole blob
+    bad = sess.call("load", dir=str(tmp_path), blobs=[{**spec, "names": ["pair"], "bind": ["pair"]}])[0]
+    assert bad["results"][0]["error"]["kind"] == "names"
+    full = sess.call("load", dir=str(tmp_path), blobs=[spec])[0]["results"][0]
+    assert sorted(full["names"]) == ["a", "other", "pair"] and ns["pair"][0] is ns["a"]
+
+
+def test_closed_files_round_trip_without_touching_the_file(sess: Any, shell: Any, tmp_path: Any) -> None:
+    log, raw, rw = tmp_path / "log.txt", tmp_path / "raw.bin", tmp_path / "rw.bin"
+    r = sess.run(f"with open({str(log)!r}, 'a', encoding='latin-1') as f:\n    f.write('x')\n"
+                 f"with open({str(raw)!r}, 'wb', buffering=0) as fr:\n    pass\n"
+                 f"with open({str(rw)!r}, 'w+b') as frw:\n    pass\nf.tag = 'mine'\nholder = [f]")
+    assert r["unserializable"] == {} and r["unknownFingerprint"] == []
+    m = sess.call("measure")[0]
+    assert all(g["serializable"] for g in m["groups"]), m["groups"]
+    want = {n: m["variables"][n]["fingerprint"] for n in ("f", "fr", "frw", "holder")}
+    saved = sess.call("save", dir=str(tmp_path), groups=[["f", "holder"], ["fr"], ["frw"]])[0]["blobs"]
+    for p in (log, raw, rw):
+        p.unlink()
+    s2 = _fresh(shell)
+    res = s2.call("load", dir=str(tmp_path), fingerprints=True,
+                  blobs=[{"file": b["file"], "sha256": b["sha256"]} for b in saved])[0]["results"]
+    assert all(x["ok"] for x in res), res
+    assert {n: d for x in res for n, d in x["fingerprints"].items()} == want
+    assert not log.exists() and not raw.exists() and not rw.exists()  # nothing opened by path
+    f, fr, frw = s2.ns["f"], s2.ns["fr"], s2.ns["frw"]
+    assert type(f) is io.TextIOWrapper and f.closed and f.name == str(log) and f.mode == "a"
+    assert f.encoding == "latin-1" and f.tag == "mine" and s2.ns["holder"][0] is f
+    assert type(f.buffer) is io.BufferedWriter and f.buffer.closed and f.buffer.raw.closed
+    assert type(fr) is io.FileIO and fr.closed and fr.name == str(raw) and fr.mode == "wb"
+    assert type(frw) is io.BufferedRandom and frw.closed and frw.mode == "rb+"
+    with pytest.raises(ValueError):
+        f.write("again")
+
+
+def test_closed_file_fingerprint(sess: Any, tmp_path: Any) -> None:
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    sess.run(f"fa = open({str(a)!r}, 'w')\nfb = open({str(b)!r}, 'w')")
+    fp = sess.call("fingerprint", names=["fa"])[0]["fingerprints"]["fa"]
+    assert fp["reliable"] is False  # open: opaque
+    r = sess.run("fa.close()\nfb.close()")
+    assert set(r["modified"]) == {"fa", "fb"} and r["unknownFingerprint"] == []
+    fps = sess.call("fingerprint", names=["fa", "fb"])[0]["fingerprints"]
+    assert fps["fa"]["reliable"] and fps["fa"]["digest"] != fps["fb"]["digest"]  # names differ
+    assert sess.run("n = fa.name")["modified"] == []  # touching a closed file is not a change
+    assert sess.run("fa.note = 1")["modified"] == ["fa"]

@@ -62,3 +62,66 @@ def test_audit_inactive_outside_user_cells(sess: Any, tmp_path: Any) -> None:
     sess.silent(f"open({str(p)!r}, 'w').close()")
     r = sess.run("q = 1")
     assert r["sideEffects"] == [] and r["inputs"] == []
+
+
+def _effects(r: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(e["kind"], e["detail"]) for e in r["sideEffects"]]
+
+
+def test_python_caches_are_not_side_effects(sess: Any, tmp_path: Any, monkeypatch: Any) -> None:
+    import sys
+
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    (tmp_path / "nbf_cached_mod.py").write_text("VALUE = 3\n")
+    r = sess.run(f"import sys\nsys.path.insert(0, {str(tmp_path)!r})\nimport nbf_cached_mod\nv = nbf_cached_mod.VALUE")
+    assert (tmp_path / "__pycache__").is_dir()  # the import did write its bytecode cache
+    assert r["sideEffects"] == []
+    # the local module's source is an input; the import system's directory scans are not
+    assert [i["path"] for i in r["inputs"]] == [str(tmp_path / "nbf_cached_mod.py")]
+    sess.run(f"sys.path.remove({str(tmp_path)!r})")
+
+
+def test_internal_rules_for_library_dirs(tmp_path: Any, monkeypatch: Any) -> None:
+    from nbferry_shim.internal import InternalRules
+
+    monkeypatch.setenv("MPLCONFIGDIR", str(tmp_path / "mpl"))
+    rules = InternalRules([str(tmp_path / "ipy")])
+    assert rules.cache_path("file-write", str(tmp_path / "mpl" / "fontlist-v390.json"))
+    assert rules.cache_path("dir-create", str(tmp_path))  # an ancestor os.makedirs creates first
+    assert not rules.cache_path("file-write", str(tmp_path / "data.csv"))
+    assert rules.cache_path("database", str(tmp_path / "ipy" / "history.sqlite"))
+    assert rules.cache_path("file-write", str(tmp_path / "pkg" / "__pycache__" / "m.cpython-311.pyc"))
+    assert not rules.cache_path("file-write", str(tmp_path / "mplx" / "f"))
+
+
+def test_parallel_workers_and_their_temp_files_are_internal(sess: Any) -> None:
+    r = sess.run("import numpy as np\nfrom joblib import Parallel, delayed\nbig = np.ones(400_000)\n"
+                 "sums = Parallel(n_jobs=2, max_nbytes='1M')(delayed(np.sum)(big) for _ in range(4))")
+    assert sess.ns["sums"] == [400_000.0] * 4 and r["sideEffects"] == []
+    r = sess.run("import multiprocessing as mp\nwith mp.get_context('fork').Pool(2) as pool:\n"
+                 "    out = pool.map(abs, [-1, -2])")
+    assert sess.ns["out"] == [1, 2] and r["sideEffects"] == []
+
+
+def test_real_side_effects_are_kept(sess: Any, tmp_path: Any) -> None:
+    import shutil
+
+    target = tmp_path / "from_thread.txt"
+    sess.run(f"from joblib import Parallel, delayed\ndef write(i):\n    open({str(target)!r} + str(i), 'w').close()")
+    r = sess.run("Parallel(n_jobs=2, backend='threading')(delayed(write)(i) for i in range(2))")
+    assert sorted(_effects(r)) == [("file-write", f"{target}0"), ("file-write", f"{target}1")]
+    r = sess.run("import subprocess, sys\nsubprocess.run([sys.executable, '-c', 'pass'])")
+    assert [k for k, _ in _effects(r)] == ["subprocess"]
+    r = sess.run(f"import os\nos.makedirs({str(tmp_path / 'new')!r}, exist_ok=True)")
+    assert _effects(r) == [("dir-create", str(tmp_path / "new"))]
+    r = sess.run(f"os.makedirs({str(tmp_path / 'new')!r}, exist_ok=True)")
+    assert r["sideEffects"] == []  # it already exists: mkdir does nothing
+    if shutil.which("lscpu"):
+        assert sess.run("p = subprocess.run(['lscpu'], capture_output=True)")["sideEffects"] == []
+        r = sess.run(f"p = subprocess.run('lscpu > {tmp_path / 'cpu.txt'}', shell=True)")
+        assert [k for k, _ in _effects(r)] == ["subprocess"]
+
+
+def test_package_metadata_scans_are_not_inputs(sess: Any) -> None:
+    r = sess.run("import importlib.metadata as md\nv = md.version('numpy')")  # lists sys.path dirs
+    assert r["inputs"] == [] and r["sideEffects"] == []

@@ -10,11 +10,21 @@ from __future__ import annotations
 
 import hashlib
 import sys
+import time
 from typing import Any
+
+from .budget import OverBudget
 
 _CHUNK = 1 << 17  # uint64 words per chunk (1 MiB)
 _MASK = (1 << 64) - 1
 _weights: Any = None
+
+
+def warm() -> None:
+    """Build the weights now (at attach), so the first cell's fingerprints are not slowed down."""
+    np = sys.modules.get("numpy")
+    if np is not None:
+        _w(np)
 
 
 def _w(np: Any) -> Any:
@@ -24,11 +34,13 @@ def _w(np: Any) -> Any:
     return _weights
 
 
-def _words(flat_bytes: Any, np: Any, acc: list[int], pos: list[int], tmp: Any) -> None:
+def _words(flat_bytes: Any, np: Any, acc: list[int], pos: list[int], tmp: Any, deadline: float | None) -> None:
     n = flat_bytes.size - flat_bytes.size % 8
     words = flat_bytes[:n].view(np.uint64)
     w = _w(np)
     for i in range(0, words.size, _CHUNK):
+        if deadline is not None and time.perf_counter() > deadline:
+            raise OverBudget()
         c = words[i : i + _CHUNK]
         k = c.size
         s1 = int(c.sum(dtype=np.uint64))
@@ -43,21 +55,22 @@ def _words(flat_bytes: Any, np: Any, acc: list[int], pos: list[int], tmp: Any) -
         acc[2] ^= int.from_bytes(hashlib.blake2b(flat_bytes[n:].tobytes(), digest_size=8).digest(), "little")
 
 
-def checksum(a: Any) -> str:
-    """Layout-independent checksum of an ndarray's elements (C order for non-contiguous views)."""
+def checksum(a: Any, deadline: float | None = None) -> str:
+    """Layout-independent checksum of an ndarray's elements (C order for non-contiguous views).
+    Raises OverBudget between 1 MiB chunks once `deadline` has passed."""
     np = sys.modules["numpy"]
     acc = [0, 0, 0]
     pos = [0]
-    tmp = np.empty(_CHUNK, dtype=np.uint64)
     if a.size == 0:
         return "0"
+    tmp = np.empty(min(_CHUNK, max(1, a.nbytes // 8)), dtype=np.uint64)
     if a.flags.c_contiguous or a.flags.f_contiguous:
         tag = "C" if a.flags.c_contiguous else "F"
-        _words(a.ravel(order="K").view(np.uint8), np, acc, pos, tmp)
+        _words(a.ravel(order="K").view(np.uint8), np, acc, pos, tmp, deadline)
     else:
         tag = "C"
         row = max(1, a.itemsize * (a.size // a.shape[0]))
         step = max(1, (_CHUNK * 8) // row)
         for i in range(0, a.shape[0], step):
-            _words(np.ascontiguousarray(a[i : i + step]).ravel().view(np.uint8), np, acc, pos, tmp)
+            _words(np.ascontiguousarray(a[i : i + step]).ravel().view(np.uint8), np, acc, pos, tmp, deadline)
     return f"{tag}{acc[0]:016x}{acc[1]:016x}{acc[2]:x}"

@@ -1,7 +1,8 @@
 """Side effects and file inputs of a running cell, via a PEP 578 audit hook.
 
 Audit hooks cannot be removed, so the hook is installed once per process and is a single
-flag test while no user cell runs (it also fires for every `id()` call).
+flag test while no user cell runs (it also fires for every `id()` call). Effects that are the
+interpreter's own housekeeping (caches, parallel workers) are dropped by `internal`'s rules.
 """
 
 from __future__ import annotations
@@ -9,7 +10,9 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from typing import Any
+from typing import Any, Iterable
+
+from .internal import InternalRules
 
 _MAX_EVENTS = 256
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
@@ -48,8 +51,9 @@ def _ignored_prefixes() -> tuple[str, ...]:
 class CellAudit:
     """Collects effects for the cell that is running; `start`/`stop` bracket it."""
 
-    def __init__(self) -> None:
+    def __init__(self, extra_cache_dirs: Iterable[str] = ()) -> None:
         self.active = False
+        self.rules = InternalRules(extra_cache_dirs)
         self.effects: dict[tuple[str, str], None] = {}
         self.inputs: dict[str, str] = {}  # path -> "file" | "dir"
         self.written: set[str] = set()
@@ -100,11 +104,14 @@ class CellAudit:
                 mode is None and isinstance(flags, int) and bool(flags & _WRITE_FLAGS))
             if writing:
                 self.written.add(p)
-                self._effect("file-write", p)
+                if not self._internal_path("file-write", p):
+                    self._effect("file-write", p)
             elif not p.startswith(self.ignored) and len(self.inputs) < _MAX_EVENTS:
                 self.inputs.setdefault(p, "file")
             return
         if event in INPUT_EVENTS:
+            if _in_import(metadata=True):
+                return  # the import system or a package-metadata lookup scanning sys.path entries
             p = self._path(args[0] if args else ".")
             if p is not None and not p.startswith(self.ignored) and len(self.inputs) < _MAX_EVENTS:
                 self.inputs.setdefault(p, "dir")
@@ -117,17 +124,37 @@ class CellAudit:
             for p in paths:
                 if p is not None:
                     self.written.add(p)
-            detail = " -> ".join(p for p in paths if p) or event
+            if event == "os.mkdir" and paths and paths[0] is not None and os.path.isdir(paths[0]):
+                return  # already exists: mkdir will fail (os.makedirs(..., exist_ok=True))
+            real = [p for p in paths if p]
+            if real and all(self._internal_path(kind, p) for p in real):
+                return
+            detail = " -> ".join(real) or event
         elif kind == "subprocess":
+            if self.rules.subprocess(event, args):
+                return
             detail = _short(args[1] if event == "subprocess.Popen" and len(args) > 1 else args[0] if args else event)
+        elif kind == "signal" and self.rules.signal():
+            return
         elif kind == "network":
-            detail = _short(args[1] if event in ("socket.connect", "socket.sendto", "socket.bind") and len(args) > 1
-                            else args[0] if args else event)
+            addr = args[1] if event in ("socket.connect", "socket.sendto", "socket.bind") and len(args) > 1 else None
+            unix = self._path(addr) if isinstance(addr, (str, bytes)) and addr else None
+            if unix is not None and self.rules.runtime_path(unix):
+                return  # a parallel runtime's own unix socket (multiprocessing forkserver)
+            detail = _short(addr if addr is not None else args[0] if args else event)
+        elif kind == "database":
+            p = self._path(args[0]) if args and isinstance(args[0], (str, bytes, os.PathLike)) else None
+            if p is not None and self.rules.cache_path(kind, p):
+                return  # IPython's own history database
+            detail = _short(args[0] if args else event)
         else:
             if kind == "env" and _in_import():
                 return  # libraries set env vars while being imported (e.g. OPENBLAS_MAIN_FREE)
             detail = _short(args[0] if args else event)
         self._effect(kind, detail)
+
+    def _internal_path(self, kind: str, p: str) -> bool:
+        return self.rules.cache_path(kind, p) or self.rules.runtime_path(p)
 
     def _effect(self, kind: str, detail: str) -> None:
         if len(self.effects) < _MAX_EVENTS:
@@ -143,12 +170,18 @@ class CellAudit:
             return None
 
 
-def _in_import() -> bool:
+_METADATA_MODULES = ("importlib.metadata", "importlib_metadata", "pkg_resources")
+
+
+def _in_import(metadata: bool = False) -> bool:
+    """Raised by the import machinery (or, with `metadata`, by a package-metadata lookup)."""
     f = sys._getframe(3)
     for _ in range(64):
         if f is None:
             return False
         if f.f_code.co_filename.startswith("<frozen importlib"):
+            return True
+        if metadata and str(f.f_globals.get("__name__", "")).startswith(_METADATA_MODULES):
             return True
         f = f.f_back
     return False

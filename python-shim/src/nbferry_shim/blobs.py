@@ -182,19 +182,21 @@ def op_load(shim: "Shim", args: dict[str, Any], bufs: list[memoryview]) -> tuple
         try:
             raw = _read_blob(spec, d, bufs)
             values = _decode(raw, spec)
+            bound = _bound(values, spec)
         except _LoadError as e:
             res["error"] = {"kind": e.kind, "message": str(e)}
         else:
             ns = rec.ns
-            created = [n for n in values if n not in ns]
-            ns.update(values)  # all or nothing: only after the whole group decoded
-            res.update(ok=True, names=list(values), created=created)
-            loaded.extend(values)
+            created = [n for n in bound if n not in ns]
+            ns.update(bound)  # all or nothing: only after the whole group decoded
+            res.update(ok=True, names=list(bound), created=created)
+            loaded.extend(bound)
             if verify:
                 from .probe import probe
 
                 res["fingerprints"] = {n: probe(v, ns, algo=args.get("algo") or None).digest
-                                       for n, v in values.items()}
+                                       for n, v in bound.items()}
+            del values, bound  # unbound members of the group are dropped here
         res["seconds"] = time.perf_counter() - t0
         results.append(res)
     if loaded:
@@ -272,6 +274,21 @@ def _decode(raw: bytearray, spec: dict[str, Any]) -> dict[str, Any]:
     if want_names is not None and sorted(want_names) != sorted(values):
         raise _LoadError("names", f"blob holds {sorted(values)}, expected {sorted(want_names)}")
     return values
+
+
+def _bound(values: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
+    """The names to bind: `bind` (a subset of the blob's names) or all of them. The whole group
+    was decoded either way, so identity among the bound names is the blob's."""
+    bind = spec.get("bind")
+    if bind is None:
+        return values
+    if not isinstance(bind, list) or not all(isinstance(n, str) for n in bind):
+        raise _LoadError("names", "bind must be a list of names")
+    want = set(bind)
+    extra = sorted(want - values.keys())
+    if extra:
+        raise _LoadError("names", f"bind names {extra} are not in the blob ({sorted(values)})")
+    return {n: v for n, v in values.items() if n in want}
 
 
 def _after_load(shim: "Shim", names: list[str]) -> None:

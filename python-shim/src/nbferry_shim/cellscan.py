@@ -56,6 +56,12 @@ class CellAnalysis:
     nondet: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     attrs: set[str] = field(default_factory=set)  # attribute names used by code that runs now
+    # The cell makes functions/classes (def, lambda, class): names of *all* its code, used or not,
+    # for variables whose content could not be re-probed (they may now hold that code).
+    makes_code: bool = False
+    code_names: set[str] = field(default_factory=set)
+    code_loads: set[str] = field(default_factory=set)
+    code_dynamic: bool = False
 
     def merge(self, other: "CellAnalysis") -> None:
         self.names |= other.names
@@ -66,6 +72,10 @@ class CellAnalysis:
         self.nondet.extend(x for x in other.nondet if x not in self.nondet)
         self.notes.extend(other.notes)
         self.attrs |= other.attrs
+        self.makes_code |= other.makes_code
+        self.code_names |= other.code_names
+        self.code_loads |= other.code_loads
+        self.code_dynamic |= other.code_dynamic
 
 
 Transform = Callable[[str], str]
@@ -88,7 +98,8 @@ def analyze(source: str, transform: Transform | None = None, _depth: int = 0) ->
 
 def _copy(a: CellAnalysis) -> CellAnalysis:
     return CellAnalysis(set(a.names), set(a.loads), a.reads_all, a.touch_all, a.star_import,
-                        list(a.nondet), list(a.notes), set(a.attrs))
+                        list(a.nondet), list(a.notes), set(a.attrs), a.makes_code, set(a.code_names),
+                        set(a.code_loads), a.code_dynamic)
 
 
 def _analyze(source: str, transform: Transform | None, depth: int) -> CellAnalysis:
@@ -100,6 +111,10 @@ def _analyze(source: str, transform: Transform | None, depth: int) -> CellAnalys
         out.notes.append(f"compile failed: {type(e).__name__}")
         return out
     _active_code(code, out)
+    if any(c is not code and c.co_name not in codescan.COMPREHENSIONS for c in codescan.walk(code)):
+        s = codescan.summary(code)
+        out.makes_code = True
+        out.code_names, out.code_loads, out.code_dynamic = set(s.names), set(s.loads), s.dynamic
     dyn = out.loads & (codescan.DYNAMIC_GLOBALS - {"get_ipython"})
     if dyn:
         out.reads_all = out.touch_all = True

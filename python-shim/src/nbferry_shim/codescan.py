@@ -33,7 +33,7 @@ _STORE_OPS = frozenset({"STORE_NAME", "STORE_GLOBAL"})
 _DELETE_OPS = frozenset({"DELETE_NAME", "DELETE_GLOBAL"})
 _ATTR_OPS = frozenset({"LOAD_ATTR", "LOAD_METHOD", "STORE_ATTR", "DELETE_ATTR", "LOAD_SUPER_ATTR"})
 _SKIP_BEFORE_CALL = frozenset({"CACHE", "PRECALL", "PUSH_NULL", "EXTENDED_ARG", "NOP"})
-_COMPREHENSIONS = frozenset({"<listcomp>", "<dictcomp>", "<setcomp>", "<genexpr>"})
+COMPREHENSIONS = frozenset({"<listcomp>", "<dictcomp>", "<setcomp>", "<genexpr>"})
 CO_NEWLOCALS = 0x0002
 
 
@@ -119,7 +119,7 @@ def _scan(code: types.CodeType) -> CodeInfo:
             elif nm in CLOCK_NAMES and _called_without_args(instrs, k):
                 nondet.append(f"clock:{nm}")
     children = tuple(c for c in code.co_consts if isinstance(c, types.CodeType))
-    immediate = (not code.co_flags & CO_NEWLOCALS) or code.co_name in _COMPREHENSIONS
+    immediate = (not code.co_flags & CO_NEWLOCALS) or code.co_name in COMPREHENSIONS
     return CodeInfo(frozenset(loads), frozenset(stores), frozenset(deletes), frozenset(attrs), star,
                     tuple(dict.fromkeys(nondet)), children, code.co_name, immediate)
 

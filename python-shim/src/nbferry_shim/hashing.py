@@ -9,7 +9,10 @@ Blob checksums are always sha256 so they are comparable on any machine.
 from __future__ import annotations
 
 import hashlib
+import time
 from typing import Any, Protocol
+
+from .budget import OverBudget
 
 CHUNK = 1 << 22  # 4 MiB: hash big buffers piecewise so the GIL-free update stays cache friendly
 
@@ -47,26 +50,33 @@ def new_hasher(algo: str | None = None) -> Hasher:
     raise ValueError(f"unknown hash algorithm {algo!r}")
 
 
-def update_buffer(h: Hasher, mv: memoryview) -> None:
-    """Feed a (contiguous, byte-cast) memoryview in chunks; no copy."""
+def update_buffer(h: Hasher, mv: memoryview, deadline: float | None = None) -> None:
+    """Feed a (contiguous, byte-cast) memoryview in chunks; no copy. Raises OverBudget between
+    chunks once `deadline` (perf_counter time) has passed."""
     n = mv.nbytes
     if n <= CHUNK:
         h.update(mv)
         return
     for i in range(0, n, CHUNK):
+        if deadline is not None and time.perf_counter() > deadline:
+            raise OverBudget()
         h.update(mv[i : i + CHUNK])
 
 
 class HashSink:
-    """A write-only file object that hashes what the pickler writes (O(1) memory)."""
+    """A write-only file object that hashes what the pickler writes (O(1) memory). With a
+    deadline, a write after it raises OverBudget, which aborts the pickling pass."""
 
-    __slots__ = ("h", "n")
+    __slots__ = ("h", "n", "deadline")
 
-    def __init__(self, h: Hasher) -> None:
+    def __init__(self, h: Hasher, deadline: float | None = None) -> None:
         self.h = h
         self.n = 0
+        self.deadline = deadline
 
     def write(self, b: Any) -> int:
+        if self.deadline is not None and time.perf_counter() > self.deadline:
+            raise OverBudget()
         self.h.update(b)
         n = len(b)
         self.n += n

@@ -11,6 +11,8 @@ import sys
 import types
 from typing import Any
 
+from . import files
+
 ATOMS: frozenset[type] = frozenset({int, float, str, bytes, bool, type(None), complex, range, slice,
                                     type(Ellipsis), type(NotImplemented)})
 SKIP_SHARING: tuple[type, ...] = (types.ModuleType, types.BuiltinFunctionType, types.CodeType,
@@ -67,7 +69,9 @@ def unserializable_reason(obj: Any) -> str | None:
     if _LOCK_TYPES and isinstance(obj, _LOCK_TYPES):
         return "lock"
     if isinstance(obj, io.IOBase):
-        return "closed file" if getattr(obj, "closed", False) else "open file"
+        if not getattr(obj, "closed", False):
+            return "open file"
+        return None if files.closed_file_state(obj) is not None else "closed file"
     mods = sys.modules
     if "mmap" in mods and isinstance(obj, mods["mmap"].mmap):
         return "mmap"
@@ -86,6 +90,15 @@ def unserializable_reason(obj: Any) -> str | None:
     if isinstance(obj, (types.FrameType, memoryview)) or t.__name__ in ("weakref", "ReferenceType"):
         return t.__name__
     return None
+
+
+def unstable_types() -> frozenset[type]:
+    """Library types whose pickled state is not a function of their content, so no digest of
+    them can prove equality (in one kernel or across two). matplotlib's CallbackRegistry (in
+    every Figure and Axes) advances a counter each time it is pickled."""
+    cbook = sys.modules.get("matplotlib.cbook")
+    reg = getattr(cbook, "CallbackRegistry", None)
+    return frozenset({reg}) if isinstance(reg, type) else frozenset()
 
 
 def top_package(obj: Any) -> str:

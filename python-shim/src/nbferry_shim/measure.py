@@ -146,7 +146,8 @@ def op_measure(shim: "Shim", args: dict[str, Any], bufs: list[memoryview]) -> tu
     variables: dict[str, Any] = {}
     for n in names:  # fresh probes: current fingerprints and current sharing
         pr = probe(ns[n], ns, algo=algo)  # strong, process-independent digest for verification
-        rec.index.set(n, pr.shared)  # and fresh sharing facts for grouping
+        rec.index.refresh(n, pr.shared)  # and fresh sharing facts for grouping
+        rec.reach_known(n)  # once no reach is unknown, the tokens (and their over-grouping) go
         ent = rec.entries.get(n)
         variables[n] = {
             "type": type(ns[n]).__qualname__,

@@ -143,5 +143,7 @@ def build(shim: "Shim") -> dict[str, Handler]:
     handlers["measure"] = lazy("measure", "op_measure")
     handlers["save"] = lazy("blobs", "op_save")
     handlers["save_buffers"] = lazy("blobs", "op_save_buffers")
-    handlers["load"] = lazy("blobs", "op_load")
+    handlers["load"] = lazy("staging", "op_load")  # blobs.op_load, plus `staged` sources
+    handlers["stage_chunk"] = lazy("staging", "op_stage_chunk")
+    handlers["stage_drop"] = lazy("staging", "op_stage_drop")
     return handlers

@@ -30,7 +30,8 @@ from dataclasses import dataclass, field
 from sys import getrefcount
 from typing import Any, Iterable
 
-from . import arraysum, codescan, hashing, kinds
+from . import arraysum, codescan, files, hashing, kinds
+from .budget import OverBudget
 
 _ATOMS = kinds.ATOMS
 _FunctionType = types.FunctionType
@@ -50,7 +51,10 @@ class Probe:
     has_views: bool = False
     error: str | None = None
     seconds: float = 0.0
-    digested: bool = True  # False for reach-only probes (attach-time scan)
+    digested: bool = True  # False for reach-only probes (attach-time scan) and unhashed ones
+    aborted: bool = False  # the pass ran past its deadline: nothing here is complete
+    arrays: frozenset[int] = frozenset()  # ids of arrays whose digests went through the ArrayCache
+    estimate: float | None = None  # unhashed entries: expected seconds of a full pass (backed off)
 
     @property
     def reliable(self) -> bool:
@@ -126,12 +130,17 @@ class DigestPickler(pickle.Pickler):
         self.cache: ArrayCache | None = None
         self.use_cache = False
         self.fresh: set[int] = set()
+        self.arrays: set[int] = set()
+        self.deadline: float | None = getattr(sink, "deadline", None)
         self._np: Any = sys.modules.get("numpy")
         self._visit: dict[int, int] = {}
+        self._ordinal = 0  # non-atom objects visited so far (back-reference numbering)
         self.ignore: set[int] = set()  # immutable library internals reached through this value
         self._lib_state: set[int] = set()
         self._seen_types: set[type] = set()
         self._pd: Any = sys.modules.get("pandas")
+        self._masked_type: Any = getattr(sys.modules.get("numpy.ma"), "MaskedArray", None)
+        self._unstable = kinds.unstable_types()
         self._libs_loaded = self._np is not None or self._pd is not None
         self.fast = True  # no memo: O(1) memory, and equal content gives equal bytes
 
@@ -141,15 +150,23 @@ class DigestPickler(pickle.Pickler):
         if t in _ATOMS:
             return None
         oid = id(obj)
+        ordinal = self._ordinal
+        self._ordinal += 1
+        if not ordinal & 7 and self.deadline is not None and time.perf_counter() > self.deadline:
+            raise OverBudget()  # often: library __reduce__/__getstate__ code between objects can be slow
         if getrefcount(obj) > SELF_BASE and not isinstance(obj, kinds.SKIP_SHARING):
             self._note_shared(obj, t)
         if oid in self.shared:
             # The memo is off (identity-independent digests): a shared object met again becomes a
-            # back-reference by first-visit order. This also breaks cycles and DAG blow-ups.
+            # back-reference to the ordinal of its first visit. This also breaks cycles and DAG
+            # blow-ups. The ordinal counts every non-atom object, not only shared ones: whether an
+            # object counts as shared depends on references from outside the value (another
+            # variable, a library cache), so numbering only those would change the digest of
+            # the same content from one kernel to the next.
             idx = self._visit.get(oid)
             if idx is not None:
                 return ("\x00again", idx)
-            self._visit[oid] = len(self._visit)
+            self._visit[oid] = ordinal
         if (t is list or t is dict) and len(obj) > 64:
             fast = self._atoms_only(obj, t)
             if fast is not None:
@@ -173,7 +190,7 @@ class DigestPickler(pickle.Pickler):
             ts = set(map(type, obj))
         if not ts <= _PLAIN:
             return None
-        return ("\x00atoms", t.__name__, plain_digest(obj, self.algo) if self.digest else "")
+        return ("\x00atoms", t.__name__, plain_digest(obj, self.algo, self.deadline) if self.digest else "")
 
     def _flag(self, c: Any) -> None:
         t = type(c)
@@ -199,7 +216,7 @@ class DigestPickler(pickle.Pickler):
         try:
             items: Any = tuple(sorted(s))
         except Exception:
-            items = tuple(sorted((sub_digest(x, self.user_ns, self.algo) or "?") for x in s))
+            items = tuple(sorted((sub_digest(x, self.user_ns, self.algo, self.deadline) or "?") for x in s))
         return ("\x00set", type(s).__name__, items)
 
     # -- digest-stable reductions ----------------------------------------------------------
@@ -212,6 +229,10 @@ class DigestPickler(pickle.Pickler):
         np = self._np
         if np is not None and t is np.ndarray:
             return self._ndarray(obj)
+        if t is self._masked_type:
+            rv = self._masked(obj)
+            if rv is not None:
+                return rv
         if t is types.ModuleType:
             return (tuple, (("\x00module", obj.__name__),))
         if t is types.CodeType:
@@ -236,9 +257,15 @@ class DigestPickler(pickle.Pickler):
             if kinds.importable(obj) or not isinstance(getattr(obj, "__self__", None), (type(None), types.ModuleType)):
                 return _NOT
             return (tuple, (("\x00builtin", getattr(obj, "__qualname__", repr(obj))),))
+        if t in files.FILE_TYPES:
+            key = files.fingerprint_key(obj)  # closed: content is (type, name, mode, closed)
+            if key is not None:
+                return (tuple, (key,))
         reason = kinds.unserializable_reason(obj)
         if reason is not None:
             return self._opaque(obj, reason)
+        if t in self._unstable:  # its pickle is not a function of its content: never call it
+            return self._opaque(obj, f"unstable: {t.__module__}.{t.__qualname__}", serializable=True)
         if t not in self._seen_types:
             self._seen_types.add(t)
             if kinds.importable(t):
@@ -263,8 +290,8 @@ class DigestPickler(pickle.Pickler):
             else:
                 stack.extend(_own_attr(x, a) for a in ("_ndarray", "_data", "_mask"))
 
-    def _opaque(self, obj: Any, reason: str) -> Any:
-        if self.unser is None:
+    def _opaque(self, obj: Any, reason: str, serializable: bool = False) -> Any:
+        if self.unser is None and not serializable:
             self.unser = reason
         self.opaque.append(reason)
         return (tuple, (("\x00opaque", type(obj).__module__, type(obj).__qualname__),))
@@ -320,9 +347,11 @@ class DigestPickler(pickle.Pickler):
             self.shared.add(id(root))
         if a.dtype.hasobject:
             if a.dtype.fields is None and a.size > 64:
+                if self.deadline is not None and time.perf_counter() > self.deadline:
+                    raise OverBudget()
                 flat = a.ravel().tolist()
                 if set(map(type, flat)) <= _PLAIN:  # e.g. pandas string columns
-                    d = plain_digest(flat, self.algo) if self.digest else ""
+                    d = plain_digest(flat, self.algo, self.deadline) if self.digest else ""
                     return (tuple, (("\x00ndarray-obj", a.shape, d),))
             return _NOT
         if not self.digest:
@@ -330,16 +359,41 @@ class DigestPickler(pickle.Pickler):
         return (tuple, (("\x00ndarray", a.dtype.str, a.dtype.descr if a.dtype.fields else None,
                          a.shape, self._array_digest(a, id(root))),))
 
+    def _masked(self, m: Any) -> Any:
+        """numpy.ma arrays by what they hold, normalized the way unpickling normalizes it: the
+        fill value is None until first read (then the dtype default is cached on the object),
+        and the mask may be the `nomask` singleton. sklearn's `cv_results_` holds these."""
+        np = self._np
+        ma = sys.modules["numpy.ma"]
+        try:
+            fv = m._fill_value
+            fill = np.array(ma.default_fill_value(m.dtype) if fv is None else fv, dtype=m.dtype)
+            mask = ma.getmaskarray(m)  # a new array when the mask is `nomask`; m is not changed
+            data = np.ndarray.view(m, np.ndarray)
+            hard = bool(m._hardmask)
+            base = m._baseclass
+        except Exception:
+            return None  # unusual subclass state: the generic reduction below
+        root = m.base
+        while isinstance(root, np.ndarray) and root.base is not None:
+            root = root.base
+        if isinstance(root, np.ndarray) and id(root) not in self.ignore:
+            self.has_views = True
+            self.shared.add(id(root))  # a masked view of another array shares its memory
+        return (tuple, (("\x00masked", base, hard), data, mask, fill))
+
     def _array_digest(self, a: Any, root_id: int) -> str:
         cache = self.cache
-        if cache is not None and self.use_cache:
-            hit = cache.get(a, root_id, self.fresh)
-            if hit is not None:
-                return hit
+        if cache is not None:
+            self.arrays.add(id(a))
+            if self.use_cache:
+                hit = cache.get(a, root_id, self.fresh)
+                if hit is not None:
+                    return hit
         if self.algo == RECORD_ALGO:
-            d = arraysum.checksum(a)
+            d = arraysum.checksum(a, self.deadline)
         else:
-            d = array_digest(a, self.algo)
+            d = array_digest(a, self.algo, self.deadline)
         if cache is not None:
             cache.put(a, root_id, d)
             if not self.use_cache:
@@ -353,7 +407,7 @@ class DigestPickler(pickle.Pickler):
             mv = pb.raw()
         except BufferError:
             return True  # non-contiguous: let pickle serialize it in-band (and hash it)
-        hashing.update_buffer(self.hasher, mv)
+        hashing.update_buffer(self.hasher, mv, self.deadline)
         return False
 
 
@@ -383,7 +437,7 @@ def _code_tuple(c: types.CodeType) -> tuple[Any, ...]:
             c.co_names, c.co_varnames, c.co_freevars, c.co_cellvars)
 
 
-def array_digest(a: Any, algo: str) -> str:
+def array_digest(a: Any, algo: str, deadline: float | None = None) -> str:
     """Digest of an ndarray's elements, independent of memory layout (C order for views)."""
     np = sys.modules["numpy"]
     h = hashing.new_hasher(algo)
@@ -392,7 +446,7 @@ def array_digest(a: Any, algo: str) -> str:
         h.update(tag)
         if a.size:
             flat = a.ravel(order="K").view(np.uint8)
-            hashing.update_buffer(h, memoryview(flat))
+            hashing.update_buffer(h, memoryview(flat), deadline)
         return h.hexdigest()
     h.update(b"C")
     if a.ndim == 0 or a.size == 0:
@@ -401,6 +455,8 @@ def array_digest(a: Any, algo: str) -> str:
     row = max(1, a.itemsize * (a.size // a.shape[0]))
     step = max(1, hashing.CHUNK // row)
     for i in range(0, a.shape[0], step):
+        if deadline is not None and time.perf_counter() > deadline:
+            raise OverBudget()
         chunk = np.ascontiguousarray(a[i : i + step])
         h.update(memoryview(chunk.ravel().view(np.uint8)))
     return h.hexdigest()
@@ -409,17 +465,19 @@ def array_digest(a: Any, algo: str) -> str:
 _PLAIN = frozenset({int, float, str, bytes, bool, type(None), complex})
 
 
-def plain_digest(obj: Any, algo: str) -> str:
+def plain_digest(obj: Any, algo: str, deadline: float | None = None) -> str:
     """Digest of a container holding only plain scalars; memo off so string identity is moot."""
     h = hashing.new_hasher(hashing.DEFAULT_ALGO if algo == RECORD_ALGO else algo)
-    p = pickle.Pickler(hashing.HashSink(h), protocol=5)
+    p = pickle.Pickler(hashing.HashSink(h, deadline), protocol=5)
     p.fast = True
     p.dump(obj)
     return h.hexdigest()
 
 
-def sub_digest(obj: Any, user_ns: dict[str, Any] | None, algo: str) -> str | None:
-    p = probe(obj, user_ns, algo=algo)
+def sub_digest(obj: Any, user_ns: dict[str, Any] | None, algo: str, deadline: float | None = None) -> str | None:
+    p = probe(obj, user_ns, algo=algo, deadline=deadline)
+    if p.aborted:
+        raise OverBudget()
     return p.digest
 
 
@@ -443,6 +501,13 @@ class ArrayCache:
             return None
         return hit[1]
 
+    def drop(self, ids: Iterable[int]) -> None:
+        """Forget these arrays' digests (their variable went unhashed after a cell that could
+        have written them)."""
+        d = self._d
+        for i in ids:
+            d.pop(i, None)
+
     def put(self, a: Any, root_id: int, digest: str) -> None:
         if a.nbytes < self.MIN_BYTES:
             return
@@ -456,14 +521,16 @@ class ArrayCache:
 
 def probe(obj: Any, user_ns: dict[str, Any] | None, *, algo: str | None = None,
           digest: bool = True, cache: ArrayCache | None = None, use_cache: bool = False,
-          fresh: set[int] | None = None) -> Probe:
+          fresh: set[int] | None = None, deadline: float | None = None) -> Probe:
     """Fingerprint `obj` and collect sharing/code facts. Never raises.
 
-    `cache`/`use_cache`/`fresh`: see ArrayCache (recorder only; digests with algo "rec")."""
+    `cache`/`use_cache`/`fresh`: see ArrayCache (recorder only; digests with algo "rec").
+    `deadline` (perf_counter time, digest mode): past it the pass stops and the result has
+    `aborted=True` and no digest; its facts are partial and must not be used."""
     t0 = time.perf_counter()
     algo = algo or hashing.DEFAULT_ALGO
     stream_algo = hashing.DEFAULT_ALGO if algo == RECORD_ALGO else algo
-    sink: Any = hashing.HashSink(hashing.new_hasher(stream_algo)) if digest else hashing.CountSink()
+    sink: Any = hashing.HashSink(hashing.new_hasher(stream_algo), deadline) if digest else hashing.CountSink()
     p = DigestPickler(sink, user_ns, algo, digest)
     p.cache, p.use_cache, p.fresh = cache, use_cache, (fresh if fresh is not None else set())
     err: str | None = None
@@ -472,6 +539,9 @@ def probe(obj: Any, user_ns: dict[str, Any] | None, *, algo: str | None = None,
     top_reason = kinds.unserializable_reason(obj)
     try:
         p.dump(obj)
+    except OverBudget:
+        return Probe(digest=None, shared=frozenset(p.shared), unserializable=top_reason, aborted=True,
+                     digested=False, seconds=time.perf_counter() - t0, arrays=frozenset(p.arrays))
     except RecursionError:
         err = "recursion limit"
     except Exception as e:  # contained: this variable becomes "unknown", recording carries on
@@ -492,6 +562,7 @@ def probe(obj: Any, user_ns: dict[str, Any] | None, *, algo: str | None = None,
         error=err,
         seconds=time.perf_counter() - t0,
         digested=digest,
+        arrays=frozenset(p.arrays),
     )
 
 

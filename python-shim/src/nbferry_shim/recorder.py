@@ -15,6 +15,7 @@ contained: an internal error degrades to "everything the cell may touch is modif
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -23,7 +24,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from . import cellscan, hashing, kinds, rng
+from . import arraysum, budget, cellscan, kinds, passes, pureuse, rng
 from .audit import CellAudit
 from .history import History, Record
 from .namespace import NameFilter
@@ -59,6 +60,21 @@ class Pending:
     rng_before: rng.State
     t_exec: float = 0.0
     errors: list[str] = field(default_factory=list)
+    pre_hash_sec: float = 0.0  # spent on missing baselines before the cell (counts against its budget)
+    src: str = ""  # transformed source
+    via_code: set[str] = field(default_factory=set)  # names used by user code the cell reaches
+    stateful: set[str] = field(default_factory=set)  # matplotlib-style candidates
+
+
+def _ipython_dirs(shell: Any) -> list[str]:
+    """IPython's own profile dir and history database dir: its writes there are housekeeping."""
+    out = []
+    for owner, attr in ((getattr(shell, "profile_dir", None), "location"),
+                        (getattr(shell, "history_manager", None), "hist_file")):
+        v = getattr(owner, attr, None)
+        if isinstance(v, (str, os.PathLike)) and str(v) != ":memory:":
+            out.append(os.path.dirname(str(v)) if attr == "hist_file" else str(v))
+    return out
 
 
 class Recorder:
@@ -73,10 +89,11 @@ class Recorder:
         self.entries: dict[str, Entry] = {}
         self.index = SharingIndex()
         self.unknown: set[str] = set()
+        self.unknown_reach: set[str] = set()  # unhashed since their last probe: tied by tokens
         self.snapshot: dict[str, int] = {}
         self.pending: list[Pending] = []
         self.nested = 0
-        self.audit = CellAudit()
+        self.audit = CellAudit(_ipython_dirs(shell))
         self.rng_states: OrderedDict[int, rng.State] = OrderedDict()
         self.exec_thread = threading.get_ident()
         self.enabled = True
@@ -87,25 +104,44 @@ class Recorder:
 
     # -- entries -------------------------------------------------------------------------------
     def probe_into(self, name: str, value: Any, *, digest: bool = True, provenance: str | None = None,
-                   writer: int | None = None, use_cache: bool = True, fresh: set[int] | None = None) -> Entry:
+                   writer: int | None = None, use_cache: bool = True, fresh: set[int] | None = None,
+                   deadline: float | None = None) -> Entry | None:
+        """Probe and store the facts; None (nothing stored) if the pass ran past `deadline`."""
         pr = probe(value, self.ns, algo=self.algo, digest=digest, cache=self.cache, use_cache=use_cache,
-                   fresh=fresh)
+                   fresh=fresh, deadline=deadline)
+        if pr.aborted:
+            return None
+        self.store(name, value, pr, provenance, writer)
+        self.index.refresh(name, pr.shared)
+        self.reach_known(name)
+        return self.entries[name]
+
+    def store(self, name: str, value: Any, pr: Probe, provenance: str | None = None,
+              writer: int | None = None) -> None:
+        """Record `pr` as the facts of `name` (the sharing index is the caller's business)."""
         old = self.entries.get(name)
-        e = Entry(id(value), type(value).__qualname__, kinds.top_package(value) if not isinstance(
+        self.entries[name] = Entry(id(value), type(value).__qualname__, kinds.top_package(value) if not isinstance(
             value, type) else (value.__module__ or "").split(".")[0], pr,
             provenance or (old.provenance if old else "cell"),
             writer if writer is not None else (old.writer if old else 0))
-        self.entries[name] = e
-        self.index.set(name, pr.shared)
-        return e
+
+    def reach_known(self, name: str) -> None:
+        """`name` has exact sharing facts again; once no variable's reach is unknown, every fact in
+        the index is exact and the tokens standing for unknown reach can go."""
+        if name in self.unknown_reach:
+            self.unknown_reach.discard(name)
+            if not self.unknown_reach:
+                self.index.clear_tokens()
 
     def forget(self, name: str) -> None:
         self.entries.pop(name, None)
         self.index.drop(name)
         self.unknown.discard(name)
+        self.reach_known(name)
 
     def scan_existing(self) -> None:
         """At attach: reach-only probes (no hashing) of variables of unknown provenance."""
+        arraysum.warm()
         ns = self.ns
         snap = self.filter.snapshot(ns)
         for name in snap:
@@ -116,14 +152,18 @@ class Recorder:
         self.unknown = set(snap)
         self.snapshot = snap
 
-    def ensure_digest(self, name: str) -> Entry | None:
+    def has_baseline(self, name: str) -> bool:
         e = self.entries.get(name)
-        if e is not None and e.probe.digested and e.obj_id == self.snapshot.get(name, e.obj_id):
-            return e
-        ns = self.ns
-        if name not in ns:
-            return None
-        return self.probe_into(name, ns[name])
+        return e is not None and e.probe.digested and e.obj_id == self.snapshot.get(name, e.obj_id)
+
+    def estimate(self, name: str, value: Any) -> float:
+        """Seconds a full pass over `name` should take: its last pass over this object, the
+        backed-off estimate of an unhashed entry, else a structural guess."""
+        e = self.entries.get(name)
+        last = None
+        if e is not None and e.obj_id == id(value):
+            last = e.probe.seconds if e.probe.digested else e.probe.estimate
+        return budget.estimate(value, last)
 
     def sync_snapshot(self, names: list[str] | None = None) -> None:
         """Accept current bindings as known (after the coordinator's own loads)."""
@@ -154,7 +194,8 @@ class Recorder:
                 self.nested += 1
                 return
         try:
-            p = self._pre(info)
+            with budget.gc_paused():
+                p = self._pre(info)
         except Exception:
             p = self._fallback_pending(info, traceback.format_exc(limit=3))
         self.pending.append(p)
@@ -185,22 +226,22 @@ class Recorder:
         if src is None:
             src = self._transform(info.raw_cell)
         ana = cellscan.analyze(src, self._transform)
-        names, loads, dynamic, nondet = self._closure(ana, snap)
+        names, loads, dynamic, nondet, via_code = self._closure(ana, snap)
         touch_all = ana.touch_all or dynamic
+        stateful: set[str] = set()
         if touch_all:
             cands = direct = set(snap)
         else:
             direct = names & snap.keys()
-            cands = direct | self.index.partners(direct) | self._stateful(direct, snap)
+            stateful = self._stateful(direct, snap)
+            cands = direct | self.index.partners(direct) | stateful
         reads = set(snap) if (ana.reads_all or dynamic) else (loads & snap.keys())
         errors: list[str] = []
-        for n in cands:
-            try:
-                self.ensure_digest(n)
-            except Exception as e:
-                errors.append(f"pre-probe {n}: {type(e).__name__}")
+        t_hash = time.perf_counter()
+        passes.baselines(self, cands, errors)
         return Pending(info, t0, time.time(), snap, cands, direct, reads, ana, touch_all, nondet,
-                       rng.capture(), errors=errors)
+                       rng.capture(), errors=errors, pre_hash_sec=time.perf_counter() - t_hash, src=src,
+                       via_code=via_code, stateful=stateful)
 
     def _fallback_pending(self, info: Any, err: str) -> Pending:
         try:
@@ -212,9 +253,11 @@ class Recorder:
                        [], rng.capture(), errors=[err])
 
     def _closure(self, ana: cellscan.CellAnalysis, snap: dict[str, int]
-                 ) -> tuple[set[str], set[str], bool, list[str]]:
-        """Add names used by user functions/classes reachable from referenced variables (F15)."""
+                 ) -> tuple[set[str], set[str], bool, list[str], set[str]]:
+        """Add names used by user functions/classes reachable from referenced variables (F15).
+        Also returns the names that came from that user code."""
         names, loads = set(ana.names), set(ana.loads)
+        via_code: set[str] = set()
         nondet = list(ana.nondet)
         dynamic = False
         stack = [n for n in names if n in snap]
@@ -228,12 +271,13 @@ class Recorder:
             if e is None or not e.probe.code_names:
                 continue
             pr = e.probe
+            via_code |= pr.code_names
             names |= pr.code_names
             loads |= pr.code_loads
             dynamic |= pr.code_dynamic
             nondet.extend(x for x in pr.nondet if x not in nondet)
             stack.extend(x for x in pr.code_names if x in snap and x not in seen)
-        return names, loads, dynamic, nondet
+        return names, loads, dynamic, nondet, via_code
 
     def _stateful(self, direct: set[str], snap: dict[str, int]) -> set[str]:
         """pyplot-style libraries mutate figures through module state: include their objects."""
@@ -272,7 +316,8 @@ class Recorder:
     # -- post ----------------------------------------------------------------------------------
     def _finish(self, p: Pending, result: Any, lost: bool = False) -> None:
         try:
-            rec = self._post(p, result, lost)
+            with budget.gc_paused():
+                rec = self._post(p, result, lost)
         except Exception:
             self.audit.active = False
             rec = self._fallback_record(p, result, traceback.format_exc(limit=3))
@@ -292,23 +337,25 @@ class Recorder:
         modified: set[str] = set()
         unreliable: list[str] = []
         errors = list(p.errors)
+        olds = {n: self.entries.get(n) for n in first | partners}
         fresh: set[int] = set()  # array roots the cell could have written (re-hashed, not cached)
-        for n in sorted(first) + sorted(partners):
-            old = self.entries.get(n)
-            try:
-                e = self.probe_into(n, ns[n], use_cache=n in partners, fresh=fresh)
-            except Exception as ex:
-                errors.append(f"probe {n}: {type(ex).__name__}")
-                self.forget(n)
-                modified.add(n)
-                continue
-            if not e.probe.reliable:
-                unreliable.append(n)
-            if n in created:
-                continue
-            if (n in rebound or old is None or not old.probe.reliable or not e.probe.reliable
-                    or old.probe.digest != e.probe.digest):
-                modified.add(n)
+        deadline = time.perf_counter() + max(0.0, budget.allowance(t_post - p.t_exec) - p.pre_hash_sec)
+        inspected: dict[str, set[str]] = {}
+        if (sum(self.estimate(n, ns[n]) for n in first | partners) > deadline - time.perf_counter()
+                and any(pureuse.family(ns[n]) for n in (p.direct & first) - rebound)):
+            inspected = passes.inspected_only(self, p, first, rebound, after)
+            if inspected:  # unchanged, exactly; so are partners reachable only through them
+                first = first - inspected.keys()
+                partners = partners & (self.index.partners(first) | p.stateful)
+        spent: dict[str, float] = {}  # unhashed -> new estimate (doubled when a pass ran over)
+        passes.after_cell(self, first, partners, rebound, set(created), olds, deadline, fresh, spent, modified,
+                          unreliable, errors)
+        unhashed = list(spent)
+        if unhashed:
+            passes.unhash(self, spent, p, first | partners, olds)
+        for n, targets in inspected.items():  # results bound to names may share its memory
+            if targets:
+                self.index.set(n, self.index.ids(n).union(*(self.index.ids(t) for t in targets)))
         for n in deleted:
             self.forget(n)
         for n in created + sorted(rebound):
@@ -343,6 +390,8 @@ class Recorder:
             "touchAll": p.touch_all,
             "unserializable": unser,
             "unknownFingerprint": sorted(unreliable),
+            "unhashed": sorted(unhashed),
+            "inspectedOnly": sorted(inspected),
             "rngConsumed": sorted(k for k, v in consumed.items() if v),
             "nondeterministic": any(not r.startswith("clock:") for r in nondet),
             "nondeterminism": nondet,

@@ -20,7 +20,7 @@ import sys
 import types
 from typing import Any
 
-from . import kinds
+from . import files, kinds
 
 _EMPTY = ("\x00nbferry-empty-cell",)
 
@@ -138,6 +138,10 @@ def make_pickler(file: Any, user_ns: dict[str, Any] | None, buffer_callback: Any
                     return rv
             elif self._pd is not None and _is_pandas_frame(obj):
                 self.note_pandas(obj)
+            elif t in files.FILE_TYPES:
+                rv = files.reduce_closed(obj)  # None for open files: refused just below
+                if rv is not None:
+                    return rv
             reason = kinds.unserializable_reason(obj)
             if reason is not None and not (reason == "module" and base is not pickle.Pickler):
                 raise Unserializable(f"{reason}: {t.__module__}.{t.__qualname__}")
