@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { launchKernel } from '@nbferry/kernel';
 import { checkpoint, migrateLive, restore } from '@nbferry/migrate';
+import { Recorder } from '@nbferry/recorder';
 import { CorruptCheckpointError, LocalStore, openCheckpoint } from '@nbferry/store';
 import { useMigrationSandbox } from './support/migration.js';
 import { testPython } from './support/python.js';
@@ -121,6 +122,24 @@ describe('checkpoint and restore', () => {
     await expect(openCheckpoint(currentStore())).rejects.toBeInstanceOf(CorruptCheckpointError);
     expect((await openCheckpoint(first.checkpoint.dir)).manifest.id).toBe(first.checkpoint.manifest.id);
     expect(await readdir(join(currentStore(), 'checkpoints'))).toHaveLength(2);
+  });
+
+  it('restores a kernel that was in use before nbferry attached, modules included', async () => {
+    const used = await launchKernel({ python: testPython() });
+    const target = await launchKernel({ python: testPython() });
+    try {
+      await used.client.execute('import numpy as np\nimport collections as co\ndata = np.arange(5) * 2\ncounts = co.Counter("hello")');
+      const recorder = await Recorder.attach(used.client); // everything above has unknown provenance
+      await used.client.execute('more = data.sum()');
+      const saved = await checkpoint(recorder, new LocalStore(currentStore()));
+      const report = await restore(saved.checkpoint, target.client);
+      expect(report.verification.totals.lost).toBe(0);
+      const check = await target.client.execute('', { silent: true, userExpressions: { v: '(np.__name__, int(more), counts["l"])' } });
+      expect(check.userExpressions.v).toMatchObject({ status: 'ok', data: { 'text/plain': "('numpy', 20, 2)" } });
+    } finally {
+      await used.dispose();
+      await target.dispose();
+    }
   });
 
   it('moves state live between two running kernels without touching the source', async () => {

@@ -55,6 +55,14 @@ def is_user_class(obj: Any) -> bool:
     return isinstance(obj, type) and not importable(obj) and obj.__module__ != "builtins"
 
 
+def importable_module(obj: Any) -> bool:
+    """A module another kernel can get back by importing its name (not __main__, not one built by
+    hand with types.ModuleType, which has no spec)."""
+    name = getattr(obj, "__name__", None)
+    return (type(obj) is types.ModuleType and isinstance(name, str) and name != "__main__"
+            and sys.modules.get(name) is obj and getattr(obj, "__spec__", None) is not None)
+
+
 def unserializable_reason(obj: Any) -> str | None:
     """Known kinds that cannot be pickled by any of our picklers; None if not known-bad."""
     t = type(obj)

@@ -64,7 +64,11 @@ def calibrate() -> dict[str, float]:
     return _calibration
 
 
-def measure_group(values: dict[str, Any], user_ns: dict[str, Any] | None, budget: float) -> dict[str, Any]:
+def measure_group(values: dict[str, Any], user_ns: dict[str, Any] | None, budget: float,
+                  modules_by_name: bool = False) -> dict[str, Any]:
+    """Size and speed of pickling `values` as one group. Modules count as unserializable unless
+    `modules_by_name`: rerunning the cell that imported them also replays its configuration
+    (matplotlib.use, pd.set_option), which importing by name would skip."""
     cal = calibrate()
     oob = [0]
 
@@ -76,6 +80,8 @@ def measure_group(values: dict[str, Any], user_ns: dict[str, Any] | None, budget
         return False
 
     for v in values.values():
+        if modules_by_name and kinds.importable_module(v):
+            continue
         reason = kinds.unserializable_reason(v)
         if reason is not None:
             return {"serializable": False, "reason": reason}
@@ -163,7 +169,10 @@ def op_measure(shim: "Shim", args: dict[str, Any], bufs: list[memoryview]) -> tu
     for gid, g in enumerate(groups):
         for n in g:
             variables[n]["group"] = gid
-        info = measure_group({n: ns[n] for n in g}, ns, budget)
+        # A module bound outside any recorded cell (before the shim attached) has no cell to rerun:
+        # importing it by name is the only way back, so let the planner save it by name.
+        no_cell = all(variables[n]["provenance"] != "cell" for n in g)
+        info = measure_group({n: ns[n] for n in g}, ns, budget, modules_by_name=no_cell)
         info["id"] = gid
         info["names"] = g
         out_groups.append(info)

@@ -13,6 +13,7 @@ Rebuild helpers live in this module, which is installed in every kernel that loa
 
 from __future__ import annotations
 
+import importlib
 import io
 import marshal
 import pickle
@@ -142,6 +143,9 @@ def make_pickler(file: Any, user_ns: dict[str, Any] | None, buffer_callback: Any
                 rv = files.reduce_closed(obj)  # None for open files: refused just below
                 if rv is not None:
                     return rv
+            elif t is types.ModuleType and kinds.importable_module(obj):
+                # By name: loading imports it. Saved only when the planner chose to (see measure).
+                return (importlib.import_module, (obj.__name__,))
             reason = kinds.unserializable_reason(obj)
             if reason is not None and not (reason == "module" and base is not pickle.Pickler):
                 raise Unserializable(f"{reason}: {t.__module__}.{t.__qualname__}")

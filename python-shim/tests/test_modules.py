@@ -1,0 +1,50 @@
+"""Modules: rerun their import cell when there is one; saved by name only when there is not."""
+
+from __future__ import annotations
+
+import pickle
+import types
+from typing import Any
+
+
+def _groups(sess: Any) -> dict[str, dict[str, Any]]:
+    res, _ = sess.call("measure")
+    return {n: g for g in res["groups"] for n in g["names"]}
+
+
+def test_module_imported_in_a_recorded_cell_is_left_to_its_cell(sess: Any) -> None:
+    sess.run("import json as js")
+    group = _groups(sess)["js"]
+    assert group["serializable"] is False
+    assert group["reason"] == "module"
+
+
+def test_module_from_before_recording_is_saved_by_name_and_loads_by_import(sess: Any, tmp_path: Any) -> None:
+    sess.silent("import json as js_outside")  # bound outside any recorded cell: no cell to rerun
+    group = _groups(sess)["js_outside"]
+    assert group["serializable"] is True
+    res, _ = sess.call("save", dir=str(tmp_path), groups=[["js_outside"]])
+    blob = res["blobs"][0]
+    assert blob["ok"], blob
+    sess.silent("del js_outside")
+    spec = {"file": blob["file"], "names": ["js_outside"]}
+    spec.update({"checksum": blob["checksum"]} if "checksum" in blob else {"sha256": blob["sha256"]})
+    loaded, _ = sess.call("load", dir=str(tmp_path), blobs=[spec])
+    assert loaded["results"][0]["ok"], loaded
+    import json
+
+    assert sess.ns["js_outside"] is json
+
+
+def test_hand_made_module_stays_unserializable(sess: Any) -> None:
+    sess.silent("import types as _t\nghost = _t.ModuleType('ghost_nbf')\ndel _t")
+    group = _groups(sess)["ghost"]
+    assert group["serializable"] is False
+    assert group["reason"] == "module"
+
+
+def test_pickler_refuses_a_module_without_a_spec() -> None:
+    from nbferry_shim import kinds
+
+    assert kinds.importable_module(pickle) is True
+    assert kinds.importable_module(types.ModuleType("nowhere")) is False
