@@ -57,7 +57,7 @@ export async function restore(
   options: RestoreOptions = {},
 ): Promise<RestoreReport> {
   const checkpoint = typeof source === 'string' ? await openCheckpoint<CheckpointBody>(source) : source;
-  return replay(checkpoint.manifest, options.blobSource ?? { kind: 'dir', dir: `${checkpoint.dir}/blobs` }, target, options);
+  return replay(checkpoint.manifest, options.blobSource ?? { kind: 'dir', dir: checkpoint.blobsDir }, target, options);
 }
 
 /** The manifest fields a replay needs (a stored checkpoint, or one streamed in live migration). */

@@ -149,8 +149,12 @@ export class StoredCheckpoint<Body = unknown> {
     readonly manifest: Manifest<Body>,
   ) {}
 
+  get blobsDir(): string {
+    return join(this.dir, BLOBS);
+  }
+
   blobPath(blob: BlobEntry): string {
-    return join(this.dir, BLOBS, blob.file);
+    return join(this.blobsDir, blob.file);
   }
 
   /** Re-reads a blob and compares its checksum with the manifest's. */
