@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 from typing import Any
@@ -77,7 +76,7 @@ def test_round_trip_into_fresh_namespace(sess: Any, shell: Any, tmp_path: Any) -
 
     s2 = _fresh(shell)
     s2.run("import numpy as np, pandas as pd")
-    blobs = [{"file": b["file"], "sha256": b["sha256"], "names": b["names"], "bytes": b["bytes"]} for b in saved["blobs"]]
+    blobs = [{"file": b["file"], "checksum": b["checksum"], "names": b["names"], "bytes": b["bytes"]} for b in saved["blobs"]]
     res = s2.call("load", dir=str(tmp_path), blobs=blobs, fingerprints=True)[0]["results"]
     assert all(r["ok"] for r in res), res
     got = {n: fp for r in res for n, fp in r["fingerprints"].items()}
@@ -103,14 +102,16 @@ def test_round_trip_into_fresh_namespace(sess: Any, shell: Any, tmp_path: Any) -
 
 
 def test_save_buffers_and_load_from_buffers(sess: Any, shell: Any) -> None:
+    from nbferry_shim.chunksum import checksum_bytes
+
     sess.run("import numpy as np\nbig = np.arange(3_000_000, dtype=np.float64)\nsmall = {'k': [1, 2]}")
     out, chunks = sess.call("save_buffers", groups=[["big"], ["small"]], chunkBytes=4 << 20)
     b0, b1 = out["blobs"]
     assert b0["ok"] and b0["buffers"][1] >= 6 and all(len(memoryview(c)) <= 4 << 20 for c in chunks)
     joined = b"".join(bytes(c) for c in chunks[b0["buffers"][0]: sum(b0["buffers"])])
-    assert len(joined) == b0["bytes"] and hashlib.sha256(joined).hexdigest() == b0["sha256"]
+    assert len(joined) == b0["bytes"] and checksum_bytes(joined) == b0["checksum"]
     s2 = _fresh(shell)
-    blobs = [{"buffers": b["buffers"], "sha256": b["sha256"], "names": b["names"]} for b in (b0, b1)]
+    blobs = [{"buffers": b["buffers"], "checksum": b["checksum"], "names": b["names"]} for b in (b0, b1)]
     res = s2.call("load", blobs=blobs, _buffers=[bytes(c) for c in chunks])[0]["results"]
     assert [r["ok"] for r in res] == [True, True]
     assert float(s2.ns["big"][-1]) == 2_999_999.0 and s2.ns["small"] == {"k": [1, 2]}
@@ -124,9 +125,9 @@ def test_corrupted_blob_is_rejected_and_namespace_unchanged(sess: Any, tmp_path:
     raw[len(raw) // 2] ^= 0xFF
     path.write_bytes(bytes(raw))
     sess.run("keep = 'sentinel'")
-    res = sess.call("load", dir=str(tmp_path), blobs=[{"file": b["file"], "sha256": b["sha256"]} for b in saved])[0]
+    res = sess.call("load", dir=str(tmp_path), blobs=[{"file": b["file"], "checksum": b["checksum"]} for b in saved])[0]
     r0, r1 = res["results"]
-    assert r0["ok"] is False and r0["error"]["kind"] == "checksum" and "sha256 mismatch" in r0["error"]["message"]
+    assert r0["ok"] is False and r0["error"]["kind"] == "checksum" and "crc32-8m mismatch" in r0["error"]["message"]
     assert r1["ok"] is True
     assert sess.ns["keep"] == "sentinel"
 
@@ -135,7 +136,7 @@ def test_unpickle_error_is_precise(sess: Any, tmp_path: Any) -> None:
     sess.run("class Fragile:\n    def __setstate__(self, st):\n        raise RuntimeError('nope')\nfr = Fragile()\nfr.v = 1")
     saved = sess.call("save", dir=str(tmp_path), groups=[["Fragile", "fr"]])[0]["blobs"][0]
     del sess.ns["fr"]
-    res = sess.call("load", dir=str(tmp_path), blobs=[{"file": saved["file"], "sha256": saved["sha256"]}])[0]
+    res = sess.call("load", dir=str(tmp_path), blobs=[{"file": saved["file"], "checksum": saved["checksum"]}])[0]
     err = res["results"][0]["error"]
     assert err["kind"] == "unpickle" and "RuntimeError: nope" in err["message"]
     assert "fr" not in sess.ns
@@ -193,7 +194,7 @@ def test_load_bind_subset_keeps_group_identity(sess: Any, tmp_path: Any) -> None
     sess.run("a = [1, 2]\npair = [a, 'x']\nother = {'k': a}")
     saved = sess.call("save", dir=str(tmp_path), groups=[["a", "other", "pair"]])[0]["blobs"][0]
     sess.run("a = 'later'\ndel pair")
-    spec = {"file": saved["file"], "sha256": saved["sha256"], "names": ["a", "other", "pair"]}
+    spec = {"file": saved["file"], "checksum": saved["checksum"], "names": ["a", "other", "pair"]}
     before = sess.shim.history.last_seq
     res = sess.call("load", dir=str(tmp_path), blobs=[{**spec, "bind": ["pair", "other"]}], fingerprints=True)[0]
     r = res["results"][0]
@@ -228,7 +229,7 @@ def test_closed_files_round_trip_without_touching_the_file(sess: Any, shell: Any
         p.unlink()
     s2 = _fresh(shell)
     res = s2.call("load", dir=str(tmp_path), fingerprints=True,
-                  blobs=[{"file": b["file"], "sha256": b["sha256"]} for b in saved])[0]["results"]
+                  blobs=[{"file": b["file"], "checksum": b["checksum"]} for b in saved])[0]["results"]
     assert all(x["ok"] for x in res), res
     assert {n: d for x in res for n, d in x["fingerprints"].items()} == want
     assert not log.exists() and not raw.exists() and not rw.exists()  # nothing opened by path

@@ -19,7 +19,7 @@ def test_f1_shared_object_makes_one_group_and_checkpoints(sess: Any, tmp_path: A
     assert saved["ok"] and os.path.exists(tmp_path / saved["file"])
     for n in ("a", "df", "pair"):
         del sess.ns[n]
-    res = sess.call("load", dir=str(tmp_path), blobs=[{"file": saved["file"], "sha256": saved["sha256"]}])[0]
+    res = sess.call("load", dir=str(tmp_path), blobs=[{"file": saved["file"], "checksum": saved["checksum"]}])[0]
     assert res["results"][0]["ok"]
     assert sess.ns["pair"][0] is sess.ns["a"] and sess.ns["pair"][1] is sess.ns["df"]
 
@@ -86,7 +86,7 @@ def test_f9_restored_function_is_followed_without_source(sess: Any, tmp_path: An
     sess.run("offset = 4\ndef add(x):\n    return x + offset")
     saved = sess.call("save", dir=str(tmp_path), groups=[["add"]])[0]["blobs"][0]
     del sess.ns["add"]
-    sess.call("load", dir=str(tmp_path), blobs=[{"file": saved["file"], "sha256": saved["sha256"]}])
+    sess.call("load", dir=str(tmp_path), blobs=[{"file": saved["file"], "checksum": saved["checksum"]}])
     r = sess.run("y = add(1)")
     assert sess.ns["y"] == 5 and set(r["read"]) == {"add", "offset"}
     sess.run("offset = 10")
@@ -98,7 +98,7 @@ def test_f13_numpy_view_linked_and_restored_as_view(sess: Any, tmp_path: Any) ->
     assert ["X", "a"] in _groups(sess)
     saved = sess.call("save", dir=str(tmp_path), groups=[["X", "a"]])[0]["blobs"][0]
     del sess.ns["X"], sess.ns["a"]
-    sess.call("load", dir=str(tmp_path), blobs=[{"file": saved["file"], "sha256": saved["sha256"]}])
+    sess.call("load", dir=str(tmp_path), blobs=[{"file": saved["file"], "checksum": saved["checksum"]}])
     X, a = sess.ns["X"], sess.ns["a"]
     assert X.base is a and X.shape == (5, 3)
     a[0, 0] = -1
@@ -111,7 +111,7 @@ def test_f14_pandas_shallow_copy_and_column_linked(sess: Any, tmp_path: Any) -> 
     saved = sess.call("save", dir=str(tmp_path), groups=[["df", "df2", "s"]])[0]["blobs"][0]
     for n in ("df", "df2", "s"):
         del sess.ns[n]
-    sess.call("load", dir=str(tmp_path), blobs=[{"file": saved["file"], "sha256": saved["sha256"]}])
+    sess.call("load", dir=str(tmp_path), blobs=[{"file": saved["file"], "checksum": saved["checksum"]}])
     sess.run("df.loc[0, 'a'] = 50.0")  # copy-on-write semantics survive the round trip
     assert float(sess.ns["s"].iloc[0]) == 1.0 and float(sess.ns["df2"]["a"].iloc[0]) == 1.0
 

@@ -75,7 +75,7 @@ def test_live_migration_between_kernels(kernels: tuple[Kernel, Kernel], tmp_path
     assert dst.inject()["status"] == "ok"
     dst.open_comm()
     dst.execute("import numpy as np, pandas as pd", cell_id="d-0")
-    blobs = [{"file": b["file"], "sha256": b["sha256"], "names": b["names"]} for b in saved["blobs"]]
+    blobs = [{"file": b["file"], "checksum": b["checksum"], "names": b["names"]} for b in saved["blobs"]]
     res, _ = dst.ok("load", {"dir": str(tmp_path), "blobs": blobs, "fingerprints": True})
     got = {n: fp for r in res["results"] for n, fp in r["fingerprints"].items()}
     assert got and all(want[n] == fp for n, fp in got.items())
@@ -86,7 +86,7 @@ def test_live_migration_between_kernels(kernels: tuple[Kernel, Kernel], tmp_path
 
     # live path: blob bytes travel as comm buffers, no disk
     out, chunks = src.ok("save_buffers", {"groups": [["big"], ["col", "df"]]})
-    blobs = [{"buffers": b["buffers"], "sha256": b["sha256"], "names": b["names"]} for b in out["blobs"]]
+    blobs = [{"buffers": b["buffers"], "checksum": b["checksum"], "names": b["names"]} for b in out["blobs"]]
     dst.execute("del big, df, col", silent=True)
     res, _ = dst.ok("load", {"blobs": blobs, "fingerprints": True}, buffers=chunks)
     assert all(r["ok"] for r in res["results"]), res

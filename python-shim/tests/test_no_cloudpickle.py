@@ -26,7 +26,7 @@ def test_round_trip_with_plain_pickle(sess: Any, shell: Any, tmp_path: Any, monk
     nbferry_shim.detach()
     shell.reset(new_session=False)
     s2 = Session(shell, nbferry_shim.attach(shell))
-    res = s2.call("load", dir=str(tmp_path), blobs=[{"file": b["file"], "sha256": b["sha256"]} for b in saved],
+    res = s2.call("load", dir=str(tmp_path), blobs=[{"file": b["file"], "checksum": b["checksum"]} for b in saved],
                   fingerprints=True)[0]["results"]
     assert all(r["ok"] for r in res)
     got = {n: d for r in res for n, d in r["fingerprints"].items()}

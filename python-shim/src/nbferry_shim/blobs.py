@@ -5,13 +5,13 @@ Blob layout (one per group; little endian):
     footer JSON (utf-8) | u64 footer length | b"NBFEND01"
 Footer: {"format": 1, "names": [...], "pickle": [offset, length], "buffers": [[offset, length]...],
          "python": "3.11", "pickler": "cloudpickle"|"pickle", "shim": version}
-The checksum is sha256 over every byte of the blob, computed while writing (no re-read).
+The checksum is `crc32-8m` (chunksum.py): CRC-32 per 8 MiB chunk, then SHA-256 over the CRCs,
+computed in worker threads while the main thread writes (or reads) the same chunks.
 Files are written to a temp name in the target directory, fsynced, then renamed.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import pickle
@@ -21,7 +21,7 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any, Iterator
 
-from . import serialize
+from . import chunksum, serialize
 from ._version import VERSION
 from .channel import OpError
 
@@ -37,18 +37,16 @@ PY = f"{sys.version_info[0]}.{sys.version_info[1]}"
 
 
 class _Segments:
-    """Collects the blob as a list of (zero-copy) segments while hashing them in order."""
+    """Collects the blob as a list of (zero-copy) segments."""
 
     def __init__(self) -> None:
         self.parts: list[memoryview] = []
-        self.h = hashlib.sha256()
         self.n = 0
 
     def add(self, b: Any) -> None:
         mv = memoryview(b).cast("B")
         if not mv.nbytes:
             return
-        self.h.update(mv)
         self.parts.append(mv)
         self.n += mv.nbytes
 
@@ -107,15 +105,19 @@ def op_save(shim: "Shim", args: dict[str, Any], bufs: list[memoryview]) -> tuple
         tmp = os.path.join(d, f".tmp-{uuid.uuid4().hex}")
         try:
             seg = _build(_group_values(shim, names), shim.recorder.ns)
-            fname = f"{prefix}-{i:04d}-{seg.h.hexdigest()[:12]}.nbf"
-            with open(tmp, "wb") as f:
-                for part in seg.parts:
-                    f.write(part)
+            # Workers CRC chunk k while this thread writes it (both release the GIL).
+            with chunksum.Summer() as summer, open(tmp, "wb") as f:
+                for pieces in chunksum.chunks(seg.parts):
+                    summer.add(pieces)
+                    for part in pieces:
+                        f.write(part)
                 f.flush()
                 if do_fsync:
                     os.fsync(f.fileno())
+                checksum = summer.hexdigest()
+            fname = f"{prefix}-{i:04d}-{checksum.partition(':')[2][:12]}.nbf"
             os.replace(tmp, os.path.join(d, fname))
-            item.update(ok=True, file=fname, bytes=seg.n, sha256=seg.h.hexdigest())
+            item.update(ok=True, file=fname, bytes=seg.n, checksum=checksum)
         except Exception as e:
             _unlink(tmp)
             item.update(ok=False, error=_err(e))
@@ -123,7 +125,7 @@ def op_save(shim: "Shim", args: dict[str, Any], bufs: list[memoryview]) -> tuple
         out.append(item)
     if do_fsync:
         _fsync_dir(d)
-    return {"blobs": out, "checksum": "sha256"}, []
+    return {"blobs": out, "checksum": chunksum.CRC32_8M}, []
 
 
 def op_save_buffers(shim: "Shim", args: dict[str, Any], bufs: list[memoryview]) -> tuple[Any, list[Any]]:
@@ -137,12 +139,13 @@ def op_save_buffers(shim: "Shim", args: dict[str, Any], bufs: list[memoryview]) 
             seg = _build(_group_values(shim, names), shim.recorder.ns)
             first = len(extra)
             extra.extend(_chunks(seg.parts, chunk))
-            item.update(ok=True, bytes=seg.n, sha256=seg.h.hexdigest(), buffers=[first, len(extra) - first])
+            checksum = chunksum.sum_parts(seg.parts)
+            item.update(ok=True, bytes=seg.n, checksum=checksum, buffers=[first, len(extra) - first])
         except Exception as e:
             item.update(ok=False, error=_err(e))
         item["seconds"] = time.perf_counter() - t0
         out.append(item)
-    return {"blobs": out, "checksum": "sha256"}, extra
+    return {"blobs": out, "checksum": chunksum.CRC32_8M}, extra
 
 
 def _chunks(parts: list[memoryview], limit: int) -> Iterator[Any]:
@@ -180,8 +183,9 @@ def op_load(shim: "Shim", args: dict[str, Any], bufs: list[memoryview]) -> tuple
         t0 = time.perf_counter()
         res: dict[str, Any] = {"file": spec.get("file"), "ok": False}
         try:
-            raw = _read_blob(spec, d, bufs)
-            values = _decode(raw, spec)
+            want = _want_checksum(spec)
+            raw, got = _read_blob(spec, d, bufs, want[0] if want else None)
+            values = _decode(raw, spec, want, got)
             bound = _bound(values, spec)
         except _LoadError as e:
             res["error"] = {"kind": e.kind, "message": str(e)}
@@ -210,23 +214,45 @@ class _LoadError(Exception):
         self.kind = kind
 
 
-def _read_blob(spec: dict[str, Any], d: Any, bufs: list[memoryview]) -> bytearray:
+def _want_checksum(spec: dict[str, Any]) -> tuple[str, str] | None:
+    try:
+        want = chunksum.parse(spec)
+    except ValueError as e:
+        raise _LoadError("checksum", str(e)) from None
+    if want is None and spec.get("requireChecksum", True):
+        raise _LoadError("checksum", "no checksum given (`checksum` or `sha256`)")
+    return want
+
+
+def _read_blob(spec: dict[str, Any], d: Any, bufs: list[memoryview],
+               algorithm: str | None) -> tuple[bytearray, str | None]:
+    """The blob's bytes and, when `algorithm` is given, their checksum, computed by worker threads
+    on chunk k while this thread reads (or copies) chunk k+1."""
     if spec.get("file") is not None:
         path = spec["file"] if d is None else os.path.join(str(d), str(spec["file"]))
         try:
             size = os.path.getsize(path)
             raw = bytearray(size)
-            with open(path, "rb", buffering=0) as f:
-                view = memoryview(raw)
+            view = memoryview(raw)
+            with _maybe_summer(algorithm) as summer, open(path, "rb", buffering=0) as f:
                 got = 0
                 while got < size:
-                    n = f.readinto(view[got:])
-                    if not n:
+                    end = min(got + chunksum.CHUNK, size)
+                    start = got
+                    while got < end:
+                        n = f.readinto(view[got:end])
+                        if not n:
+                            break
+                        got += n
+                    if got != end:
                         break
-                    got += n
-            if got != size:
-                raise _LoadError("io", f"short read {got}/{size} bytes")
-            return raw
+                    if summer is not None:
+                        summer.add([view[start:end]])
+                if got != size:
+                    raise _LoadError("io", f"short read {got}/{size} bytes")
+                checksum = summer.hexdigest() if summer is not None else None
+            del view
+            return raw, checksum
         except OSError as e:
             raise _LoadError("io", f"{type(e).__name__}: {e}") from None
     span = spec.get("buffers")
@@ -235,23 +261,38 @@ def _read_blob(spec: dict[str, Any], d: Any, bufs: list[memoryview]) -> bytearra
     first, count = int(span[0]), int(span[1])
     if first < 0 or first + count > len(bufs):
         raise _LoadError("format", f"buffers [{first}, {count}] out of range ({len(bufs)} sent)")
-    parts = bufs[first : first + count]
+    parts = [memoryview(p).cast("B") for p in bufs[first : first + count]]
     raw = bytearray(sum(p.nbytes for p in parts))
-    pos = 0
-    for p in parts:
-        raw[pos : pos + p.nbytes] = p
-        pos += p.nbytes
-    return raw
+    with _maybe_summer(algorithm) as summer:
+        if summer is not None:  # sums the request's buffers while they are copied
+            for pieces in chunksum.chunks(parts):
+                summer.add(pieces)
+        pos = 0
+        for p in parts:
+            raw[pos : pos + p.nbytes] = p
+            pos += p.nbytes
+        checksum = summer.hexdigest() if summer is not None else None
+    return raw, checksum
 
 
-def _decode(raw: bytearray, spec: dict[str, Any]) -> dict[str, Any]:
-    want = spec.get("sha256")
+class _NoSummer:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: Any) -> None:
+        pass
+
+
+def _maybe_summer(algorithm: str | None) -> Any:
+    return chunksum.Summer(algorithm) if algorithm else _NoSummer()
+
+
+def _decode(raw: bytearray, spec: dict[str, Any], want: tuple[str, str] | None, got: str | None) -> dict[str, Any]:
     if want is not None:
-        got = hashlib.sha256(raw).hexdigest()
-        if got != want:
-            raise _LoadError("checksum", f"sha256 mismatch: expected {want}, got {got}")
-    elif spec.get("requireChecksum", True):
-        raise _LoadError("checksum", "no sha256 given")
+        algo, hexd = want
+        got_hex = (got or "").partition(":")[2]
+        if got_hex != hexd:
+            raise _LoadError("checksum", f"{algo} mismatch: expected {hexd}, got {got_hex}")
     if spec.get("bytes") is not None and int(spec["bytes"]) != len(raw):
         raise _LoadError("format", f"length {len(raw)} != expected {spec['bytes']}")
     mv = memoryview(raw)

@@ -1,0 +1,134 @@
+"""Blob checksums (`<algorithm>:<hex>`), computed in worker threads so they overlap the disk I/O.
+
+* `crc32-8m`: zlib.crc32 of each consecutive 8 MiB chunk of the blob (the last may be shorter),
+  then SHA-256 over those CRCs as big-endian u32s. The chunks are independent, so their CRCs run in
+  parallel and beside the writes/reads (zlib.crc32 and file I/O both release the GIL). Same
+  definition as packages/store/src/checksum.ts.
+* `sha256`: SHA-256 of the whole blob (legacy; still verified on load, fed in order by one worker).
+
+Neither is a signature: whoever can rewrite blobs can rewrite sums.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import struct
+import zlib
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Iterable, Iterator
+
+try:  # optional accelerators: the same CRC-32 (zlib's), with SIMD; both release the GIL
+    from isal.isal_zlib import crc32 as _crc32  # type: ignore[import-not-found]
+except ImportError:
+    try:
+        from zlib_ng.zlib_ng import crc32 as _crc32  # type: ignore[import-not-found]
+    except ImportError:
+        _crc32 = zlib.crc32
+
+CRC32_8M = "crc32-8m"
+SHA256 = "sha256"
+ALGORITHMS = (CRC32_8M, SHA256)
+CHUNK = 8 << 20
+
+
+def _crc(pieces: list[memoryview]) -> int:
+    c = 0
+    for p in pieces:
+        c = _crc32(p, c)
+    return c
+
+
+def digest_crcs(crcs: Iterable[int]) -> str:
+    crcs = list(crcs)
+    return f"{CRC32_8M}:{hashlib.sha256(struct.pack(f'>{len(crcs)}I', *crcs)).hexdigest()}"
+
+
+def checksum_bytes(data: Any, algorithm: str = CRC32_8M) -> str:
+    """The checksum of one buffer, in this thread (for tests and small blobs)."""
+    mv = memoryview(data).cast("B")
+    if algorithm == SHA256:
+        return f"{SHA256}:{hashlib.sha256(mv).hexdigest()}"
+    return digest_crcs(_crc32(mv[i : i + CHUNK]) for i in range(0, mv.nbytes, CHUNK))
+
+
+def chunks(parts: Iterable[memoryview]) -> Iterator[list[memoryview]]:
+    """Re-cut byte segments into consecutive CHUNK-sized pieces lists (slices, no copies)."""
+    cur: list[memoryview] = []
+    fill = 0
+    for mv in parts:
+        pos, n = 0, mv.nbytes
+        while pos < n:
+            take = min(n - pos, CHUNK - fill)
+            cur.append(mv[pos : pos + take] if take != n else mv)
+            pos += take
+            fill += take
+            if fill == CHUNK:
+                yield cur
+                cur, fill = [], 0
+    if cur:
+        yield cur
+
+
+class Summer:
+    """Checksums consecutive chunks fed with `add`, in background threads; use as a context manager.
+
+    For `crc32-8m` every add must be one whole CHUNK (except the last); `chunks()` cuts them.
+    Threads live only for the `with` block (no idle threads left in the user's kernel)."""
+
+    def __init__(self, algorithm: str = CRC32_8M, workers: int | None = None) -> None:
+        if algorithm not in ALGORITHMS:
+            raise ValueError(f"unknown checksum algorithm {algorithm!r}")
+        self.algorithm = algorithm
+        if algorithm == SHA256:
+            workers = 1  # in order
+            self._h = hashlib.sha256()
+        elif workers is None:
+            workers = max(1, min(4, os.cpu_count() or 1))
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="nbferry-sum")
+        self._futures: list[Future[Any]] = []
+
+    def __enter__(self) -> "Summer":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._pool.shutdown(wait=True)
+
+    def add(self, pieces: list[memoryview]) -> None:
+        if self.algorithm == SHA256:
+            for p in pieces:
+                self._futures.append(self._pool.submit(self._h.update, p))
+        else:
+            self._futures.append(self._pool.submit(_crc, pieces))
+
+    def hexdigest(self) -> str:
+        """`<algorithm>:<hex>`; waits for the pending chunks (and raises what they raised)."""
+        results = [f.result() for f in self._futures]
+        self._futures = []
+        if self.algorithm == SHA256:
+            return f"{SHA256}:{self._h.hexdigest()}"
+        return digest_crcs(results)
+
+
+def sum_parts(parts: Iterable[memoryview], algorithm: str = CRC32_8M) -> str:
+    """The checksum of the concatenation of `parts`, chunks in parallel."""
+    with Summer(algorithm) as s:
+        for pieces in chunks(parts):
+            s.add(pieces)
+        return s.hexdigest()
+
+
+def parse(spec: dict[str, Any]) -> tuple[str, str] | None:
+    """(algorithm, hex) from a load spec's `checksum: "<algo>:<hex>"` or legacy `sha256: <hex>`;
+    None when neither is given. Raises ValueError on an unknown algorithm or bad form."""
+    c = spec.get("checksum")
+    if c is not None:
+        algo, sep, hexd = str(c).partition(":")
+        if not sep or not hexd:
+            raise ValueError(f"checksum must be '<algorithm>:<hex>', got {c!r}")
+        if algo not in ALGORITHMS:
+            raise ValueError(f"unknown checksum algorithm {algo!r} (known: {', '.join(ALGORITHMS)})")
+        return algo, hexd.lower()
+    if spec.get("sha256") is not None:
+        return SHA256, str(spec["sha256"]).lower()
+    return None
