@@ -179,6 +179,7 @@ def op_load(shim: "Shim", args: dict[str, Any], bufs: list[memoryview]) -> tuple
     rec.sync_pending_outside()
     results = []
     loaded: list[str] = []
+    loaded_bytes = 0
     for spec in blobs:
         t0 = time.perf_counter()
         res: dict[str, Any] = {"file": spec.get("file"), "ok": False}
@@ -195,6 +196,7 @@ def op_load(shim: "Shim", args: dict[str, Any], bufs: list[memoryview]) -> tuple
             ns.update(bound)  # all or nothing: only after the whole group decoded
             res.update(ok=True, names=list(bound), created=created)
             loaded.extend(bound)
+            loaded_bytes += len(raw)
             if verify:
                 from .probe import probe
 
@@ -204,7 +206,7 @@ def op_load(shim: "Shim", args: dict[str, Any], bufs: list[memoryview]) -> tuple
         res["seconds"] = time.perf_counter() - t0
         results.append(res)
     if loaded:
-        _after_load(shim, loaded)
+        _after_load(shim, loaded, digest=loaded_bytes <= _DIGEST_ON_LOAD_MAX_BYTES)
     return {"results": results}, []
 
 
@@ -332,13 +334,19 @@ def _bound(values: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
     return {n: v for n, v in values.items() if n in want}
 
 
-def _after_load(shim: "Shim", names: list[str]) -> None:
+# Fingerprinting loaded values gives later cells a baseline to compare with, but re-reads every
+# byte just loaded: for big loads skip it (the verification pass fingerprints them anyway, and a
+# cell touching a value without a baseline is conservatively counted as modifying it).
+_DIGEST_ON_LOAD_MAX_BYTES = 64 << 20
+
+
+def _after_load(shim: "Shim", names: list[str], digest: bool = True) -> None:
     rec = shim.recorder
     ns = rec.ns
     created = [n for n in names if n not in rec.snapshot]
     for n in names:
         try:
-            rec.probe_into(n, ns[n], provenance="loaded")
+            rec.probe_into(n, ns[n], digest=digest, provenance="loaded")
         except Exception:
             rec.forget(n)
         rec.unknown.discard(n)
