@@ -70,16 +70,19 @@ def test_pass_aborted_at_the_deadline_backs_off(budgeted: Any, monkeypatch: Any)
     monkeypatch.setattr(budget, "FLOOR_SEC", 0.001)
     monkeypatch.setattr(budget, "PRE_SEC", 0.0)
     r = budgeted.run("rows.append([0])")
+    # Cut short at the deadline (no wall-clock assertion: CI machines are loaded): the value is
+    # counted as modified without a digest, and its cost estimate rises so it is not tried again.
     assert r["unhashed"] == ["rows"] and r["modified"] == ["rows"]
-    assert r["overheadSec"] < 0.05  # hashing 200k lists takes ~0.15 s: it was cut short
-    assert budgeted.shim.recorder.entries["rows"].probe.estimate > 0.0005  # next time: not tried
+    assert budgeted.shim.recorder.entries["rows"].probe.estimate > 0.0005
 
 
 def test_overhead_is_bounded_by_the_budget(budgeted: Any) -> None:
     budgeted.run("rows = [[i] for i in range(300_000)]\nstore = {}")
     budgeted.run("rows.append([1])")
-    costs = [budgeted.run("rows.append([1])\nstore['k'] = 1")["overheadSec"] for _ in range(3)]
-    assert min(costs) < 0.02, costs  # not the ~0.25 s a full pass over `rows` costs
+    records = [budgeted.run("rows.append([1])\nstore['k'] = 1") for _ in range(3)]
+    # A full pass over `rows` (~0.25 s) never fits the 2 ms floor: it is left unhashed every time,
+    # while the cheap `store` is hashed (not unhashed).
+    assert all("rows" in r["unhashed"] and "store" not in r["unhashed"] for r in records), records
 
 
 def test_inspection_proves_unchanged_without_hashing(tight: Any) -> None:

@@ -179,5 +179,8 @@ def test_history_and_hello_ops(sess: Any) -> None:
 
 def test_trivial_cell_is_cheap_with_big_state(sess: Any) -> None:
     sess.run("import numpy as np\nbig = [np.ones(1 << 20) for _ in range(8)]\nobjs = [[i] for i in range(200000)]")
-    costs = [sess.run("x = 1")["overheadSec"] for _ in range(5)]
-    assert min(costs) < 0.002, costs
+    # The cost itself is measured by bench/overhead.py and npm run bench:recorder, not asserted
+    # here; what must hold is that the cell is judged without touching the big state at all.
+    records = [sess.run("x = 1") for _ in range(3)]
+    for r in records:
+        assert r["read"] == [] and r["modified"] == [] and r["unhashed"] == [] and not r["touchAll"]
