@@ -7,8 +7,10 @@
  * a recent name, sometimes creating one); temporaries get deleted; a few cells have side effects,
  * irreproducible randomness or failed; some variables predate recording; a few groups share
  * references; a few variables are unserializable. Targets: ≤ 50 ms at 10^4, ≤ 1 s at 10^5
- * (ElasticNotebook's networkx solver: 881 ms at 5,000). Nothing here is asserted.
+ * (ElasticNotebook's networkx solver: 881 ms at 5,000). Nothing here is asserted. Then the recorded
+ * planning problems of the corpus notebooks (benchmarks/planner-problems.ts makes them).
  */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import {
   NoValidPlanError,
   planReplication,
@@ -206,5 +208,21 @@ for (const [size, runs] of [
     if (dinic.plan.rerun.join() !== p.rerun.join() || dinic.plan.serialize.join() !== p.serialize.join()) {
       console.log('          WARNING: Dinic and push-relabel plans differ');
     }
+  }
+}
+
+// The planning problems of the corpus notebooks, recorded by benchmarks/planner-problems.ts.
+const problemsDir = new URL('./results/planner-problems/', import.meta.url);
+const recorded = existsSync(problemsDir) ? readdirSync(problemsDir).filter((f) => f.endsWith('.json')).sort() : [];
+if (recorded.length > 0) {
+  console.log(`\ncorpus notebooks (recorded at size small; median of 21):`);
+  for (const file of recorded) {
+    const problem = JSON.parse(readFileSync(new URL(file, problemsDir), 'utf8')) as PlanningProblem;
+    const pr = time(problem, ['push-relabel'], 21).get('push-relabel')!;
+    console.log(
+      `  ${file.replace(/\.json$/, '').padEnd(34)} ${String(problem.cells.length).padStart(3)} executions, ` +
+        `${String(problem.groups.length).padStart(3)} groups: plan ${fmt(pr.totalMs)} ms ` +
+        `(serialize ${pr.plan.serialize.length}, rerun ${pr.plan.rerun.length})`,
+    );
   }
 }
