@@ -25,7 +25,7 @@ def _roomy(monkeypatch: Any) -> None:
 
 
 def test_allowance_constants() -> None:
-    assert budget.allowance(0.0001) == budget.FLOOR_SEC == 0.002
+    assert budget.allowance(0.0001) == budget.FLOOR_SEC == 0.05
     assert budget.allowance(10.0) == pytest.approx(0.1)
 
 

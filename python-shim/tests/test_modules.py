@@ -48,3 +48,20 @@ def test_pickler_refuses_a_module_without_a_spec() -> None:
 
     assert kinds.importable_module(pickle) is True
     assert kinds.importable_module(types.ModuleType("nowhere")) is False
+
+
+def test_datetime_columns_and_arrays_round_trip(sess: Any, tmp_path: Any) -> None:
+    sess.run("import numpy as np, pandas as pd\n"
+             "when = pd.DataFrame({'d': pd.date_range('2024-01-01', periods=5), 'x': range(5)})\n"
+             "stamps = np.array(['2024-01-01', '2024-02-01'], dtype='datetime64[D]')\n"
+             "gaps = np.array([1, 2], dtype='timedelta64[s]')")
+    groups = {n: g for g in sess.call("measure")[0]["groups"] for n in g["names"]}
+    assert all(groups[n]["serializable"] for n in ("when", "stamps", "gaps")), groups
+    res, _ = sess.call("save", dir=str(tmp_path), groups=[["when"], ["stamps"], ["gaps"]])
+    assert all(b["ok"] for b in res["blobs"]), res
+    expected = {n: repr(sess.ns[n]) for n in ("when", "stamps", "gaps")}
+    sess.silent("del when, stamps, gaps")
+    specs = [{"file": b["file"], "names": b["names"], "checksum": b["checksum"]} for b in res["blobs"]]
+    loaded, _ = sess.call("load", dir=str(tmp_path), blobs=specs)
+    assert all(r["ok"] for r in loaded["results"]), loaded
+    assert {n: repr(sess.ns[n]) for n in expected} == expected

@@ -21,7 +21,11 @@ from typing import Any, Iterator
 
 from . import kinds
 
-FLOOR_SEC = 0.002  # whatever the cell's length: cheap candidates of trivial cells stay exact
+# Whatever the cell's length. A value left unhashed loses its baseline and stays "modified" in
+# later cells too, so too small a floor snowballs: at 2 ms and 10 ms, by its last cell
+# creditcard_fraud (small) had 13–23 variables marked modified by every cell (plans then serialize
+# almost everything); at 50 ms only its figures (never stably hashable) were.
+FLOOR_SEC = 0.050
 FRACTION = 0.01  # of the cell's own wall time: the 1% median overhead target
 PRE_SEC = 0.001  # before the cell (its wall time is unknown): only cheap missing baselines
 REACH_SEC = 0.001  # after the budget: re-deriving sharing facts of unhashed variables (quickreach)

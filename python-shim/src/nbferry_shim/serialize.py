@@ -172,7 +172,9 @@ def make_pickler(file: Any, user_ns: dict[str, Any] | None, buffer_callback: Any
                 if not (a.flags.c_contiguous or a.flags.f_contiguous) or a.dtype.fields is not None:
                     return None
                 order = "C" if a.flags.c_contiguous else "F"
-                return (rebuild_array, (pickle.PickleBuffer(a), a.dtype, a.shape, order, bool(a.flags.writeable)))
+                # datetime64/timedelta64 cannot export a buffer: export their int64 bytes instead.
+                raw = a.view(np.int64) if a.dtype.kind in "Mm" else a
+                return (rebuild_array, (pickle.PickleBuffer(raw), a.dtype, a.shape, order, bool(a.flags.writeable)))
             while isinstance(root, np.ndarray) and root.base is not None:
                 root = root.base
             if type(root) is not np.ndarray or id(root) in self.exempt:

@@ -1,0 +1,140 @@
+/** The human-readable result: targets, then per-notebook tables, then every failure and loss. */
+import { bytes, cell, percent, seconds } from './format.js';
+import type { BenchReport } from './report-json.js';
+import { methodOf } from './summary.js';
+import { METHODS, type MethodSummary, type NotebookSummary, type Spread } from './types.js';
+
+export function reportMarkdown(report: BenchReport): string {
+  const { settings, environment: env } = report;
+  const methods = METHODS.filter((m) => report.notebooks.some((nb) => methodOf(nb, m)));
+  const lines: string[] = [
+    `# nbferry benchmark: \`${settings.size}\` data, ${settings.repeat} repeat${settings.repeat === 1 ? '' : 's'}`,
+    '',
+    `${env.date.slice(0, 10)}, git \`${env.git}\`; ${env.machine.cores} × ${env.machine.cpu}, ${env.machine.memoryGiB} GiB ` +
+      `(load average ${env.machine.loadAverageAtStart.toFixed(2)} at start); Python ${env.python}, ` +
+      `${Object.entries(env.libraries)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}; Kishu: ${settings.kishu}. ${report.notebooks.length} notebooks in ${Math.round(report.durationSec / 60)} min.`,
+    '',
+    'Values are medians over repeats, with [min–max] when there are several. Fidelity = variables whose content fingerprint ' +
+      'in the new kernel equals the source\'s, over all user variables of the source. See benchmarks/README.md for the method.',
+    '',
+    '## Targets',
+    '',
+    '| target | goal | measured | met |',
+    '| --- | --- | --- | --- |',
+    ...report.targets.map((t) => `| ${t.name} | ${t.goal} | ${cell(t.measured)} | ${t.met === null ? 'n/a' : t.met ? 'yes' : '**no**'} |`),
+    '',
+    '## Migration time and fidelity',
+    '',
+    `| notebook | ${methods.join(' | ')} |`,
+    `| --- | ${methods.map(() => '---').join(' | ')} |`,
+    ...report.notebooks.map((nb) => `| ${nb.notebook} | ${methods.map((m) => migrationCell(methodOf(nb, m))).join(' | ')} |`),
+    '',
+    '## nbferry per notebook',
+    '',
+    '| notebook | run (unrecorded) | checkpoint | restore | migration | bytes | fidelity | runtime overhead | memory overhead |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...report.notebooks.map((nb) => nbferryRow(nb)),
+    '',
+    '## Checkpoint size',
+    '',
+    `| notebook | ${methods.filter((m) => m !== 'rerun-all').join(' | ')} |`,
+    `| --- | ${methods.filter((m) => m !== 'rerun-all').map(() => '---').join(' | ')} |`,
+    ...report.notebooks.map(
+      (nb) =>
+        `| ${nb.notebook} | ${methods
+          .filter((m) => m !== 'rerun-all')
+          .map((m) => {
+            const s = methodOf(nb, m);
+            return s?.bytes ? bytes(s.bytes.median) : statusText(s);
+          })
+          .join(' | ')} |`,
+    ),
+    '',
+  ];
+  if (methods.includes('kishu') && report.notebooks.some((nb) => methodOf(nb, 'kishu')?.runtimeOverheadPct)) {
+    lines.push(
+      '## Recording overhead: nbferry and Kishu',
+      '',
+      '| notebook | nbferry runtime | nbferry memory | Kishu runtime | Kishu memory |',
+      '| --- | --- | --- | --- | --- |',
+      ...report.notebooks.map((nb) => {
+        const n = methodOf(nb, 'nbferry');
+        const k = methodOf(nb, 'kishu');
+        return `| ${nb.notebook} | ${pct(n?.runtimeOverheadPct)} | ${pct(n?.memoryOverheadPct)} | ${pct(k?.runtimeOverheadPct)} | ${pct(k?.memoryOverheadPct)} |`;
+      }),
+      '',
+    );
+  }
+  const skipped = methods.flatMap((m) => {
+    const reasons = new Set(
+      report.notebooks.flatMap((nb) => {
+        const s = methodOf(nb, m);
+        return s && s.statuses.every((x) => x === 'not-run' || x === 'unavailable') ? s.failures : [];
+      }),
+    );
+    return [...reasons].map((r) => `- ${m}: ${cell(r)}`);
+  });
+  if (skipped.length) lines.push('## Methods not run', '', ...skipped, '');
+  lines.push('## Failures and losses', '');
+  const problems = report.notebooks.flatMap((nb) => nb.methods.flatMap((m) => problemLines(nb, m)));
+  lines.push(...(problems.length ? problems : ['None.']), '');
+  return lines.join('\n');
+}
+
+function spreadText(s: Spread | null, format: (v: number) => string): string {
+  if (!s) return '–';
+  return s.n > 1 && s.max > s.min ? `${format(s.median)} [${format(s.min)}–${format(s.max)}]` : format(s.median);
+}
+
+function statusText(s: MethodSummary | undefined): string {
+  if (!s) return '–';
+  if (s.statuses.every((x) => x === 'unavailable')) return 'unavailable';
+  if (s.statuses.every((x) => x === 'not-run')) return 'not run';
+  if (s.statuses.every((x) => x !== 'ok')) return 'failed';
+  return '–';
+}
+
+function fidelityText(s: MethodSummary): string {
+  if (!s.fidelity) return '';
+  const f = s.worstFidelity!;
+  return f.equal === f.total ? '100%' : `${percent((f.equal / Math.max(f.total, 1)) * 100, 0)} (${f.equal}/${f.total})`;
+}
+
+function migrationCell(s: MethodSummary | undefined): string {
+  if (!s) return '–';
+  if (!s.migrationMs) {
+    const f = s.fidelity ? `, ${fidelityText(s)}` : '';
+    return `${statusText(s)}${f}`;
+  }
+  const failed = s.statuses.some((x) => x !== 'ok') ? ` (${s.statuses.filter((x) => x !== 'ok').length} failed)` : '';
+  return `${spreadText(s.migrationMs, seconds)} · ${fidelityText(s) || 'n/a'}${failed}`;
+}
+
+function nbferryRow(nb: NotebookSummary): string {
+  const s = methodOf(nb, 'nbferry');
+  const run = spreadText(nb.unrecordedCellMs, seconds);
+  if (!s || !s.migrationMs) return `| ${nb.notebook} | ${run} | ${statusText(s)} | | | | | | |`;
+  const f = s.worstFidelity!;
+  return `| ${nb.notebook} | ${run} | ${spreadText(s.checkpointMs, seconds)} | ${spreadText(s.restoreMs, seconds)} | ${spreadText(s.migrationMs, seconds)} | ${
+    s.bytes ? bytes(s.bytes.median) : '–'
+  } | ${f.equal}/${f.total} | ${pct(s.runtimeOverheadPct)} | ${pct(s.memoryOverheadPct)} |`;
+}
+
+function pct(s: Spread | null | undefined): string {
+  return s ? spreadText(s, (v) => percent(v)) : '–';
+}
+
+function problemLines(nb: NotebookSummary, s: MethodSummary): string[] {
+  const out: string[] = [];
+  const label = `**${nb.notebook}**, ${s.method}`;
+  if (s.statuses.every((x) => x === 'not-run' || x === 'unavailable')) return out; // listed once, above
+  for (const failure of s.failures) out.push(`- ${label}: ${cell(failure)}`);
+  const f = s.worstFidelity;
+  if (f && f.equal < f.total) {
+    const parts = [f.different && `${f.different} different`, f.unverifiable && `${f.unverifiable} unverifiable`, f.lost && `${f.lost} lost`].filter(Boolean);
+    out.push(`- ${label}: ${f.equal}/${f.total} equal (${parts.join(', ')}): ${cell(f.examples.join('; '))}`);
+  }
+  return out;
+}

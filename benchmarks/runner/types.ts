@@ -1,0 +1,108 @@
+/** The benchmark's data model: one trial per notebook, repeat and method; summaries over repeats. */
+
+export const METHODS = ['nbferry', 'rerun-all', 'dill', 'pickle-all', 'kishu', 'elasticnotebook'] as const;
+export type MethodName = (typeof METHODS)[number];
+
+export const SIZES = ['small', 'medium', 'large'] as const;
+export type DataSize = (typeof SIZES)[number];
+
+/** Per variable of the source: how it came out in the target. */
+export interface Fidelity {
+  /** Every user variable of the source kernel after its run. */
+  total: number;
+  /** Present in the target with the same content fingerprint. */
+  equal: number;
+  /** Present with a different fingerprint. */
+  different: number;
+  /** Present, but one side could not fingerprint its content: equality unknown (not counted equal). */
+  unverifiable: number;
+  /** Absent from the target. */
+  lost: number;
+  /** A few of the variables that were not equal, with what happened to them. */
+  examples: string[];
+}
+
+/** What instrumenting a kernel costs: a recorded run against an unrecorded run of the same notebook. */
+export interface Overhead {
+  /** Wall time of all cells, instrumented. */
+  recordedCellMs: number;
+  /** Wall time of all cells in the unrecorded run of the same repeat. */
+  unrecordedCellMs: number;
+  /** Attaching the instrument before the first cell (not part of the cell time). */
+  attachMs: number;
+  /** Peak resident memory (VmHWM) of the source kernel after its last cell, in MiB. */
+  recordedPeakRssMiB: number | null;
+  unrecordedPeakRssMiB: number | null;
+}
+
+export type TrialStatus =
+  /** The migration ran; fidelity says how much came back. */
+  | 'ok'
+  /** The method raised, timed out or lost the session; `failure` says why. */
+  | 'failed'
+  /** The method cannot run here (not installed, not installable); `failure` says why. */
+  | 'unavailable'
+  /** The method was not asked for, or needs something the user did not give. */
+  | 'not-run';
+
+export interface MethodTrial {
+  method: MethodName;
+  status: TrialStatus;
+  failure?: string;
+  /** Saving the state in the source kernel. */
+  checkpointMs: number | null;
+  /** From the end of the checkpoint to the state being usable in a fresh kernel, kernel start included where it is not hidden. */
+  restoreMs: number | null;
+  /** Checkpoint + restore, as a user waits for it. */
+  migrationMs: number | null;
+  /** Bytes the checkpoint put on disk. */
+  bytes: number | null;
+  fidelity: Fidelity | null;
+  /** Only for methods that instrument the source kernel (nbferry, kishu, elasticnotebook). */
+  overhead?: Overhead;
+  notes: string[];
+}
+
+export interface NotebookTrial {
+  notebook: string;
+  repeat: number;
+  /** The unrecorded source run: kernel start and all cells. */
+  unrecorded: { kernelStartMs: number; cellMs: number; peakRssMiB: number | null; failure?: string };
+  methods: MethodTrial[];
+}
+
+/** Median and range over repeats (only over repeats where the value exists). */
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+  n: number;
+}
+
+export interface MethodSummary {
+  method: MethodName;
+  /** Status of each repeat, in order. */
+  statuses: TrialStatus[];
+  failures: string[];
+  checkpointMs: Spread | null;
+  restoreMs: Spread | null;
+  migrationMs: Spread | null;
+  bytes: Spread | null;
+  /** equal / total, per repeat. */
+  fidelity: Spread | null;
+  /** Worst repeat's fidelity counts (the one with the fewest equal variables). */
+  worstFidelity: Fidelity | null;
+  /** (recorded - unrecorded) / unrecorded cell time, in percent. */
+  runtimeOverheadPct: Spread | null;
+  memoryOverheadPct: Spread | null;
+  notes: string[];
+}
+
+export interface NotebookSummary {
+  notebook: string;
+  dataset: string | null;
+  /** As the corpus manifest declares it (null when the corpus has no manifest entry). */
+  declaredDeterministic: boolean | null;
+  unrecordedCellMs: Spread | null;
+  methods: MethodSummary[];
+}
