@@ -10,12 +10,10 @@
  */
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { CallOptions, KernelClient } from '@nbferry/kernel';
+import type { KernelClient } from '@nbferry/kernel';
 import {
-  describeCheckpoint,
-  prepareCheckpoint,
+  checkpointWith,
   restore,
-  serializePlanned,
   type CheckpointBody,
   type CheckpointOptions,
   type CheckpointResult,
@@ -24,47 +22,31 @@ import {
   type SavedBlob,
 } from '@nbferry/migrate';
 import type { Recorder } from '@nbferry/recorder';
-import { openCheckpoint, syncDir, type LocalStore, type StoredCheckpoint } from '@nbferry/store';
+import { openCheckpoint, type LocalStore, type StoredCheckpoint } from '@nbferry/store';
 import { stagedCheckpointFiles, type StagingOptions } from './staging.js';
 
-export async function checkpointOverWire(recorder: Recorder, store: LocalStore, options: CheckpointOptions = {}): Promise<CheckpointResult> {
-  const call: CallOptions = { signal: options.signal, timeoutMs: options.timeoutMs };
-  const prepared = await prepareCheckpoint(recorder, options);
-  const draft = await store.begin();
-  try {
-    const t0 = performance.now();
-    let index = 0;
-    const saved = await serializePlanned(
-      prepared,
-      async (groups) => {
-        const blobs: SavedBlob[] = [];
-        for (const names of groups) {
-          const { result, buffers } = await recorder.request<{ blobs: SavedBlob[] }>('save_buffers', { groups: [names] }, call);
-          const blob = result.blobs[0]!;
-          if (blob.ok && blob.buffers) {
-            const file = `group-${String(index++).padStart(4, '0')}.nbf`;
-            await writeDurably(join(draft.blobsDir, file), buffers.slice(blob.buffers[0], blob.buffers[0] + blob.buffers[1]));
-            blobs.push({ ...blob, file });
-          } else {
-            blobs.push(blob);
-          }
+export function checkpointOverWire(recorder: Recorder, store: LocalStore, options: CheckpointOptions = {}): Promise<CheckpointResult> {
+  let index = 0;
+  return checkpointWith(
+    recorder,
+    store,
+    async (groups, blobsDir, call) => {
+      const blobs: SavedBlob[] = [];
+      for (const names of groups) {
+        const { result, buffers } = await recorder.request<{ blobs: SavedBlob[] }>('save_buffers', { groups: [names] }, call);
+        const blob = result.blobs[0]!;
+        if (blob.ok && blob.buffers) {
+          const file = `group-${String(index++).padStart(4, '0')}.nbf`;
+          await writeDurably(join(blobsDir, file), buffers.slice(blob.buffers[0], blob.buffers[0] + blob.buffers[1]));
+          blobs.push({ ...blob, file });
+        } else {
+          blobs.push(blob);
         }
-        return blobs;
-      },
-      options,
-    );
-    await syncDir(draft.blobsDir);
-    const t1 = performance.now();
-    options.onProgress?.({ phase: 'commit' });
-    const content = await describeCheckpoint(recorder, prepared, saved, (blob) => blob.file!, t1 - t0, call);
-    const committed = await draft.commit<CheckpointBody>(content);
-    const t2 = performance.now();
-    const timings = { ...content.body.timings, commitMs: t2 - t1, totalMs: t2 - prepared.startedAt };
-    return { checkpoint: committed, plan: prepared.planned.plan, deadlineMissed: prepared.planned.deadlineMissed, timings };
-  } catch (error) {
-    await draft.abort();
-    throw error;
-  }
+      }
+      return blobs;
+    },
+    options,
+  );
 }
 
 /** Restores a checkpoint from the coordinator's store into `target`, uploading blobs in chunks. */

@@ -160,13 +160,25 @@ export async function describeCheckpoint(
   return { environment, blobs, body };
 }
 
-export async function checkpoint(recorder: Recorder, store: LocalStore, options: CheckpointOptions = {}): Promise<CheckpointResult> {
+/** Writes the given groups' blobs into `blobsDir` (the staging directory of a checkpoint). */
+export type BlobWriter = (groups: string[][], blobsDir: string, options: CallOptions) => Promise<SavedBlob[]>;
+
+/**
+ * A checkpoint whose blobs `writeBlobs` puts in the store: measure, plan, serialize (re-planning
+ * around failures), commit. A failure discards the new checkpoint only.
+ */
+export async function checkpointWith(
+  recorder: Recorder,
+  store: LocalStore,
+  writeBlobs: BlobWriter,
+  options: CheckpointOptions = {},
+): Promise<CheckpointResult> {
   const call: CallOptions = { signal: options.signal, timeoutMs: options.timeoutMs };
   const prepared = await prepareCheckpoint(recorder, options);
   const draft = await store.begin();
   try {
     const t0 = performance.now();
-    const saved = await serializePlanned(prepared, (groups) => saveToDir(recorder, groups, draft.blobsDir, call), options);
+    const saved = await serializePlanned(prepared, (groups) => writeBlobs(groups, draft.blobsDir, call), options);
     const t1 = performance.now();
     options.onProgress?.({ phase: 'commit' });
     const content = await describeCheckpoint(recorder, prepared, saved, (blob) => blob.file!, t1 - t0, call);
@@ -178,6 +190,11 @@ export async function checkpoint(recorder: Recorder, store: LocalStore, options:
     await draft.abort();
     throw error;
   }
+}
+
+/** Checkpoint into a store the kernel can write to: the kernel writes its blobs straight to disk. */
+export function checkpoint(recorder: Recorder, store: LocalStore, options: CheckpointOptions = {}): Promise<CheckpointResult> {
+  return checkpointWith(recorder, store, (groups, blobsDir, call) => saveToDir(recorder, groups, blobsDir, call), options);
 }
 
 /** Packages whose objects were saved, plus the pickler: their versions must match at restore. */

@@ -1,5 +1,7 @@
 export {
   checkpoint,
+  checkpointWith,
+  type BlobWriter,
   describeCheckpoint,
   planOrDrop,
   prepareCheckpoint,
