@@ -1,6 +1,7 @@
 /** The environment of a kernel: Python version, platform, and installed versions of given packages. */
 import type { CallOptions, KernelClient } from '@nbferry/kernel';
 import type { Environment } from '@nbferry/store';
+import { evaluateJson } from './kernel-json.js';
 
 /**
  * Runs in the kernel in a private namespace (no user names touched). A package's version comes from
@@ -32,20 +33,16 @@ sys.__dict__["_nbferry_env"] = json.dumps({
 
 export async function kernelEnvironment(client: KernelClient, packages: readonly string[], options: CallOptions = {}): Promise<Environment> {
   const source = ENVIRONMENT_SOURCE.replace('MODULES', JSON.stringify(packages));
-  const result = await client.execute(`exec(compile(${JSON.stringify(source)}, "<nbferry-environment>", "exec"), {})`, {
-    ...options,
-    silent: true,
-    storeHistory: false,
-    userExpressions: { env: '__import__("sys").__dict__.pop("_nbferry_env").encode().hex()' },
-  });
-  const env = result.userExpressions.env;
-  if (result.status !== 'ok' || !env || env.status !== 'ok') {
-    const why = result.error ?? (env?.status === 'error' ? env : undefined);
-    throw new Error(`cannot read the kernel's environment: ${why ? `${why.ename}: ${why.evalue}` : 'no answer'}`);
+  try {
+    return await evaluateJson<Environment>(
+      client,
+      `exec(compile(${JSON.stringify(source)}, "<nbferry-environment>", "exec"), {})`,
+      '__import__("sys").__dict__.pop("_nbferry_env")',
+      options,
+    );
+  } catch (error) {
+    throw new Error(`cannot read the kernel's environment: ${(error as Error).message}`, { cause: error });
   }
-  // Hex, so the repr in text/plain needs no unescaping: strip its quotes and decode.
-  const hex = String(env.data['text/plain']).replace(/^'|'$/g, '');
-  return JSON.parse(Buffer.from(hex, 'hex').toString('utf8')) as Environment;
 }
 
 /** Top-level packages whose objects appear among `modules` (type(v).__module__ of saved values). */

@@ -4,19 +4,17 @@
  * writing its checkpoint.
  */
 import type { CallOptions, KernelClient } from '@nbferry/kernel';
+import { evaluateJson } from './kernel-json.js';
 
 /** Top-level packages behind the source's user variables (modules bound by name, and value types). */
 export async function userPackages(source: KernelClient, options: CallOptions = {}): Promise<string[]> {
   const expression =
     '(lambda ns, types, json: json.dumps(sorted({(v.__name__ if isinstance(v, types.ModuleType) else type(v).__module__).split(".")[0] ' +
     'for k, v in list(ns.items()) if not k.startswith("_") and k not in ("In", "Out", "get_ipython", "exit", "quit")} ' +
-    '- {"builtins", "__main__", "IPython", "ipykernel"})).encode().hex())' +
+    '- {"builtins", "__main__", "IPython", "ipykernel"})))' +
     '(get_ipython().user_ns, __import__("types"), __import__("json"))';
-  const result = await source.execute('', { ...options, silent: true, storeHistory: false, userExpressions: { packages: expression } });
-  const value = result.userExpressions.packages;
-  if (!value || value.status !== 'ok') return [];
-  const hex = String(value.data['text/plain']).replace(/^'|'$/g, '');
-  return JSON.parse(Buffer.from(hex, 'hex').toString('utf8')) as string[];
+  // Best effort: warming up is an optimisation, never a reason to fail a migration.
+  return evaluateJson<string[]>(source, '', expression, options).catch(() => []);
 }
 
 /** Imports `packages` in the target, silently; a package that fails to import is skipped. */
