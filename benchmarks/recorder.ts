@@ -1,7 +1,9 @@
 /**
  * npm run bench:recorder — what recording costs, measured end to end on real kernels: the same
  * workload in a recorded and an unrecorded kernel, side by side in one run. Per probe cell: median
- * execute round trip (reply + idle) in each, and the difference; memory: each kernel's RSS.
+ * execute round trip (reply + idle) in each, and the difference; memory: each kernel's resident
+ * memory after a garbage collection and malloc_trim (what stays, not allocator slack), against the
+ * namespace's own footprint (the unrecorded kernel's growth during setup), and the peak (VmHWM).
  */
 import { readFileSync } from 'node:fs';
 import { launchKernel, type Kernel } from '@nbferry/kernel';
@@ -50,9 +52,16 @@ const SCENARIOS: Scenario[] = [
 
 const REPEATS = 9;
 
-function rssMiB(kernel: Kernel): number {
+function memMiB(kernel: Kernel, field: 'VmRSS' | 'VmHWM' = 'VmRSS'): number {
   const status = readFileSync(`/proc/${kernel.client.process!.pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
+  return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)![1]) / 1024;
+}
+
+/** Resident memory once garbage is collected and the allocator has returned free pages. */
+async function retainedMiB(kernel: Kernel): Promise<number> {
+  const trim = 'import gc as __gc, ctypes as __ct\n__gc.collect()\n__ct.CDLL("libc.so.6").malloc_trim(0)\ndel __gc, __ct';
+  await kernel.client.execute(trim, { silent: true, storeHistory: false });
+  return memMiB(kernel);
 }
 
 async function timeCell(kernel: Kernel, code: string): Promise<number> {
@@ -67,10 +76,16 @@ for (const scenario of SCENARIOS) {
   const plain = await launchKernel({ python: testPython() });
   const recorded = await launchKernel({ python: testPython() });
   try {
+    const startRss = [await retainedMiB(plain), await retainedMiB(recorded)];
     await Recorder.attach(recorded.client);
+    const attachedRss = await retainedMiB(recorded);
     for (const kernel of [plain, recorded]) await timeCell(kernel, scenario.setup);
-    const baseRss = [rssMiB(plain), rssMiB(recorded)];
-    console.log(`\n== ${scenario.name}: RSS unrecorded ${baseRss[0]!.toFixed(0)} MiB, recorded ${baseRss[1]!.toFixed(0)} MiB`);
+    const baseRss = [await retainedMiB(plain), await retainedMiB(recorded)];
+    const namespace = baseRss[0]! - startRss[0]!;
+    console.log(
+      `\n== ${scenario.name}: namespace ${namespace.toFixed(0)} MiB; RSS unrecorded ${baseRss[0]!.toFixed(0)} MiB, ` +
+        `recorded ${baseRss[1]!.toFixed(0)} MiB (the shim itself: ${(attachedRss - startRss[1]!).toFixed(1)} MiB at attach)`,
+    );
     for (const [label, code] of scenario.probes) {
       const times: [number[], number[]] = [[], []];
       // Interleaved, so machine noise hits both kernels alike.
@@ -83,8 +98,13 @@ for (const scenario of SCENARIOS) {
         `   ${label.padEnd(26)} unrecorded ${fmtMs(a).padStart(9)} | recorded ${fmtMs(b).padStart(9)} | extra ${fmtMs(b - a).padStart(9)} (${(((b - a) / a) * 100).toFixed(0)}%)`,
       );
     }
-    const [p, r] = [rssMiB(plain), rssMiB(recorded)];
-    console.log(`   memory after probes: unrecorded ${p.toFixed(0)} MiB, recorded ${r.toFixed(0)} MiB (${(((r - p) / p) * 100).toFixed(1)}%)`);
+    const [p, r] = [await retainedMiB(plain), await retainedMiB(recorded)];
+    const [hp, hr] = [memMiB(plain, 'VmHWM'), memMiB(recorded, 'VmHWM')];
+    const pct = (x: number, of: number) => `${((x / of) * 100).toFixed(1)}%`;
+    console.log(
+      `   memory after probes: unrecorded ${p.toFixed(0)} MiB, recorded ${r.toFixed(0)} MiB: +${(r - p).toFixed(1)} MiB = ` +
+        `${pct(r - p, namespace)} of the namespace (${pct(r - p, p)} of the kernel); peak ${hp.toFixed(0)} vs ${hr.toFixed(0)} MiB (${pct(hr - hp, hp)})`,
+    );
   } finally {
     await plain.dispose();
     await recorded.dispose();

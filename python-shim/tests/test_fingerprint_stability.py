@@ -90,8 +90,22 @@ def test_matplotlib_figures_are_unreliable_and_not_advanced(sess: Any) -> None:
     start = next(gen)
     fps = sess.call("fingerprint", names=["fig", "ax"])[0]["fingerprints"]
     assert fps["fig"]["reliable"] is False and fps["ax"]["reliable"] is False
-    assert any("CallbackRegistry" in o for o in fps["fig"]["opaque"])
+    assert fps["fig"]["opaque"] == ["matplotlib artist: figure state has no comparable fingerprint"]
     assert next(gen) == start + 1  # fingerprinting did not pickle (and advance) the registry
     m = sess.call("measure", names=["fig", "ax"])[0]
     assert m["groups"][0]["names"] == ["ax", "fig"] and m["groups"][0]["serializable"] is True
+    sess.run("plt.close('all')")
+
+
+def test_figures_are_grouped_with_their_axes_and_never_hashed(sess: Any) -> None:
+    """plt.subplots' figure and array of axes share a group; a second figure is its own; a cell
+    that plots marks the figures it could touch modified (unknown), without a hashing pass."""
+    sess.run("import matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\nimport numpy as np\n"
+             "x = np.arange(10.0)\nfig, axes = plt.subplots(1, 2)\nfig2, ax2 = plt.subplots()")
+    m = sess.call("measure", names=["fig", "axes", "fig2", "ax2", "x"])[0]
+    groups = sorted(sorted(g["names"]) for g in m["groups"])
+    assert groups == [["ax2", "fig2"], ["axes", "fig"], ["x"]]
+    rec = sess.run("axes[0].plot(x)")
+    assert {"axes", "fig"} <= set(rec["modified"]) and "x" not in rec["modified"]
+    assert rec["unhashed"] == []
     sess.run("plt.close('all')")

@@ -6,7 +6,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Kernel } from '@nbferry/kernel';
-import { checkpoint, restore, userPackages, warmUp } from '@nbferry/migrate';
+import { checkpoint, prepareTarget, restore, userPackages, type PreparedTarget } from '@nbferry/migrate';
 import { Recorder } from '@nbferry/recorder';
 import { LocalStore } from '@nbferry/store';
 import { cleanWrittenFiles } from '../corpus.js';
@@ -20,7 +20,7 @@ export async function runNbferry(ctx: TrialContext): Promise<MethodTrial> {
   const signal = AbortSignal.timeout(ctx.timeoutMs);
   const call = { signal };
   let source: Kernel | undefined;
-  let target: Promise<{ kernel: Kernel; readyMs: number }> | undefined;
+  let target: Promise<{ kernel: Kernel; prepared: PreparedTarget; readyMs: number }> | undefined;
   await cleanWrittenFiles(ctx.notebook);
   try {
     ctx.progress('nbferry: recorded run');
@@ -32,12 +32,12 @@ export async function runNbferry(ctx: TrialContext): Promise<MethodTrial> {
     const recordedPeak = peakRssMiB(source);
     const notes: string[] = cells.failure ? [`source run: ${cells.failure} (migrating the state as it is)`] : [];
 
-    // Start and warm the target while the source checkpoints, as the CLI does.
+    // Start and prepare the target (imports, shim, environment) while the source checkpoints, as the CLI does.
     const packages = await userPackages(source.client, call);
     const targetStart = performance.now();
     target = startKernel(kernelSetup(ctx, signal)).then(async ({ kernel }) => {
-      await warmUp(kernel.client, packages, call);
-      return { kernel, readyMs: performance.now() - targetStart };
+      const prepared = await prepareTarget(kernel.client, packages, call);
+      return { kernel, prepared, readyMs: performance.now() - targetStart };
     });
     target.catch(() => {}); // awaited below
 
@@ -46,10 +46,10 @@ export async function runNbferry(ctx: TrialContext): Promise<MethodTrial> {
     await mkdir(storeDir, { recursive: true });
     const saved = await checkpoint(recorder, new LocalStore(storeDir), call);
     const bytes = await diskBytes(saved.checkpoint.dir);
-    const { kernel, readyMs } = await target;
+    const { kernel, prepared, readyMs } = await target;
     const waitedMs = performance.now() - targetStart;
     ctx.progress('nbferry: restore');
-    const restored = await restore(saved.checkpoint, kernel.client, call);
+    const restored = await restore(saved.checkpoint, kernel.client, { ...call, prepared });
     // As `nbferry migrate` reports it: whatever of the target's start the checkpoint did not hide.
     const checkpointMs = saved.timings.totalMs;
     const restoreMs = Math.max(0, readyMs - waitedMs) + restored.timings.totalMs;

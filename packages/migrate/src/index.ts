@@ -29,4 +29,4 @@ export { renderVerification, formatBytes, formatMs } from './report.js';
 export type { CheckpointBody, CheckpointTimings } from './manifest-body.js';
 export type { ProgressEvent, ProgressListener } from './progress.js';
 export * from './errors.js';
-export { userPackages, warmUp } from './warm-up.js';
+export { prepareTarget, userPackages, warmUp, type PreparedTarget } from './warm-up.js';

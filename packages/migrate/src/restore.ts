@@ -9,7 +9,7 @@
 import type { CallOptions, KernelClient } from '@nbferry/kernel';
 import { type PlanningProblem, type ReplicationPlan, type RestoreStep } from '@nbferry/planner';
 import { Recorder, type CellRecord } from '@nbferry/recorder';
-import { openCheckpoint, type StoredCheckpoint } from '@nbferry/store';
+import { openCheckpoint, type Environment, type StoredCheckpoint } from '@nbferry/store';
 import { planOrDrop } from './checkpoint.js';
 import { compareEnvironments, type Mismatch } from './compatibility.js';
 import { kernelEnvironment } from './environment.js';
@@ -18,6 +18,7 @@ import type { CheckpointBody } from './manifest-body.js';
 import type { ProgressListener } from './progress.js';
 import { fingerprints, load, setRng, type LoadResult, type LoadSpec } from './shim-api.js';
 import { verify, type VerificationReport } from './verification.js';
+import type { PreparedTarget } from './warm-up.js';
 
 export interface RestoreOptions extends CallOptions {
   /** Proceed even if the target's Python or package versions differ from the checkpoint's. */
@@ -25,6 +26,8 @@ export interface RestoreOptions extends CallOptions {
   onProgress?: ProgressListener;
   /** Blobs to read from here instead of the checkpoint directory (live migration passes buffers). */
   blobSource?: BlobSource;
+  /** The target, readied by `prepareTarget` while the checkpoint was written (used if it is this target). */
+  prepared?: PreparedTarget;
 }
 
 /**
@@ -73,14 +76,15 @@ export async function replay(input: ReplayInput, blobs: BlobSource, target: Kern
   const { body } = input;
   const t0 = performance.now();
 
+  const prepared = options.prepared?.client === target ? options.prepared : undefined;
   progress({ phase: 'compatibility' });
-  const targetEnv = await kernelEnvironment(target, Object.keys(input.environment.packages), call);
+  const targetEnv = await targetEnvironment(target, Object.keys(input.environment.packages), prepared, call);
   const mismatches = compareEnvironments(input.environment, targetEnv);
   if (mismatches.length > 0 && !options.force) throw new IncompatibleEnvironmentError(mismatches);
   const t1 = performance.now();
 
   progress({ phase: 'attach' });
-  const recorder = await Recorder.attach(target, call);
+  const recorder = prepared?.recorder ?? (await Recorder.attach(target, call));
   const t2 = performance.now();
 
   const records = new Map(body.history.executions.map((r) => [r.seq, r]));
@@ -146,26 +150,26 @@ export async function replay(input: ReplayInput, blobs: BlobSource, target: Kern
     program: readonly RestoreStep[],
   ): Promise<{ message: string; exclude: (p: PlanningProblem) => PlanningProblem } | undefined> {
     const total = program.length;
-    for (const [index, step] of program.entries()) {
+    for (let index = 0; index < total; index++) {
+      const step = program[index]!;
       if (step.kind === 'load') {
-        progress({ phase: 'load', group: step.group, names: step.names, index, total });
-        const blob = blobByGroup.get(step.group)!;
-        // `bind`: an early load may bind only the names later reruns will not overwrite.
-        const spec: LoadSpec = { ...checksumField(blob.checksum), bytes: blob.bytes, names: blob.variables, bind: step.names };
-        const [result] =
-          blobs.kind === 'dir'
-            ? await load(recorder, [{ ...spec, file: blob.file }], { ...call, dir: blobs.dir })
-            : blobs.kind === 'custom'
-              ? [await blobs.load(recorder, spec, step.group, call)]
-              : await load(recorder, [{ ...spec, buffers: [0, blobs.buffers.get(step.group)!.length] }], {
-                  ...call,
-                  buffers: blobs.buffers.get(step.group)!,
-                });
-        if (!result?.ok) {
-          const message = `loading ${blob.variables.join(', ')} failed (${result?.error?.kind}: ${result?.error?.message}); recomputing instead`;
-          return { message, exclude: (p) => markUnserializable(p, step.group, message) };
+        // Consecutive loads from files go in one request: one round trip instead of one per group.
+        const batch: (RestoreStep & { kind: 'load' })[] = [step];
+        while (blobs.kind === 'dir' && program[index + batch.length]?.kind === 'load') {
+          batch.push(program[index + batch.length] as RestoreStep & { kind: 'load' });
         }
-        loadedGroups += 1;
+        for (const [i, s] of batch.entries()) progress({ phase: 'load', group: s.group, names: s.names, index: index + i, total });
+        const results = await loadGroups(batch.map((s) => s.group), batch.map((s) => s.names));
+        for (const [i, s] of batch.entries()) {
+          const result = results[i];
+          if (!result?.ok) {
+            const blob = blobByGroup.get(s.group)!;
+            const message = `loading ${blob.variables.join(', ')} failed (${result?.error?.kind}: ${result?.error?.message}); recomputing instead`;
+            return { message, exclude: (p) => markUnserializable(p, s.group, message) };
+          }
+          loadedGroups += 1;
+        }
+        index += batch.length - 1;
         continue;
       }
       const record = records.get(step.cell) as CellRecord | undefined;
@@ -184,6 +188,35 @@ export async function replay(input: ReplayInput, blobs: BlobSource, target: Kern
     }
     return undefined;
   }
+
+  /** Loads groups (with the names each binds); one result per group, in order. */
+  async function loadGroups(groups: string[], binds: string[][]): Promise<(LoadResult | undefined)[]> {
+    // `bind`: an early load may bind only the names later reruns will not overwrite.
+    const specs = groups.map((group, i): LoadSpec => {
+      const blob = blobByGroup.get(group)!;
+      return { ...checksumField(blob.checksum), bytes: blob.bytes, names: blob.variables, bind: binds[i]! };
+    });
+    if (blobs.kind === 'dir') {
+      return load(recorder, specs.map((spec, i) => ({ ...spec, file: blobByGroup.get(groups[i]!)!.file })), { ...call, dir: blobs.dir });
+    }
+    if (blobs.kind === 'custom') return [await blobs.load(recorder, specs[0]!, groups[0]!, call)];
+    const buffers = blobs.buffers.get(groups[0]!)!;
+    return load(recorder, [{ ...specs[0]!, buffers: [0, buffers.length] }], { ...call, buffers });
+  }
+}
+
+/** The target's versions of `packages`, reusing what `prepareTarget` already read. */
+async function targetEnvironment(
+  target: KernelClient,
+  packages: string[],
+  prepared: PreparedTarget | undefined,
+  call: CallOptions,
+): Promise<Environment> {
+  if (!prepared) return kernelEnvironment(target, packages, call);
+  const missing = packages.filter((p) => !prepared.packages.includes(p));
+  if (missing.length === 0) return prepared.environment;
+  const more = await kernelEnvironment(target, missing, call);
+  return { ...prepared.environment, packages: { ...prepared.environment.packages, ...more.packages } };
 }
 
 /** The shim takes a SHA-256 as `sha256`, any other algorithm as `checksum: "<algo>:<hex>"`. */

@@ -4,6 +4,9 @@
  * writing its checkpoint.
  */
 import type { CallOptions, KernelClient } from '@nbferry/kernel';
+import { Recorder } from '@nbferry/recorder';
+import type { Environment } from '@nbferry/store';
+import { kernelEnvironment } from './environment.js';
 import { evaluateJson } from './kernel-json.js';
 
 /** Top-level packages behind the source's user variables (modules bound by name, and value types). */
@@ -22,4 +25,26 @@ export async function warmUp(target: KernelClient, packages: readonly string[], 
   if (packages.length === 0) return;
   const code = `for __m in ${JSON.stringify(packages)}:\n    try:\n        __import__(__m)\n    except Exception:\n        pass\ndel __m`;
   await target.execute(code, { ...options, silent: true, storeHistory: false });
+}
+
+/** A target kernel made ready before the checkpoint exists: pass it to `restore` as `prepared`. */
+export interface PreparedTarget {
+  client: KernelClient;
+  /** Attached to `client`: restore does not inject the shim again. */
+  recorder: Recorder;
+  /** The target's environment for `packages`; restore probes only what the checkpoint adds. */
+  environment: Environment;
+  packages: readonly string[];
+}
+
+/**
+ * Everything about a target that does not depend on the checkpoint: imports the source's
+ * packages, installs the shim, reads the environment. Run it while the source checkpoints, so
+ * the restore itself is left with loading, rerunning and verifying.
+ */
+export async function prepareTarget(target: KernelClient, packages: readonly string[], options: CallOptions = {}): Promise<PreparedTarget> {
+  await warmUp(target, packages, options);
+  const recorder = await Recorder.attach(target, options);
+  const environment = await kernelEnvironment(target, packages, options);
+  return { client: target, recorder, environment, packages };
 }

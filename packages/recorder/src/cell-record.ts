@@ -14,6 +14,8 @@ export interface CellRecord {
   /** Epoch milliseconds at the start of the cell. */
   startedAt: number;
   runtimeMs: number;
+  /** Time the shim's own hooks added to this cell (before and after it runs); 0 for non-cells. */
+  recordingMs: number;
   success: boolean;
   /** Names whose prior value the cell may have used. */
   reads: string[];

@@ -11,6 +11,7 @@ function record(seq: number, fields: Partial<CellRecord>): CellRecord {
     code: `cell ${seq}`,
     startedAt: 0,
     runtimeMs: 10,
+    recordingMs: 0,
     success: true,
     reads: [],
     readsAll: false,

@@ -21,6 +21,7 @@ export function normalizeRecord(value: unknown): CellRecord {
     code: String(raw.code ?? ''),
     startedAt: Number(raw.startedAt ?? 0),
     runtimeMs: typeof raw.wallSec === 'number' ? raw.wallSec * 1000 : 0,
+    recordingMs: typeof raw.overheadSec === 'number' ? raw.overheadSec * 1000 : 0,
     // Records of changes outside cells did not fail; a cell whose outcome is unknown counts as failed.
     success: raw.kind === 'cell' ? raw.success === true : true,
     reads: strings(raw.read),

@@ -194,14 +194,21 @@ def _short(x: Any) -> str:
     return s if len(s) <= 200 else s[:197] + "..."
 
 
+# Events `_handle` looks at. Everything else returns at the first test: the hook runs for every
+# audited event of the process (an import-heavy cell fires ~50,000 `builtins.id` alone).
+RELEVANT_EVENTS = frozenset({"open", *INPUT_EVENTS, *EFFECT_EVENTS})
+
+
 def _make_gate() -> Any:
     """The process-wide hook (a plain function: it runs for every audited event)."""
     box: list[CellAudit | None] = [None]
+    relevant = RELEVANT_EVENTS
 
     def gate(event: str, args: tuple[Any, ...]) -> None:
-        t = box[0]
-        if t is not None and t.active:
-            t.on_event(event, args)
+        if event in relevant:
+            t = box[0]
+            if t is not None and t.active:
+                t.on_event(event, args)
 
     gate.box = box  # type: ignore[attr-defined]
     return gate

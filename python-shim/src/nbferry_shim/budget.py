@@ -28,6 +28,7 @@ from . import kinds
 FLOOR_SEC = 0.050
 FRACTION = 0.01  # of the cell's own wall time: the 1% median overhead target
 PRE_SEC = 0.001  # before the cell (its wall time is unknown): only cheap missing baselines
+INSPECT_SEC = 0.001  # hashing estimated above this: try proving "only inspected" first (pureuse)
 REACH_SEC = 0.001  # after the budget: re-deriving sharing facts of unhashed variables (quickreach)
 WALK_LIMIT = 20_000  # objects per reference walk; beyond it the variable's reach stays unknown
 
@@ -95,6 +96,8 @@ def trivial(value: Any) -> bool:
     if isinstance(value, type) or t in (types.FunctionType, types.BuiltinFunctionType):
         return kinds.importable(value)  # library classes and functions: hashed by name
     np = sys.modules.get("numpy")
+    if kinds.figure_reach(value) is not None:
+        return True  # never hashed (kinds.figure_reach): probing it is instant
     if np is not None and t is np.ndarray:
         return not value.dtype.hasobject and value.nbytes <= TRIVIAL_BYTES
     if np is not None and isinstance(value, np.generic):

@@ -142,3 +142,41 @@ def immutable_library_object(obj: Any) -> bool:
     if pd is not None and isinstance(obj, (pd.Index, pd.api.extensions.ExtensionDtype)):
         return True
     return False
+
+
+_MAX_ARTISTS = 10_000
+FIGURE_OPAQUE = "matplotlib artist: figure state has no comparable fingerprint"
+
+
+def figure_reach(obj: Any) -> frozenset[int] | None:
+    """For matplotlib artists (figures, axes, lines) and containers of them (`plt.subplots`'
+    array of axes): ids that tie every artist to its figure, so a figure and its axes stay one
+    shared-reference group. None for anything else.
+
+    Fingerprinting a figure walks tens of thousands of objects only to end opaque (its
+    CallbackRegistry pickles differently each time), and its sharing with user data is
+    incidental (a line may hold the array it plotted): neither is worth a pass per cell, so
+    artists are never hashed, count as modified whenever a cell could touch them, and share
+    only their figure."""
+    mpl_artist = sys.modules.get("matplotlib.artist")
+    artist = getattr(mpl_artist, "Artist", None)
+    if not isinstance(artist, type):
+        return None
+    if isinstance(obj, artist):
+        return frozenset({id(obj), id(_figure_of(obj))})
+    np = sys.modules.get("numpy")
+    if np is not None and type(obj) is np.ndarray:
+        if obj.dtype.hasobject and 0 < obj.size <= _MAX_ARTISTS:
+            items = obj.ravel().tolist()
+            if all(isinstance(x, artist) for x in items):
+                return frozenset({id(obj)}).union(*({id(x), id(_figure_of(x))} for x in items))
+        return None
+    if type(obj) in (list, tuple) and 0 < len(obj) <= _MAX_ARTISTS and all(isinstance(x, artist) for x in obj):
+        return frozenset({id(obj)}).union(*({id(x), id(_figure_of(x))} for x in obj))
+    return None
+
+
+def _figure_of(a: Any) -> Any:
+    fig = getattr(a, "figure", None)
+    root = getattr(fig, "figure", None)  # a SubFigure's root figure (a Figure is its own)
+    return root if root is not None else (fig if fig is not None else a)

@@ -528,6 +528,10 @@ def probe(obj: Any, user_ns: dict[str, Any] | None, *, algo: str | None = None,
     `deadline` (perf_counter time, digest mode): past it the pass stops and the result has
     `aborted=True` and no digest; its facts are partial and must not be used."""
     t0 = time.perf_counter()
+    figure = kinds.figure_reach(obj)
+    if figure is not None:
+        return Probe(digest=None, opaque=[kinds.FIGURE_OPAQUE], shared=figure, digested=digest,
+                     seconds=time.perf_counter() - t0)
     algo = algo or hashing.DEFAULT_ALGO
     stream_algo = hashing.DEFAULT_ALGO if algo == RECORD_ALGO else algo
     sink: Any = hashing.HashSink(hashing.new_hasher(stream_algo), deadline) if digest else hashing.CountSink()

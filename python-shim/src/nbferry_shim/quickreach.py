@@ -57,6 +57,9 @@ def reach(value: Any) -> frozenset[int] | None:
     t = type(value)
     if isinstance(value, type) or t in (types.FunctionType, types.BuiltinFunctionType):
         return None
+    figure = kinds.figure_reach(value)
+    if figure is not None:
+        return figure
     np = sys.modules.get("numpy")
     if np is not None and t is np.ndarray:
         return None if value.dtype.hasobject else frozenset(_roots(value, np))

@@ -341,7 +341,10 @@ class Recorder:
         fresh: set[int] = set()  # array roots the cell could have written (re-hashed, not cached)
         deadline = time.perf_counter() + max(0.0, budget.allowance(t_post - p.t_exec) - p.pre_hash_sec)
         inspected: dict[str, set[str]] = {}
-        if (sum(self.estimate(n, ns[n]) for n in first | partners) > deadline - time.perf_counter()
+        # A proof that the cell only inspected a value is exact and costs less than a
+        # millisecond; hashing the value again is worth it only when that is cheaper still.
+        if (sum(self.estimate(n, ns[n]) for n in first | partners)
+                > min(budget.INSPECT_SEC, deadline - time.perf_counter())
                 and any(pureuse.family(ns[n]) for n in (p.direct & first) - rebound)):
             inspected = passes.inspected_only(self, p, first, rebound, after)
             if inspected:  # unchanged, exactly; so are partners reachable only through them

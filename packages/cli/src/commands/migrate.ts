@@ -13,8 +13,9 @@ import {
   formatMs,
   renderVerification,
   restore,
+  prepareTarget,
   userPackages,
-  warmUp,
+  type PreparedTarget,
 } from '@nbferry/migrate';
 import { renderPlanText } from '@nbferry/planner';
 import { LocalStore } from '@nbferry/store';
@@ -34,19 +35,19 @@ export async function migrateCommand(args: MigrateArgs): Promise<number> {
   say(`nbferry migrate ${args.notebook}\n\n1. Run the notebook in a fresh, recorded kernel\n`);
   const source = await runRecorded(args.notebook, args.python, args.json ? 'none' : 'cells');
   const storeDir = args.store ?? (await mkdtemp(join(tmpdir(), 'nbferry-store-')));
-  let target: Promise<{ kernel: Awaited<ReturnType<typeof launchKernel>>; readyMs: number }> | undefined;
+  let target: Promise<{ kernel: Awaited<ReturnType<typeof launchKernel>>; prepared: PreparedTarget; readyMs: number }> | undefined;
   try {
     if (source.failed) {
       process.stderr.write(`cell ${source.failed.cell.index + 1} failed; migrating the state as it is\n`);
     }
     say(`   ${source.runs.length} cells in ${formatMs(source.runMs)} (kernel ready in ${formatMs(source.kernelReadyMs)})\n\n`);
 
-    // Start and warm the target while the source checkpoints: the two overlap.
+    // Start and prepare the target (imports, shim, environment) while the source checkpoints: the two overlap.
     const packages = await userPackages(source.kernel.client);
     const targetStart = performance.now();
     target = launchKernel({ python: args.python, cwd: source.notebookDir }).then(async (kernel) => {
-      await warmUp(kernel.client, packages);
-      return { kernel, readyMs: performance.now() - targetStart };
+      const prepared = await prepareTarget(kernel.client, packages);
+      return { kernel, prepared, readyMs: performance.now() - targetStart };
     });
     target.catch(() => {}); // awaited below; this only avoids an unhandled rejection meanwhile
 
@@ -61,10 +62,10 @@ export async function migrateCommand(args: MigrateArgs): Promise<number> {
         `save ${formatMs(t.saveMs)}, commit ${formatMs(t.commitMs)}; ${formatBytes(bytes)} in ${saved.checkpoint.dir}\n\n`,
     );
 
-    const { kernel, readyMs } = await target;
+    const { kernel, prepared, readyMs } = await target;
     const waitedMs = performance.now() - targetStart;
-    say(`3. Restore into a fresh kernel (started and warmed during the checkpoint: ready after ${formatMs(readyMs)})\n`);
-    const restored = await restore(saved.checkpoint, kernel.client, { force: args.force, onProgress: progressLine('restore', !args.json) });
+    say(`3. Restore into a fresh kernel (started, warmed and given the shim during the checkpoint: ready after ${formatMs(readyMs)})\n`);
+    const restored = await restore(saved.checkpoint, kernel.client, { force: args.force, prepared, onProgress: progressLine('restore', !args.json) });
     endProgress();
     const r = restored.timings;
     say(

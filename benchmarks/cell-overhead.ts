@@ -1,0 +1,71 @@
+/**
+ * Per-cell recording overhead of one notebook: a recorded and an unrecorded kernel run the same
+ * cells; each cell's wall time (execute request → reply + idle) is compared, along with the
+ * shim's own measure of its hooks (`overheadSec`).
+ *
+ *   npx tsx --conditions=source benchmarks/cell-overhead.ts NOTEBOOK [--size small|medium] [--repeat N]
+ */
+import { dirname, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { launchKernel } from '@nbferry/kernel';
+import { readFileSync } from 'node:fs';
+import { parseNotebook } from '@nbferry/protocol';
+import { Recorder } from '@nbferry/recorder';
+
+const { positionals, values } = parseArgs({
+  allowPositionals: true,
+  options: { size: { type: 'string', default: 'small' }, repeat: { type: 'string', default: '1' }, python: { type: 'string', default: '.venv/bin/python' } },
+});
+const path = resolve(positionals[0] ?? 'benchmarks/notebooks/creditcard_fraud.ipynb');
+const nb = parseNotebook(readFileSync(path, 'utf8'), path);
+const env = { NBFERRY_DATA_SIZE: values.size! };
+
+async function run(recorded: boolean): Promise<{ cell: number[]; hook: number[] }> {
+  const kernel = await launchKernel({ python: resolve(values.python!), cwd: dirname(path), env });
+  try {
+    const hooks = new Map<string, number>();
+    let recorder: Recorder | undefined;
+    if (recorded) {
+      recorder = await Recorder.attach(kernel.client);
+    }
+    const cell: number[] = [];
+    for (const c of nb.cells) {
+      const t0 = performance.now();
+      await kernel.client.execute(c.source, { cellId: c.id, stopOnError: false });
+      cell.push(performance.now() - t0);
+    }
+    const hook: number[] = [];
+    if (recorder) {
+      await recorder.sync();
+      for (const exec of recorder.graph.executions) if (exec.cellId) hooks.set(exec.cellId, exec.recordingMs);
+      for (const c of nb.cells) hook.push(hooks.get(c.id ?? '') ?? NaN);
+    }
+    return { cell, hook };
+  } finally {
+    await kernel.dispose();
+  }
+}
+
+const reps = Number(values.repeat);
+const rec: number[][] = [];
+const plain: number[][] = [];
+const hook: number[][] = [];
+for (let i = 0; i < reps; i++) {
+  const order = i % 2 === 0 ? [true, false] : [false, true];
+  for (const r of order) {
+    const out = await run(r);
+    (r ? rec : plain).push(out.cell);
+    if (r) hook.push(out.hook);
+  }
+}
+const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]!; };
+let totR = 0, totP = 0;
+console.log('cell   plain ms   recorded ms   diff ms   hook ms   first line');
+nb.cells.forEach((c, i) => {
+  const p = median(plain.map((x) => x[i]!));
+  const r = median(rec.map((x) => x[i]!));
+  const h = median(hook.map((x) => x[i]!));
+  totP += p; totR += r;
+  console.log(`${String(i + 1).padStart(4)} ${p.toFixed(1).padStart(10)} ${r.toFixed(1).padStart(13)} ${(r - p).toFixed(1).padStart(9)} ${h.toFixed(1).padStart(9)}   ${c.source.split('\n')[0]!.slice(0, 50)}`);
+});
+console.log(`total ${totP.toFixed(0)} ms plain, ${totR.toFixed(0)} ms recorded: ${(100 * (totR / totP - 1)).toFixed(1)}%`);
