@@ -26,13 +26,29 @@ describe('fidelity', () => {
       ['e', { digest: null, reliable: false, error: 'not defined' }],
     ]);
     const f = compareFingerprints(source, target);
-    expect(f).toMatchObject({ total: 5, equal: 1, different: 1, unverifiable: 1, lost: 2 });
-    expect(fidelityRatio(f)).toBeCloseTo(0.2);
+    // c cannot be fingerprinted in the source: no method could prove it, so it is not judged.
+    expect(f).toMatchObject({ total: 5, verifiable: 4, equal: 1, different: 1, unverifiable: 1, lost: 2 });
+    expect(fidelityRatio(f)).toBeCloseTo(0.25);
     expect(f.examples).toContain('d: lost');
   });
 
+  it('judges an unfingerprintable variable only when it is lost, and one that lost its fingerprint in the target', () => {
+    const source = new Map([
+      ['fig', fp(null, false)],
+      ['gen', fp(null, false)],
+      ['x', fp('x')],
+    ]);
+    const target = new Map<string, VariableFingerprint>([
+      ['fig', fp(null, false)],
+      ['x', fp('x', false)],
+    ]);
+    const f = compareFingerprints(source, target);
+    expect(f).toMatchObject({ total: 3, verifiable: 2, equal: 0, unverifiable: 2, lost: 1 });
+    expect(fidelityRatio(f)).toBe(0);
+  });
+
   it('a failed session loses everything; an empty namespace is complete', () => {
-    expect(allLost(4, 'dump raised')).toMatchObject({ total: 4, equal: 0, lost: 4 });
+    expect(allLost(4, 'dump raised')).toMatchObject({ total: 4, verifiable: 4, equal: 0, lost: 4 });
     expect(fidelityRatio(allLost(0, 'x'))).toBe(1);
   });
 
@@ -43,9 +59,12 @@ describe('fidelity', () => {
         { name: 'b', outcome: 'recomputed-equal', detail: 'rerun' },
         { name: 'c', outcome: 'recomputed-different', detail: 'rerun produced a different value' },
         { name: 'd', outcome: 'lost', detail: 'no plan' },
+        { name: 'fig', outcome: 'unverifiable', detail: 'loaded; no content fingerprint' },
+        { name: 'gen', outcome: 'lost', detail: 'no plan' },
       ],
     } as unknown as VerificationReport;
-    expect(fromVerification(report)).toMatchObject({ total: 4, equal: 2, different: 1, lost: 1, unverifiable: 0 });
+    const expected = { a: 'x', b: 'y', c: 'z', d: 'w', fig: null, gen: null };
+    expect(fromVerification(report, expected)).toMatchObject({ total: 6, verifiable: 5, equal: 2, different: 1, lost: 2, unverifiable: 1 });
   });
 });
 
@@ -65,7 +84,7 @@ describe('spreads', () => {
       restoreMs: ms / 2,
       migrationMs: ms,
       bytes: 10,
-      fidelity: { total: 4, equal, different: 4 - equal, unverifiable: 0, lost: 0, examples: [] },
+      fidelity: { total: 4, verifiable: 4, equal, different: 4 - equal, unverifiable: 0, lost: 0, examples: [] },
       notes: [],
       ...(status === 'failed' ? { failure: 'boom' } : {}),
     });
@@ -86,7 +105,7 @@ describe('targets', () => {
     migrationMs: { median: ms, min: ms, max: ms, n: 1 },
     bytes: null,
     fidelity: { median: fidelityMin, min: fidelityMin, max: fidelityMin, n: 1 },
-    worstFidelity: { total: 10, equal: Math.round(fidelityMin * 10), different: 0, unverifiable: 0, lost: 0, examples: [] },
+    worstFidelity: { total: 10, verifiable: 10, equal: Math.round(fidelityMin * 10), different: 0, unverifiable: 0, lost: 0, examples: [] },
     runtimeOverheadPct: overhead === undefined ? null : { median: overhead, min: overhead, max: overhead, n: 1 },
     memoryOverheadPct: overhead === undefined ? null : { median: 1, min: 1, max: 1, n: 1 },
     notes: [],

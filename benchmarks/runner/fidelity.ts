@@ -21,13 +21,20 @@ export function compareFingerprints(
   const fidelity = emptyFidelity(source.size);
   for (const [name, expected] of [...source].sort(([a], [b]) => a.localeCompare(b))) {
     const actual = target.get(name);
+    const checkable = expected.reliable && expected.digest !== null;
     if (!actual || actual.error === 'not defined') {
+      fidelity.verifiable += 1;
       note(fidelity, 'lost', `${name}: lost`);
-    } else if (!expected.reliable || !actual.reliable || expected.digest === null || actual.digest === null) {
-      note(fidelity, 'unverifiable', `${name}: no content fingerprint`);
+    } else if (!checkable) {
+      note(fidelity, 'unverifiable', `${name}: no content fingerprint in the source`);
+    } else if (!actual.reliable || actual.digest === null) {
+      fidelity.verifiable += 1;
+      note(fidelity, 'unverifiable', `${name}: no content fingerprint after the restore`);
     } else if (expected.digest === actual.digest) {
+      fidelity.verifiable += 1;
       fidelity.equal += 1;
     } else {
+      fidelity.verifiable += 1;
       note(fidelity, 'different', `${name}: different value`);
     }
   }
@@ -36,12 +43,14 @@ export function compareFingerprints(
 
 /** Everything lost: a method that brought back nothing (a failed session). */
 export function allLost(total: number, reason: string): Fidelity {
-  return { ...emptyFidelity(total), lost: total, examples: total > 0 ? [`all ${total}: ${reason}`] : [] };
+  return { ...emptyFidelity(total), verifiable: total, lost: total, examples: total > 0 ? [`all ${total}: ${reason}`] : [] };
 }
 
-export function fromVerification(report: VerificationReport): Fidelity {
+/** `expected`: the fingerprints the checkpoint took in the source (null: none possible). */
+export function fromVerification(report: VerificationReport, expected: Readonly<Record<string, string | null>>): Fidelity {
   const fidelity = emptyFidelity(report.variables.length);
   for (const variable of report.variables) {
+    if (expected[variable.name] != null || variable.outcome === 'lost') fidelity.verifiable += 1;
     switch (variable.outcome) {
       case 'restored':
       case 'recomputed-equal':
@@ -62,11 +71,11 @@ export function fromVerification(report: VerificationReport): Fidelity {
 }
 
 export function fidelityRatio(fidelity: Fidelity): number {
-  return fidelity.total === 0 ? 1 : fidelity.equal / fidelity.total;
+  return fidelity.verifiable === 0 ? 1 : fidelity.equal / fidelity.verifiable;
 }
 
 function emptyFidelity(total: number): Fidelity {
-  return { total, equal: 0, different: 0, unverifiable: 0, lost: 0, examples: [] };
+  return { total, verifiable: 0, equal: 0, different: 0, unverifiable: 0, lost: 0, examples: [] };
 }
 
 function note(fidelity: Fidelity, kind: 'different' | 'unverifiable' | 'lost', example: string): void {

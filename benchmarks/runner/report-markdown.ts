@@ -17,7 +17,8 @@ export function reportMarkdown(report: BenchReport): string {
         .join(', ')}; Kishu: ${settings.kishu}. ${report.notebooks.length} notebooks in ${Math.round(report.durationSec / 60)} min.`,
     '',
     'Values are medians over repeats, with [min–max] when there are several. Fidelity = variables whose content fingerprint ' +
-      'in the new kernel equals the source\'s, over all user variables of the source. See benchmarks/README.md for the method.',
+      'in the new kernel equals the source\'s, over the variables that can be judged: those the source could fingerprint, plus any ' +
+      'other that was lost; "+N" counts variables no method can verify (figures, generators, open files). See benchmarks/README.md for the method.',
     '',
     '## Targets',
     '',
@@ -33,8 +34,8 @@ export function reportMarkdown(report: BenchReport): string {
     '',
     '## nbferry per notebook',
     '',
-    '| notebook | run (unrecorded) | checkpoint | restore | migration | bytes | fidelity | runtime overhead | memory overhead |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| notebook | run (unrecorded) | checkpoint | restore | migration | bytes | fidelity | runtime overhead | shim hooks | memory overhead |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...report.notebooks.map((nb) => nbferryRow(nb)),
     '',
     '## Checkpoint size',
@@ -99,7 +100,8 @@ function statusText(s: MethodSummary | undefined): string {
 function fidelityText(s: MethodSummary): string {
   if (!s.fidelity) return '';
   const f = s.worstFidelity!;
-  return f.equal === f.total ? '100%' : `${percent((f.equal / Math.max(f.total, 1)) * 100, 0)} (${f.equal}/${f.total})`;
+  const extra = f.total > f.verifiable ? ` +${f.total - f.verifiable}` : '';
+  return `${f.equal === f.verifiable ? '100%' : percent((f.equal / Math.max(f.verifiable, 1)) * 100, 0)} (${f.equal}/${f.verifiable}${extra})`;
 }
 
 function migrationCell(s: MethodSummary | undefined): string {
@@ -115,11 +117,11 @@ function migrationCell(s: MethodSummary | undefined): string {
 function nbferryRow(nb: NotebookSummary): string {
   const s = methodOf(nb, 'nbferry');
   const run = spreadText(nb.unrecordedCellMs, seconds);
-  if (!s || !s.migrationMs) return `| ${nb.notebook} | ${run} | ${statusText(s)} | | | | | | |`;
+  if (!s || !s.migrationMs) return `| ${nb.notebook} | ${run} | ${statusText(s)} | | | | | | | |`;
   const f = s.worstFidelity!;
   return `| ${nb.notebook} | ${run} | ${spreadText(s.checkpointMs, seconds)} | ${spreadText(s.restoreMs, seconds)} | ${spreadText(s.migrationMs, seconds)} | ${
     s.bytes ? bytes(s.bytes.median) : '–'
-  } | ${f.equal}/${f.total} | ${pct(s.runtimeOverheadPct)} | ${pct(s.memoryOverheadPct)} |`;
+  } | ${f.equal}/${f.verifiable}${f.total > f.verifiable ? ` +${f.total - f.verifiable}` : ''} | ${pct(s.runtimeOverheadPct)} | ${pct(s.hookOverheadPct ?? null)} | ${pct(s.memoryOverheadPct)} |`;
 }
 
 function pct(s: Spread | null | undefined): string {
@@ -134,7 +136,7 @@ function problemLines(nb: NotebookSummary, s: MethodSummary): string[] {
   const f = s.worstFidelity;
   if (f && f.equal < f.total) {
     const parts = [f.different && `${f.different} different`, f.unverifiable && `${f.unverifiable} unverifiable`, f.lost && `${f.lost} lost`].filter(Boolean);
-    out.push(`- ${label}: ${f.equal}/${f.total} equal (${parts.join(', ')}): ${cell(f.examples.join('; '))}`);
+    out.push(`- ${label}: ${f.equal}/${f.total} equal, ${f.verifiable} verifiable (${parts.join(', ')}): ${cell(f.examples.join('; '))}`);
   }
   return out;
 }

@@ -36,6 +36,7 @@ export function summarizeMethod(method: MethodSummary['method'], runs: readonly 
     fidelity: spread(withFidelity.map((r) => fidelityRatio(r.fidelity!))),
     worstFidelity: worst?.fidelity ?? null,
     runtimeOverheadPct: spread(runs.map((r) => percentOver(r.overhead?.recordedCellMs, r.overhead?.unrecordedCellMs))),
+    hookOverheadPct: spread(runs.map((r) => percentOver(r.overhead?.recordedCellMs, (r.overhead?.recordedCellMs ?? 0) - (r.overhead?.hookMs ?? Number.NaN)))),
     memoryOverheadPct: spread(runs.map((r) => percentOver(r.overhead?.recordedPeakRssMiB, r.overhead?.unrecordedPeakRssMiB))),
     notes: [...new Set(runs.flatMap((r) => r.notes))].slice(0, 8),
   };

@@ -10,6 +10,12 @@ export type DataSize = (typeof SIZES)[number];
 export interface Fidelity {
   /** Every user variable of the source kernel after its run. */
   total: number;
+  /**
+   * The variables whose outcome can be judged: those the source could fingerprint, plus any it
+   * could not (figures, generators, open files) that did not come back at all (a loss needs no
+   * fingerprint to be seen). Fidelity is equal / verifiable; for every method alike.
+   */
+  verifiable: number;
   /** Present in the target with the same content fingerprint. */
   equal: number;
   /** Present with a different fingerprint. */
@@ -30,6 +36,8 @@ export interface Overhead {
   unrecordedCellMs: number;
   /** Attaching the instrument before the first cell (not part of the cell time). */
   attachMs: number;
+  /** What the instrument's own hooks measured they added to the cells (nbferry: the shim's pre/post time). */
+  hookMs?: number;
   /** Peak resident memory (VmHWM) of the source kernel after its last cell, in MiB. */
   recordedPeakRssMiB: number | null;
   unrecordedPeakRssMiB: number | null;
@@ -94,6 +102,8 @@ export interface MethodSummary {
   worstFidelity: Fidelity | null;
   /** (recorded - unrecorded) / unrecorded cell time, in percent. */
   runtimeOverheadPct: Spread | null;
+  /** The instrument's own hook time / (recorded cell time - hook time), in percent: no run-to-run noise. */
+  hookOverheadPct?: Spread | null;
   memoryOverheadPct: Spread | null;
   notes: string[];
 }

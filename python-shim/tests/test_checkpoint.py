@@ -254,3 +254,35 @@ def test_closed_file_fingerprint(sess: Any, tmp_path: Any) -> None:
     assert fps["fa"]["reliable"] and fps["fa"]["digest"] != fps["fb"]["digest"]  # names differ
     assert sess.run("n = fa.name")["modified"] == []  # touching a closed file is not a change
     assert sess.run("fa.note = 1")["modified"] == ["fa"]
+
+
+def test_save_reuses_the_pickles_of_measure_only_while_they_are_valid(sess: Any, shell: Any, tmp_path: Any) -> None:
+    """measure keeps each group's pickle for the save that follows; a cell run in between (even
+    one that only mutates in place) or a rebinding makes save pickle afresh."""
+    from nbferry_shim import pickled
+
+    sess.run("import numpy as np\nkept = np.arange(5.0)\nmutated = [1, 2]\nrebound = {'v': 1}")
+    sess.call("measure", names=["kept", "mutated", "rebound"])
+    assert pickled.CACHE.inband > 0
+    sess.run("mutated.append(3)")
+    shell.user_ns["rebound"] = {"v": 2}  # not through a cell: the object differs
+    saved = sess.call("save", dir=str(tmp_path / "a"), groups=[["kept"], ["mutated"], ["rebound"]])[0]["blobs"]
+    assert pickled.CACHE.inband == 0  # taken (and dropped) by the save
+    fresh = _fresh(shell)
+    specs = [{"file": b["file"], "checksum": b["checksum"], "names": b["names"]} for b in saved]
+    results = fresh.call("load", dir=str(tmp_path / "a"), blobs=specs)[0]["results"]
+    assert all(r["ok"] for r in results), results
+    assert fresh.ns["mutated"] == [1, 2, 3] and fresh.ns["rebound"] == {"v": 2}
+    assert list(fresh.ns["kept"]) == [0.0, 1.0, 2.0, 3.0, 4.0]
+
+
+def test_save_right_after_measure_pickles_nothing_again(sess: Any, tmp_path: Any, monkeypatch: Any) -> None:
+    from nbferry_shim import serialize
+
+    sess.run("import numpy as np\nbig = np.arange(1000.0)\nsmall = {'a': [1, 2]}")
+    sess.call("measure", names=["big", "small"])
+    calls: list[int] = []
+    real = serialize.to_bytes
+    monkeypatch.setattr(serialize, "to_bytes", lambda *a, **k: (calls.append(1), real(*a, **k))[1])
+    saved = sess.call("save", dir=str(tmp_path), groups=[["big"], ["small"]])[0]["blobs"]
+    assert all(b["ok"] for b in saved) and calls == []

@@ -1,12 +1,12 @@
 /**
  * nbferry, as `nbferry migrate` does it: the notebook runs in a kernel with the recorder attached
  * first; checkpoint to a local store while a fresh target kernel starts and imports the source's
- * packages (the two overlap); restore into it; the restore's own verification gives fidelity.
+ * modules and gets the shim (the two overlap); restore into it; the restore's own verification gives fidelity.
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Kernel } from '@nbferry/kernel';
-import { checkpoint, prepareTarget, restore, userPackages, type PreparedTarget } from '@nbferry/migrate';
+import { checkpoint, prepareTarget, restore, userModules, type PreparedTarget } from '@nbferry/migrate';
 import { Recorder } from '@nbferry/recorder';
 import { LocalStore } from '@nbferry/store';
 import { cleanWrittenFiles } from '../corpus.js';
@@ -30,13 +30,15 @@ export async function runNbferry(ctx: TrialContext): Promise<MethodTrial> {
     const attachMs = performance.now() - a0;
     const cells = await runCells(source.client, ctx.parsed, signal);
     const recordedPeak = peakRssMiB(source);
+    await recorder.sync(call);
+    const hookMs = recorder.graph.executions.reduce((sum, e) => sum + e.recordingMs, 0);
     const notes: string[] = cells.failure ? [`source run: ${cells.failure} (migrating the state as it is)`] : [];
 
     // Start and prepare the target (imports, shim, environment) while the source checkpoints, as the CLI does.
-    const packages = await userPackages(source.client, call);
+    const modules = await userModules(source.client, call);
     const targetStart = performance.now();
     target = startKernel(kernelSetup(ctx, signal)).then(async ({ kernel }) => {
-      const prepared = await prepareTarget(kernel.client, packages, call);
+      const prepared = await prepareTarget(kernel.client, modules, call);
       return { kernel, prepared, readyMs: performance.now() - targetStart };
     });
     target.catch(() => {}); // awaited below
@@ -63,11 +65,12 @@ export async function runNbferry(ctx: TrialContext): Promise<MethodTrial> {
       restoreMs,
       migrationMs: checkpointMs + restoreMs,
       bytes,
-      fidelity: fromVerification(restored.verification),
+      fidelity: fromVerification(restored.verification, saved.checkpoint.manifest.body.fingerprints.values),
       overhead: {
         recordedCellMs: cells.cellMs,
         unrecordedCellMs: Number.NaN,
         attachMs,
+        hookMs,
         recordedPeakRssMiB: recordedPeak,
         unrecordedPeakRssMiB: null,
       },

@@ -18,6 +18,7 @@ export {
   type ReplayInput,
   type RestoreOptions,
   type RestoreReport,
+  type StepTiming,
 } from './restore.js';
 export type { LoadResult, LoadSpec, SavedBlob } from './shim-api.js';
 export { migrateLive, type LiveMigrationOptions, type LiveMigrationReport } from './live-migrate.js';
@@ -29,4 +30,4 @@ export { renderVerification, formatBytes, formatMs } from './report.js';
 export type { CheckpointBody, CheckpointTimings } from './manifest-body.js';
 export type { ProgressEvent, ProgressListener } from './progress.js';
 export * from './errors.js';
-export { prepareTarget, userPackages, warmUp, type PreparedTarget } from './warm-up.js';
+export { prepareTarget, userModules, warmUp, type PreparedTarget } from './warm-up.js';

@@ -6,6 +6,14 @@ import type { CellExecution, CostSettings, PlanningProblem, VariableGroup } from
 import type { CellRecord } from '@nbferry/recorder';
 import type { MeasuredGroup } from './shim-api.js';
 
+/**
+ * What rerunning an import-only cell costs in a target that has imported the source's packages
+ * (prepareTarget does it during the checkpoint). Without warming it would cost its source time,
+ * but so would loading any pickled object of those packages: either way it is the same for every
+ * plan, so it must not steer the choice between them.
+ */
+const IMPORT_RERUN_MS = 20;
+
 export function plannerCells(records: readonly CellRecord[]): CellExecution[] {
   const written = new Set<string>();
   return records.map((r) => {
@@ -30,7 +38,7 @@ export function plannerCells(records: readonly CellRecord[]): CellExecution[] {
     }
     return {
       id: r.seq,
-      runtimeMs: r.runtimeMs,
+      runtimeMs: r.importOnly ? Math.min(r.runtimeMs, IMPORT_RERUN_MS) : r.runtimeMs,
       reads,
       writes,
       deletes: [...r.deleted],

@@ -51,7 +51,15 @@ export interface RestoreReport {
   timings: { compatibilityMs: number; attachMs: number; replayMs: number; verifyMs: number; totalMs: number };
   loadedGroups: number;
   rerunCells: number;
+  /** Time of each load (as the kernel measured it) and rerun of the program that completed, in order. */
+  steps: StepTiming[];
   recorder: Recorder;
+}
+
+export interface StepTiming {
+  /** `load g3 (x, y)` or `run [4] df = ...`. */
+  label: string;
+  ms: number;
 }
 
 export async function restore(
@@ -102,8 +110,10 @@ export async function replay(input: ReplayInput, blobs: BlobSource, target: Kern
   const fallbacks: string[] = [];
   let loadedGroups = 0;
   let rerunCells = 0;
+  let steps: StepTiming[] = [];
 
   for (let attempt = 0; ; attempt++) {
+    steps = [];
     const failure = await runProgram(plan.program);
     if (!failure) break;
     fallbacks.push(failure.message);
@@ -142,6 +152,7 @@ export async function replay(input: ReplayInput, blobs: BlobSource, target: Kern
     timings: { compatibilityMs: t1 - t0, attachMs: t2 - t1, replayMs: t3 - t2, verifyMs: t4 - t3, totalMs: t4 - t0 },
     loadedGroups,
     rerunCells,
+    steps,
     recorder,
   };
 
@@ -168,6 +179,7 @@ export async function replay(input: ReplayInput, blobs: BlobSource, target: Kern
             return { message, exclude: (p) => markUnserializable(p, s.group, message) };
           }
           loadedGroups += 1;
+          steps.push({ label: `load ${s.group} (${s.names.join(', ')})`, ms: (result.seconds ?? 0) * 1000 });
         }
         index += batch.length - 1;
         continue;
@@ -179,7 +191,9 @@ export async function replay(input: ReplayInput, blobs: BlobSource, target: Kern
       progress({ phase: 'run', cell: step.cell, label: firstLine(record.code), index, total });
       const rng = rngBySeq.get(step.cell);
       if (rng) await setRng(recorder, rng, call);
+      const started = performance.now();
       const result = await target.execute(record.code, { ...call, storeHistory: false, cellId: record.cellId ?? undefined });
+      steps.push({ label: `run [${record.executionCount ?? step.cell}] ${firstLine(record.code)}`, ms: performance.now() - started });
       if (result.status !== 'ok') {
         const message = `rerunning cell [${record.executionCount ?? step.cell}] failed (${result.error?.ename}: ${result.error?.evalue})`;
         return { message, exclude: (p) => markUnreplayable(p, step.cell) };

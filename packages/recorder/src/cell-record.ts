@@ -30,6 +30,8 @@ export interface CellRecord {
   sideEffects: string[];
   /** Files the cell read: inputs a rerun needs on the target machine. */
   filesRead: string[];
+  /** Only imports and configuration of what it imported: cheap to rerun where those packages are loaded. */
+  importOnly: boolean;
   /** Randomness the recorded RNG state cannot reproduce (unseeded Generator, os.urandom, time). */
   nondeterministic: boolean;
 }

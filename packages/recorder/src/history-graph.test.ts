@@ -12,6 +12,7 @@ function record(seq: number, fields: Partial<CellRecord>): CellRecord {
     startedAt: 0,
     runtimeMs: 10,
     recordingMs: 0,
+    importOnly: false,
     success: true,
     reads: [],
     readsAll: false,

@@ -31,6 +31,7 @@ export function normalizeRecord(value: unknown): CellRecord {
     deleted: strings(raw.deleted),
     sideEffects: describe(raw.sideEffects),
     filesRead: describe(raw.inputs),
+    importOnly: raw.importOnly === true,
     nondeterministic: Boolean(raw.nondeterministic),
   };
 }

@@ -12,6 +12,7 @@ Files are written to a temp name in the target directory, fsynced, then renamed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pickle
@@ -21,7 +22,7 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any, Iterator
 
-from . import chunksum, serialize
+from . import chunksum, pickled, serialize
 from ._version import VERSION
 from .channel import OpError
 
@@ -56,8 +57,10 @@ class _Segments:
             self.add(_PAD[:k])
 
 
-def _build(values: dict[str, Any], user_ns: dict[str, Any] | None) -> _Segments:
-    data, bufs = serialize.to_bytes(values, user_ns)
+def _build(values: dict[str, Any], user_ns: dict[str, Any] | None, seq: int | None = None) -> _Segments:
+    """The blob of one group; `seq` (the history's last seq) lets it reuse measure's pickle."""
+    hit = pickled.CACHE.take(values, seq) if seq is not None else None
+    data, bufs = hit if hit is not None else serialize.to_bytes(values, user_ns)
     seg = _Segments()
     seg.add(MAGIC)
     pk = (seg.n, len(data))
@@ -104,7 +107,7 @@ def op_save(shim: "Shim", args: dict[str, Any], bufs: list[memoryview]) -> tuple
         item: dict[str, Any] = {"names": names}
         tmp = os.path.join(d, f".tmp-{uuid.uuid4().hex}")
         try:
-            seg = _build(_group_values(shim, names), shim.recorder.ns)
+            seg = _build(_group_values(shim, names), shim.recorder.ns, shim.history.last_seq)
             # Workers CRC chunk k while this thread writes it (both release the GIL).
             with chunksum.Summer() as summer, open(tmp, "wb") as f:
                 for pieces in chunksum.chunks(seg.parts):
@@ -136,7 +139,7 @@ def op_save_buffers(shim: "Shim", args: dict[str, Any], bufs: list[memoryview]) 
         t0 = time.perf_counter()
         item: dict[str, Any] = {"names": names}
         try:
-            seg = _build(_group_values(shim, names), shim.recorder.ns)
+            seg = _build(_group_values(shim, names), shim.recorder.ns, shim.history.last_seq)
             first = len(extra)
             extra.extend(_chunks(seg.parts, chunk))
             checksum = chunksum.sum_parts(seg.parts)
@@ -179,7 +182,46 @@ def op_load(shim: "Shim", args: dict[str, Any], bufs: list[memoryview]) -> tuple
     rec.sync_pending_outside()
     results = []
     loaded: list[str] = []
-    loaded_bytes = 0
+    with _pyplot_not_interactive():
+        _load_each(blobs, d, bufs, rec, verify, args, results, loaded)
+    loaded_bytes = sum(r.get("bytesRead", 0) for r in results)
+    if loaded:
+        _after_load(shim, loaded, digest=loaded_bytes <= _DIGEST_ON_LOAD_MAX_BYTES)
+    for r in results:
+        r.pop("bytesRead", None)
+    return {"results": results}, []
+
+
+@contextlib.contextmanager
+def _pyplot_not_interactive() -> Iterator[None]:
+    """A figure pickled while pyplot managed it registers itself with pyplot again when
+    unpickled. In a kernel (interactive mode, inline backend) it would then be drawn: queued for
+    display when registered, and drawn as stale by pyplot's post_execute hook, which IPython runs
+    after every comm message too. That is ~0.2 s per large figure in the middle of a restore, and
+    the figures shown again somewhere nobody asked. So: load with interactive mode off, and leave
+    the figures the load registered not stale (drawn when next changed or shown, as usual)."""
+    mpl = sys.modules.get("matplotlib")
+    helpers = sys.modules.get("matplotlib._pylab_helpers")
+    was = mpl is not None and mpl.is_interactive()
+    before = set(helpers.Gcf.figs) if helpers is not None else set()
+    if was:
+        mpl.interactive(False)
+    try:
+        yield
+    finally:
+        if was:
+            mpl.interactive(True)
+        helpers = sys.modules.get("matplotlib._pylab_helpers")
+        for num, manager in list(getattr(getattr(helpers, "Gcf", None), "figs", {}).items()):
+            if num not in before:
+                try:
+                    manager.canvas.figure.stale = False
+                except Exception:
+                    pass
+
+
+def _load_each(blobs: list[Any], d: Any, bufs: list[memoryview], rec: Any, verify: bool, args: dict[str, Any],
+               results: list[dict[str, Any]], loaded: list[str]) -> None:
     for spec in blobs:
         t0 = time.perf_counter()
         res: dict[str, Any] = {"file": spec.get("file"), "ok": False}
@@ -196,7 +238,7 @@ def op_load(shim: "Shim", args: dict[str, Any], bufs: list[memoryview]) -> tuple
             ns.update(bound)  # all or nothing: only after the whole group decoded
             res.update(ok=True, names=list(bound), created=created)
             loaded.extend(bound)
-            loaded_bytes += len(raw)
+            res["bytesRead"] = len(raw)
             if verify:
                 from .probe import probe
 
@@ -205,9 +247,6 @@ def op_load(shim: "Shim", args: dict[str, Any], bufs: list[memoryview]) -> tuple
             del values, bound  # unbound members of the group are dropped here
         res["seconds"] = time.perf_counter() - t0
         results.append(res)
-    if loaded:
-        _after_load(shim, loaded, digest=loaded_bytes <= _DIGEST_ON_LOAD_MAX_BYTES)
-    return {"results": results}, []
 
 
 class _LoadError(Exception):

@@ -14,7 +14,8 @@ import pickle
 import time
 from typing import TYPE_CHECKING, Any
 
-from . import hashing, kinds, serialize
+from . import hashing, kinds, pickled, serialize
+from .budget import gc_paused
 from .probe import probe
 from .channel import OpError
 
@@ -28,17 +29,19 @@ class _Budget(Exception):
     pass
 
 
-class _TimedSink:
-    __slots__ = ("n", "deadline", "calls")
+class _TimedSink(pickled.KeepingSink):
+    """Counts (and keeps, up to `cap`, for the save that follows) what the pickler writes;
+    raises _Budget once past the deadline."""
 
-    def __init__(self, deadline: float) -> None:
-        self.n = 0
+    __slots__ = ("deadline", "calls")
+
+    def __init__(self, deadline: float, cap: int = 0) -> None:
+        super().__init__(cap)
         self.deadline = deadline
         self.calls = 0
 
     def write(self, b: Any) -> int:
-        n = len(b)
-        self.n += n
+        n = super().write(b)
         self.calls += 1
         if self.calls & 15 == 0 and time.perf_counter() > self.deadline:
             raise _Budget()
@@ -46,37 +49,47 @@ class _TimedSink:
 
 
 def calibrate() -> dict[str, float]:
-    """unpickle/dump time ratio for in-band data, and memcpy bytes/s (once per process)."""
+    """unpickle/dump time ratio for in-band data, and memcpy bytes/s (once per process).
+
+    Best of three with the garbage collector paused: in a kernel holding millions of objects,
+    the allocations of one unpickle can set off a full collection that takes longer than the
+    unpickle itself, and a ratio skewed that way (14x was seen) makes every load look too slow
+    to the planner. The target's unpickling runs in a fresh kernel with a small heap."""
     if _calibration:
         return _calibration
-    sample = [{"k": i, "s": "x" * (i % 17), "f": i * 0.5, "l": [i, i + 1]} for i in range(20000)]
+    sample = [{"k": i, "s": "x" * (i % 17), "f": i * 0.5, "l": [i, i + 1]} for i in range(5000)]
+    ratios = []
+    with gc_paused():
+        for _ in range(3):
+            t0 = time.perf_counter()
+            data = pickle.dumps(sample, protocol=5)
+            t1 = time.perf_counter()
+            pickle.loads(data)
+            t2 = time.perf_counter()
+            ratios.append((t2 - t1) / max(t1 - t0, 1e-9))
+    block = bytearray(32 << 20)  # larger than caches: the rate of copying big arrays
     t0 = time.perf_counter()
-    data = pickle.dumps(sample, protocol=5)
-    t1 = time.perf_counter()
-    pickle.loads(data)
-    t2 = time.perf_counter()
-    block = bytearray(32 << 20)
-    t3 = time.perf_counter()
     bytes(block)
-    t4 = time.perf_counter()
-    _calibration.update(load_over_dump=max(0.2, (t2 - t1) / max(t1 - t0, 1e-9)),
-                        memcpy_bps=max(1e8, len(block) / max(t4 - t3, 1e-9)))
+    copy = len(block) / max(time.perf_counter() - t0, 1e-9)
+    _calibration.update(load_over_dump=min(4.0, max(0.2, min(ratios))), memcpy_bps=max(1e8, copy))
     return _calibration
 
 
 def measure_group(values: dict[str, Any], user_ns: dict[str, Any] | None, budget: float,
-                  modules_by_name: bool = False) -> dict[str, Any]:
+                  modules_by_name: bool = False, keep_seq: int | None = None) -> dict[str, Any]:
     """Size and speed of pickling `values` as one group. Modules count as unserializable unless
     `modules_by_name`: rerunning the cell that imported them also replays its configuration
     (matplotlib.use, pd.set_option), which importing by name would skip."""
     cal = calibrate()
     oob = [0]
+    buffers: list[pickle.PickleBuffer] = []
 
     def count(pb: pickle.PickleBuffer) -> bool:
         try:
             oob[0] += pb.raw().nbytes
         except BufferError:
             return True
+        buffers.append(pb)
         return False
 
     for v in values.values():
@@ -85,7 +98,7 @@ def measure_group(values: dict[str, Any], user_ns: dict[str, Any] | None, budget
         reason = kinds.unserializable_reason(v)
         if reason is not None:
             return {"serializable": False, "reason": reason}
-    sink = _TimedSink(time.perf_counter() + budget)
+    sink = _TimedSink(time.perf_counter() + budget, pickled.CACHE.room() if keep_seq is not None else 0)
     t0 = time.perf_counter()
     try:
         serialize.dumps_group(values, user_ns, sink, count)
@@ -96,6 +109,8 @@ def measure_group(values: dict[str, Any], user_ns: dict[str, Any] | None, budget
     except Exception as e:
         return {"serializable": False, "reason": f"{type(e).__name__}: {e}"[:500]}
     dump = time.perf_counter() - t0
+    if keep_seq is not None and sink.chunks is not None:
+        pickled.CACHE.put(values, keep_seq, b"".join(sink.chunks), buffers)
     return _result(sink.n, oob[0], dump, cal, estimate=None)
 
 
@@ -166,13 +181,15 @@ def op_measure(shim: "Shim", args: dict[str, Any], bufs: list[memoryview]) -> tu
         }
     groups = rec.index.groups(names)
     out_groups = []
+    pickled.CACHE.clear()  # pickles of an earlier measure are stale by now
     for gid, g in enumerate(groups):
         for n in g:
             variables[n]["group"] = gid
         # A module bound outside any recorded cell (before the shim attached) has no cell to rerun:
         # importing it by name is the only way back, so let the planner save it by name.
         no_cell = all(variables[n]["provenance"] != "cell" for n in g)
-        info = measure_group({n: ns[n] for n in g}, ns, budget, modules_by_name=no_cell)
+        info = measure_group({n: ns[n] for n in g}, ns, budget, modules_by_name=no_cell,
+                             keep_seq=shim.history.last_seq)
         info["id"] = gid
         info["names"] = g
         out_groups.append(info)

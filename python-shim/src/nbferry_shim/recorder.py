@@ -24,7 +24,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from . import arraysum, budget, cellscan, kinds, passes, pureuse, rng
+from . import arraysum, budget, cellscan, importonly, kinds, passes, pureuse, rng
 from .audit import CellAudit
 from .history import History, Record
 from .namespace import NameFilter
@@ -395,6 +395,7 @@ class Recorder:
             "unknownFingerprint": sorted(unreliable),
             "unhashed": sorted(unhashed),
             "inspectedOnly": sorted(inspected),
+            "importOnly": self._binds_modules(created + sorted(rebound)) and importonly.import_only(p.src),
             "rngConsumed": sorted(k for k, v in consumed.items() if v),
             "nondeterministic": any(not r.startswith("clock:") for r in nondet),
             "nondeterminism": nondet,
@@ -406,6 +407,10 @@ class Recorder:
         rec["overheadSec"] = (p.t_exec - p.t_start) + (time.perf_counter() - t_post)
         rec["_rng_before"] = {k: v for k, v in p.rng_before.items() if consumed.get(k)}
         return rec
+
+    def _binds_modules(self, names: list[str]) -> bool:
+        ns = self.ns
+        return any(isinstance(ns.get(n), type(sys)) for n in names)
 
     def _dynamic_nondet(self, written: list[str], p: Pending, consumed: dict[str, bool]) -> list[str]:
         out: list[str] = []

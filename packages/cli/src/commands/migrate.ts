@@ -14,7 +14,7 @@ import {
   renderVerification,
   restore,
   prepareTarget,
-  userPackages,
+  userModules,
   type PreparedTarget,
 } from '@nbferry/migrate';
 import { renderPlanText } from '@nbferry/planner';
@@ -43,10 +43,10 @@ export async function migrateCommand(args: MigrateArgs): Promise<number> {
     say(`   ${source.runs.length} cells in ${formatMs(source.runMs)} (kernel ready in ${formatMs(source.kernelReadyMs)})\n\n`);
 
     // Start and prepare the target (imports, shim, environment) while the source checkpoints: the two overlap.
-    const packages = await userPackages(source.kernel.client);
+    const modules = await userModules(source.kernel.client);
     const targetStart = performance.now();
     target = launchKernel({ python: args.python, cwd: source.notebookDir }).then(async (kernel) => {
-      const prepared = await prepareTarget(kernel.client, packages);
+      const prepared = await prepareTarget(kernel.client, modules);
       return { kernel, prepared, readyMs: performance.now() - targetStart };
     });
     target.catch(() => {}); // awaited below; this only avoids an unhandled rejection meanwhile
@@ -72,6 +72,8 @@ export async function migrateCommand(args: MigrateArgs): Promise<number> {
       `   restore ${formatMs(r.totalMs)}: compatibility ${formatMs(r.compatibilityMs)}, shim ${formatMs(r.attachMs)}, ` +
         `replay ${formatMs(r.replayMs)} (${restored.loadedGroups} loads, ${restored.rerunCells} reruns), verify ${formatMs(r.verifyMs)}\n`,
     );
+    const slowest = [...restored.steps].sort((a, b) => b.ms - a.ms).slice(0, 3);
+    if (slowest.length > 0) say(`   slowest steps: ${slowest.map((s) => `${s.label.slice(0, 40)} ${formatMs(s.ms)}`).join('; ')}\n`);
     for (const fallback of restored.fallbacks) say(`   fallback: ${fallback}\n`);
 
     say('\n4. Verify every variable against its fingerprint at checkpoint\n');
