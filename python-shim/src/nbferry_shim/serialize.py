@@ -124,6 +124,9 @@ def make_pickler(file: Any, user_ns: dict[str, Any] | None, buffer_callback: Any
             self.exempt: set[int] = set()
             self._np = sys.modules.get("numpy")
             self._pd = sys.modules.get("pandas")
+            # Types known to be picklable (unserializable_reason depends on the type alone, but
+            # for files): a figure has ~30,000 objects of a few dozen types.
+            self._fine_types: set[type] = set()
 
         def reducer_override(self, obj: Any) -> Any:
             t = type(obj)
@@ -146,9 +149,12 @@ def make_pickler(file: Any, user_ns: dict[str, Any] | None, buffer_callback: Any
             elif t is types.ModuleType and kinds.importable_module(obj):
                 # By name: loading imports it. Saved only when the planner chose to (see measure).
                 return (importlib.import_module, (obj.__name__,))
-            reason = kinds.unserializable_reason(obj)
-            if reason is not None and not (reason == "module" and base is not pickle.Pickler):
-                raise Unserializable(f"{reason}: {t.__module__}.{t.__qualname__}")
+            if t not in self._fine_types:
+                reason = kinds.unserializable_reason(obj)
+                if reason is not None and not (reason == "module" and base is not pickle.Pickler):
+                    raise Unserializable(f"{reason}: {t.__module__}.{t.__qualname__}")
+                if reason is None and not issubclass(t, io.IOBase):
+                    self._fine_types.add(t)
             if base is pickle.Pickler:
                 return NotImplemented
             return super().reducer_override(obj)
