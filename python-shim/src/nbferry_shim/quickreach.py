@@ -29,6 +29,7 @@ from . import codescan, kinds
 
 _SCALARS = frozenset({int, float, complex, str, bytes, bool, type(None)})
 _BACKING = ("_ndarray", "_data", "_codes", "_mask")
+_CONTAINERS = (list, tuple, dict, set, frozenset)
 
 
 def likely(value: Any) -> bool:
@@ -182,5 +183,7 @@ def walk(value: Any, user_ns: dict[str, Any] | None, limit: int, deadline: float
                 if o.size > limit:
                     return None
                 stack.extend(o.flat)
+        if t in _CONTAINERS and len(o) > limit:
+            return None  # cannot finish within `limit`; and listing its children would cost memory
         stack.extend(gc.get_referents(o))
     return Walked(frozenset(seen), frozenset(names), frozenset(loads), dynamic)
