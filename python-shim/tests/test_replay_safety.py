@@ -38,7 +38,10 @@ def test_nondeterminism_detection(sess: Any) -> None:
     sess.run("def make():\n    return np.random.default_rng()")
     assert sess.run("g2 = make()")["nondeterministic"] is True  # through a user function
     r = sess.run("import time\nt0 = time.time()")
-    assert r["nondeterministic"] is False and "clock:time" in r["nondeterminism"]
+    assert r["nondeterministic"] is True and "clock:time" in r["nondeterminism"]
+    r = sess.run("h = hash('nbferry')")
+    assert r["nondeterministic"] is True and "hash:str" in r["nondeterminism"]
+    assert sess.run("k = len('nbferry')")["nondeterministic"] is False
 
 
 def test_side_effects_and_inputs(sess: Any, tmp_path: Any) -> None:

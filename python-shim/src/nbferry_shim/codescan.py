@@ -118,6 +118,8 @@ def _scan(code: types.CodeType) -> CodeInfo:
                 nondet.append(f"unseeded:{nm}")
             elif nm in CLOCK_NAMES and _called_without_args(instrs, k):
                 nondet.append(f"clock:{nm}")
+            elif nm == "hash" and op in _LOAD_OPS:
+                nondet.append("hash:str")  # str/bytes hashes differ between processes (PYTHONHASHSEED)
     children = tuple(c for c in code.co_consts if isinstance(c, types.CodeType))
     immediate = (not code.co_flags & CO_NEWLOCALS) or code.co_name in COMPREHENSIONS
     return CodeInfo(frozenset(loads), frozenset(stores), frozenset(deletes), frozenset(attrs), star,
