@@ -286,3 +286,32 @@ def test_save_right_after_measure_pickles_nothing_again(sess: Any, tmp_path: Any
     monkeypatch.setattr(serialize, "to_bytes", lambda *a, **k: (calls.append(1), real(*a, **k))[1])
     saved = sess.call("save", dir=str(tmp_path), groups=[["big"], ["small"]])[0]["blobs"]
     assert all(b["ok"] for b in saved) and calls == []
+
+
+def test_loading_figures_does_not_draw_them_in_interactive_mode(sess: Any, shell: Any, tmp_path: Any) -> None:
+    """A pyplot-managed figure registers itself with pyplot again when unpickled; in interactive
+    mode (a kernel's) pyplot would then draw it as stale after the request. The load leaves it
+    registered, not stale, and interactive mode as it was."""
+    import matplotlib
+
+    sess.run("import matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\n"
+             "fig, ax = plt.subplots()\nax.plot([1, 2, 3])")
+    saved = sess.call("save", dir=str(tmp_path), groups=[["ax", "fig"]])[0]["blobs"][0]
+    sess.run("plt.close('all')")
+    fresh = _fresh(shell)
+    was = matplotlib.is_interactive()
+    matplotlib.interactive(True)
+    try:
+        from matplotlib._pylab_helpers import Gcf
+
+        before = set(Gcf.figs)
+        spec = {"file": saved["file"], "checksum": saved["checksum"], "names": saved["names"]}
+        assert fresh.call("load", dir=str(tmp_path), blobs=[spec])[0]["results"][0]["ok"]
+        assert matplotlib.is_interactive()
+        new = [m.canvas.figure for n, m in Gcf.figs.items() if n not in before]
+        assert new == [fresh.ns["fig"]] and not fresh.ns["fig"].stale
+    finally:
+        import matplotlib.pyplot as plt
+
+        matplotlib.interactive(was)
+        plt.close("all")
