@@ -162,6 +162,13 @@ def figure_reach(obj: Any) -> frozenset[int] | None:
     artist = getattr(mpl_artist, "Artist", None)
     if not isinstance(artist, type):
         return None
+    try:
+        return _figure_reach(obj, artist)
+    except Exception:  # a hostile __class__ or __getattr__: not an artist as far as we can tell
+        return None
+
+
+def _figure_reach(obj: Any, artist: type) -> frozenset[int] | None:
     if isinstance(obj, artist):
         return frozenset({id(obj), id(_figure_of(obj))})
     np = sys.modules.get("numpy")
