@@ -126,6 +126,7 @@ def op_save(shim: "Shim", args: dict[str, Any], bufs: list[memoryview]) -> tuple
             item.update(ok=False, error=_err(e))
         item["seconds"] = time.perf_counter() - t0
         out.append(item)
+    pickled.CACHE.clear()  # groups the plan did not save: their pickles would only hold memory
     if do_fsync:
         _fsync_dir(d)
     return {"blobs": out, "checksum": chunksum.CRC32_8M}, []

@@ -4,7 +4,8 @@ A checkpoint measures every group (pickling it to learn its size and speed), pla
 the groups the plan chose: without this, each saved group is pickled twice. `measure` keeps the
 pickle of each group up to a size cap; `save` uses it when the group's values are the same
 objects and no cell has run since (the history's last seq is unchanged), and pickles afresh
-otherwise. Out-of-band buffers are kept as PickleBuffers (references, no copy).
+otherwise. Out-of-band buffers are kept as PickleBuffers (references, no copy). The cache is
+emptied by the save, and by the next cell, so it never holds memory past a checkpoint.
 """
 
 from __future__ import annotations

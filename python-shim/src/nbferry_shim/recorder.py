@@ -24,7 +24,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from . import arraysum, budget, cellscan, importonly, kinds, passes, pureuse, rng
+from . import arraysum, budget, cellscan, importonly, kinds, passes, pickled, pureuse, rng
 from .audit import CellAudit
 from .history import History, Record
 from .namespace import NameFilter
@@ -186,6 +186,7 @@ class Recorder:
     def pre_run_cell(self, info: Any) -> None:
         if not self.enabled or threading.get_ident() != self.exec_thread:
             return  # subshell threads: their effects show up as "outside" changes later
+        pickled.CACHE.clear()  # a measure's pickles are stale once a cell runs (and hold memory)
         if self.pending:
             if getattr(info, "store_history", False):  # a post_run_cell was lost
                 self._finish(self.pending.pop(), None, lost=True)
