@@ -1,16 +1,18 @@
 /**
  * Per-cell recording overhead of one notebook: a recorded and an unrecorded kernel run the same
  * cells; each cell's wall time (execute request → reply + idle) is compared, along with the
- * shim's own measure of its hooks (`overheadSec`).
+ * shim's own measure of its hooks (each record's `recordingMs`). Medians over repeats; the two
+ * kernels alternate which runs first.
  *
  *   npx tsx --conditions=source benchmarks/cell-overhead.ts NOTEBOOK [--size small|medium] [--repeat N]
  */
+import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { launchKernel } from '@nbferry/kernel';
-import { readFileSync } from 'node:fs';
 import { parseNotebook } from '@nbferry/protocol';
 import { Recorder } from '@nbferry/recorder';
+import { median } from './stats.js';
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
@@ -23,11 +25,7 @@ const env = { NBFERRY_DATA_SIZE: values.size! };
 async function run(recorded: boolean): Promise<{ cell: number[]; hook: number[] }> {
   const kernel = await launchKernel({ python: resolve(values.python!), cwd: dirname(path), env });
   try {
-    const hooks = new Map<string, number>();
-    let recorder: Recorder | undefined;
-    if (recorded) {
-      recorder = await Recorder.attach(kernel.client);
-    }
+    const recorder = recorded ? await Recorder.attach(kernel.client) : undefined;
     const cell: number[] = [];
     for (const c of nb.cells) {
       const t0 = performance.now();
@@ -37,6 +35,7 @@ async function run(recorded: boolean): Promise<{ cell: number[]; hook: number[] 
     const hook: number[] = [];
     if (recorder) {
       await recorder.sync();
+      const hooks = new Map<string, number>();
       for (const exec of recorder.graph.executions) if (exec.cellId) hooks.set(exec.cellId, exec.recordingMs);
       for (const c of nb.cells) hook.push(hooks.get(c.id ?? '') ?? NaN);
     }
@@ -58,8 +57,8 @@ for (let i = 0; i < reps; i++) {
     if (r) hook.push(out.hook);
   }
 }
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]!; };
-let totR = 0, totP = 0;
+let totR = 0;
+let totP = 0;
 console.log('cell   plain ms   recorded ms   diff ms   hook ms   first line');
 nb.cells.forEach((c, i) => {
   const p = median(plain.map((x) => x[i]!));
