@@ -23,20 +23,21 @@ def init(notebook_path):
     return json.dumps({"seconds": time.perf_counter() - t0})
 
 
-def commit(message):
+def _timed_kishu(method, arg, key):
+    """Calls the session's Kishu object (`_kishu.<method>(arg)`) and reports its time and result."""
     shell = get_ipython()
     t0 = time.perf_counter()
     with shell.builtin_trap:
-        commit_id = shell.user_ns["_kishu"].commit(message)
-    return json.dumps({"seconds": time.perf_counter() - t0, "commit": str(commit_id)})
+        result = getattr(shell.user_ns["_kishu"], method)(arg)
+    return json.dumps({"seconds": time.perf_counter() - t0, key: str(result)})
+
+
+def commit(message):
+    return _timed_kishu("commit", message, "commit")
 
 
 def checkout(commit_id):
-    shell = get_ipython()
-    t0 = time.perf_counter()
-    with shell.builtin_trap:
-        message = shell.user_ns["_kishu"].checkout(commit_id)
-    return json.dumps({"seconds": time.perf_counter() - t0, "message": str(message)})
+    return _timed_kishu("checkout", commit_id, "message")
 
 
 def database(notebook_path):

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Notebook } from '@nbferry/protocol';
 import type { CorpusNotebook } from '../corpus.js';
 import type { KernelSetup } from '../kernels.js';
-import type { Fidelity, MethodName, MethodTrial, TrialStatus } from '../types.js';
+import type { Fidelity, MethodName, MethodTrial, Overhead, TrialStatus } from '../types.js';
 
 export interface TrialContext {
   notebook: CorpusNotebook;
@@ -51,6 +51,14 @@ export async function diskBytes(path: string): Promise<number> {
   let total = 0;
   for (const entry of await readdir(path)) total += await diskBytes(join(path, entry));
   return total;
+}
+
+/**
+ * The instrumented side of a method's overhead; the unrecorded side is filled in by the trial,
+ * which owns the unrecorded run.
+ */
+export function recordedOverhead(recorded: Pick<Overhead, 'recordedCellMs' | 'attachMs' | 'recordedPeakRssMiB' | 'hookMs'>): Overhead {
+  return { ...recorded, unrecordedCellMs: Number.NaN, unrecordedPeakRssMiB: null };
 }
 
 export type { Fidelity };

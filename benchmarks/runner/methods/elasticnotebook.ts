@@ -12,7 +12,7 @@ import { fingerprintKernel } from '../fingerprints.js';
 import { disposeAll, peakRssMiB, runCells, startKernel } from '../kernels.js';
 import { callHelper } from '../python-call.js';
 import type { MethodTrial } from '../types.js';
-import { describeError, kernelSetup, trial, type TrialContext } from './context.js';
+import { describeError, kernelSetup, recordedOverhead, trial, type TrialContext } from './context.js';
 
 export async function runElasticNotebook(ctx: TrialContext, root: string): Promise<MethodTrial> {
   const signal = AbortSignal.timeout(ctx.timeoutMs);
@@ -48,13 +48,7 @@ export async function runElasticNotebook(ctx: TrialContext, root: string): Promi
       migrationMs: saved.ms + restoreMs,
       bytes: saved.value.bytes,
       fidelity: compareFingerprints(expected.variables, actual.variables),
-      overhead: {
-        recordedCellMs: cells.cellMs,
-        unrecordedCellMs: Number.NaN,
-        attachMs: load.ms,
-        recordedPeakRssMiB: recordedPeak,
-        unrecordedPeakRssMiB: null,
-      },
+      overhead: recordedOverhead({ recordedCellMs: cells.cellMs, attachMs: load.ms, recordedPeakRssMiB: recordedPeak }),
       notes,
     });
   } catch (error) {

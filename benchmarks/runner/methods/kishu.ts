@@ -13,7 +13,7 @@ import { fingerprintKernel } from '../fingerprints.js';
 import { disposeAll, peakRssMiB, runCells, startKernel } from '../kernels.js';
 import { callHelper } from '../python-call.js';
 import type { MethodTrial } from '../types.js';
-import { describeError, diskBytes, kernelSetup, trial, type TrialContext } from './context.js';
+import { describeError, diskBytes, kernelSetup, recordedOverhead, trial, type TrialContext } from './context.js';
 
 export async function runKishu(ctx: TrialContext, python: string): Promise<MethodTrial> {
   const signal = AbortSignal.timeout(ctx.kishuTimeoutMs);
@@ -57,13 +57,7 @@ export async function runKishu(ctx: TrialContext, python: string): Promise<Metho
       migrationMs: committed.ms + restoreMs,
       bytes,
       fidelity: compareFingerprints(expected.variables, actual.variables),
-      overhead: {
-        recordedCellMs: cells.cellMs,
-        unrecordedCellMs: Number.NaN,
-        attachMs: init.ms,
-        recordedPeakRssMiB: recordedPeak,
-        unrecordedPeakRssMiB: null,
-      },
+      overhead: recordedOverhead({ recordedCellMs: cells.cellMs, attachMs: init.ms, recordedPeakRssMiB: recordedPeak }),
       notes,
     });
   } catch (error) {

@@ -13,9 +13,8 @@ import { cleanWrittenFiles } from '../corpus.js';
 import { fromVerification } from '../fidelity.js';
 import { disposeAll, peakRssMiB, runCells, startKernel } from '../kernels.js';
 import type { MethodTrial } from '../types.js';
-import { describeError, diskBytes, kernelSetup, trial, type TrialContext } from './context.js';
+import { describeError, diskBytes, kernelSetup, recordedOverhead, trial, type TrialContext } from './context.js';
 
-/** The overhead's unrecorded side is filled in by the trial, which owns the unrecorded run. */
 export async function runNbferry(ctx: TrialContext): Promise<MethodTrial> {
   const signal = AbortSignal.timeout(ctx.timeoutMs);
   const call = { signal };
@@ -68,14 +67,7 @@ export async function runNbferry(ctx: TrialContext): Promise<MethodTrial> {
       migrationMs: checkpointMs + restoreMs,
       bytes,
       fidelity: fromVerification(restored.verification, saved.checkpoint.manifest.body.fingerprints.values),
-      overhead: {
-        recordedCellMs: cells.cellMs,
-        unrecordedCellMs: Number.NaN,
-        attachMs,
-        hookMs,
-        recordedPeakRssMiB: recordedPeak,
-        unrecordedPeakRssMiB: null,
-      },
+      overhead: recordedOverhead({ recordedCellMs: cells.cellMs, attachMs, hookMs, recordedPeakRssMiB: recordedPeak }),
       notes,
     });
   } catch (error) {

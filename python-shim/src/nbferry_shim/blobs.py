@@ -184,12 +184,9 @@ def op_load(shim: "Shim", args: dict[str, Any], bufs: list[memoryview]) -> tuple
     results = []
     loaded: list[str] = []
     with _pyplot_not_interactive():
-        _load_each(blobs, d, bufs, rec, verify, args, results, loaded)
-    loaded_bytes = sum(r.get("bytesRead", 0) for r in results)
+        loaded_bytes = _load_each(blobs, d, bufs, rec, verify, args, results, loaded)
     if loaded:
         _after_load(shim, loaded, digest=loaded_bytes <= _DIGEST_ON_LOAD_MAX_BYTES)
-    for r in results:
-        r.pop("bytesRead", None)
     return {"results": results}, []
 
 
@@ -222,7 +219,10 @@ def _pyplot_not_interactive() -> Iterator[None]:
 
 
 def _load_each(blobs: list[Any], d: Any, bufs: list[memoryview], rec: Any, verify: bool, args: dict[str, Any],
-               results: list[dict[str, Any]], loaded: list[str]) -> None:
+               results: list[dict[str, Any]], loaded: list[str]) -> int:
+    """Loads each blob spec into the namespace, appending one result per spec and the names
+    bound to `loaded`; returns the bytes read for the blobs that loaded."""
+    loaded_bytes = 0
     for spec in blobs:
         t0 = time.perf_counter()
         res: dict[str, Any] = {"file": spec.get("file"), "ok": False}
@@ -239,7 +239,7 @@ def _load_each(blobs: list[Any], d: Any, bufs: list[memoryview], rec: Any, verif
             ns.update(bound)  # all or nothing: only after the whole group decoded
             res.update(ok=True, names=list(bound), created=created)
             loaded.extend(bound)
-            res["bytesRead"] = len(raw)
+            loaded_bytes += len(raw)
             if verify:
                 from .probe import probe
 
@@ -248,6 +248,7 @@ def _load_each(blobs: list[Any], d: Any, bufs: list[memoryview], rec: Any, verif
             del values, bound  # unbound members of the group are dropped here
         res["seconds"] = time.perf_counter() - t0
         results.append(res)
+    return loaded_bytes
 
 
 class _LoadError(Exception):

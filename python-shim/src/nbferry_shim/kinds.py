@@ -173,7 +173,8 @@ def _figure_reach(obj: Any, artist: type) -> frozenset[int] | None:
         return frozenset({id(obj), id(_figure_of(obj))})
     np = sys.modules.get("numpy")
     if np is not None and type(obj) is np.ndarray:
-        if obj.dtype.hasobject and 0 < obj.size <= _MAX_ARTISTS:
+        # The first element rules out most object arrays (strings) before listing them all.
+        if obj.dtype.hasobject and 0 < obj.size <= _MAX_ARTISTS and isinstance(obj.flat[0], artist):
             items = obj.ravel().tolist()
             if all(isinstance(x, artist) for x in items):
                 return frozenset({id(obj)}).union(*({id(x), id(_figure_of(x))} for x in items))
