@@ -66,6 +66,7 @@ describe('shim sources', () => {
     expect(error.root).toBe(missing);
     expect(error.message).toContain(missing);
     expect(error.message).toContain('NBFERRY_SHIM_DIR');
+    expect(error.message).toContain('not found (ENOENT)');
     expect((error.cause as NodeJS.ErrnoException).code).toBe('ENOENT');
   });
 
@@ -81,7 +82,7 @@ describe('shim sources', () => {
     const dir = await shimCopy();
     await rm(join(dir, 'src/nbferry_shim'), { recursive: true });
     await writeFile(join(dir, 'src/nbferry_shim'), 'not a directory');
-    expect((await rejection(loadShimBundle(dir))).message).toContain('ENOTDIR');
+    expect((await rejection(loadShimBundle(dir))).message).toContain('not a directory (ENOTDIR)');
 
     const versionless = await shimCopy();
     await writeFile(join(versionless, 'src/nbferry_shim/_version.py'), '# no version here\n');

@@ -55,13 +55,17 @@ export function loadShimBundle(root?: string): Promise<ShimBundle> {
   return bundle;
 }
 
+const IO_REASONS: Record<string, string> = { ENOENT: 'not found', EACCES: 'permission denied', ENOTDIR: 'not a directory', EISDIR: 'a directory' };
+
 async function readBundle(root: string, explicit: boolean): Promise<ShimBundle> {
   const fail = (detail: string, cause?: unknown) => new ShimSourcesError(root, detail, remedy(root, explicit), { cause });
   const read = async <T>(what: string, io: () => Promise<T>): Promise<T> => {
     try {
       return await io();
     } catch (error) {
-      throw fail(`${what}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, error);
+      const code = (error as NodeJS.ErrnoException).code;
+      const reason = code ? `${IO_REASONS[code] ?? 'error'} (${code})` : (error as Error).message;
+      throw fail(`${what}: ${reason}`, error);
     }
   };
   const packageDir = join(root, 'src', 'nbferry_shim');
