@@ -60,6 +60,19 @@ async function packageReadmes(): Promise<string[]> {
   return readmes.filter((readme) => existsSync(join(repoRoot, readme)) && readme !== 'packages/jupyter-server/README.md');
 }
 
+/** `name` and `name/subpath` for every export of every workspace package. */
+async function publicEntryPoints(): Promise<string[]> {
+  const specifiers: string[] = [];
+  for (const dir of await readdir(join(repoRoot, 'packages'))) {
+    const { name, exports } = JSON.parse(await readFile(join(repoRoot, 'packages', dir, 'package.json'), 'utf8')) as {
+      name: string;
+      exports: Record<string, unknown>;
+    };
+    for (const subpath of Object.keys(exports).filter((key) => !key.endsWith('.json'))) specifiers.push(name + subpath.slice(1));
+  }
+  return specifiers;
+}
+
 const notebook = {
   nbformat: 4,
   nbformat_minor: 5,
@@ -138,6 +151,9 @@ describe('the packages as installed from their tarballs', () => {
       }
     }
     expect(packageExamples.length).toBeGreaterThanOrEqual(1);
+    // And every entry point of every package, so all public declarations are checked.
+    const entryPoints = await publicEntryPoints();
+    await writeFile(join(project, 'entry-points.ts'), entryPoints.map((specifier, i) => `export * as m${i} from '${specifier}';\n`).join(''));
     const compilerOptions = {
       target: 'ES2022',
       module: 'NodeNext',
@@ -148,7 +164,7 @@ describe('the packages as installed from their tarballs', () => {
       rootDir: '.',
       outDir: 'out',
     };
-    await writeFile(join(project, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: [...names, ...packageExamples] }, null, 2));
+    await writeFile(join(project, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: [...names, ...packageExamples, 'entry-points.ts'] }, null, 2));
     const tsc = await run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', '.'], project);
     expect(tsc.stdout + tsc.stderr).toBe('');
     expect(tsc.code).toBe(0);
@@ -163,6 +179,12 @@ describe('the packages as installed from their tarballs', () => {
       expect(other.stdout, name).toMatch(/^true true$/m);
     }
   }, 180_000);
+
+  it('leaves a working node_modules/.bin/nbferry in the checkout after `npm run build`', async () => {
+    const help = await run(join(repoRoot, 'node_modules/.bin/nbferry'), ['--help'], repoRoot);
+    expect(help.code, help.stderr).toBe(0);
+    expect(help.stdout).toContain('migrate');
+  });
 
   it('runs the installed nbferry command: migrate moves a notebook and loses nothing', async () => {
     const dir = join(project, 'work');
