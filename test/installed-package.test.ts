@@ -7,7 +7,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { lstat, mkdir, mkdtemp, readdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, realpath, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -184,6 +184,21 @@ describe('the packages as installed from their tarballs', () => {
     const help = await run(join(repoRoot, 'node_modules/.bin/nbferry'), ['--help'], repoRoot);
     expect(help.code, help.stderr).toBe(0);
     expect(help.stdout).toContain('migrate');
+  });
+
+  it('a broken installation (the shim removed) fails with the typed error that says to reinstall', async () => {
+    const shim = join(project, 'node_modules/@nbferry/recorder/shim');
+    const aside = join(root, 'shim-aside');
+    await rename(shim, aside);
+    try {
+      const probe = 'import { loadShimBundle } from "nbferry";\nawait loadShimBundle().catch((e) => console.log(e.name, e.code, e.message));';
+      const result = await mustRun(process.execPath, ['--input-type=module', '-e', probe], project);
+      expect(result.stdout).toMatch(/^ShimSourcesError SHIM_SOURCES_UNREADABLE /);
+      expect(result.stdout).toContain(shim);
+      expect(result.stdout).toContain('reinstall');
+    } finally {
+      await rename(aside, shim);
+    }
   });
 
   it('runs the installed nbferry command: migrate moves a notebook and loses nothing', async () => {

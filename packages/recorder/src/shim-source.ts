@@ -38,7 +38,10 @@ function remedy(root: string, explicit: boolean): string {
     return `NBFERRY_SHIM_DIR=${root}: point it at a python-shim directory (with src/nbferry_shim/ and inject.py.tmpl), or unset it to use the shim shipped in @nbferry/recorder.`;
   }
   if (fromSources) return 'This checkout is missing python-shim/: restore it (git checkout -- python-shim) or set NBFERRY_SHIM_DIR.';
-  return 'The @nbferry/recorder installation is incomplete: reinstall it (npm install); in a checkout run `npm run build`.';
+  return (
+    'The @nbferry/recorder installation is incomplete (its shim/ directory): reinstall it (npm install). ' +
+    'If nbferry is bundled, ship @nbferry/recorder/shim/ with the bundle and set NBFERRY_SHIM_DIR to it; in a checkout, run `npm run build`.'
+  );
 }
 
 const cache = new Map<string, Promise<ShimBundle>>();
