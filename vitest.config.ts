@@ -1,12 +1,15 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 const packagesDir = fileURLToPath(new URL('./packages/', import.meta.url));
 
-// Tests import sibling packages from their TypeScript sources, so no build is needed first.
+// Tests import sibling packages (by their package names) from their TypeScript sources, so no build is needed first.
 const alias = Object.fromEntries(
-  readdirSync(packagesDir).map((name) => [`@nbferry/${name}`, `${packagesDir}${name}/src/index.ts`]),
+  readdirSync(packagesDir).map((dir) => {
+    const { name } = JSON.parse(readFileSync(`${packagesDir}${dir}/package.json`, 'utf8')) as { name: string };
+    return [name, `${packagesDir}${dir}/src/index.ts`];
+  }),
 );
 
 export default defineConfig({

@@ -1,7 +1,7 @@
 /** The websocket framing nbferry gives services: exact bytes for sliced Buffers, Buffers back. */
 import { ServerConnection, type KernelMessage } from '@jupyterlab/services';
 import { expect, test } from 'vitest';
-import { V1_PROTOCOL, encodedSize, exactSerializer } from '@nbferry/jupyter-server';
+import { V1_PROTOCOL, encodedSize, exactSerializer, type WireSerializer } from '@nbferry/jupyter-server';
 
 function message(buffers: Uint8Array[]): KernelMessage.IMessage {
   return {
@@ -34,7 +34,7 @@ test("services' own serializer reads past a sliced Buffer's bounds (why nbferry 
   const pool = Buffer.from('0123456789');
   const stock = ServerConnection.makeSettings().serializer;
   const ours = exactSerializer();
-  const bytesOf = (serializer: typeof stock) => {
+  const bytesOf = (serializer: WireSerializer) => {
     const back = ours.deserialize(serializer.serialize(message([pool.subarray(2, 4)]), V1_PROTOCOL) as ArrayBuffer, V1_PROTOCOL);
     return Buffer.from(back.buffers![0] as Buffer).toString();
   };

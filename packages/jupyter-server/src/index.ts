@@ -1,9 +1,9 @@
 export * from './errors.js';
 export { ServerApi, type ContentsModel, type KernelModel, type NewSession, type ServerInfo, type SessionModel } from './server-api.js';
-export { ServerTransport, DEFAULT_MAX_MESSAGE_BYTES, type ServerTransportOptions } from './server-transport.js';
+export { ServerTransport, DEFAULT_MAX_MESSAGE_BYTES, type ServerTransportOptions, type ServicesKernelConnection } from './server-transport.js';
 export { startServerKernel, connectServerKernel, type ServerKernel, type ServerKernelOptions } from './server-kernel.js';
 export { routeServicesLogs, type ServicesLogHandler, type ServicesLogLevel } from './services-log.js';
-export { exactSerializer, encodedSize, V1_PROTOCOL } from './wire-serializer.js';
+export { exactSerializer, encodedSize, V1_PROTOCOL, type WireMessage, type WireSerializer } from './wire-serializer.js';
 export {
   DEFAULT_CHUNK_BYTES,
   chunkBytesFor,

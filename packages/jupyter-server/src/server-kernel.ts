@@ -82,7 +82,8 @@ async function open(api: ServerApi, model: KernelModel, owned: boolean, options:
     token,
     appendToken: false,
     WebSocket: webSocketClass(token, options.maxReceiveBytes),
-    serializer: exactSerializer(),
+    // Our serializer is typed without services' message types (see WireMessage); it returns what services sent.
+    serializer: exactSerializer() as ServerConnection.ISettings['serializer'],
   });
   const connection = new KernelConnection({ model: { id: model.id, name: model.name }, serverSettings, handleComms: false });
   const transport = new ServerTransport(connection, options);

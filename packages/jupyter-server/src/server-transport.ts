@@ -10,11 +10,26 @@
  * - Messages that the server would refuse by size are rejected with MessageTooLargeError instead of
  *   being sent: tornado closes the socket on them silently and services would then wait forever.
  */
-import type { KernelConnection, KernelMessage } from '@jupyterlab/services';
 import { KernelClosedError, type KernelTransport, type MessageHandler, type TransportStats } from '@nbferry/kernel';
 import type { Channel, JupyterMessage } from '@nbferry/protocol';
 import { MessageTooLargeError } from './errors.js';
-import { encodedSize } from './wire-serializer.js';
+import { encodedSize, type WireMessage } from './wire-serializer.js';
+
+/**
+ * What the transport uses of services' KernelConnection (which satisfies it), stated here so that
+ * nbferry's public types do not import @jupyterlab/services (see WireMessage).
+ */
+export interface ServicesKernelConnection {
+  readonly clientId: string;
+  readonly isDisposed: boolean;
+  readonly anyMessage: {
+    connect(slot: (sender: unknown, args: { msg: WireMessage; direction: 'send' | 'recv' }) => void): unknown;
+  };
+  sendShellMessage(msg: WireMessage, expectReply?: boolean, disposeOnDone?: boolean): { done: Promise<unknown> };
+  sendControlMessage(msg: WireMessage, expectReply?: boolean, disposeOnDone?: boolean): { done: Promise<unknown> };
+  sendInputReply(content: object, parentHeader: object): void;
+  dispose(): void;
+}
 
 /** Tornado's default websocket_max_message_size is 10 MiB; stay clear of it. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 10 * 1024 * 1024 - 64 * 1024;
@@ -33,7 +48,7 @@ export class ServerTransport implements KernelTransport {
   private closed = false;
 
   constructor(
-    readonly connection: KernelConnection,
+    readonly connection: ServicesKernelConnection,
     options: ServerTransportOptions = {},
   ) {
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
@@ -61,13 +76,12 @@ export class ServerTransport implements KernelTransport {
       metadata: msg.metadata,
       content: msg.content,
       buffers: msg.buffers,
-    } as unknown as KernelMessage.IMessage;
+    } as WireMessage;
     const bytes = encodedSize(wire);
     if (bytes > this.maxMessageBytes) throw new MessageTooLargeError(type, bytes, this.maxMessageBytes);
     this.largestSent = Math.max(this.largestSent, bytes);
     if (channel === 'stdin') {
-      const content = msg.content as KernelMessage.IInputReplyMsg['content'];
-      this.connection.sendInputReply(content, msg.parent_header as KernelMessage.IInputReplyMsg['parent_header']);
+      this.connection.sendInputReply(msg.content as object, msg.parent_header);
       return;
     }
     // services tracks each request in a future it disposes when done: ask for a reply only where one
@@ -75,8 +89,8 @@ export class ServerTransport implements KernelTransport {
     const expectReply = type.endsWith('_request');
     const future =
       channel === 'shell'
-        ? this.connection.sendShellMessage(wire as KernelMessage.IShellMessage, expectReply, true)
-        : this.connection.sendControlMessage(wire as KernelMessage.IControlMessage, expectReply, true);
+        ? this.connection.sendShellMessage(wire, expectReply, true)
+        : this.connection.sendControlMessage(wire, expectReply, true);
     // Rejects only when services disposes the future (restart, close): KernelClient reports that.
     future.done.catch(() => {});
   }
@@ -87,7 +101,7 @@ export class ServerTransport implements KernelTransport {
     this.connection.dispose();
   }
 
-  private receive(msg: KernelMessage.IMessage): void {
+  private receive(msg: WireMessage): void {
     this.stats.received += 1;
     const channel = msg.channel as Channel;
     if (channel !== 'iopub' && channel !== 'shell' && channel !== 'control' && channel !== 'stdin') {

@@ -10,19 +10,38 @@
  * Layout: u64 count n, n u64 offsets, then channel | header | parent_header | metadata | content |
  * buffer 0 | buffer 1 | ... (offsets little endian; the last offset is the end of the message).
  */
-import { ServerConnection, type KernelMessage } from '@jupyterlab/services';
+import { ServerConnection } from '@jupyterlab/services';
 
 export const V1_PROTOCOL = 'v1.kernel.websocket.jupyter.org';
 
-type Serializer = ServerConnection.ISettings['serializer'];
 type WireBuffer = ArrayBuffer | ArrayBufferView;
+
+/**
+ * A kernel message as the websocket carries it: the shape of services' KernelMessage.IMessage,
+ * stated here (as is WireSerializer) so that nbferry's public types do not import
+ * @jupyterlab/services, whose declarations need React and json-schema types to type-check.
+ */
+export interface WireMessage {
+  channel: string;
+  header: object;
+  parent_header: object;
+  metadata: object;
+  content: object;
+  buffers?: WireBuffer[];
+}
+
+/** services' ServerConnection.ISettings['serializer'] (services' own one is assignable to it). */
+export interface WireSerializer {
+  serialize(msg: WireMessage, protocol?: string): string | ArrayBuffer;
+  deserialize(data: ArrayBuffer, protocol?: string): WireMessage;
+}
 
 interface Encoded {
   parts: Uint8Array[];
   bytes: number;
 }
 
-function encodeV1(msg: KernelMessage.IMessage): Encoded {
+function encodeV1(msg: WireMessage): Encoded {
   const text = [
     msg.channel,
     JSON.stringify(msg.header),
@@ -45,7 +64,7 @@ function encodeV1(msg: KernelMessage.IMessage): Encoded {
 }
 
 /** The size of `msg` on the websocket in the v1 framing (what the server's size limit applies to). */
-export function encodedSize(msg: KernelMessage.IMessage): number {
+export function encodedSize(msg: WireMessage): number {
   const json = (value: unknown) => Buffer.byteLength(JSON.stringify(value ?? {}), 'utf8');
   const buffers = msg.buffers ?? [];
   const text =
@@ -53,7 +72,7 @@ export function encodedSize(msg: KernelMessage.IMessage): number {
   return 8 * (2 + 5 + buffers.length) + text + buffers.reduce((sum, b) => sum + b.byteLength, 0);
 }
 
-function decodeV1(data: ArrayBuffer): KernelMessage.IMessage {
+function decodeV1(data: ArrayBuffer): WireMessage {
   const view = new DataView(data);
   const count = Number(view.getBigUint64(0, true));
   const offsets: number[] = [];
@@ -69,7 +88,7 @@ function decodeV1(data: ArrayBuffer): KernelMessage.IMessage {
     metadata: json(3),
     content: json(4),
     buffers,
-  } as KernelMessage.IMessage;
+  } as WireMessage;
 }
 
 function asBytes(buffer: WireBuffer): Uint8Array {
@@ -85,7 +104,7 @@ function exactArrayBuffer(buffer: WireBuffer): ArrayBuffer {
 }
 
 /** Services' serializer with exact buffers for the v1 framing; other protocols go to services' own. */
-export function exactSerializer(fallback: Serializer = ServerConnection.makeSettings().serializer): Serializer {
+export function exactSerializer(fallback: WireSerializer = ServerConnection.makeSettings().serializer): WireSerializer {
   return {
     serialize(msg, protocol) {
       if (protocol !== V1_PROTOCOL) return fallback.serialize({ ...msg, buffers: (msg.buffers ?? []).map(exactArrayBuffer) }, protocol);
@@ -105,7 +124,7 @@ export function exactSerializer(fallback: Serializer = ServerConnection.makeSett
         const bytes = asBytes(b);
         return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       });
-      return { ...msg, buffers } as KernelMessage.IMessage;
+      return { ...msg, buffers };
     },
   };
 }

@@ -32,3 +32,19 @@ export class ShimUnavailableError extends RecorderError {
     super(`the nbferry shim is not reachable: ${detail}`, 'SHIM_UNAVAILABLE');
   }
 }
+
+/**
+ * The shim's Python sources could not be read: a missing or incomplete directory (a broken
+ * installation, a wrong NBFERRY_SHIM_DIR or `shimRoot`). `hint` says what to do for that origin.
+ */
+export class ShimSourcesError extends RecorderError {
+  override name = 'ShimSourcesError';
+  constructor(
+    readonly root: string,
+    detail: string,
+    hint: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`cannot read the nbferry shim's Python sources in ${root}: ${detail}. ${hint}`, 'SHIM_SOURCES_UNREADABLE', options);
+  }
+}

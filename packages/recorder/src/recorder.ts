@@ -29,7 +29,7 @@ export interface ShimHello {
 }
 
 export interface AttachRecorderOptions extends CallOptions {
-  /** Root of the python-shim directory (default: the one in this repository, or $NBFERRY_SHIM_DIR). */
+  /** A python-shim directory to inject from (default: $NBFERRY_SHIM_DIR, else the shim shipped with this package). */
   shimRoot?: string;
 }
 

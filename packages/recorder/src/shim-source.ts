@@ -1,10 +1,19 @@
 /**
  * The shim's Python sources, and the code that installs them in a kernel. The sources are sent with
  * the injection (nothing is pip-installed kernel-side); they are read once per process.
+ *
+ * Where they come from, first match wins:
+ * 1. `shimRoot` given to Recorder.attach / loadShimBundle;
+ * 2. $NBFERRY_SHIM_DIR (e.g. a python-shim/ checkout being worked on);
+ * 3. running from this package's TypeScript sources (a checkout): the repository's python-shim/;
+ *    running the built package (dist/, installed or not): the copy in the package's shim/,
+ *    made by `npm run build` / `npm pack` (scripts/copy-shim.mjs).
+ * Each is a python-shim-shaped directory: src/nbferry_shim/*.py and inject.py.tmpl.
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ShimSourcesError } from './errors.js';
 
 export interface ShimBundle {
   version: string;
@@ -13,29 +22,66 @@ export interface ShimBundle {
   injectTemplate: string;
 }
 
-/** python-shim/ next to the packages in this repository; NBFERRY_SHIM_DIR overrides. */
+const fromSources = import.meta.url.endsWith('.ts');
+
+/** The shim directory used when none is given: $NBFERRY_SHIM_DIR, else the checkout's or the package's. */
 export function defaultShimRoot(): string {
-  return process.env.NBFERRY_SHIM_DIR ?? fileURLToPath(new URL('../../../python-shim/', import.meta.url));
+  const override = process.env.NBFERRY_SHIM_DIR;
+  if (override) return override;
+  return fileURLToPath(new URL(fromSources ? '../../../python-shim/' : '../shim/', import.meta.url));
 }
 
-let cached: Promise<ShimBundle> | undefined;
-
-export function loadShimBundle(root = defaultShimRoot()): Promise<ShimBundle> {
-  if (root === defaultShimRoot()) return (cached ??= readBundle(root));
-  return readBundle(root);
-}
-
-async function readBundle(root: string): Promise<ShimBundle> {
-  const packageDir = join(root, 'src', 'nbferry_shim');
-  const sources: Record<string, string> = {};
-  for (const file of (await readdir(packageDir)).filter((f) => f.endsWith('.py')).sort()) {
-    const module = file === '__init__.py' ? 'nbferry_shim' : `nbferry_shim.${basename(file, '.py')}`;
-    sources[module] = await readFile(join(packageDir, file), 'utf8');
+/** What to do when the shim in `root` is unreadable, by where `root` came from. */
+function remedy(root: string, explicit: boolean): string {
+  if (explicit) return 'Pass as shimRoot a python-shim directory (with src/nbferry_shim/ and inject.py.tmpl).';
+  if (process.env.NBFERRY_SHIM_DIR) {
+    return `NBFERRY_SHIM_DIR=${root}: point it at a python-shim directory (with src/nbferry_shim/ and inject.py.tmpl), or unset it to use the shim shipped in @nbferry/recorder.`;
   }
-  const versionSource = sources['nbferry_shim._version'] ?? '';
-  const version = /^VERSION\s*=\s*["']([^"']+)["']/m.exec(versionSource)?.[1];
-  if (!version) throw new Error(`no VERSION in ${packageDir}/_version.py`);
-  const injectTemplate = await readFile(join(root, 'inject.py.tmpl'), 'utf8');
+  if (fromSources) return 'This checkout is missing python-shim/: restore it (git checkout -- python-shim) or set NBFERRY_SHIM_DIR.';
+  return (
+    'The @nbferry/recorder installation is incomplete (its shim/ directory): reinstall it (npm install). ' +
+    'If nbferry is bundled, ship @nbferry/recorder/shim/ with the bundle and set NBFERRY_SHIM_DIR to it; in a checkout, run `npm run build`.'
+  );
+}
+
+const cache = new Map<string, Promise<ShimBundle>>();
+
+/** Reads the shim from `root` (default: defaultShimRoot()); a failed read is retried next time. */
+export function loadShimBundle(root?: string): Promise<ShimBundle> {
+  const dir = root ?? defaultShimRoot();
+  let bundle = cache.get(dir);
+  if (!bundle) {
+    bundle = readBundle(dir, root !== undefined);
+    cache.set(dir, bundle);
+    void bundle.catch(() => cache.delete(dir));
+  }
+  return bundle;
+}
+
+const IO_REASONS: Record<string, string> = { ENOENT: 'not found', EACCES: 'permission denied', ENOTDIR: 'not a directory', EISDIR: 'a directory' };
+
+async function readBundle(root: string, explicit: boolean): Promise<ShimBundle> {
+  const fail = (detail: string, cause?: unknown) => new ShimSourcesError(root, detail, remedy(root, explicit), { cause });
+  const read = async <T>(what: string, io: () => Promise<T>): Promise<T> => {
+    try {
+      return await io();
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      const reason = code ? `${IO_REASONS[code] ?? 'error'} (${code})` : (error as Error).message;
+      throw fail(`${what}: ${reason}`, error);
+    }
+  };
+  const packageDir = join(root, 'src', 'nbferry_shim');
+  const files = await read(`cannot list ${packageDir}`, () => readdir(packageDir));
+  const sources: Record<string, string> = {};
+  for (const file of files.filter((f) => f.endsWith('.py')).sort()) {
+    const module = file === '__init__.py' ? 'nbferry_shim' : `nbferry_shim.${basename(file, '.py')}`;
+    sources[module] = await read(`cannot read ${file}`, () => readFile(join(packageDir, file), 'utf8'));
+  }
+  if (!sources['nbferry_shim']) throw fail(`no __init__.py in ${packageDir}`);
+  const version = /^VERSION\s*=\s*["']([^"']+)["']/m.exec(sources['nbferry_shim._version'] ?? '')?.[1];
+  if (!version) throw fail(`no VERSION in ${join(packageDir, '_version.py')}`);
+  const injectTemplate = await read('cannot read inject.py.tmpl', () => readFile(join(root, 'inject.py.tmpl'), 'utf8'));
   return { version, sources, injectTemplate };
 }
 
