@@ -19,3 +19,24 @@ export class IncompatibleEnvironmentError extends MigrationError {
     );
   }
 }
+
+/**
+ * The kernel's state changed while a checkpoint was being taken (a cell ran between measuring and
+ * saving): saving now would mix two states. Nothing was committed; the previous checkpoint stands.
+ */
+export class StateChangedError extends MigrationError {
+  override name = 'StateChangedError';
+  constructor(
+    readonly measuredSeq: number,
+    readonly currentSeq: number,
+    attempts?: number,
+  ) {
+    super(
+      attempts === undefined
+        ? `the kernel ran code while it was being checkpointed (history record ${currentSeq}, measured at ${measuredSeq}); nothing was saved`
+        : `the kernel kept running code during ${attempts} checkpoint attempts (history record ${currentSeq}); nothing was committed and ` +
+            'the previous checkpoint is intact. Checkpoint when the kernel is idle, or allow more attempts.',
+      'CHECKPOINT_STATE_CHANGED',
+    );
+  }
+}

@@ -1,0 +1,117 @@
+// Issue 13, "data lost or wrong, reported as success": each way a checkpoint or restore could lose
+// data or mix states while saying ok, reproduced on real kernels.
+import { chmod, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { launchKernel, type ExecuteResult } from '@nbferry/kernel';
+import { checkpoint, restore, StateChangedError } from '@nbferry/migrate';
+import { Recorder } from '@nbferry/recorder';
+import { CheckpointWriteError, LocalStore } from '@nbferry/store';
+import { Session, useMigrationSandbox } from './support/migration.js';
+import { testPython } from './support/python.js';
+
+describe('a checkpoint never commits a lossy or torn state', () => {
+  const { start, store } = useMigrationSandbox();
+
+  it('fails with CheckpointWriteError when the kernel hits its file-size limit, and keeps the previous checkpoint', async () => {
+    // The kernel runs under RLIMIT_FSIZE = 2 MiB: writing a bigger blob fails with EFBIG.
+    const wrapper = join(store(), '..', `limited-python-${process.pid}-${Date.now()}.sh`);
+    await writeFile(wrapper, `#!/bin/bash\nulimit -f 2048\nexec ${testPython()} "$@"\n`);
+    await chmod(wrapper, 0o755);
+    const dir = await (await start()).dir; // a scratch dir the sandbox cleans up
+    const kernel = await launchKernel({ python: wrapper, cwd: dir });
+    const source = Session.of(kernel, await Recorder.attach(kernel.client), dir);
+    try {
+      const local = new LocalStore(store());
+      await source.run('import os, numpy as np\nsmall = np.frombuffer(os.urandom(1000), dtype=np.uint8)');
+      const first = await checkpoint(source.recorder, local);
+      // Irreproducible, so the plan must save it: 4 MB, over the limit.
+      await source.run('big = np.frombuffer(os.urandom(4_000_000), dtype=np.uint8)');
+      const error = await checkpoint(source.recorder, local).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(CheckpointWriteError);
+      expect((error as Error).message).toMatch(/EFBIG|File too large/);
+      expect(await local.latestId()).toBe(first.checkpoint.manifest.id);
+      expect(await local.list()).toEqual([first.checkpoint.manifest.id]);
+      expect(await readdir(join(store(), '.staging')).catch(() => [])).toEqual([]);
+      expect(await Promise.all(first.checkpoint.manifest.blobs.map((b) => first.checkpoint.verifyBlob(b)))).not.toContain(false);
+    } finally {
+      await kernel.dispose();
+    }
+  });
+
+  it('redoes a checkpoint when a cell runs between measuring and saving, so the saved state is one cut', async () => {
+    const source = await start();
+    await source.run('import os\ntoken = os.urandom(8).hex()');
+    const local = new LocalStore(store());
+    let late: Promise<ExecuteResult> | undefined;
+    const saved = await checkpoint(source.recorder, local, {
+      onProgress: (event) => {
+        // The user's cell goes out just before the save request: the kernel runs it in between.
+        if (event.phase === 'save' && !late) late = source.kernel.client.execute('token = "changed"\nlate = 1');
+      },
+    });
+    expect((await late!).status).toBe('ok');
+    const body = saved.checkpoint.manifest.body as { fingerprints: { values: Record<string, string | null> } };
+    expect(Object.keys(body.fingerprints.values)).toContain('late');
+    const target = await launchKernel({ python: testPython(), cwd: source.dir });
+    try {
+      const report = await restore(saved.checkpoint, target.client);
+      expect(report.verification.ok).toBe(true);
+      const result = await target.client.execute('', { silent: true, userExpressions: { v: '(token, late)' } });
+      expect(result.userExpressions.v!.data['text/plain']).toBe("('changed', 1)");
+    } finally {
+      await target.dispose();
+    }
+  });
+
+  it('fails with StateChangedError, committing nothing, when cells keep running during every attempt', async () => {
+    const source = await start();
+    await source.run('x = 1');
+    const local = new LocalStore(store());
+    const first = await checkpoint(source.recorder, local);
+    const runs: Promise<ExecuteResult>[] = [];
+    const error = await checkpoint(source.recorder, local, {
+      attempts: 2,
+      onProgress: (event) => {
+        if (event.phase === 'save') runs.push(source.kernel.client.execute(`x = ${runs.length + 2}`));
+      },
+    }).catch((e: unknown) => e);
+    await Promise.all(runs);
+    expect(error).toBeInstanceOf(StateChangedError);
+    expect(runs).toHaveLength(2);
+    expect(await local.latestId()).toBe(first.checkpoint.manifest.id);
+    expect(await local.list()).toHaveLength(1);
+  });
+});
+
+describe('a restore never mixes old and new values, nor reruns side effects', () => {
+  const { start, move } = useMigrationSandbox();
+
+  it('saves what a rerun cannot reproduce when the same cell imported modules, and reruns nothing', async () => {
+    const source = await start();
+    await source.run(
+      'import numpy as np, os\nbig = np.frombuffer(os.urandom(80_000), dtype=np.uint8).astype(float)\ntoken = os.urandom(8).hex()\ntotal = big.sum()',
+    );
+    const m = await move(source);
+    expect(m.report.plan.rerun).toEqual([]);
+    for (const name of ['big', 'token', 'total', 'np', 'os']) expect(m.outcome(name), name).toBe('restored');
+    expect(m.report.verification.ok).toBe(true);
+    const check = '(token, float(total), float(big.sum()) == float(total))';
+    expect(await m.target.eval(check)).toBe(await source.eval(check));
+  });
+
+  it('never reruns a cell that wrote a file just to get its imports back', async () => {
+    const source = await start();
+    await source.run("import numpy as np\na = np.arange(10)\nopen('g.txt', 'w').write('1')\nb = a * 2");
+    const file = join(source.dir, 'g.txt');
+    await writeFile(file, 'user edit'); // a rerun would overwrite this
+    const before = await stat(file);
+    const m = await move(source);
+    expect(m.report.plan.rerun).toEqual([]);
+    expect(m.report.verification.ok).toBe(true);
+    expect(await readFile(file, 'utf8')).toBe('user edit');
+    expect((await stat(file)).mtimeMs).toBe(before.mtimeMs);
+    expect(await m.target.eval('(int(b.sum()), np.__name__)')).toBe("(90, 'numpy')");
+  });
+});
+
