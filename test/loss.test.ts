@@ -57,8 +57,7 @@ describe('a checkpoint never commits a lossy or torn state', () => {
     try {
       const report = await restore(saved.checkpoint, target.client);
       expect(report.verification.ok).toBe(true);
-      const result = await target.client.execute('', { silent: true, userExpressions: { v: '(token, late)' } });
-      expect(result.userExpressions.v!.data['text/plain']).toBe("('changed', 1)");
+      expect(await Session.of(target, report.recorder, source.dir).eval('(token, late)')).toBe("('changed', 1)");
     } finally {
       await target.dispose();
     }

@@ -12,6 +12,8 @@ import { saveToBuffers, type SavedBlob } from './shim-api.js';
 
 export interface LiveMigrationOptions extends CheckpointOptions {
   force?: boolean;
+  /** Report ok although some rerun variables came back different (RestoreOptions). */
+  allowRecomputedDifferent?: boolean;
   /** How the source's blobs reach the target (default: as comm buffers of one `load` each). */
   blobTransfer?: (buffersByGroup: Map<string, Uint8Array[]>) => BlobSource;
 }

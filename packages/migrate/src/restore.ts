@@ -23,6 +23,8 @@ import type { PreparedTarget } from './warm-up.js';
 export interface RestoreOptions extends CallOptions {
   /** Proceed even if the target's Python or package versions differ from the checkpoint's. */
   force?: boolean;
+  /** Report ok although some rerun variables came back with a different value (see VerificationInput). */
+  allowRecomputedDifferent?: boolean;
   onProgress?: ProgressListener;
   /** Blobs to read from here instead of the checkpoint directory (live migration passes buffers). */
   blobSource?: BlobSource;
@@ -140,7 +142,7 @@ export async function replay(input: ReplayInput, blobs: BlobSource, target: Kern
     actual.set(name, fp.reliable ? fp.digest : null);
   }
   const method = new Map(plan.variables.map((v) => [v.name, v.decision === 'serialize' ? ('load' as const) : ('rerun' as const)]));
-  const verification = verify({ expected, actual, method, failures: unrecoverable });
+  const verification = verify({ expected, actual, method, failures: unrecoverable, allowRecomputedDifferent: options.allowRecomputedDifferent });
   const t4 = performance.now();
   await recorder.sync(call);
 
