@@ -1,10 +1,10 @@
 // Issue 13, "data lost or wrong, reported as success": each way a checkpoint or restore could lose
 // data or mix states while saying ok, reproduced on real kernels.
-import { chmod, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { launchKernel, type ExecuteResult } from '@nbferry/kernel';
-import { checkpoint, restore, StateChangedError } from '@nbferry/migrate';
+import { checkpoint, restore, StateChangedError, TargetNamespaceConflictError } from '@nbferry/migrate';
 import { Recorder } from '@nbferry/recorder';
 import { CheckpointWriteError, LocalStore } from '@nbferry/store';
 import { Session, useMigrationSandbox } from './support/migration.js';
@@ -111,6 +111,85 @@ describe('a restore never mixes old and new values, nor reruns side effects', ()
     expect(await readFile(file, 'utf8')).toBe('user edit');
     expect((await stat(file)).mtimeMs).toBe(before.mtimeMs);
     expect(await m.target.eval('(int(b.sum()), np.__name__)')).toBe("(90, 'numpy')");
+  });
+});
+
+describe('a restore reports what it could not bring back, and touches nothing else', () => {
+  const { start, store } = useMigrationSandbox();
+
+  async function damage(path: string): Promise<void> {
+    const bytes = await readFile(path);
+    bytes[bytes.length >> 1] ^= 0xff;
+    await writeFile(path, bytes);
+  }
+
+  it('reports a variable lost when its blob is damaged and its cell cannot reproduce it', async () => {
+    const source = await start();
+    await source.run('import os\ntoken = os.urandom(8).hex()', 'x = 41 + 1');
+    const saved = await checkpoint(source.recorder, new LocalStore(store()));
+    const blob = saved.checkpoint.manifest.blobs.find((b) => b.variables.includes('token'))!;
+    await damage(saved.checkpoint.blobPath(blob));
+    const kernel = await launchKernel({ python: testPython(), cwd: source.dir });
+    try {
+      const report = await restore(saved.checkpoint, kernel.client);
+      const token = report.verification.variables.find((v) => v.name === 'token')!;
+      expect(token.outcome).toBe('lost');
+      expect(token.detail).toMatch(/checksum/);
+      expect(token.detail).toMatch(/nondeterministic/);
+      expect(report.verification.ok).toBe(false);
+      const drew = source.recorder.graph.executions.find((r) => r.code.includes('urandom'))!;
+      expect(report.plan.rerun).not.toContain(drew.seq); // the cell that drew the token was not run again
+    } finally {
+      await kernel.dispose();
+    }
+  });
+
+  it('never reports ok when every blob is gone', async () => {
+    const source = await start();
+    await source.run('import os, numpy as np\nseed = np.frombuffer(os.urandom(64), dtype=np.uint8)', 'scaled = seed * 2');
+    const saved = await checkpoint(source.recorder, new LocalStore(store()));
+    expect(saved.checkpoint.manifest.blobs.length).toBeGreaterThan(0);
+    for (const blob of saved.checkpoint.manifest.blobs) await rm(saved.checkpoint.blobPath(blob));
+    const kernel = await launchKernel({ python: testPython(), cwd: source.dir });
+    try {
+      const report = await restore(saved.checkpoint, kernel.client);
+      expect(report.verification.ok).toBe(false);
+      expect(report.verification.variables.find((v) => v.name === 'seed')!.outcome).toBe('lost');
+      expect(report.verification.totals['recomputed-different']).toBe(0);
+    } finally {
+      await kernel.dispose();
+    }
+  });
+
+  it('falls back without touching the target kernel\'s own variables, and refuses to overwrite them unless asked', async () => {
+    const source = await start();
+    // Rerunning the sleep is dearer than loading, so the plan saves `data`; its blob is then damaged.
+    await source.run('import time', 'time.sleep(0.5)\ndata = list(range(1000))');
+    const saved = await checkpoint(source.recorder, new LocalStore(store()), { costs: { objective: 'restore' } });
+    const blob = saved.checkpoint.manifest.blobs.find((b) => b.variables.includes('data'));
+    expect(blob, 'the plan saves data').toBeDefined();
+    await damage(saved.checkpoint.blobPath(blob!));
+    const kernel = await launchKernel({ python: testPython(), cwd: source.dir });
+    const user = Session.of(kernel, undefined as never, source.dir);
+    try {
+      await user.run('mine = 42', 'other = [1, 2]');
+      const report = await restore(saved.checkpoint, kernel.client);
+      expect(report.fallbacks.join('\n')).toMatch(/checksum/);
+      expect(report.verification.variables.find((v) => v.name === 'data')!.outcome).toBe('recomputed-equal');
+      expect(await user.eval('(mine, other, len(data))')).toBe('(42, [1, 2], 1000)');
+
+      // Now the target binds the checkpoint's names: restoring again would overwrite them.
+      await user.run('data = "my own"');
+      const refused = await restore(saved.checkpoint, kernel.client).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(TargetNamespaceConflictError);
+      expect((refused as Error).message).toMatch(/data/);
+      expect(await user.eval('data')).toBe("'my own'");
+      const again = await restore(saved.checkpoint, kernel.client, { replaceExisting: true });
+      expect(again.verification.totals.lost).toBe(0);
+      expect(await user.eval('(mine, len(data))')).toBe('(42, 1000)');
+    } finally {
+      await kernel.dispose();
+    }
   });
 });
 

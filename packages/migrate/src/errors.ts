@@ -40,3 +40,19 @@ export class StateChangedError extends MigrationError {
     );
   }
 }
+
+/**
+ * The target kernel already binds names the restore would overwrite or delete (the user's own
+ * work?). Nothing was changed. Restore into a fresh kernel, or pass `replaceExisting` to overwrite.
+ */
+export class TargetNamespaceConflictError extends MigrationError {
+  override name = 'TargetNamespaceConflictError';
+  constructor(readonly names: string[]) {
+    const shown = names.slice(0, 10).join(', ') + (names.length > 10 ? `, … (${names.length} in all)` : '');
+    super(
+      `the target kernel already has variables the checkpoint would overwrite or delete: ${shown}. Nothing was changed. ` +
+        'Restore into a fresh kernel, or allow replacing them (replaceExisting).',
+      'TARGET_NAMESPACE_CONFLICT',
+    );
+  }
+}

@@ -59,6 +59,11 @@ export function verify(input: VerificationInput): VerificationReport {
       variables.push({ name, outcome: 'lost', detail: failure ?? (method ? `${method} did not bind it` : 'no way to bring it back') });
       continue;
     }
+    if (failure !== undefined && method === undefined) {
+      // No plan brought it back: what the kernel holds under that name is not the checkpoint's.
+      variables.push({ name, outcome: 'lost', detail: failure });
+      continue;
+    }
     const actual = input.actual.get(name) ?? null;
     const how = method === 'load' ? 'loaded' : 'rerun';
     if (expected === null || actual === null) {
