@@ -193,3 +193,42 @@ describe('a restore reports what it could not bring back, and touches nothing el
   });
 });
 
+describe('a variable that came back different is not a success', () => {
+  const { start, store } = useMigrationSandbox();
+
+  it('saves what a cell read from its environment (pid, cwd, environment variables) instead of rerunning it', async () => {
+    const source = await start();
+    await source.run('import os', 'pid = os.getpid()\nhere = os.getcwd()\nshell = os.environ.get("NBF_TEST_VAR", "unset")');
+    const kernel = await launchKernel({ python: testPython(), cwd: source.dir, env: { ...process.env, NBF_TEST_VAR: 'other' } });
+    try {
+      const saved = await checkpoint(source.recorder, new LocalStore(store()));
+      const report = await restore(saved.checkpoint, kernel.client);
+      for (const name of ['pid', 'here', 'shell']) {
+        expect(report.verification.variables.find((v) => v.name === name)!.outcome, name).toBe('restored');
+      }
+      expect(report.verification.ok).toBe(true);
+    } finally {
+      await kernel.dispose();
+    }
+  });
+
+  it('is not ok when a rerun brings a value back different, unless the caller accepts it', async () => {
+    const source = await start();
+    await writeFile(join(source.dir, 'data.txt'), 'first line\n');
+    // The open file cannot be saved: its cell is rerun, and `head` with it.
+    await source.run('fh = open("data.txt")\nhead = fh.readline()');
+    const saved = await checkpoint(source.recorder, new LocalStore(store()));
+    await writeFile(join(source.dir, 'data.txt'), 'edited since\n');
+    for (const allow of [false, true]) {
+      const kernel = await launchKernel({ python: testPython(), cwd: source.dir });
+      try {
+        const report = await restore(saved.checkpoint, kernel.client, { allowRecomputedDifferent: allow });
+        expect(report.verification.variables.find((v) => v.name === 'head')!.outcome).toBe('recomputed-different');
+        expect(report.verification.ok).toBe(allow);
+      } finally {
+        await kernel.dispose();
+      }
+    }
+  });
+});
+
