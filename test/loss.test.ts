@@ -1,14 +1,16 @@
 // Issue 13, "data lost or wrong, reported as success": each way a checkpoint or restore could lose
 // data or mix states while saying ok, reproduced on real kernels.
 import { chmod, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { launchKernel, type ExecuteResult } from '@nbferry/kernel';
 import { checkpoint, restore, StateChangedError, TargetNamespaceConflictError } from '@nbferry/migrate';
 import { Recorder } from '@nbferry/recorder';
 import { CheckpointWriteError, LocalStore } from '@nbferry/store';
 import { Session, useMigrationSandbox } from './support/migration.js';
-import { testPython } from './support/python.js';
+import { repoRoot, testPython } from './support/python.js';
 
 describe('a checkpoint never commits a lossy or torn state', () => {
   const { start, store } = useMigrationSandbox();
@@ -230,5 +232,40 @@ describe('a variable that came back different is not a success', () => {
       }
     }
   });
+});
+
+describe('a coordinator killed mid-checkpoint', () => {
+  const { start, store } = useMigrationSandbox();
+
+  it('leaves no blob being written forever: the kernel stops, and the next writer cleans the staging', async () => {
+    const source = await start();
+    // 800 MB of unseeded randomness: the plan must save it, and writing it takes a while.
+    await source.run('import numpy as np\nbig = np.random.default_rng().random(100_000_000)');
+    const coordinator = spawn(
+      process.execPath,
+      ['--conditions=source', '--import', 'tsx', join(repoRoot, 'packages/cli/src/main.ts'), 'checkpoint', '--connection-file', source.kernel.connectionFile!, '--out', store(), '--json'],
+      { stdio: 'ignore' },
+    );
+    const exited = new Promise((resolve) => coordinator.once('exit', resolve));
+    const staging = join(store(), '.staging');
+    const blobsNow = async (): Promise<string[]> => {
+      const ids = (await readdir(staging).catch(() => [] as string[])).filter((e) => !e.endsWith('.lease'));
+      return (await Promise.all(ids.map((id) => readdir(join(staging, id, 'blobs')).catch(() => [] as string[])))).flat();
+    };
+    // Kill it as soon as the kernel has started writing the blob.
+    const deadline = Date.now() + 90_000;
+    while (!(await blobsNow()).some((f) => f.startsWith('.tmp-')) && Date.now() < deadline) await sleep(5);
+    coordinator.kill('SIGKILL');
+    await exited;
+    expect(Date.now() < deadline, 'the kernel started writing').toBe(true);
+    // The kernel finishes its request (it stopped writing: no complete blob) and stays usable.
+    const answer = await source.kernel.client.execute('ok = big.size', { timeoutMs: 60_000 });
+    expect(answer.status).toBe('ok');
+    expect(await blobsNow()).toEqual([]); // the temporary blob was removed, none was completed
+    const local = new LocalStore(store());
+    expect(await local.cleanStaging()).toHaveLength(1);
+    expect(await readdir(staging)).toEqual([]);
+    expect(await local.latestId()).toBeUndefined();
+  }, 180_000);
 });
 
