@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { launchKernel, type ExecuteResult } from '@nbferry/kernel';
-import { checkpoint, restore, StateChangedError, TargetNamespaceConflictError } from '@nbferry/migrate';
+import { checkpoint, restore, restoreToNewKernel, StateChangedError, TargetNamespaceConflictError } from '@nbferry/migrate';
 import { Recorder } from '@nbferry/recorder';
 import { CheckpointWriteError, LocalStore } from '@nbferry/store';
 import { Session, useMigrationSandbox } from './support/migration.js';
@@ -267,5 +267,49 @@ describe('a coordinator killed mid-checkpoint', () => {
     expect(await readdir(staging)).toEqual([]);
     expect(await local.latestId()).toBeUndefined();
   }, 180_000);
+});
+
+describe('an interrupted restore', () => {
+  const { start, store } = useMigrationSandbox();
+
+  /** Pids of processes whose environment holds `marker` (Linux). */
+  async function processesMarked(marker: string): Promise<number[]> {
+    const pids = (await readdir('/proc')).filter((e) => /^\d+$/.test(e));
+    const marked = await Promise.all(pids.map(async (pid) => ((await readFile(`/proc/${pid}/environ`, 'utf8').catch(() => '')).includes(marker) ? Number(pid) : 0)));
+    return marked.filter((pid) => pid !== 0);
+  }
+
+  it('stops the kernel it started when aborted, and does not leave it half-restored', async () => {
+    const source = await start();
+    // gen cannot be saved: its cell (3 s) is rerun on restore.
+    await source.run('import time\ntime.sleep(3)\ngen = (i for i in range(3))');
+    const saved = await checkpoint(source.recorder, new LocalStore(store()));
+    expect(saved.plan.rerun).toHaveLength(1);
+    const marker = `NBF_RESTORE_MARK=${process.pid}-${Date.now()}`;
+    const controller = new AbortController();
+    let during: number[] = [];
+    let abortedAt = 0;
+    const outcome = await restoreToNewKernel(
+      saved.checkpoint,
+      { python: testPython(), cwd: source.dir, env: { ...process.env, NBF_RESTORE_MARK: marker.split('=')[1] } },
+      {
+        signal: controller.signal,
+        onProgress: (event) => {
+          if (event.phase !== 'run') return;
+          setTimeout(() => {
+            void processesMarked(marker).then((pids) => {
+              during = pids; // the kernel is there, running the restore
+              abortedAt = performance.now();
+              controller.abort(new Error('SIGINT'));
+            });
+          }, 300);
+        },
+      },
+    ).catch((e: unknown) => e);
+    expect(outcome).toBeInstanceOf(Error);
+    expect(during.length).toBeGreaterThan(0);
+    expect(performance.now() - abortedAt).toBeLessThan(2500); // did not wait for the 3 s cell
+    expect(await processesMarked(marker)).toEqual([]);
+  }, 60_000);
 });
 

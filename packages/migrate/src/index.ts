@@ -31,3 +31,4 @@ export type { CheckpointBody, CheckpointTimings } from './manifest-body.js';
 export type { ProgressEvent, ProgressListener } from './progress.js';
 export * from './errors.js';
 export { prepareTarget, userModules, warmUp, type PreparedTarget } from './warm-up.js';
+export { restoreToNewKernel } from './restore-new-kernel.js';

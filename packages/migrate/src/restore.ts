@@ -92,6 +92,17 @@ export interface ReplayInput {
 }
 
 export async function replay(input: ReplayInput, blobs: BlobSource, target: KernelClient, options: RestoreOptions = {}): Promise<RestoreReport> {
+  try {
+    return await replayOrThrow(input, blobs, target, options);
+  } catch (error) {
+    // Aborted mid-program: stop the cell the target is running for us (best effort), so a running
+    // kernel is not left busy finishing half a restore.
+    if (options.signal?.aborted) await target.interrupt({ timeoutMs: 2000 }).catch(() => {});
+    throw error;
+  }
+}
+
+async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: KernelClient, options: RestoreOptions): Promise<RestoreReport> {
   const progress = options.onProgress ?? (() => {});
   const call: CallOptions = { signal: options.signal, timeoutMs: options.timeoutMs };
   const { body } = input;
