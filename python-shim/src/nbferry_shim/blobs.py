@@ -98,14 +98,19 @@ def op_save(shim: "Shim", args: dict[str, Any], bufs: list[memoryview]) -> tuple
     d = args.get("dir")
     if not isinstance(d, str) or not d:
         raise OpError("args.dir is required")
-    os.makedirs(d, exist_ok=True)
     do_fsync = args.get("fsync", True) is not False
     prefix = str(args.get("prefix") or "group")
+    groups = _groups_arg(args)
     moved = _moved_since(shim, args)
     if moved is not None:
         return moved, []
     alive = _owner_check(args.get("owner"))
-    groups = _groups_arg(args)
+    try:
+        os.makedirs(d, exist_ok=True)
+    except OSError as e:
+        err = _write_err(e)
+        return {"blobs": [{"names": g, "ok": False, "seconds": 0.0, "error": err} for g in groups],
+                "checksum": chunksum.CRC32_8M}, []
     out: list[dict[str, Any]] = []
     for i, names in enumerate(groups):
         t0 = time.perf_counter()
