@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { launchKernel, type ExecuteResult } from '@nbferry/kernel';
+import { attachKernel, launchKernel, type ExecuteResult } from '@nbferry/kernel';
 import { checkpoint, restore, restoreToNewKernel, StateChangedError, TargetNamespaceConflictError } from '@nbferry/migrate';
 import { Recorder } from '@nbferry/recorder';
 import { CheckpointWriteError, LocalStore } from '@nbferry/store';
@@ -62,6 +62,30 @@ describe('a checkpoint never commits a lossy or torn state', () => {
       expect(await Session.of(target, report.recorder, source.dir).eval('(token, late)')).toBe("('changed', 1)");
     } finally {
       await target.dispose();
+    }
+  });
+
+  it('redoes a checkpoint when another client runs a cell while the kernel is being measured', async () => {
+    const source = await start();
+    // Fingerprinting 800 MB keeps measure busy for a while: a cell sent meanwhile from a second
+    // client queues behind it and runs before the save.
+    await source.run('import numpy as np\nbase = np.random.default_rng(1).random(100_000_000)\nflag = 0');
+    const other = await attachKernel(source.kernel.connectionFile);
+    try {
+      let sent: Promise<ExecuteResult> | undefined;
+      const phases: string[] = [];
+      const saved = await checkpoint(source.recorder, new LocalStore(store()), {
+        onProgress: (event) => {
+          phases.push(event.phase);
+          if (event.phase === 'measure' && !sent) sent = sleep(50).then(() => other.client.execute('flag = 1\nextra = "from another client"'));
+        },
+      });
+      expect((await sent!).status).toBe('ok');
+      expect(phases.filter((p) => p === 'measure')).toHaveLength(2); // measured again after the cell
+      const body = saved.checkpoint.manifest.body as { fingerprints: { values: Record<string, string | null> } };
+      expect(Object.keys(body.fingerprints.values)).toContain('extra');
+    } finally {
+      await other.detach();
     }
   });
 
