@@ -6,6 +6,7 @@ export {
   planOrDrop,
   prepareCheckpoint,
   serializePlanned,
+  throwIfStateMoved,
   type CheckpointOptions,
   type CheckpointResult,
   type PreparedCheckpoint,
