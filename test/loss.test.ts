@@ -91,14 +91,15 @@ describe('a checkpoint never commits a lossy or torn state', () => {
 
   it('fails with StateChangedError, committing nothing, when cells keep running during every attempt', async () => {
     const source = await start();
-    await source.run('x = 1');
+    await source.run('import os\nx = os.urandom(4)');
     const local = new LocalStore(store());
     const first = await checkpoint(source.recorder, local);
     const runs: Promise<ExecuteResult>[] = [];
     const error = await checkpoint(source.recorder, local, {
       attempts: 2,
       onProgress: (event) => {
-        if (event.phase === 'save') runs.push(source.kernel.client.execute(`x = ${runs.length + 2}`));
+        // Every attempt: a cell lands between planning and saving.
+        if (event.phase === 'plan') runs.push(source.kernel.client.execute('x = os.urandom(4)'));
       },
     }).catch((e: unknown) => e);
     await Promise.all(runs);
