@@ -52,17 +52,37 @@ def test_a_write_failure_is_a_write_error_not_unserializable(sess: Any, tmp_path
     assert os.listdir(tmp_path) == []  # the temporary file is gone
 
 
-def test_a_blob_is_abandoned_when_its_coordinator_is_gone(sess: Any, tmp_path: Any) -> None:
+def test_a_blob_is_abandoned_when_its_coordinator_dies_while_it_is_written(sess: Any, tmp_path: Any,
+                                                                          monkeypatch: Any) -> None:
     import socket
 
-    sess.run("a = bytes(20 << 20)")  # several chunks
-    dead = subprocess.Popen(["true"])
-    dead.wait()
-    owner = {"pid": dead.pid, "host": socket.gethostname()}
+    from nbferry_shim import blobs
+
+    sess.run("a = bytes(40 << 20)")  # five 8 MiB chunks
+    coordinator = subprocess.Popen(["sleep", "30"])
+    real_chunks = blobs.chunksum.chunks
+
+    def dies_after_first_chunk(parts: Any) -> Any:
+        for i, pieces in enumerate(real_chunks(parts)):
+            yield pieces
+            if i == 0:
+                coordinator.kill()
+                coordinator.wait()
+
+    monkeypatch.setattr(blobs.chunksum, "chunks", dies_after_first_chunk)
+    owner = {"pid": coordinator.pid, "host": socket.gethostname(), "startTicks": blobs._start_ticks(coordinator.pid)}
     out = sess.call("save", dir=str(tmp_path), groups=[["a"]], owner=owner)[0]["blobs"]
     assert out[0]["ok"] is False and out[0]["error"]["kind"] == "write" and "coordinator" in out[0]["error"]["message"]
     assert os.listdir(tmp_path) == []
-    alive = {"pid": os.getpid(), "host": socket.gethostname()}
-    assert sess.call("save", dir=str(tmp_path), groups=[["a"]], owner=alive)[0]["blobs"][0]["ok"] is True
-    elsewhere = {"pid": dead.pid, "host": "another-host"}  # its pid means nothing here: keep writing
-    assert sess.call("save", dir=str(tmp_path), groups=[["a"]], owner=elsewhere)[0]["blobs"][0]["ok"] is True
+
+
+def test_an_owner_this_kernel_cannot_see_never_stops_a_save(sess: Any, tmp_path: Any) -> None:
+    import socket
+
+    sess.run("a = bytes(20 << 20)")
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    for owner in ({"pid": dead.pid, "host": socket.gethostname()},  # e.g. another pid namespace
+                  {"pid": dead.pid, "host": "another-host"},
+                  {"pid": os.getpid(), "host": socket.gethostname(), "startTicks": 1}):  # a pid reused since
+        assert sess.call("save", dir=str(tmp_path), groups=[["a"]], owner=owner)[0]["blobs"][0]["ok"] is True, owner

@@ -3,7 +3,6 @@
  * chosen groups straight into the store's staging directory, then commit the manifest. The kernel
  * keeps running and its namespace is not changed. A failure discards the new checkpoint only.
  */
-import { hostname } from 'node:os';
 import type { CallOptions } from '@nbferry/kernel';
 import {
   NoValidPlanError,
@@ -14,7 +13,7 @@ import {
   type ReplicationPlan,
 } from '@nbferry/planner';
 import type { Recorder } from '@nbferry/recorder';
-import { CheckpointWriteError, type BlobEntry, type Environment, type LocalStore, type StoredCheckpoint } from '@nbferry/store';
+import { CheckpointWriteError, currentOwner, type BlobEntry, type Environment, type LocalStore, type StoredCheckpoint } from '@nbferry/store';
 import { kernelEnvironment, packagesOf } from './environment.js';
 import type { CheckpointBody, CheckpointTimings } from './manifest-body.js';
 import { planningProblem } from './planning-problem.js';
@@ -208,7 +207,7 @@ export async function checkpointWith(
 async function checkpointOnce(recorder: Recorder, store: LocalStore, writeBlobs: BlobWriter, options: CheckpointOptions): Promise<CheckpointResult> {
   const call: CallOptions = { signal: options.signal, timeoutMs: options.timeoutMs };
   const prepared = await prepareCheckpoint(recorder, options);
-  const guard: SaveGuard = { seq: prepared.measurement.seq, owner: { pid: process.pid, host: hostname() } };
+  const guard: SaveGuard = { seq: prepared.measurement.seq, owner: currentOwner() };
   const draft = await store.begin();
   try {
     const t0 = performance.now();

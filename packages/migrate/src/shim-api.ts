@@ -50,7 +50,7 @@ export interface SaveGuard {
   /** Measured state (Measurement.seq): nothing is saved if a cell ran since. */
   seq?: number;
   /** The coordinator: the kernel stops writing if this process is gone (same host only). */
-  owner?: { pid: number; host: string };
+  owner?: { pid: number; host: string; startTicks?: number | null };
 }
 
 export type LoadSpec = {

@@ -182,8 +182,10 @@ def _write(seg: _Segments, tmp: str, do_fsync: bool, alive: Any) -> str:
 
 
 def _owner_check(owner: Any) -> Any:
-    """`owner: {pid, host}` (the coordinator): a cheap liveness test for the write loop, or
-    always-true when the owner is unknown or on another host (its pid means nothing here)."""
+    """`owner: {pid, host, startTicks?}` (the coordinator): a cheap liveness test for the write
+    loop. Always-true when the owner is unknown, on another host, or not visible from here at the
+    start (another pid namespace, e.g. a sidecar container with the same hostname): its pid means
+    nothing here, so it must never make us abandon a blob."""
     if not isinstance(owner, dict) or not isinstance(owner.get("pid"), int):
         return lambda: True
     import socket
@@ -191,6 +193,7 @@ def _owner_check(owner: Any) -> Any:
     if owner.get("host") not in (None, socket.gethostname()):
         return lambda: True
     pid = int(owner["pid"])
+    ticks = owner.get("startTicks")
 
     def alive() -> bool:
         try:
@@ -198,10 +201,21 @@ def _owner_check(owner: Any) -> Any:
         except ProcessLookupError:
             return False
         except OSError:
-            return True  # exists, not ours to signal
-        return True
+            pass  # exists, not ours to signal
+        # Same pid, but a later process (the coordinator died and the pid was reused)?
+        return not isinstance(ticks, int) or _start_ticks(pid) in (None, ticks)
 
-    return alive
+    return alive if alive() else (lambda: True)
+
+
+def _start_ticks(pid: int) -> int | None:
+    """Start time of process `pid` in clock ticks since boot (field 22 of /proc/<pid>/stat)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            text = f.read().decode("ascii", "replace")
+        return int(text[text.rindex(")") + 2:].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def _write_err(e: BaseException) -> dict[str, Any]:
