@@ -44,6 +44,21 @@ def test_nondeterminism_detection(sess: Any) -> None:
     assert sess.run("k = len('nbferry')")["nondeterministic"] is False
 
 
+def test_environment_reads_are_nondeterministic(sess: Any) -> None:
+    """pid, hostname, cwd, environment variables differ in another kernel: worth saving."""
+    sess.run("import os, socket, platform")
+    for code, mark in [("pid = os.getpid()", "environment:getpid"),
+                       ("host = socket.gethostname()", "environment:gethostname"),
+                       ("here = os.getcwd()", "environment:getcwd"),
+                       ("home = os.environ['HOME']", "environment:environ"),
+                       ("path = os.environ.get('PATH')", "environment:environ"),
+                       ("user = os.getenv('USER')", "environment:getenv"),
+                       ("machine = platform.node()", "environment:node")]:
+        r = sess.run(code)
+        assert r["nondeterministic"] is True and mark in r["nondeterminism"], code
+    assert sess.run("n = len(os.sep)")["nondeterministic"] is False
+
+
 def test_side_effects_and_inputs(sess: Any, tmp_path: Any) -> None:
     src = tmp_path / "in.csv"
     src.write_text("a\n1\n")

@@ -13,15 +13,21 @@ import {
   type ReplicationPlan,
 } from '@nbferry/planner';
 import type { Recorder } from '@nbferry/recorder';
-import type { BlobEntry, Environment, LocalStore, StoredCheckpoint } from '@nbferry/store';
+import { CheckpointWriteError, currentOwner, type BlobEntry, type Environment, type LocalStore, type StoredCheckpoint } from '@nbferry/store';
 import { kernelEnvironment, packagesOf } from './environment.js';
 import type { CheckpointBody, CheckpointTimings } from './manifest-body.js';
 import { planningProblem } from './planning-problem.js';
 import type { ProgressListener } from './progress.js';
-import { measure, rngStates, saveToDir, type Measurement, type SavedBlob } from './shim-api.js';
+import { measure, rngStates, saveToDir, type Measurement, type SaveGuard, type SavedBlob } from './shim-api.js';
+import { StateChangedError } from './errors.js';
 
 export interface CheckpointOptions extends CallOptions {
   costs?: Partial<CostSettings>;
+  /**
+   * How many times to measure and save again when a cell runs during the checkpoint (the state
+   * moved between measuring and saving); then StateChangedError. Default 3.
+   */
+  attempts?: number;
   /** Deadline mode: the checkpoint must finish within this budget (e.g. a spot eviction notice). */
   deadlineMs?: number;
   onProgress?: ProgressListener;
@@ -100,6 +106,7 @@ export async function serializePlanned(
   prepared: PreparedCheckpoint,
   save: (groups: string[][]) => Promise<SavedBlob[]>,
   options: CheckpointOptions = {},
+  storePath = 'the checkpoint store',
 ): Promise<Map<string, SavedBlob>> {
   const progress = options.onProgress ?? (() => {});
   const saved = new Map<string, SavedBlob>();
@@ -110,6 +117,13 @@ export async function serializePlanned(
     const groups = pending.map((id) => planned.problem.groups.find((g) => g.id === id)!);
     progress({ phase: 'save', groups: pending.length, bytes: groups.reduce((sum, g) => sum + g.bytes, 0) });
     const blobs = await save(groups.map((g) => [...g.names]));
+    // The store failed (disk full, file too large, I/O error), not the value: never re-plan that
+    // as "unserializable" (it would commit a checkpoint that silently lacks the group).
+    const writeFailure = blobs.find((b) => !b.ok && b.error?.kind === 'write' && b.error.errno !== undefined) ?? blobs.find((b) => !b.ok && b.error?.kind === 'write');
+    if (writeFailure) {
+      const cause = Object.assign(new Error(`saving ${writeFailure.names.join(', ')}: ${writeFailure.error!.message}`), { code: writeFailure.error!.errno });
+      throw new CheckpointWriteError(storePath, cause);
+    }
     const failed = new Map<string, string>();
     pending.forEach((id, i) => {
       const blob = blobs[i]!;
@@ -160,12 +174,17 @@ export async function describeCheckpoint(
   return { environment, blobs, body };
 }
 
-/** Writes the given groups' blobs into `blobsDir` (the staging directory of a checkpoint). */
-export type BlobWriter = (groups: string[][], blobsDir: string, options: CallOptions) => Promise<SavedBlob[]>;
+/**
+ * Writes the given groups' blobs into `blobsDir` (the staging directory of a checkpoint). Writers
+ * that can should pass `guard` to the shim (saveToDir does): it refuses to save a state that moved.
+ */
+export type BlobWriter = (groups: string[][], blobsDir: string, options: CallOptions, guard: SaveGuard) => Promise<SavedBlob[]>;
 
 /**
  * A checkpoint whose blobs `writeBlobs` puts in the store: measure, plan, serialize (re-planning
- * around failures), commit. A failure discards the new checkpoint only.
+ * around failures), commit. A failure discards the new checkpoint only. A cell run during the
+ * checkpoint (between measure and save, or before the commit) makes it start over, up to
+ * `attempts` times: a committed checkpoint is always one consistent state.
  */
 export async function checkpointWith(
   recorder: Recorder,
@@ -173,28 +192,58 @@ export async function checkpointWith(
   writeBlobs: BlobWriter,
   options: CheckpointOptions = {},
 ): Promise<CheckpointResult> {
+  const attempts = Math.max(1, options.attempts ?? 3);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await checkpointOnce(recorder, store, writeBlobs, options);
+    } catch (error) {
+      if (!(error instanceof StateChangedError)) throw error;
+      if (attempt >= attempts) throw new StateChangedError(error.measuredSeq, error.currentSeq, attempt);
+      options.onProgress?.({ phase: 'fallback', reason: `${error.message}; checkpointing again` });
+    }
+  }
+}
+
+async function checkpointOnce(recorder: Recorder, store: LocalStore, writeBlobs: BlobWriter, options: CheckpointOptions): Promise<CheckpointResult> {
   const call: CallOptions = { signal: options.signal, timeoutMs: options.timeoutMs };
   const prepared = await prepareCheckpoint(recorder, options);
+  const guard: SaveGuard = { seq: prepared.measurement.seq, owner: currentOwner() };
   const draft = await store.begin();
   try {
     const t0 = performance.now();
-    const saved = await serializePlanned(prepared, (groups) => writeBlobs(groups, draft.blobsDir, call), options);
+    const saved = await serializePlanned(prepared, (groups) => writeBlobs(groups, draft.blobsDir, call, guard), options, store.root);
     const t1 = performance.now();
     options.onProgress?.({ phase: 'commit' });
     const content = await describeCheckpoint(recorder, prepared, saved, (blob) => blob.file!, t1 - t0, call);
+    await throwIfStateMoved(recorder, prepared, call);
     const committed = await draft.commit<CheckpointBody>(content);
     const t2 = performance.now();
     const timings = { ...content.body.timings, commitMs: t2 - t1, totalMs: t2 - prepared.startedAt };
     return { checkpoint: committed, plan: prepared.planned.plan, deadlineMissed: prepared.planned.deadlineMissed, timings };
   } catch (error) {
-    await draft.abort();
+    await draft.abort().catch(() => {});
+    // A writer's raw file-system error (ENOSPC from the coordinator's own writes) is a store failure.
+    if (typeof (error as NodeJS.ErrnoException).code === 'string' && (error as NodeJS.ErrnoException).syscall) {
+      throw new CheckpointWriteError(store.root, error);
+    }
     throw error;
   }
 }
 
+/**
+ * The history the manifest describes must end where the saved state was measured: a cell that ran
+ * after the save (its record is in the history now) would describe a state the blobs do not hold.
+ */
+export async function throwIfStateMoved(recorder: Recorder, prepared: PreparedCheckpoint, options: CallOptions = {}): Promise<void> {
+  const seq = prepared.measurement.seq;
+  if (seq === undefined) return;
+  await recorder.sync(options);
+  if (recorder.graph.lastSeq !== seq) throw new StateChangedError(seq, recorder.graph.lastSeq);
+}
+
 /** Checkpoint into a store the kernel can write to: the kernel writes its blobs straight to disk. */
 export function checkpoint(recorder: Recorder, store: LocalStore, options: CheckpointOptions = {}): Promise<CheckpointResult> {
-  return checkpointWith(recorder, store, (groups, blobsDir, call) => saveToDir(recorder, groups, blobsDir, call), options);
+  return checkpointWith(recorder, store, (groups, blobsDir, call, guard) => saveToDir(recorder, groups, blobsDir, call, guard), options);
 }
 
 /** Packages whose objects were saved, plus the pickler: their versions must match at restore. */

@@ -19,3 +19,40 @@ export class IncompatibleEnvironmentError extends MigrationError {
     );
   }
 }
+
+/**
+ * The kernel's state changed while a checkpoint was being taken (a cell ran between measuring and
+ * saving): saving now would mix two states. Nothing was committed; the previous checkpoint stands.
+ */
+export class StateChangedError extends MigrationError {
+  override name = 'StateChangedError';
+  constructor(
+    readonly measuredSeq: number,
+    readonly currentSeq: number,
+    attempts?: number,
+  ) {
+    super(
+      attempts === undefined
+        ? `the kernel ran code while it was being checkpointed (history record ${currentSeq}, measured at ${measuredSeq}); nothing was saved`
+        : `the kernel kept running code during ${attempts} checkpoint attempts (history record ${currentSeq}); nothing was committed and ` +
+            'the previous checkpoint is intact. Checkpoint when the kernel is idle, or allow more attempts.',
+      'CHECKPOINT_STATE_CHANGED',
+    );
+  }
+}
+
+/**
+ * The target kernel already binds names the restore would overwrite or delete (the user's own
+ * work?). Nothing was changed. Restore into a fresh kernel, or pass `replaceExisting` to overwrite.
+ */
+export class TargetNamespaceConflictError extends MigrationError {
+  override name = 'TargetNamespaceConflictError';
+  constructor(readonly names: string[]) {
+    const shown = names.slice(0, 10).join(', ') + (names.length > 10 ? `, … (${names.length} in all)` : '');
+    super(
+      `the target kernel already has variables the checkpoint would overwrite or delete: ${shown}. Nothing was changed. ` +
+        'Restore into a fresh kernel, or allow replacing them (replaceExisting).',
+      'TARGET_NAMESPACE_CONFLICT',
+    );
+  }
+}

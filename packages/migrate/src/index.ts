@@ -6,6 +6,7 @@ export {
   planOrDrop,
   prepareCheckpoint,
   serializePlanned,
+  throwIfStateMoved,
   type CheckpointOptions,
   type CheckpointResult,
   type PreparedCheckpoint,
@@ -20,7 +21,7 @@ export {
   type RestoreReport,
   type StepTiming,
 } from './restore.js';
-export type { LoadResult, LoadSpec, SavedBlob } from './shim-api.js';
+export type { LoadResult, LoadSpec, SaveGuard, SavedBlob } from './shim-api.js';
 export { migrateLive, type LiveMigrationOptions, type LiveMigrationReport } from './live-migrate.js';
 export { verify, type VariableOutcome, type VariableReport, type VerificationReport } from './verification.js';
 export { compareEnvironments, type Mismatch } from './compatibility.js';
@@ -31,3 +32,4 @@ export type { CheckpointBody, CheckpointTimings } from './manifest-body.js';
 export type { ProgressEvent, ProgressListener } from './progress.js';
 export * from './errors.js';
 export { prepareTarget, userModules, warmUp, type PreparedTarget } from './warm-up.js';
+export { restoreToNewKernel } from './restore-new-kernel.js';

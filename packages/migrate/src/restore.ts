@@ -3,8 +3,13 @@
  * state), fall back to recomputing whatever fails to load or rerun, then verify every variable.
  *
  * Fallback: a blob that fails its checksum or unpickling, or a rerun that raises, is marked
- * unavailable; the problem is re-planned without it, the namespace is cleared and the new program
- * runs from the start. What no plan can bring back is reported lost, never reported restored.
+ * unavailable; the problem is re-planned without it, the names the checkpoint owns are cleared and
+ * the new program runs from the start. The fallback never reruns a cell the checkpoint's plan chose
+ * not to because of its side effects or nondeterminism, and never recomputes a value whose cell is
+ * nondeterministic (it would come back different): such a variable is lost, and reported lost.
+ *
+ * The target's other variables are never touched. If the target already binds names the checkpoint
+ * would overwrite or delete, restore refuses (TargetNamespaceConflictError) unless `replaceExisting`.
  */
 import type { CallOptions, KernelClient } from '@nbferry/kernel';
 import { type PlanningProblem, type ReplicationPlan, type RestoreStep } from '@nbferry/planner';
@@ -13,7 +18,8 @@ import { openCheckpoint, type Environment, type StoredCheckpoint } from '@nbferr
 import { planOrDrop } from './checkpoint.js';
 import { compareEnvironments, type Mismatch } from './compatibility.js';
 import { kernelEnvironment } from './environment.js';
-import { IncompatibleEnvironmentError } from './errors.js';
+import { IncompatibleEnvironmentError, TargetNamespaceConflictError } from './errors.js';
+import { evaluateJson } from './kernel-json.js';
 import type { CheckpointBody } from './manifest-body.js';
 import type { ProgressListener } from './progress.js';
 import { fingerprints, load, setRng, type LoadResult, type LoadSpec } from './shim-api.js';
@@ -23,6 +29,13 @@ import type { PreparedTarget } from './warm-up.js';
 export interface RestoreOptions extends CallOptions {
   /** Proceed even if the target's Python or package versions differ from the checkpoint's. */
   force?: boolean;
+  /** Report ok although some rerun variables came back with a different value (see VerificationInput). */
+  allowRecomputedDifferent?: boolean;
+  /**
+   * Restore into a kernel that already binds some of the checkpoint's names (or names its reruns
+   * write): they are overwritten or deleted. Without it such a restore is refused.
+   */
+  replaceExisting?: boolean;
   onProgress?: ProgressListener;
   /** Blobs to read from here instead of the checkpoint directory (live migration passes buffers). */
   blobSource?: BlobSource;
@@ -79,6 +92,17 @@ export interface ReplayInput {
 }
 
 export async function replay(input: ReplayInput, blobs: BlobSource, target: KernelClient, options: RestoreOptions = {}): Promise<RestoreReport> {
+  try {
+    return await replayOrThrow(input, blobs, target, options);
+  } catch (error) {
+    // Aborted mid-program: stop the cell the target is running for us (best effort), so a running
+    // kernel is not left busy finishing half a restore.
+    if (options.signal?.aborted) await target.interrupt({ timeoutMs: 2000 }).catch(() => {});
+    throw error;
+  }
+}
+
+async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: KernelClient, options: RestoreOptions): Promise<RestoreReport> {
   const progress = options.onProgress ?? (() => {});
   const call: CallOptions = { signal: options.signal, timeoutMs: options.timeoutMs };
   const { body } = input;
@@ -95,12 +119,23 @@ export async function replay(input: ReplayInput, blobs: BlobSource, target: Kern
   const recorder = prepared?.recorder ?? (await Recorder.attach(target, call));
   const t2 = performance.now();
 
+  const owned = ownedNames(body.problem);
+  if (!options.replaceExisting) {
+    const clash = (await userNames(target, call)).filter((name) => owned.has(name));
+    if (clash.length > 0) throw new TargetNamespaceConflictError(clash);
+  }
+
   const records = new Map(body.history.executions.map((r) => [r.seq, r]));
   const blobByGroup = new Map(input.blobs.map((b) => [b.group, b]));
   const rngBySeq = new Map(body.rng.map((s) => [s.seq, s]));
-  // Only what was saved can be loaded: every other group is recompute-only from here on.
+  // Only what was saved can be loaded: every other group is recompute-only from here on. Risky
+  // cells the plan did not rerun stay that way whatever fails (their effects would happen again).
+  const plannedReruns = new Set(body.plan.rerun);
   let problem: PlanningProblem = {
     ...body.problem,
+    cells: body.problem.cells.map((c) =>
+      (c.sideEffects || c.nondeterministic) && !plannedReruns.has(c.id) ? { ...c, replayable: false } : c,
+    ),
     groups: body.problem.groups.map((g) =>
       blobByGroup.has(g.id) ? g : { ...g, serializable: false, reason: g.reason ?? 'not saved in this checkpoint' },
     ),
@@ -118,14 +153,15 @@ export async function replay(input: ReplayInput, blobs: BlobSource, target: Kern
     if (!failure) break;
     fallbacks.push(failure.message);
     progress({ phase: 'fallback', reason: failure.message });
-    problem = failure.exclude(problem);
+    problem = failure.exclude(problem, unrecoverable);
     const replanned = planOrDrop(problem);
     problem = replanned.problem;
     plan = replanned.plan;
     // Say what set it off: "not saved in this checkpoint" alone would hide the real cause.
     for (const u of replanned.unrecoverable) unrecoverable.set(u.name, `${u.reason}; after: ${failure.message}`);
-    // Start over from an empty namespace: a half-run program may have bound wrong versions.
-    await target.execute('get_ipython().reset(new_session=False)', { ...call, silent: true, storeHistory: false });
+    // Start over without what the half-run program bound (it may be wrong versions); only names
+    // the checkpoint owns, never the target's other variables.
+    await deleteNames(target, [...owned], call);
     if (attempt > problem.cells.length + problem.groups.length) throw new Error('restore fallback did not converge');
   }
   await deleteNames(target, plan.strayNames, call);
@@ -140,7 +176,7 @@ export async function replay(input: ReplayInput, blobs: BlobSource, target: Kern
     actual.set(name, fp.reliable ? fp.digest : null);
   }
   const method = new Map(plan.variables.map((v) => [v.name, v.decision === 'serialize' ? ('load' as const) : ('rerun' as const)]));
-  const verification = verify({ expected, actual, method, failures: unrecoverable });
+  const verification = verify({ expected, actual, method, failures: unrecoverable, allowRecomputedDifferent: options.allowRecomputedDifferent });
   const t4 = performance.now();
   await recorder.sync(call);
 
@@ -159,7 +195,7 @@ export async function replay(input: ReplayInput, blobs: BlobSource, target: Kern
   /** Runs a program; returns what failed (and how to exclude it from the problem), or undefined. */
   async function runProgram(
     program: readonly RestoreStep[],
-  ): Promise<{ message: string; exclude: (p: PlanningProblem) => PlanningProblem } | undefined> {
+  ): Promise<{ message: string; exclude: (p: PlanningProblem, lost: Map<string, string>) => PlanningProblem } | undefined> {
     const total = program.length;
     for (let index = 0; index < total; index++) {
       const step = program[index]!;
@@ -175,8 +211,8 @@ export async function replay(input: ReplayInput, blobs: BlobSource, target: Kern
           const result = results[i];
           if (!result?.ok) {
             const blob = blobByGroup.get(s.group)!;
-            const message = `loading ${blob.variables.join(', ')} failed (${result?.error?.kind}: ${result?.error?.message}); recomputing instead`;
-            return { message, exclude: (p) => markUnserializable(p, s.group, message) };
+            const message = `loading ${blob.variables.join(', ')} failed (${result?.error?.kind}: ${result?.error?.message})`;
+            return { message, exclude: (p, lost) => excludeBlob(p, s.group, message, lost) };
           }
           loadedGroups += 1;
           steps.push({ label: `load ${s.group} (${s.names.join(', ')})`, ms: (result.seconds ?? 0) * 1000 });
@@ -236,6 +272,50 @@ async function targetEnvironment(
 /** The shim takes a SHA-256 as `sha256`, any other algorithm as `checksum: "<algo>:<hex>"`. */
 function checksumField(checksum: string): { sha256: string } | { checksum: string } {
   return checksum.startsWith('sha256:') ? { sha256: checksum.slice('sha256:'.length) } : { checksum };
+}
+
+/**
+ * A blob that cannot be loaded: its group is recomputed instead, unless a rerun cannot reproduce it
+ * (its cell is nondeterministic): then it is lost, with the reason, rather than brought back
+ * different and reported as recomputed.
+ */
+function excludeBlob(problem: PlanningProblem, groupId: string, message: string, lost: Map<string, string>): PlanningProblem {
+  const group = problem.groups.find((g) => g.id === groupId);
+  if (!group) return problem;
+  const writer = group.names.map((name) => activeWriter(problem, name)).find((c) => c?.nondeterministic);
+  if (writer) {
+    for (const name of group.names) lost.set(name, `${message}; a rerun cannot reproduce it (cell ${writer.label ?? writer.id} is nondeterministic)`);
+    return { ...problem, groups: problem.groups.filter((g) => g.id !== groupId) };
+  }
+  return markUnserializable(problem, groupId, message);
+}
+
+/** The cell that produced a name's active version, if a recorded cell did. */
+function activeWriter(problem: PlanningProblem, name: string): PlanningProblem['cells'][number] | undefined {
+  for (let i = problem.cells.length - 1; i >= 0; i--) {
+    const cell = problem.cells[i]!;
+    if (cell.deletes.includes(name)) return undefined;
+    if (cell.writes.includes(name)) return cell;
+  }
+  return undefined;
+}
+
+/** Every name a restore of this checkpoint may bind or delete: its variables and whatever its cells write. */
+function ownedNames(problem: PlanningProblem): Set<string> {
+  const names = new Set<string>();
+  for (const group of problem.groups) for (const name of group.names) names.add(name);
+  for (const cell of problem.cells) for (const name of [...cell.writes, ...cell.deletes]) names.add(name);
+  return names;
+}
+
+/** The target's user variables (as %who lists them). */
+async function userNames(target: KernelClient, call: CallOptions): Promise<string[]> {
+  return evaluateJson<string[]>(
+    target,
+    '',
+    '__import__("json").dumps([n for n in get_ipython().user_ns if not n.startswith("_") and n not in get_ipython().user_ns_hidden])',
+    call,
+  );
 }
 
 function markUnserializable(problem: PlanningProblem, groupId: string, reason: string): PlanningProblem {

@@ -4,6 +4,7 @@
  */
 import type { CallOptions } from '@nbferry/kernel';
 import type { Recorder } from '@nbferry/recorder';
+import { StateChangedError } from './errors.js';
 
 export interface MeasuredVariable {
   type: string;
@@ -25,6 +26,8 @@ export interface Measurement {
   variables: Record<string, MeasuredVariable>;
   groups: MeasuredGroup[];
   seconds: number;
+  /** The shim's last history record when measured: saves check that nothing ran since. */
+  seq?: number;
 }
 
 export interface SavedBlob {
@@ -37,8 +40,17 @@ export interface SavedBlob {
   checksum?: string;
   /** For save_buffers: [first buffer index, count]. */
   buffers?: [number, number];
-  error?: { kind: string; message: string };
+  /** `kind: 'write'`: the store failed (errno set when known), not the value. */
+  error?: { kind: string; message: string; errno?: string };
   seconds: number;
+}
+
+/** What a save checks before and while writing. */
+export interface SaveGuard {
+  /** Measured state (Measurement.seq): nothing is saved if a cell ran since. */
+  seq?: number;
+  /** The coordinator: the kernel stops writing if this process is gone (same host only). */
+  owner?: { pid: number; host: string; startTicks?: number | null };
 }
 
 export type LoadSpec = {
@@ -69,9 +81,24 @@ export function measure(recorder: Recorder, options: CallOptions & { budgetSec?:
   return recorder.request<Measurement>('measure', { budgetSec: options.budgetSec ?? 2 }, options).then((r) => r.result);
 }
 
-/** The kernel writes each group's blob into `dir` itself (temp file, fsync, rename). */
-export async function saveToDir(recorder: Recorder, groups: string[][], dir: string, options: CallOptions = {}): Promise<SavedBlob[]> {
-  const { result } = await recorder.request<{ blobs: SavedBlob[] }>('save', { groups, dir }, options);
+interface SaveReply {
+  blobs: SavedBlob[];
+  moved?: { expected: number; seq: number };
+}
+
+/**
+ * The kernel writes each group's blob into `dir` itself (temp file, fsync, rename). Throws
+ * StateChangedError (nothing written) if the guard's `seq` is no longer the kernel's state.
+ */
+export async function saveToDir(
+  recorder: Recorder,
+  groups: string[][],
+  dir: string,
+  options: CallOptions = {},
+  guard: SaveGuard = {},
+): Promise<SavedBlob[]> {
+  const { result } = await recorder.request<SaveReply>('save', { groups, dir, ...guard }, options);
+  throwIfMoved(result);
   return result.blobs;
 }
 
@@ -80,9 +107,16 @@ export async function saveToBuffers(
   recorder: Recorder,
   groups: string[][],
   options: CallOptions = {},
+  guard: SaveGuard = {},
 ): Promise<{ blobs: SavedBlob[]; buffers: Uint8Array[] }> {
-  const { result, buffers } = await recorder.request<{ blobs: SavedBlob[] }>('save_buffers', { groups }, options);
+  const args = guard.seq === undefined ? { groups } : { groups, seq: guard.seq };
+  const { result, buffers } = await recorder.request<SaveReply>('save_buffers', args, options);
+  throwIfMoved(result);
   return { blobs: result.blobs, buffers };
+}
+
+function throwIfMoved(reply: SaveReply): void {
+  if (reply.moved) throw new StateChangedError(reply.moved.expected, reply.moved.seq);
 }
 
 export async function load(

@@ -52,4 +52,15 @@ describe('verify', () => {
     });
     expect(report.ok).toBe(true);
   });
+
+  it('is not ok when a rerun brought a variable back different, unless the caller accepts it', () => {
+    const input = {
+      expected: new Map([['a', 'x'], ['stamp', 't1']]),
+      actual: new Map([['a', 'x'], ['stamp', 't2']]),
+      method: new Map([['a', 'load'], ['stamp', 'rerun']] as const),
+      failures: new Map<string, string>(),
+    };
+    expect(verify(input).ok).toBe(false);
+    expect(verify({ ...input, allowRecomputedDifferent: true }).ok).toBe(true);
+  });
 });

@@ -31,12 +31,21 @@ export interface VerificationInput {
   method: ReadonlyMap<string, 'load' | 'rerun'>;
   /** Why a name could not be brought back, where known (failed load, failed rerun, no plan). */
   failures: ReadonlyMap<string, string>;
+  /**
+   * The caller accepts variables that a rerun brought back with a different value (e.g. it knows
+   * they are timestamps). Without it they make the report not ok.
+   */
+  allowRecomputedDifferent?: boolean;
 }
 
 export interface VerificationReport {
   variables: VariableReport[];
   totals: Record<VariableOutcome, number>;
-  /** True when nothing was lost and nothing loaded differs. */
+  /**
+   * True when nothing was lost and no variable came back with a different value (unless the
+   * caller accepted `recomputed-different` explicitly). Unverifiable variables do not count
+   * against it: nothing can fingerprint them (generators, open files, figures).
+   */
   ok: boolean;
 }
 
@@ -48,6 +57,11 @@ export function verify(input: VerificationInput): VerificationReport {
     const failure = input.failures.get(name);
     if (!input.actual.has(name)) {
       variables.push({ name, outcome: 'lost', detail: failure ?? (method ? `${method} did not bind it` : 'no way to bring it back') });
+      continue;
+    }
+    if (failure !== undefined && method === undefined) {
+      // No plan brought it back: what the kernel holds under that name is not the checkpoint's.
+      variables.push({ name, outcome: 'lost', detail: failure });
       continue;
     }
     const actual = input.actual.get(name) ?? null;
@@ -76,5 +90,6 @@ export function verify(input: VerificationInput): VerificationReport {
     lost: 0,
   };
   for (const variable of variables) totals[variable.outcome] += 1;
-  return { variables, totals, ok: totals.lost === 0 };
+  const differentOk = totals['recomputed-different'] === 0 || input.allowRecomputedDifferent === true;
+  return { variables, totals, ok: totals.lost === 0 && differentOk };
 }

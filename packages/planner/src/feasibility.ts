@@ -40,8 +40,15 @@ export interface Feasibility {
   /** For forced cells: an unserializable group that needs it (for explanations). */
   forcedBy: Int32Array;
   groupStatus: Uint8Array;
-  /** For MustSerialize groups without unknown names: a blocked active writer (cell index). */
+  /** For MustSerialize groups without unknown names: a blocked (or tainted) active writer (cell index). */
   groupBlockedWriter: Int32Array;
+  /**
+   * Cells whose rerun cannot reproduce their values: forced nondeterministic cells, and cells that
+   * read a non-active version one of them produced. What they write is saved (loaded after the
+   * rerun), and no cell outside the forced set is rerun on top of them, so a restore never mixes
+   * an old value with new ones computed from a different draw.
+   */
+  tainted: Uint8Array;
 }
 
 export function analyzeFeasibility(problem: PlanningProblem, h: History): Feasibility {
@@ -68,7 +75,8 @@ export function analyzeFeasibility(problem: PlanningProblem, h: History): Feasib
 
   block.fill(Block.None);
   blockVia.fill(-1);
-  propagateBlocks(problem, h, block, blockVia, forced);
+  const tainted = new Uint8Array(n);
+  propagateBlocks(problem, h, block, blockVia, forced, tainted);
 
   const groupStatus = new Uint8Array(problem.groups.length);
   const groupBlockedWriter = new Int32Array(problem.groups.length).fill(-1);
@@ -83,29 +91,34 @@ export function analyzeFeasibility(problem: PlanningProblem, h: History): Feasib
     }
     for (let k = h.groupWriterStart[g]!; k < h.groupWriterStart[g + 1]!; k++) {
       const w = h.groupWriter[k]!;
-      if (block[w] !== Block.None) {
+      if (block[w] !== Block.None || tainted[w]) {
         groupStatus[g] = GroupStatus.MustSerialize;
         groupBlockedWriter[g] = w;
         return;
       }
     }
   });
-  return { block, blockVia, forced, forcedBy, groupStatus, groupBlockedWriter };
+  return { block, blockVia, forced, forcedBy, groupStatus, groupBlockedWriter, tainted };
 }
 
-/** Hard blocks always; with `forced` given, also risky cells outside the forced set. */
+/**
+ * Hard blocks always; with `forced` given, also risky cells outside the forced set, and cells
+ * outside it that would compute from a forced nondeterministic rerun (marked in `tainted`).
+ */
 function propagateBlocks(
   problem: PlanningProblem,
   h: History,
   block: Uint8Array,
   blockVia: Int32Array,
   forced: Uint8Array | null,
+  tainted?: Uint8Array,
 ): void {
   problem.cells.forEach((cell, c) => {
     if (!cell.success) block[c] = Block.Failed;
     else if (cell.replayable === false) block[c] = Block.Unreplayable;
     else if (h.unknownRead[c] !== -1) block[c] = Block.UnknownRead;
     else {
+      let taintedInput = -1;
       for (let k = h.prereqStart[c]!; k < h.prereqStart[c + 1]!; k++) {
         const p = h.prereq[k]!;
         if (block[p] !== Block.None) {
@@ -113,10 +126,16 @@ function propagateBlocks(
           blockVia[c] = p;
           return;
         }
+        if (tainted?.[p]) taintedInput = p;
       }
-      if (forced !== null && !forced[c]) {
-        if (cell.sideEffects) block[c] = Block.SideEffects;
-        else if (cell.nondeterministic) block[c] = Block.Nondeterministic;
+      if (forced === null) return;
+      if (tainted && ((forced[c] && cell.nondeterministic) || taintedInput !== -1)) tainted[c] = 1;
+      if (forced[c]) return;
+      if (cell.sideEffects) block[c] = Block.SideEffects;
+      else if (cell.nondeterministic) block[c] = Block.Nondeterministic;
+      else if (taintedInput !== -1) {
+        block[c] = Block.ViaPrerequisite;
+        blockVia[c] = taintedInput;
       }
     }
   });
@@ -169,6 +188,7 @@ export function describeBlock(
       case Block.Nondeterministic:
         return [...parts, `cell ${id} is nondeterministic`].join(', ');
       case Block.None:
+        if (problem.cells[c]!.nondeterministic) return [...parts, `cell ${id} is nondeterministic (rerun only for an unserializable variable)`].join(', ');
         return [...parts, `cell ${id} can be rerun`].join(', ');
       case Block.ViaPrerequisite: {
         const p = blockVia[c]!;

@@ -22,6 +22,33 @@ function noPlanReasons(p: PlanningProblem): { name: string; reason: string }[] {
 }
 
 describe('planReplication: semantics on hand-written sessions', () => {
+  it('saves what a forced nondeterministic rerun would draw again, and feeds later reruns the saved value', () => {
+    // 1: big = urandom(...); gen = (x for x in big)   2: total = big.sum()   3: it = iter(big)
+    const cells = [
+      cell(1, 10, { writes: ['big', 'gen'], nondeterministic: true }),
+      cell(2, 10, { reads: ['big'], writes: ['total'] }),
+      cell(3, 10, { reads: ['big'], writes: ['it'] }),
+    ];
+    const groups = [
+      group('gbig', ['big'], 1000 * MB),
+      group('ggen', ['gen'], 0, { serializable: false, reason: 'generator' }),
+      group('gtotal', ['total'], 1000 * MB),
+      group('git', ['it'], 0, { serializable: false, reason: 'iterator' }),
+    ];
+    const plan = planOf(problem(cells, groups));
+    // Cell 1 must run (gen), but big comes back from the checkpoint, loaded after cell 1 drew new
+    // bytes and before cells 2 and 3 read it: gen is the only value of the new draw.
+    expect(plan.serialize).toContain('gbig');
+    // total is recomputed from the loaded (original) big: consistent with it.
+    expect(plan.program).toEqual([
+      { kind: 'run', cell: 1 },
+      { kind: 'load', group: 'gbig', names: ['big'] },
+      { kind: 'run', cell: 2 },
+      { kind: 'run', cell: 3 },
+    ]);
+    expect(plan.groups.find((g) => g.id === 'gbig')!.reason).toMatch(/nondeterministic/);
+  });
+
   it('recomputes an in-place-mutated variable by rerunning its whole chain, not just the last writer', () => {
     // 1: df = read_csv(...)   2: df['a'] += 1
     const cells = [cell(1, 500, { writes: ['df'] }), cell(2, 10, { reads: ['df'], writes: ['df'] })];

@@ -38,7 +38,7 @@ export function assemblePlan(
   algorithm: string,
 ): ReplicationPlan {
   const { problem, history: h } = ctx;
-  const program = buildRestoreProgram(h, d);
+  const program = buildRestoreProgram(h, d, ctx.feasibility.tainted);
   const reasons = explainDecision(ctx, d, objective);
   const cellId = (c: number): number => problem.cells[c]!.id;
 

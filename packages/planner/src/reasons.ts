@@ -1,6 +1,6 @@
 import type { PlanningContext } from './context.js';
 import type { Decision } from './decide.js';
-import { describeBlock, GroupStatus } from './feasibility.js';
+import { Block, describeBlock, GroupStatus } from './feasibility.js';
 import { formatBytes, formatCells, formatMs } from './format.js';
 import { INITIAL } from './history.js';
 import type { Objective } from './problem.js';
@@ -89,6 +89,12 @@ export function explainDecision(ctx: PlanningContext, d: Decision, objective: Ob
       }
       const writer = f.groupBlockedWriter[g]!;
       let why = blocked.get(writer);
+      if (why === undefined && f.block[writer] === Block.None && f.tainted[writer]) {
+        why =
+          `cannot be recomputed: cell ${problem.cells[writer]!.id} is rerun for an unserializable variable but its values ` +
+          'would come back different (nondeterministic); saved and loaded after the rerun';
+        blocked.set(writer, why);
+      }
       if (why === undefined) {
         why = `cannot be recomputed: ${describeBlock(problem, h, f.block, f.blockVia, writer)}`;
         blocked.set(writer, why);

@@ -36,7 +36,10 @@ export interface IndexedProgram {
  * optimized jointly with the cut (they are rare: they need a group that a rerun both reads and
  * rebinds).
  */
-export function buildRestoreProgram(h: History, d: Decision): IndexedProgram {
+/** State of a name whose rerun value is not the original (a tainted cell wrote it): load it before use. */
+const NOT_REPRODUCED = -4;
+
+export function buildRestoreProgram(h: History, d: Decision, tainted?: Uint8Array): IndexedProgram {
   const nameCount = h.names.length;
   const groupCount = h.groupNames.length;
   const order: number[] = [];
@@ -88,8 +91,11 @@ export function buildRestoreProgram(h: History, d: Decision): IndexedProgram {
     steps.push({ kind: 'run', cell: c });
     for (let k = h.writeStart[c]!; k < h.writeStart[c + 1]!; k++) {
       const name = h.writeName[k]!;
-      state[name] = c;
-      if (h.groupOfName[name]! >= 0) intact[h.groupOfName[name]!] = 0;
+      const g = h.groupOfName[name]!;
+      // A nondeterministic rerun's values differ from the saved ones: a later rerun that reads
+      // them gets the saved version loaded first, never the new draw.
+      state[name] = tainted?.[c] && serialized(g) && h.activeVersion[name] === c ? NOT_REPRODUCED : c;
+      if (g >= 0) intact[g] = 0;
     }
     for (let k = h.deleteStart[c]!; k < h.deleteStart[c + 1]!; k++) {
       const name = h.deleteName[k]!;

@@ -4,10 +4,12 @@
  *   <root>/LATEST                   id of the newest committed checkpoint
  *   <root>/checkpoints/<id>/        one immutable checkpoint: manifest.nbf + blobs/
  *   <root>/.staging/<id>/           a checkpoint being written; never read as a checkpoint
+ *   <root>/.staging/<id>.lease      its writer (staging-lease.ts): staging is cleaned only when it is gone
  *
  * A checkpoint is written in staging (the kernel writes its blobs straight there), then the manifest
  * is written and fsynced, the directory is renamed into checkpoints/, and LATEST is replaced
- * atomically. A crash at any step leaves at worst a staging directory, which readers ignore; an
+ * atomically. A crash at any step leaves at worst a staging directory, which readers ignore and the
+ * next writer (or `cleanStaging`/`prune`) removes once its lease shows the writer is gone; an
  * earlier checkpoint is never opened for writing.
  */
 import { randomBytes } from 'node:crypto';
@@ -17,6 +19,7 @@ import { join, resolve } from 'node:path';
 import { checksumAlgorithm, fileChecksum } from './checksum.js';
 import { replaceFileAtomic, syncDir, writeFileDurable } from './durable-fs.js';
 import { CheckpointNotFoundError, CheckpointWriteError, CorruptCheckpointError, StoreError } from './errors.js';
+import { isAbandoned, LEASE_SUFFIX, StagingLease } from './staging-lease.js';
 import { FORMAT_VERSION, MANIFEST_FILE, decodeManifest, encodeManifest, type BlobEntry, type Manifest } from './manifest.js';
 
 const LATEST = 'LATEST';
@@ -33,16 +36,48 @@ export class LocalStore {
     this.root = resolve(root);
   }
 
-  /** Starts a checkpoint in a private staging directory. */
+  /**
+   * Starts a checkpoint in a private staging directory, leased to this process. Cleans up what
+   * crashed writers left behind first (never a live writer's).
+   */
   async begin(): Promise<CheckpointDraft> {
+    await this.cleanStaging().catch(() => []);
     const id = `${new Date().toISOString().replace(/[-:.]/g, '').replace('T', '-').slice(0, 15)}-${randomBytes(4).toString('hex')}`;
     const dir = join(this.root, STAGING, id);
+    let lease: StagingLease | undefined;
     try {
+      await mkdir(join(this.root, STAGING), { recursive: true, mode: 0o700 });
+      lease = await StagingLease.acquire(dir + LEASE_SUFFIX);
       await mkdir(join(dir, BLOBS), { recursive: true, mode: 0o700 });
     } catch (error) {
+      await lease?.release().catch(() => {});
       throw new CheckpointWriteError(this.root, error);
     }
-    return new CheckpointDraft(this, id, dir);
+    return new CheckpointDraft(this, id, dir, lease);
+  }
+
+  /**
+   * Removes staging directories whose writer is gone (crashed, killed; see staging-lease.ts) and
+   * returns their ids. A checkpoint another live process is writing is never touched.
+   */
+  async cleanStaging(): Promise<string[]> {
+    const staging = join(this.root, STAGING);
+    let entries: string[];
+    try {
+      entries = await readdir(staging);
+    } catch {
+      return [];
+    }
+    const ids = new Set(entries.map((e) => (e.endsWith(LEASE_SUFFIX) ? e.slice(0, -LEASE_SUFFIX.length) : e)));
+    const removed: string[] = [];
+    for (const id of ids) {
+      const dir = join(staging, id);
+      if (!(await isAbandoned(dir + LEASE_SUFFIX, dir))) continue;
+      await rm(dir, { recursive: true, force: true });
+      await rm(dir + LEASE_SUFFIX, { force: true });
+      removed.push(id);
+    }
+    return removed;
   }
 
   /** Ids of committed checkpoints, oldest first. */
@@ -71,7 +106,7 @@ export class LocalStore {
 
   /** Removes abandoned staging directories (from crashed writers) and all but the newest `keep` checkpoints. */
   async prune(keep: number): Promise<void> {
-    await rm(join(this.root, STAGING), { recursive: true, force: true });
+    await this.cleanStaging();
     const ids = await this.list();
     const latest = await this.latestId();
     for (const id of ids.slice(0, Math.max(0, ids.length - keep))) {
@@ -99,6 +134,7 @@ export class CheckpointDraft {
     readonly id: string,
     /** Staging directory; blobs go in `blobsDir`. */
     readonly dir: string,
+    private readonly lease?: StagingLease,
   ) {}
 
   get blobsDir(): string {
@@ -128,9 +164,11 @@ export class CheckpointDraft {
       await writeFileDurable(join(this.dir, MANIFEST_FILE), encodeManifest(manifest as Manifest));
       await syncDir(this.dir);
       const finalDir = await this.store.publish(this.id, this.dir);
+      await this.lease?.release().catch(() => {});
       return new StoredCheckpoint(finalDir, manifest);
     } catch (error) {
       await rm(this.dir, { recursive: true, force: true }).catch(() => {});
+      await this.lease?.release().catch(() => {});
       throw new CheckpointWriteError(this.store.root, error);
     }
   }
@@ -139,6 +177,7 @@ export class CheckpointDraft {
     if (this.done) return;
     this.done = true;
     await rm(this.dir, { recursive: true, force: true });
+    await this.lease?.release();
   }
 }
 

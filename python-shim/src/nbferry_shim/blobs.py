@@ -98,32 +98,50 @@ def op_save(shim: "Shim", args: dict[str, Any], bufs: list[memoryview]) -> tuple
     d = args.get("dir")
     if not isinstance(d, str) or not d:
         raise OpError("args.dir is required")
-    os.makedirs(d, exist_ok=True)
     do_fsync = args.get("fsync", True) is not False
     prefix = str(args.get("prefix") or "group")
-    out = []
-    for i, names in enumerate(_groups_arg(args)):
+    groups = _groups_arg(args)
+    moved = _moved_since(shim, args)
+    if moved is not None:
+        return moved, []
+    alive = _owner_check(args.get("owner"))
+    try:
+        os.makedirs(d, exist_ok=True)
+    except OSError as e:
+        err = _write_err(e)
+        return {"blobs": [{"names": g, "ok": False, "seconds": 0.0, "error": err} for g in groups],
+                "checksum": chunksum.CRC32_8M}, []
+    out: list[dict[str, Any]] = []
+    for i, names in enumerate(groups):
         t0 = time.perf_counter()
         item: dict[str, Any] = {"names": names}
         tmp = os.path.join(d, f".tmp-{uuid.uuid4().hex}")
         try:
             seg = _build(_group_values(shim, names), shim.recorder.ns, shim.history.last_seq)
-            # Workers CRC chunk k while this thread writes it (both release the GIL).
-            with chunksum.Summer() as summer, open(tmp, "wb") as f:
-                for pieces in chunksum.chunks(seg.parts):
-                    summer.add(pieces)
-                    for part in pieces:
-                        f.write(part)
-                f.flush()
-                if do_fsync:
-                    os.fsync(f.fileno())
-                checksum = summer.hexdigest()
+        except Exception as e:
+            item.update(ok=False, error=_err(e), seconds=time.perf_counter() - t0)
+            out.append(item)
+            continue
+        try:
+            checksum = _write(seg, tmp, do_fsync, alive)
             fname = f"{prefix}-{i:04d}-{checksum.partition(':')[2][:12]}.nbf"
             os.replace(tmp, os.path.join(d, fname))
             item.update(ok=True, file=fname, bytes=seg.n, checksum=checksum)
         except Exception as e:
             _unlink(tmp)
-            item.update(ok=False, error=_err(e))
+            if not isinstance(e, (OSError, _OwnerGone)):
+                item.update(ok=False, error=_err(e), seconds=time.perf_counter() - t0)
+                out.append(item)
+                continue
+            # Disk full, file too large, quota, I/O error, permissions: the store failed, not the
+            # value. Reported as such so the coordinator fails the checkpoint instead of
+            # re-planning the group as unserializable; the remaining groups are not attempted.
+            item.update(ok=False, error=_write_err(e), seconds=time.perf_counter() - t0)
+            out.append(item)
+            out.extend({"names": g, "ok": False, "seconds": 0.0,
+                        "error": {"kind": "write", "message": "not attempted after a write failure"}}
+                       for g in groups[i + 1:])
+            break
         item["seconds"] = time.perf_counter() - t0
         out.append(item)
     pickled.CACHE.clear()  # groups the plan did not save: their pickles would only hold memory
@@ -132,8 +150,89 @@ def op_save(shim: "Shim", args: dict[str, Any], bufs: list[memoryview]) -> tuple
     return {"blobs": out, "checksum": chunksum.CRC32_8M}, []
 
 
+def _moved_since(shim: "Shim", args: dict[str, Any]) -> dict[str, Any] | None:
+    """`seq` (from measure): if the namespace changed since (a cell ran, or code outside cells
+    changed it), nothing is saved and the reply says so: the coordinator redoes its checkpoint."""
+    seq = args.get("seq")
+    if not isinstance(seq, int):
+        return None
+    shim.recorder.sync_pending_outside()
+    now = shim.history.last_seq
+    return None if now == seq else {"blobs": [], "moved": {"expected": seq, "seq": now}}
+
+
+class _OwnerGone(Exception):
+    """The coordinator that asked for this save is gone: stop writing (nobody will commit it)."""
+
+
+def _write(seg: _Segments, tmp: str, do_fsync: bool, alive: Any) -> str:
+    """Writes the blob to `tmp`; returns its checksum. Workers CRC chunk k while this thread
+    writes it (both release the GIL). Between chunks, checks that the coordinator still exists."""
+    with chunksum.Summer() as summer, open(tmp, "wb") as f:
+        for pieces in chunksum.chunks(seg.parts):
+            if not alive():
+                raise _OwnerGone("the coordinator of this checkpoint exited; the blob was abandoned")
+            summer.add(pieces)
+            for part in pieces:
+                f.write(part)
+        f.flush()
+        if do_fsync:
+            os.fsync(f.fileno())
+        return summer.hexdigest()
+
+
+def _owner_check(owner: Any) -> Any:
+    """`owner: {pid, host, startTicks?}` (the coordinator): a cheap liveness test for the write
+    loop. Always-true when the owner is unknown, on another host, or not visible from here at the
+    start (another pid namespace, e.g. a sidecar container with the same hostname): its pid means
+    nothing here, so it must never make us abandon a blob."""
+    if not isinstance(owner, dict) or not isinstance(owner.get("pid"), int):
+        return lambda: True
+    import socket
+
+    if owner.get("host") not in (None, socket.gethostname()):
+        return lambda: True
+    pid = int(owner["pid"])
+    ticks = owner.get("startTicks")
+
+    def alive() -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except OSError:
+            pass  # exists, not ours to signal
+        # Same pid, but a later process (the coordinator died and the pid was reused)?
+        return not isinstance(ticks, int) or _start_ticks(pid) in (None, ticks)
+
+    return alive if alive() else (lambda: True)
+
+
+def _start_ticks(pid: int) -> int | None:
+    """Start time of process `pid` in clock ticks since boot (field 22 of /proc/<pid>/stat)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            text = f.read().decode("ascii", "replace")
+        return int(text[text.rindex(")") + 2:].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _write_err(e: BaseException) -> dict[str, Any]:
+    import errno as errno_mod
+
+    code = errno_mod.errorcode.get(getattr(e, "errno", None) or -1) if isinstance(e, OSError) else None
+    err: dict[str, Any] = {"kind": "write", "message": f"{type(e).__name__}: {e}"[:1000]}
+    if code:
+        err["errno"] = code
+    return err
+
+
 def op_save_buffers(shim: "Shim", args: dict[str, Any], bufs: list[memoryview]) -> tuple[Any, list[Any]]:
     chunk = min(int(args.get("chunkBytes") or MAX_CHUNK), MAX_CHUNK)
+    moved = _moved_since(shim, args)
+    if moved is not None:
+        return moved, []
     out = []
     extra: list[Any] = []
     for names in _groups_arg(args):

@@ -27,6 +27,15 @@ SEEDERS = frozenset({"default_rng", "RandomState", "seed", "Random", "SeedSequen
                      "PCG64DXSM", "MT19937", "Philox", "SFC64", "manual_seed"})
 CLOCK_NAMES = frozenset({"time", "time_ns", "now", "utcnow", "today", "perf_counter", "monotonic",
                          "process_time", "datetime"})
+# Reads of the process's environment: another kernel (other machine, pid, user, directory) gets
+# other values, so what the cell computed from them is worth saving, as with randomness.
+ENVIRONMENT_NAMES = frozenset({"environ", "environb", "getenv", "getenvb", "getpid", "getppid", "gethostname",
+                               "getfqdn", "gethostbyname", "getcwd", "getcwdb", "getlogin", "getuser", "getuid",
+                               "geteuid", "getgid", "cpu_count", "sched_getaffinity", "expanduser", "home",
+                               "get_terminal_size"})
+# Generic attribute names that are environment reads only when called with no argument
+# (platform.node(), os.uname(), Path.cwd()).
+ENVIRONMENT_CALLS = frozenset({"node", "uname", "cwd"})
 
 _LOAD_OPS = frozenset({"LOAD_NAME", "LOAD_GLOBAL", "LOAD_FROM_DICT_OR_GLOBALS"})
 _STORE_OPS = frozenset({"STORE_NAME", "STORE_GLOBAL"})
@@ -118,6 +127,8 @@ def _scan(code: types.CodeType) -> CodeInfo:
                 nondet.append(f"unseeded:{nm}")
             elif nm in CLOCK_NAMES and _called_without_args(instrs, k):
                 nondet.append(f"clock:{nm}")
+            elif nm in ENVIRONMENT_NAMES or (nm in ENVIRONMENT_CALLS and _called_without_args(instrs, k)):
+                nondet.append(f"environment:{nm}")
             elif nm == "hash" and op in _LOAD_OPS:
                 nondet.append("hash:str")  # str/bytes hashes differ between processes (PYTHONHASHSEED)
     children = tuple(c for c in code.co_consts if isinstance(c, types.CodeType))

@@ -153,6 +153,22 @@ def _estimate(values: dict[str, Any], user_ns: dict[str, Any] | None, sink: _Tim
     return out
 
 
+def _by_name(shim: "Shim", group: list[str], variables: dict[str, Any]) -> bool:
+    """May this group's modules be saved by name (re-imported) rather than by rerunning their cell?
+    Yes when there is no cell to rerun (bound before the shim attached, or loaded), and when the
+    cell must not be rerun: it had side effects (they would happen again) or computed values a
+    rerun cannot reproduce (they would come back different, or be saved and mixed with new ones).
+    Otherwise rerunning the import cell is preferred: it also replays its configuration
+    (matplotlib.use, pd.set_option), which importing by name would skip."""
+    if all(variables[n]["provenance"] != "cell" for n in group):
+        return True
+    for n in group:
+        rec = shim.history.get(variables[n]["writer"]) if variables[n]["writer"] else None
+        if rec is None or rec.get("sideEffects") or rec.get("nondeterministic"):
+            return True
+    return False
+
+
 def op_measure(shim: "Shim", args: dict[str, Any], bufs: list[memoryview]) -> tuple[Any, list[bytes]]:
     rec = shim.recorder
     rec.sync_pending_outside()
@@ -185,13 +201,13 @@ def op_measure(shim: "Shim", args: dict[str, Any], bufs: list[memoryview]) -> tu
     for gid, g in enumerate(groups):
         for n in g:
             variables[n]["group"] = gid
-        # A module bound outside any recorded cell (before the shim attached) has no cell to rerun:
-        # importing it by name is the only way back, so let the planner save it by name.
-        no_cell = all(variables[n]["provenance"] != "cell" for n in g)
-        info = measure_group({n: ns[n] for n in g}, ns, budget, modules_by_name=no_cell,
+        info = measure_group({n: ns[n] for n in g}, ns, budget, modules_by_name=_by_name(shim, g, variables),
                              keep_seq=shim.history.last_seq)
         info["id"] = gid
         info["names"] = g
         out_groups.append(info)
+    # The state measured is the one after record `seq`: save refuses to run after another record
+    # (a cell run meanwhile), so a checkpoint is never a mix of two states.
     return {"algo": algo, "pickler": serialize.pickler_name(), "variables": variables, "groups": out_groups,
-            "calibration": dict(_calibration), "seconds": time.perf_counter() - t_start}, []
+            "seq": shim.history.last_seq, "calibration": dict(_calibration),
+            "seconds": time.perf_counter() - t_start}, []

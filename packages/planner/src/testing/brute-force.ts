@@ -61,5 +61,22 @@ export function enumeratePlans(problem: PlanningProblem): EnumeratedPlan[] {
   const maximal = closure(groups.map((g) => g.serializable));
   if (maximal === null) return [];
   const risky = (c: number): boolean => cells[c]!.sideEffects || cells[c]!.nondeterministic;
-  return plans.filter((p) => [...p.rerun].every((c) => !risky(c) || maximal.has(c)));
+  // A forced nondeterministic rerun gives new values: whatever computes from them (reading a
+  // version that cannot be loaded) is tainted too. Tainted cells' outputs are saved, and no
+  // cell beyond the forced ones is rerun on top of them.
+  const tainted = new Set<number>();
+  cells.forEach((cell, c) => {
+    if (maximal.has(c) && cell.nondeterministic) tainted.add(c);
+    for (const name of cell.reads) {
+      const v = versionBefore(name, c);
+      if (v === null || !v.startsWith('c') || (groupOf.has(name) && v === active(name))) continue;
+      if (tainted.has(Number(v.slice(1)))) tainted.add(c);
+    }
+  });
+  const mustSave = groups.map((g) => g.serializable && g.names.some((n) => active(n).startsWith('c') && tainted.has(Number(active(n).slice(1)))));
+  return plans.filter(
+    (p) =>
+      [...p.rerun].every((c) => maximal.has(c) || (!risky(c) && !tainted.has(c))) &&
+      mustSave.every((must, g) => !must || p.serialized[g]),
+  );
 }
