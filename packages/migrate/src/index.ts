@@ -31,3 +31,6 @@ export type { CheckpointBody, CheckpointTimings } from './manifest-body.js';
 export type { ProgressEvent, ProgressListener } from './progress.js';
 export * from './errors.js';
 export { prepareTarget, userModules, warmUp, type PreparedTarget } from './warm-up.js';
+export { assertCheckpointBody, checkpointBodyProblem } from './body-check.js';
+export { checkpointWorkingDirectory, type WorkingDirectoryOptions } from './working-directory.js';
+export { readKeyFile, writeKeyFile, type CheckpointKey, type TrustOptions } from '@nbferry/store';
