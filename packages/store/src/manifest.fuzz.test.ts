@@ -67,11 +67,17 @@ const fieldMutation = fc.record({
   value: fc.option(jsonish, { nil: undefined }),
 });
 
-function mutate(path: readonly (string | number)[], value: unknown): unknown {
-  const copy = structuredClone(valid) as unknown as Record<string | number, unknown>;
+/** `base` with the value at `path` replaced (or deleted); a path through a non-object is left as is. */
+function mutate(base: unknown, path: readonly (string | number)[], value: unknown): unknown {
+  const copy = structuredClone(base) as Record<string | number, unknown>;
   let at: Record<string | number, unknown> = copy;
-  for (const key of path.slice(0, -1)) at = at[key] as Record<string | number, unknown>;
+  for (const key of path.slice(0, -1)) {
+    const next = at[key];
+    if (typeof next !== 'object' || next === null || ArrayBuffer.isView(next)) return copy;
+    at = next as Record<string | number, unknown>;
+  }
   const last = path.at(-1)!;
+  if (ArrayBuffer.isView(at)) return copy;
   if (value === undefined) delete at[last];
   else at[last] = value;
   return copy;
@@ -124,7 +130,7 @@ describe('manifest reader under fuzzing', () => {
       fc.property(fc.array(fieldMutation, { minLength: 1, maxLength: 3 }), (mutations) => {
         let value: unknown = valid;
         for (const m of mutations) {
-          value = mutate(m.path, m.value);
+          value = mutate(value, m.path, m.value);
         }
         decodesSafely(withValidDigest(packMsgpack(value)));
       }),
