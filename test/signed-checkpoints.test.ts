@@ -97,11 +97,14 @@ describe('signed checkpoints', () => {
   }
 
   it('round-trips a signed checkpoint, verified with the public key alone; another key is refused', async () => {
-    const recorder = await source('import numpy as np\nbase = np.arange(1000.0)', 'total = float(base.sum())', 'names = ["a", "b"]');
+    // `big` spans three 8 MiB chunks: the kernel's sha256-8m and ours must agree across chunks.
+    const recorder = await source('import numpy as np\nbase = np.arange(1000.0)\nbig = np.arange(2_500_000.0)', 'total = float(base.sum())', 'names = ["a", "b"]');
     const store = join(dir, 'store');
     const saved = await checkpoint(recorder, new LocalStore(store), { key });
     expect(existsSync(join(saved.checkpoint.dir, SIGNATURE_FILE))).toBe(true);
     expect(saved.checkpoint.manifest.blobs.every((b) => b.checksum.startsWith('sha256-8m:'))).toBe(true);
+    expect(saved.checkpoint.manifest.blobs.some((b) => b.bytes > 16 * 1024 * 1024)).toBe(true);
+    for (const blob of saved.checkpoint.manifest.blobs) expect(await saved.checkpoint.verifyBlob(blob)).toBe(true);
 
     const target = await kernel();
     const report = await restore(store, target.client, { key: publicKey });
