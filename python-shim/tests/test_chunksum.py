@@ -137,3 +137,8 @@ def test_fifo_symlink_and_oversized_blob_files_are_refused_before_reading(sess: 
     assert "symbolic link" in res[1]["error"]["message"]
     assert "the manifest says" in res[2]["error"]["message"]
     assert sess.ns["small"] == "kept"
+    # A name that is not a plain file name inside `dir` is refused before any path is opened.
+    escape = [{"file": f"../{tmp_path.name}/{saved['file']}", "checksum": saved["checksum"], "bytes": saved["bytes"]}]
+    res = sess.call("load", dir=str(tmp_path), blobs=escape)[0]["results"]
+    assert res[0]["ok"] is False and "not a plain name" in res[0]["error"]["message"], res
+    assert sess.ns["small"] == "kept"

@@ -274,7 +274,10 @@ def _read_blob(spec: dict[str, Any], d: Any, bufs: list[memoryview],
     """The blob's bytes and, when `algorithm` is given, their checksum, computed by worker threads
     on chunk k while this thread reads (or copies) chunk k+1."""
     if spec.get("file") is not None:
-        path = spec["file"] if d is None else os.path.join(str(d), str(spec["file"]))
+        name = str(spec["file"])
+        if d is not None and (os.sep in name or name in ("", ".", "..")):
+            raise _LoadError("format", f"blob file {name!r} is not a plain name inside {d}")
+        path = name if d is None else os.path.join(str(d), name)
         try:
             fd, size = _open_regular(path, spec.get("bytes"))
             f = open(fd, "rb", buffering=0)  # owns fd from here
@@ -335,8 +338,8 @@ def _open_regular(path: str, expected: Any) -> tuple[int, int]:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise _LoadError("io", f"{path} is not a regular file (a FIFO, device or directory); refused")
-        if expected is not None and st.st_size != int(expected):
-            raise _LoadError("io", f"{path} is {st.st_size} bytes, the manifest says {int(expected)}; refused")
+        if expected is not None and (not isinstance(expected, int) or st.st_size != expected):
+            raise _LoadError("io", f"{path} is {st.st_size} bytes, the manifest says {expected!r}; refused")
         if getattr(os, "O_NONBLOCK", 0):
             os.set_blocking(fd, True)
     except BaseException:
