@@ -5,6 +5,7 @@ import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { restoreOverWire } from '@nbferry/jupyter-server';
 import { launchKernel, type Kernel } from '@nbferry/kernel';
 import { checkpoint, restore } from '@nbferry/migrate';
 import { Recorder } from '@nbferry/recorder';
@@ -51,6 +52,22 @@ describe('restoring from a store with hostile entries', () => {
       expect(data.outcome).toBe('lost');
       expect(`${report.fallbacks.join('\n')}\n${data.detail}`).toMatch(plant === 'fifo' ? /not a regular file/ : /the manifest says/);
     }
+  });
+
+  it('through the wire path (blobs uploaded in chunks) a FIFO blob fails its load too, instead of hanging the upload', async () => {
+    const source = await kernel();
+    await source.client.execute('data = list(range(1000))', { silent: true });
+    const recorder = await Recorder.attach(source.client);
+    const store = join(dir, 'store');
+    const saved = await checkpoint(recorder, new LocalStore(store));
+    const blob = saved.checkpoint.manifest.blobs.find((b) => b.variables.includes('data'))!;
+    await rm(saved.checkpoint.blobPath(blob));
+    expect(spawnSync('mkfifo', [saved.checkpoint.blobPath(blob)]).status).toBe(0);
+    const target = await kernel();
+    const report = await restoreOverWire(store, target.client);
+    const data = report.verification.variables.find((v) => v.name === 'data')!;
+    expect(data.outcome).toBe('lost');
+    expect(`${report.fallbacks.join('\n')}\n${data.detail}`).toMatch(/a FIFO, not a regular file/);
   });
 
   it('refuses a LATEST that points out of the store before starting anything', async () => {
