@@ -33,4 +33,4 @@ export * from './errors.js';
 export { prepareTarget, userModules, warmUp, type PreparedTarget } from './warm-up.js';
 export { assertCheckpointBody, checkpointBodyProblem } from './body-check.js';
 export { checkpointWorkingDirectory, type WorkingDirectoryOptions } from './working-directory.js';
-export { readKeyFile, writeKeyFile, type CheckpointKey, type TrustOptions } from '@nbferry/store';
+export { configuredKey, readKeyFile, writeKeyFile, type CheckpointKey, type TrustOptions } from '@nbferry/store';

@@ -21,7 +21,9 @@ export {
   HASH_CHUNK_BYTES,
 } from './checksum.js';
 export {
+  KEY_FILE_ENV,
   SIGNATURE_FILE,
+  configuredKey,
   decodeSignature,
   keyIdOf,
   readKeyFile,

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KeyFileError, StoreError, UntrustedCheckpointError } from './errors.js';
 import { LocalStore, openCheckpoint } from './local-store.js';
 import { MANIFEST_FILE, decodeManifest, encodeManifest } from './manifest.js';
-import { SIGNATURE_FILE, readKeyFile, writeKeyFile, type CheckpointKey } from './signing.js';
+import { SIGNATURE_FILE, configuredKey, readKeyFile, writeKeyFile, type CheckpointKey } from './signing.js';
 
 const env = { python: '3.11.7', platform: 'linux-x86_64', packages: {} };
 
@@ -44,6 +44,16 @@ describe('key files and signed checkpoints', () => {
     expect(pub.privateKey).toBeUndefined();
     await expect(writeKeyFile(path)).rejects.toBeInstanceOf(KeyFileError);
     expect((await readKeyFile(path)).keyId).toBe(written.keyId); // the existing key is untouched
+  });
+
+  it('takes the key from --key-file, else NBFERRY_KEY_FILE, else none', async () => {
+    const a = await writeKeyFile(join(dir, 'a'));
+    const b = await writeKeyFile(join(dir, 'b'));
+    expect((await configuredKey(a.path, { NBFERRY_KEY_FILE: b.path }))?.keyId).toBe(a.keyId);
+    expect((await configuredKey(undefined, { NBFERRY_KEY_FILE: b.publicKeyPath }))?.keyId).toBe(b.keyId);
+    expect(await configuredKey(undefined, { NBFERRY_KEY_FILE: '' })).toBeUndefined();
+    expect(await configuredKey(undefined, {})).toBeUndefined();
+    await expect(configuredKey(undefined, { NBFERRY_KEY_FILE: join(dir, 'missing') })).rejects.toBeInstanceOf(KeyFileError);
   });
 
   it('refuses a private key others can read, a non-Ed25519 key, garbage and a missing file', async () => {

@@ -124,6 +124,18 @@ export async function readKeyFile(path: string): Promise<CheckpointKey> {
   return { keyId: keyIdOf(publicKey), publicKey, path };
 }
 
+/** The environment variable naming a key file when no `--key-file` is given. */
+export const KEY_FILE_ENV = 'NBFERRY_KEY_FILE';
+
+/**
+ * The key a command should use: `keyFile` (e.g. `--key-file`), else the file named by
+ * NBFERRY_KEY_FILE, else none (undefined: checkpoints are neither signed nor verified).
+ */
+export async function configuredKey(keyFile?: string, env: NodeJS.ProcessEnv = process.env): Promise<CheckpointKey | undefined> {
+  const path = keyFile ?? (env[KEY_FILE_ENV] || undefined);
+  return path === undefined ? undefined : readKeyFile(path);
+}
+
 export function keyIdOf(publicKey: KeyObject): string {
   const raw = publicKey.export({ format: 'jwk' }).x ?? '';
   return createHash('sha256').update(Buffer.from(raw, 'base64url')).digest('hex').slice(0, 16);
