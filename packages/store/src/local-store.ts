@@ -85,8 +85,9 @@ export class LocalStore {
     const id = `${new Date().toISOString().replace(/[-:.]/g, '').replace('T', '-').slice(0, 15)}-${randomBytes(4).toString('hex')}`;
     const dir = join(this.root, STAGING, id);
     try {
-      await mkdir(join(dir, BLOBS), { recursive: true, mode: 0o700 });
       // A `.staging` planted as a symlink would send the kernel's writes out of the store.
+      if (existsSync(join(this.root, STAGING))) await assertRealDir(join(this.root, STAGING));
+      await mkdir(join(dir, BLOBS), { recursive: true, mode: 0o700 });
       await assertRealDir(join(this.root, STAGING));
     } catch (error) {
       if (error instanceof StoreError) throw error;

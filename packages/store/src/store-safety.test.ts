@@ -1,7 +1,7 @@
 // A store cannot be escaped or made to hang a reader: names, symlinks, FIFOs, devices, sparse files.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rename, rm, symlink, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -100,7 +100,9 @@ describe('a store cannot be escaped', () => {
     // A planted .staging link would send the kernel's writes elsewhere: refused on write.
     await rm(join(root, '.staging'), { recursive: true, force: true });
     await symlink(outside, join(root, '.staging'));
+    const before = await readdir(outside);
     await expect(store.begin()).rejects.toBeInstanceOf(UnsafeStoreEntryError);
+    expect(await readdir(outside)).toEqual(before); // nothing was created through the link
   });
 
   it('refuses blob names from a writer that would escape the draft', async () => {
