@@ -3,14 +3,17 @@
  * a FIFO or device never blocks the open (O_NONBLOCK) and is refused by fstat before any read,
  * and a file larger than expected (a sparse 100 GB file) is refused before it is read.
  */
-import { constants } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { constants, type Stats } from 'node:fs';
+import { lstat, open, type FileHandle } from 'node:fs/promises';
 import { UnsafeStoreEntryError } from './errors.js';
 
 const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
 /** Opens `path` if it is a regular file (of `expectedBytes`, when given); else UnsafeStoreEntryError. */
 export async function openRegularFile(path: string, expectedBytes?: number): Promise<FileHandle> {
+  // Checked before opening (opening a device can have effects of its own), and again on the open
+  // descriptor (the entry may have been swapped in between).
+  checkEntry(path, await lstat(path), expectedBytes);
   let handle: FileHandle;
   try {
     handle = await open(path, READ_FLAGS);
@@ -19,15 +22,19 @@ export async function openRegularFile(path: string, expectedBytes?: number): Pro
     throw error;
   }
   try {
-    const info = await handle.stat();
-    if (!info.isFile()) throw new UnsafeStoreEntryError(path, `it is ${kindOf(info)}, not a regular file`);
-    if (expectedBytes !== undefined && info.size !== expectedBytes) {
-      throw new UnsafeStoreEntryError(path, `it is ${info.size} bytes, the manifest says ${expectedBytes}`);
-    }
+    checkEntry(path, await handle.stat(), expectedBytes);
     return handle;
   } catch (error) {
     await handle.close();
     throw error;
+  }
+}
+
+function checkEntry(path: string, info: Stats, expectedBytes: number | undefined): void {
+  if (info.isSymbolicLink()) throw new UnsafeStoreEntryError(path, 'it is a symbolic link');
+  if (!info.isFile()) throw new UnsafeStoreEntryError(path, `it is ${kindOf(info)}, not a regular file`);
+  if (expectedBytes !== undefined && info.size !== expectedBytes) {
+    throw new UnsafeStoreEntryError(path, `it is ${info.size} bytes, the manifest says ${expectedBytes}`);
   }
 }
 

@@ -328,6 +328,7 @@ def _open_regular(path: str, expected: Any) -> tuple[int, int]:
     """Opens a blob file for reading only if it is a regular file of the expected size: no symlink
     followed, and a FIFO or device never blocks the open (O_NONBLOCK) and is refused by fstat
     before any read; a file larger than the manifest says (a sparse 100 GB file) is never read."""
+    _check_entry(path, os.lstat(path), expected)  # before opening: opening a device may act
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
     except OSError as e:
@@ -336,16 +337,22 @@ def _open_regular(path: str, expected: Any) -> tuple[int, int]:
         raise
     try:
         st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise _LoadError("io", f"{path} is not a regular file (a FIFO, device or directory); refused")
-        if expected is not None and (not isinstance(expected, int) or st.st_size != expected):
-            raise _LoadError("io", f"{path} is {st.st_size} bytes, the manifest says {expected!r}; refused")
+        _check_entry(path, st, expected)  # again on the descriptor: the entry may have been swapped
         if getattr(os, "O_NONBLOCK", 0):
             os.set_blocking(fd, True)
     except BaseException:
         os.close(fd)
         raise
     return fd, st.st_size
+
+
+def _check_entry(path: str, st: os.stat_result, expected: Any) -> None:
+    if stat.S_ISLNK(st.st_mode):
+        raise _LoadError("io", f"{path} is a symbolic link; refused")
+    if not stat.S_ISREG(st.st_mode):
+        raise _LoadError("io", f"{path} is not a regular file (a FIFO, device or directory); refused")
+    if expected is not None and (not isinstance(expected, int) or st.st_size != expected):
+        raise _LoadError("io", f"{path} is {st.st_size} bytes, the manifest says {expected!r}; refused")
 
 
 class _NoSummer:
