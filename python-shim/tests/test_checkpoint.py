@@ -130,7 +130,7 @@ def test_corrupted_blob_is_rejected_and_namespace_unchanged(sess: Any, tmp_path:
     sess.run("keep = 'sentinel'")
     res = sess.call("load", dir=str(tmp_path), blobs=[{"file": b["file"], "checksum": b["checksum"]} for b in saved])[0]
     r0, r1 = res["results"]
-    assert r0["ok"] is False and r0["error"]["kind"] == "checksum" and "crc32-8m mismatch" in r0["error"]["message"]
+    assert r0["ok"] is False and r0["error"]["kind"] == "checksum" and "sha256-8m mismatch" in r0["error"]["message"]
     assert r1["ok"] is True
     assert sess.ns["keep"] == "sentinel"
 

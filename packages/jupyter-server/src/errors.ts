@@ -3,26 +3,33 @@
  * `code` is stable for programmatic handling.
  */
 import { KernelError } from '@nbferry/kernel';
-import { NbferryError } from '@nbferry/protocol';
+import { NbferryError, redactUrl } from '@nbferry/protocol';
 
 /** A REST call to a Jupyter Server failed: the server answered with an error status, or not at all. */
 export class ServerError extends NbferryError {
   override name = 'ServerError';
   constructor(
     readonly method: string,
-    readonly url: string,
+    url: string,
     /** HTTP status, or null when no response arrived (network error, timeout, abort). */
     readonly status: number | null,
     /** The server's own message (`message`/`reason` of its JSON error body), when it gave one. */
-    readonly serverMessage: string,
+    serverMessage: string,
     options?: { cause?: unknown },
   ) {
     super(
-      `${method} ${redact(url)} ${status === null ? 'got no response' : `failed with HTTP ${status}`}${serverMessage ? `: ${serverMessage}` : ''}. ${hint(status)}`,
+      `${method} ${redact(url)} ${status === null ? 'got no response' : `failed with HTTP ${status}`}${serverMessage ? `: ${redact(serverMessage)}` : ''}. ${hint(status)}`,
       codeOf(status),
       options,
     );
+    this.url = redact(url);
+    this.serverMessage = redact(serverMessage);
   }
+
+  /** The request's URL, without its token. */
+  readonly url: string;
+  /** The server's own message (`message`/`reason` of its JSON error body), when it gave one; URLs in it without tokens. */
+  readonly serverMessage: string;
 }
 
 function codeOf(status: number | null): string {
@@ -40,9 +47,9 @@ function hint(status: number | null): string {
   return 'The request was refused; see the message above.';
 }
 
-/** Strips the token from a URL before it appears in a message. */
+/** Strips the token (and any user:password) from a URL before it appears in a message. */
 export function redact(url: string): string {
-  return url.replace(/([?&]token=)[^&]*/g, '$1***');
+  return redactUrl(url);
 }
 
 /**
@@ -80,11 +87,14 @@ export class ServerConnectionLostError extends KernelError {
 /** No session matched (by id or path) on a server. */
 export class SessionNotFoundError extends NbferryError {
   override name = 'SessionNotFoundError';
+  /** The server's URL, without its token. */
+  readonly baseUrl: string;
   constructor(
-    readonly baseUrl: string,
+    baseUrl: string,
     readonly which: string,
   ) {
     super(`no session ${which} on ${redact(baseUrl)}; list the server's sessions (GET /api/sessions) to see what is running`, 'SESSION_NOT_FOUND');
+    this.baseUrl = redact(baseUrl);
   }
 }
 

@@ -55,7 +55,7 @@ export async function restoreOverWire(
   target: KernelClient,
   options: RestoreOptions & StagingOptions = {},
 ): Promise<RestoreReport> {
-  const checkpoint = typeof source === 'string' ? await openCheckpoint<CheckpointBody>(source) : source;
+  const checkpoint = typeof source === 'string' ? await openCheckpoint<CheckpointBody>(source, options) : source;
   return restore(checkpoint, target, { ...options, blobSource: stagedCheckpointFiles(checkpoint, options) });
 }
 

@@ -4,6 +4,7 @@
  * every failure says which call, which status, and what to do.
  */
 import type { CallOptions } from '@nbferry/kernel';
+import { redactSecrets } from '@nbferry/protocol';
 import { ServerError } from './errors.js';
 
 /** Where a Jupyter Server is and how to authenticate. */
@@ -51,7 +52,11 @@ export class ServerApi {
   readonly baseUrl: string;
 
   constructor(readonly server: ServerInfo) {
-    this.baseUrl = server.baseUrl.endsWith('/') ? server.baseUrl : `${server.baseUrl}/`;
+    // As Jupyter prints it, a server URL may carry the token (?token=) or credentials: requests
+    // authenticate with the header, so the URL keeps only origin and path (and never shows a token).
+    const url = new URL(server.baseUrl);
+    const base = `${url.origin}${url.pathname}`;
+    this.baseUrl = base.endsWith('/') ? base : `${base}/`;
   }
 
   // ---- kernels --------------------------------------------------------------------------------
@@ -140,7 +145,8 @@ export class ServerApi {
       });
     } catch (error) {
       const why = options.signal?.aborted ? 'aborted by the caller' : timeout.aborted ? `timed out` : (error as Error).message;
-      throw new ServerError(method, url, null, why, { cause: error });
+      // Not the fetch error as cause: its message may quote the request (and a secret in it).
+      throw new ServerError(method, url, null, redactSecrets(why, [this.server.token]));
     }
     const text = await response.text();
     if (!response.ok) throw new ServerError(method, url, response.status, serverMessage(text));

@@ -10,7 +10,7 @@
  */
 import { KernelConnection, ServerConnection } from '@jupyterlab/services';
 import { KernelClient, KernelDiedError, RequestAbortedError, RequestTimeoutError, cancellable, type CallOptions } from '@nbferry/kernel';
-import { ServerConnectionLostError, ServerError } from './errors.js';
+import { ServerConnectionLostError, ServerError, redact } from './errors.js';
 import { ServerApi, type KernelModel, type ServerInfo } from './server-api.js';
 import { ServerTransport, type ServerTransportOptions } from './server-transport.js';
 import { webSocketClass } from './websocket.js';
@@ -129,7 +129,7 @@ async function open(api: ServerApi, model: KernelModel, owned: boolean, options:
   } catch (error) {
     await close();
     if (error instanceof RequestTimeoutError) {
-      throw new KernelDiedError(`kernel ${model.id} on ${api.baseUrl} did not answer within ${timeoutMs} ms`);
+      throw new KernelDiedError(`kernel ${model.id} on ${redact(api.baseUrl)} did not answer within ${timeoutMs} ms`);
     }
     throw error;
   }

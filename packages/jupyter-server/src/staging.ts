@@ -8,11 +8,10 @@
  * `stagedCheckpointFiles` for a checkpoint on the coordinator's disk (read chunk by chunk).
  */
 import { randomUUID } from 'node:crypto';
-import { open } from 'node:fs/promises';
 import type { CallOptions } from '@nbferry/kernel';
 import type { BlobSource, CustomBlobLoader, LoadResult, LoadSpec } from '@nbferry/migrate';
 import type { Recorder } from '@nbferry/recorder';
-import type { StoredCheckpoint } from '@nbferry/store';
+import { UnsafeStoreEntryError, openRegularFile, type StoredCheckpoint } from '@nbferry/store';
 import { ServerTransport } from './server-transport.js';
 
 /** Bytes per chunk: 8 MiB, well under tornado's 10 MiB with the message's own overhead. */
@@ -85,19 +84,30 @@ export function stagedBuffers(buffersByGroup: Map<string, Uint8Array[]>, options
 
 /** A stored checkpoint's blob files, read from the coordinator's disk and uploaded in chunks. */
 export function stagedCheckpointFiles(checkpoint: StoredCheckpoint, options: StagingOptions = {}): BlobSource {
-  const byGroup = new Map(checkpoint.manifest.blobs.map((b) => [b.group, checkpoint.blobPath(b)]));
+  const byGroup = new Map(checkpoint.manifest.blobs.map((b) => [b.group, b]));
+  const load = stagedLoader((group) => {
+    const blob = byGroup.get(group);
+    if (!blob) throw new Error(`checkpoint ${checkpoint.dir} has no blob for group ${group}`);
+    return () => readChunks(checkpoint.blobPath(blob), blob.bytes, options.chunkBytes ?? DEFAULT_CHUNK_BYTES);
+  }, options);
   return {
     kind: 'custom',
-    load: stagedLoader((group) => {
-      const path = byGroup.get(group);
-      if (!path) throw new Error(`checkpoint ${checkpoint.dir} has no blob for group ${group}`);
-      return () => readChunks(path, options.chunkBytes ?? DEFAULT_CHUNK_BYTES);
-    }, options),
+    // A blob file refused unread (FIFO, symlink, wrong size) fails that load, as the kernel's own
+    // check does for files it opens: the restore falls back instead of stopping.
+    load: async (recorder, spec, group, call) => {
+      try {
+        return await load(recorder, spec, group, call);
+      } catch (error) {
+        if (!(error instanceof UnsafeStoreEntryError)) throw error;
+        return { ok: false, error: { kind: 'io', message: error.message }, seconds: 0 };
+      }
+    },
   };
 }
 
-async function* readChunks(path: string, size: number): AsyncIterable<Uint8Array> {
-  const file = await open(path, 'r');
+/** A blob file's bytes in pieces; a FIFO, symlink or file of another size than `bytes` is refused unread. */
+async function* readChunks(path: string, bytes: number, size: number): AsyncIterable<Uint8Array> {
+  const file = await openRegularFile(path, bytes);
   try {
     for (;;) {
       const buffer = Buffer.allocUnsafe(size);

@@ -89,7 +89,9 @@ export async function readConnectionFile(path: string): Promise<ConnectionInfo> 
   try {
     parsed = JSON.parse(raw) as Record<string, unknown>;
   } catch (error) {
-    throw new ConnectionFileError(`connection file ${path} is not JSON: ${(error as Error).message}`, { cause: error });
+    // V8's message quotes the text around the error, which may be the key: keep only where it is.
+    const at = /position \d+/.exec((error as Error).message)?.[0];
+    throw new ConnectionFileError(`connection file ${path} is not valid JSON${at ? ` (at ${at})` : ''}; check that it is a kernel's connection file`);
   }
   const missing = SOCKETS.map((s) => `${s}_port`).filter((field) => typeof parsed[field] !== 'number');
   if (typeof parsed.ip !== 'string') missing.push('ip');

@@ -12,6 +12,7 @@ import { KernelClient, type KernelOwner } from './kernel-client.js';
 import { KernelProcess } from './kernel-process.js';
 import { expandArgv, findKernelSpec, pythonKernelArgv } from './kernelspec.js';
 import { ZmqTransport } from './zmq-transport.js';
+import { redactSecrets } from '@nbferry/protocol';
 
 export interface LaunchOptions extends NewConnectionOptions, CallOptions {
   /** A Python interpreter with ipykernel installed. */
@@ -90,7 +91,7 @@ export async function launchKernel(options: LaunchOptions = {}): Promise<Kernel>
   const watchExit = (proc: KernelProcess) => {
     void proc.exited.then(({ exitCode, signal }) => {
       if (proc !== process_ || exitExpected) return;
-      client.fail(new KernelDiedError('the kernel process exited', exitCode, signal, proc.outputTail()));
+      client.fail(new KernelDiedError('the kernel process exited', exitCode, signal, redactSecrets(proc.outputTail(), [info.key])));
     });
   };
   watchExit(process_);
@@ -107,12 +108,12 @@ export async function launchKernel(options: LaunchOptions = {}): Promise<Kernel>
         `kernel process exited during start-up: ${argv.join(' ')}`,
         exit.exitCode,
         exit.signal,
-        process_.outputTail(),
+        redactSecrets(process_.outputTail(), [info.key]),
         { cause: error },
       );
     }
     if (error instanceof RequestTimeoutError) {
-      throw new KernelStartTimeoutError(options.timeoutMs ?? DEFAULT_START_TIMEOUT_MS, process_.outputTail());
+      throw new KernelStartTimeoutError(options.timeoutMs ?? DEFAULT_START_TIMEOUT_MS, redactSecrets(process_.outputTail(), [info.key]));
     }
     throw error;
   }

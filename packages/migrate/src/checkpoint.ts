@@ -13,7 +13,7 @@ import {
   type ReplicationPlan,
 } from '@nbferry/planner';
 import type { Recorder } from '@nbferry/recorder';
-import { CheckpointWriteError, currentOwner, type BlobEntry, type Environment, type LocalStore, type StoredCheckpoint } from '@nbferry/store';
+import { CheckpointWriteError, currentOwner, type BlobEntry, type CheckpointKey, type Environment, type LocalStore, type StoredCheckpoint } from '@nbferry/store';
 import { kernelEnvironment, packagesOf } from './environment.js';
 import type { CheckpointBody, CheckpointTimings } from './manifest-body.js';
 import { planningProblem } from './planning-problem.js';
@@ -31,6 +31,8 @@ export interface CheckpointOptions extends CallOptions {
   /** Deadline mode: the checkpoint must finish within this budget (e.g. a spot eviction notice). */
   deadlineMs?: number;
   onProgress?: ProgressListener;
+  /** Sign the checkpoint with this private key (readKeyFile); default: the store's key, if any. */
+  key?: CheckpointKey;
 }
 
 export interface CheckpointResult {
@@ -216,7 +218,7 @@ async function checkpointOnce(recorder: Recorder, store: LocalStore, writeBlobs:
     options.onProgress?.({ phase: 'commit' });
     const content = await describeCheckpoint(recorder, prepared, saved, (blob) => blob.file!, t1 - t0, call);
     await throwIfStateMoved(recorder, prepared, call);
-    const committed = await draft.commit<CheckpointBody>(content);
+    const committed = await draft.commit<CheckpointBody>(content, { signWith: options.key });
     const t2 = performance.now();
     const timings = { ...content.body.timings, commitMs: t2 - t1, totalMs: t2 - prepared.startedAt };
     return { checkpoint: committed, plan: prepared.planned.plan, deadlineMissed: prepared.planned.deadlineMissed, timings };

@@ -33,3 +33,6 @@ export type { ProgressEvent, ProgressListener } from './progress.js';
 export * from './errors.js';
 export { prepareTarget, userModules, warmUp, type PreparedTarget } from './warm-up.js';
 export { restoreToNewKernel } from './restore-new-kernel.js';
+export { assertCheckpointBody, checkpointBodyProblem } from './body-check.js';
+export { checkpointWorkingDirectory, type WorkingDirectoryOptions } from './working-directory.js';
+export { configuredKey, readKeyFile, writeKeyFile, type CheckpointKey, type TrustOptions } from '@nbferry/store';

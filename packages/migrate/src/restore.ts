@@ -14,7 +14,8 @@
 import type { CallOptions, KernelClient } from '@nbferry/kernel';
 import { type PlanningProblem, type ReplicationPlan, type RestoreStep } from '@nbferry/planner';
 import { Recorder, type CellRecord } from '@nbferry/recorder';
-import { openCheckpoint, type Environment, type StoredCheckpoint } from '@nbferry/store';
+import { openCheckpoint, type Environment, type StoredCheckpoint, type TrustOptions } from '@nbferry/store';
+import { assertCheckpointBody } from './body-check.js';
 import { planOrDrop } from './checkpoint.js';
 import { compareEnvironments, type Mismatch } from './compatibility.js';
 import { kernelEnvironment } from './environment.js';
@@ -26,7 +27,7 @@ import { fingerprints, load, setRng, type LoadResult, type LoadSpec } from './sh
 import { verify, type VerificationReport } from './verification.js';
 import type { PreparedTarget } from './warm-up.js';
 
-export interface RestoreOptions extends CallOptions {
+export interface RestoreOptions extends CallOptions, TrustOptions {
   /** Proceed even if the target's Python or package versions differ from the checkpoint's. */
   force?: boolean;
   /** Report ok although some rerun variables came back with a different value (see VerificationInput). */
@@ -80,7 +81,11 @@ export async function restore(
   target: KernelClient,
   options: RestoreOptions = {},
 ): Promise<RestoreReport> {
-  const checkpoint = typeof source === 'string' ? await openCheckpoint<CheckpointBody>(source) : source;
+  // With a key, an untrusted checkpoint is refused here: before any blob is loaded or cell rerun.
+  const trust: TrustOptions = { key: options.key, trustUnsigned: options.trustUnsigned };
+  const checkpoint = typeof source === 'string' ? await openCheckpoint<CheckpointBody>(source, trust) : source;
+  if (typeof source !== 'string') checkpoint.checkTrust(trust);
+  assertCheckpointBody(checkpoint.manifest.body, checkpoint.dir);
   return replay(checkpoint.manifest, options.blobSource ?? { kind: 'dir', dir: checkpoint.blobsDir }, target, options);
 }
 

@@ -4,3 +4,4 @@ export { NbferryError, ProtocolError } from './errors.js';
 export { WireCodec, toBuffer, type SignatureScheme } from './wire.js';
 export { packMsgpack, unpackMsgpack } from './msgpack.js';
 export { parseNotebook, NotebookFormatError, type Notebook, type NotebookCell } from './notebook.js';
+export { REDACTED, redactSecrets, redactUrl } from './redact.js';

@@ -2,15 +2,28 @@
  * Blob checksums, written as `<algorithm>:<hex>`.
  *
  * - `sha256`: SHA-256 of the whole blob.
- * - `crc32-8m`: CRC-32 of each consecutive 8 MiB chunk, then SHA-256 over those CRCs (big-endian
- *   u32s). It catches corruption as well as a digest does for storage faults, yet the kernel can
- *   compute it at memory speed and overlap it with the disk I/O, where SHA-256 would halve the
- *   checkpoint's throughput. Neither is a signature: whoever can rewrite blobs can rewrite sums.
+ * - `sha256-8m` (what the shim writes): SHA-256 of each consecutive 8 MiB chunk, then SHA-256 over
+ *   those 32-byte digests. As collision resistant as SHA-256 (a hash list of SHA-256), yet its
+ *   chunks hash in parallel worker threads beside the kernel's writes and reads, so a signed
+ *   manifest can commit to every byte without a second pass. The per-chunk digests are also what a
+ *   content-addressed store names its chunks by.
+ * - `crc32-8m` (legacy, read only): CRC-32 of each 8 MiB chunk, then SHA-256 over those CRCs
+ *   (big-endian u32s). It catches storage faults but CRC is linear: anyone can forge a blob with the
+ *   same sum, so a key-verified restore refuses it (see CRYPTOGRAPHIC_CHECKSUMS).
+ *
+ * None is a signature by itself: whoever can rewrite blobs and the manifest can rewrite sums; the
+ * manifest's signature (signing.ts) is what makes them trustworthy.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { openRegularFile } from './safe-open.js';
 
 export const CRC_CHUNK_BYTES = 8 * 1024 * 1024;
+/** Chunk size of `sha256-8m` (the same 8 MiB). */
+export const HASH_CHUNK_BYTES = CRC_CHUNK_BYTES;
+/** Checksums a signed manifest may commit to: forging a blob with the same sum is infeasible. */
+export const CRYPTOGRAPHIC_CHECKSUMS: readonly string[] = ['sha256', 'sha256-8m'];
+export const CHECKSUM_ALGORITHMS: readonly string[] = ['sha256', 'sha256-8m', 'crc32-8m'];
 
 const CRC_TABLE = (() => {
   const table = new Uint32Array(256);
@@ -28,38 +41,54 @@ export function crc32(bytes: Uint8Array, seed = 0): number {
   return ~crc >>> 0;
 }
 
-/** Computes the checksum of a file with the algorithm named in `expected`'s prefix. */
-export async function fileChecksum(path: string, algorithm: string): Promise<string> {
+/**
+ * Computes the checksum of a regular file with `algorithm`. The file is opened without following a
+ * symlink and without blocking (a FIFO or device is refused before any read), and refused when it
+ * is not `expectedBytes` long (a sparse 100 GB file is never read).
+ */
+export async function fileChecksum(path: string, algorithm: string, expectedBytes?: number): Promise<string> {
+  if (!CHECKSUM_ALGORITHMS.includes(algorithm)) throw new Error(`unknown checksum algorithm "${algorithm}"`);
+  const handle = await openRegularFile(path, expectedBytes);
+  const stream = createReadStream('', { fd: handle, highWaterMark: 1024 * 1024 });
   if (algorithm === 'sha256') {
     const hash = createHash('sha256');
-    for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+    for await (const chunk of stream) hash.update(chunk as Buffer);
     return `sha256:${hash.digest('hex')}`;
   }
-  if (algorithm === 'crc32-8m') {
-    const sums = createHash('sha256');
-    let crc = 0;
-    let inChunk = 0;
-    const flush = () => {
+  return chunkedChecksum(stream, algorithm as 'sha256-8m' | 'crc32-8m');
+}
+
+/** `sha256-8m` or `crc32-8m` of a stream: a per-8-MiB-chunk sum, then SHA-256 over the sums. */
+async function chunkedChecksum(stream: AsyncIterable<unknown>, algorithm: 'sha256-8m' | 'crc32-8m'): Promise<string> {
+  const sums = createHash('sha256');
+  let crc = 0;
+  let chunkHash = createHash('sha256');
+  let inChunk = 0;
+  const flush = () => {
+    if (algorithm === 'crc32-8m') {
       const word = Buffer.alloc(4);
       word.writeUInt32BE(crc);
       sums.update(word);
       crc = 0;
-      inChunk = 0;
-    };
-    for await (const piece of createReadStream(path, { highWaterMark: 1024 * 1024 })) {
-      let data = piece as Buffer;
-      while (data.length > 0) {
-        const take = Math.min(data.length, CRC_CHUNK_BYTES - inChunk);
-        crc = crc32(data.subarray(0, take), crc);
-        inChunk += take;
-        data = data.subarray(take);
-        if (inChunk === CRC_CHUNK_BYTES) flush();
-      }
+    } else {
+      sums.update(chunkHash.digest());
+      chunkHash = createHash('sha256');
     }
-    if (inChunk > 0) flush();
-    return `crc32-8m:${sums.digest('hex')}`;
+    inChunk = 0;
+  };
+  for await (const piece of stream) {
+    let data = piece as Buffer;
+    while (data.length > 0) {
+      const take = Math.min(data.length, CRC_CHUNK_BYTES - inChunk);
+      if (algorithm === 'crc32-8m') crc = crc32(data.subarray(0, take), crc);
+      else chunkHash.update(data.subarray(0, take));
+      inChunk += take;
+      data = data.subarray(take);
+      if (inChunk === CRC_CHUNK_BYTES) flush();
+    }
   }
-  throw new Error(`unknown checksum algorithm "${algorithm}"`);
+  if (inChunk > 0) flush();
+  return `${algorithm}:${sums.digest('hex')}`;
 }
 
 export function checksumAlgorithm(checksum: string): string {

@@ -1,6 +1,38 @@
 export * from './errors.js';
-export { FORMAT_VERSION, MANIFEST_FILE, decodeManifest, encodeManifest, type BlobEntry, type Environment, type Manifest } from './manifest.js';
-export { LocalStore, CheckpointDraft, StoredCheckpoint, openCheckpoint, type ManifestInput } from './local-store.js';
+export { FORMAT_VERSION, MANIFEST_FILE, decodeManifest, encodeManifest, manifestProblem, type BlobEntry, type Environment, type Manifest } from './manifest.js';
+export {
+  LocalStore,
+  CheckpointDraft,
+  StoredCheckpoint,
+  openCheckpoint,
+  type ManifestInput,
+  type SignatureStatus,
+  type StoreOptions,
+  type TrustOptions,
+} from './local-store.js';
 export { writeFileDurable, replaceFileAtomic, syncDir } from './durable-fs.js';
-export { crc32, fileChecksum, checksumAlgorithm, CRC_CHUNK_BYTES } from './checksum.js';
+export {
+  crc32,
+  fileChecksum,
+  checksumAlgorithm,
+  CHECKSUM_ALGORITHMS,
+  CRC_CHUNK_BYTES,
+  CRYPTOGRAPHIC_CHECKSUMS,
+  HASH_CHUNK_BYTES,
+} from './checksum.js';
+export {
+  KEY_FILE_ENV,
+  SIGNATURE_FILE,
+  configuredKey,
+  decodeSignature,
+  keyIdOf,
+  readKeyFile,
+  signManifest,
+  signatureMatches,
+  writeKeyFile,
+  type CheckpointKey,
+  type ManifestSignature,
+} from './signing.js';
+export { assertSafeName, isSafeName } from './names.js';
+export { openRegularFile } from './safe-open.js';
 export { currentOwner, isAbandoned, processStartTicks, LEASE_TTL_MS, type LeaseOwner } from './staging-lease.js';

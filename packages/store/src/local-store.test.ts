@@ -8,7 +8,17 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CheckpointNotFoundError, CheckpointWriteError, CorruptCheckpointError, UnsupportedCheckpointVersionError } from './errors.js';
 import { LocalStore, openCheckpoint, type CheckpointDraft } from './local-store.js';
-import { MANIFEST_FILE } from './manifest.js';
+import { packMsgpack } from '@nbferry/protocol';
+import { MANIFEST_FILE, decodeManifest } from './manifest.js';
+
+/** Bytes followed by their SHA-256, as a manifest file ends. */
+function withDigest(bytes: Buffer): Buffer {
+  return Buffer.concat([bytes, createHash('sha256').update(bytes).digest()]);
+}
+
+function manifestOf(file: Buffer): object {
+  return decodeManifest(file, 'test');
+}
 
 const env = { python: '3.11.7', platform: 'linux-x86_64', packages: { numpy: '2.4.6' } };
 
@@ -62,7 +72,14 @@ describe('LocalStore', () => {
       [Buffer.concat([good.subarray(0, 20), Buffer.from([good[20]! ^ 0xff]), good.subarray(21)]), CorruptCheckpointError],
       [good.subarray(0, good.length - 5), CorruptCheckpointError],
       [Buffer.from('{"format": "something else"}'), CorruptCheckpointError],
-      [Buffer.concat([good.subarray(0, 8), Buffer.from([0, 0, 0, 99]), good.subarray(12)]), UnsupportedCheckpointVersionError],
+      // A damaged version byte is damage (the digest fails first), not a reason to upgrade nbferry.
+      [Buffer.concat([good.subarray(0, 8), Buffer.from([0, 0, 0, 99]), good.subarray(12)]), CorruptCheckpointError],
+      // A real future version (digest intact) asks for an upgrade.
+      [withDigest(Buffer.concat([good.subarray(0, 8), Buffer.from([0, 0, 0, 99]), good.subarray(12, good.length - 32)])), UnsupportedCheckpointVersionError],
+      // Digest intact, fields missing or mistyped: typed, never a TypeError.
+      [withDigest(Buffer.concat([good.subarray(0, 12), packMsgpack({ format: 'nbferry-checkpoint', version: 1 })])), CorruptCheckpointError],
+      [withDigest(Buffer.concat([good.subarray(0, 12), packMsgpack({ ...manifestOf(good), blobs: [{ file: 'a.bin' }] })])), CorruptCheckpointError],
+      [withDigest(Buffer.concat([good.subarray(0, 12), packMsgpack({ ...manifestOf(good), environment: null })])), CorruptCheckpointError],
     ];
     for (const [bytes, type] of cases) {
       await writeFile(path, bytes);

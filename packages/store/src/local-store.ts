@@ -14,25 +14,72 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { lstat, mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { checksumAlgorithm, fileChecksum } from './checksum.js';
+import { CRYPTOGRAPHIC_CHECKSUMS, checksumAlgorithm, fileChecksum } from './checksum.js';
 import { replaceFileAtomic, syncDir, writeFileDurable } from './durable-fs.js';
-import { CheckpointNotFoundError, CheckpointWriteError, CorruptCheckpointError, StoreError } from './errors.js';
+import {
+  CheckpointNotFoundError,
+  CheckpointWriteError,
+  CorruptCheckpointError,
+  StoreError,
+  UnsafeStoreEntryError,
+  UntrustedCheckpointError,
+} from './errors.js';
 import { isAbandoned, LEASE_SUFFIX, StagingLease } from './staging-lease.js';
 import { FORMAT_VERSION, MANIFEST_FILE, decodeManifest, encodeManifest, type BlobEntry, type Manifest } from './manifest.js';
+import { assertSafeName, isSafeName } from './names.js';
+import { readRegularFile } from './safe-open.js';
+import {
+  SIGNATURE_FILE,
+  decodeSignature,
+  encodeSignature,
+  signManifest,
+  signatureMatches,
+  type CheckpointKey,
+  type ManifestSignature,
+} from './signing.js';
 
 const LATEST = 'LATEST';
 const CHECKPOINTS = 'checkpoints';
 const STAGING = '.staging';
 const BLOBS = 'blobs';
 
+/** A manifest, LATEST or signature larger than this is refused unread. */
+const MANIFEST_MAX_BYTES = 1024 * 1024 * 1024;
+const SMALL_FILE_MAX_BYTES = 64 * 1024;
+
 export type ManifestInput<Body> = Omit<Manifest<Body>, 'format' | 'version' | 'id' | 'createdAt'>;
+
+/** Which checkpoints a reader accepts. */
+export interface TrustOptions {
+  /**
+   * Require checkpoints signed by this key (a public key suffices to verify). A checkpoint that is
+   * unsigned, signed by another key or modified since signing is refused with
+   * UntrustedCheckpointError before anything of it is loaded or run.
+   */
+  key?: CheckpointKey;
+  /** With `key`: accept an unsigned checkpoint or one signed by another key anyway (the caller trusts it). */
+  trustUnsigned?: boolean;
+}
+
+export interface StoreOptions extends TrustOptions {}
+
+/** What is known of a checkpoint's signature. */
+export type SignatureStatus =
+  | { state: 'unsigned' }
+  /** Signed, but no key was given to check it with (or another key, trusted by the caller). */
+  | { state: 'signed'; keyId: string }
+  | { state: 'verified'; keyId: string };
 
 export class LocalStore {
   readonly root: string;
 
-  constructor(root: string) {
+  /** `key`: commits are signed with it (a private key) and opens require its signature. */
+  constructor(
+    root: string,
+    readonly options: StoreOptions = {},
+  ) {
     this.root = resolve(root);
   }
 
@@ -46,11 +93,15 @@ export class LocalStore {
     const dir = join(this.root, STAGING, id);
     let lease: StagingLease | undefined;
     try {
+      // A `.staging` planted as a symlink would send the kernel's writes out of the store.
+      if (existsSync(join(this.root, STAGING))) await assertRealDir(join(this.root, STAGING));
       await mkdir(join(this.root, STAGING), { recursive: true, mode: 0o700 });
       lease = await StagingLease.acquire(dir + LEASE_SUFFIX);
       await mkdir(join(dir, BLOBS), { recursive: true, mode: 0o700 });
+      await assertRealDir(join(this.root, STAGING));
     } catch (error) {
       await lease?.release().catch(() => {});
+      if (error instanceof StoreError) throw error;
       throw new CheckpointWriteError(this.root, error);
     }
     return new CheckpointDraft(this, id, dir, lease);
@@ -62,6 +113,9 @@ export class LocalStore {
    */
   async cleanStaging(): Promise<string[]> {
     const staging = join(this.root, STAGING);
+    if (!existsSync(staging)) return [];
+    // Never delete through a `.staging` planted as a symlink (it would remove files outside the store).
+    await assertRealDir(staging);
     let entries: string[];
     try {
       entries = await readdir(staging);
@@ -83,25 +137,35 @@ export class LocalStore {
   /** Ids of committed checkpoints, oldest first. */
   async list(): Promise<string[]> {
     try {
-      return (await readdir(join(this.root, CHECKPOINTS))).sort();
+      return (await readdir(join(this.root, CHECKPOINTS))).filter(isSafeName).sort();
     } catch {
       return [];
     }
   }
 
+  /** The id LATEST names; UnsafeStoreEntryError if LATEST is not a plain file holding a plain id. */
   async latestId(): Promise<string | undefined> {
+    const path = join(this.root, LATEST);
+    let text: string;
     try {
-      return (await readFile(join(this.root, LATEST), 'utf8')).trim() || undefined;
-    } catch {
+      text = (await readRegularFile(path, SMALL_FILE_MAX_BYTES)).toString('utf8').trim();
+    } catch (error) {
+      if (error instanceof StoreError) throw error;
       return undefined;
     }
+    return text ? assertSafeName(text, 'checkpoint id', path) : undefined;
   }
 
-  /** Opens a checkpoint by id, or the latest one. */
-  async open<Body = unknown>(id?: string): Promise<StoredCheckpoint<Body>> {
+  /** Opens a checkpoint by id, or the latest one; with a key, only one signed by it (see TrustOptions). */
+  async open<Body = unknown>(id?: string, trust: TrustOptions = this.options): Promise<StoredCheckpoint<Body>> {
     const chosen = id ?? (await this.latestId());
     if (!chosen) throw new CheckpointNotFoundError(this.root, 'the store has no committed checkpoint');
-    return readCheckpointDir<Body>(join(this.root, CHECKPOINTS, chosen));
+    assertSafeName(chosen, 'checkpoint id', this.root);
+    const checkpoints = join(this.root, CHECKPOINTS);
+    const dir = join(checkpoints, chosen);
+    if (existsSync(checkpoints)) await assertRealDir(checkpoints);
+    if (existsSync(dir)) await assertRealDir(dir);
+    return readCheckpointDir<Body>(dir, trust);
   }
 
   /** Removes abandoned staging directories (from crashed writers) and all but the newest `keep` checkpoints. */
@@ -116,8 +180,10 @@ export class LocalStore {
 
   /** @internal Moves a complete staging directory into place and points LATEST at it. */
   async publish(id: string, stagingDir: string): Promise<string> {
+    assertSafeName(id, 'checkpoint id', this.root);
     const checkpoints = join(this.root, CHECKPOINTS);
     await mkdir(checkpoints, { recursive: true, mode: 0o700 });
+    await assertRealDir(checkpoints);
     const finalDir = join(checkpoints, id);
     await rename(stagingDir, finalDir);
     await syncDir(checkpoints);
@@ -145,7 +211,8 @@ export class CheckpointDraft {
    * Checks every blob is present with its declared size, writes the manifest durably and publishes
    * the checkpoint. On any failure the draft is discarded and CheckpointWriteError says why.
    */
-  async commit<Body>(input: ManifestInput<Body>): Promise<StoredCheckpoint<Body>> {
+  async commit<Body>(input: ManifestInput<Body>, options: { signWith?: CheckpointKey } = {}): Promise<StoredCheckpoint<Body>> {
+    const key = options.signWith ?? this.store.options.key;
     if (this.done) throw new StoreError(`checkpoint draft ${this.id} was already committed or aborted`, 'DRAFT_CLOSED');
     this.done = true;
     const manifest: Manifest<Body> = {
@@ -157,18 +224,28 @@ export class CheckpointDraft {
     };
     try {
       for (const blob of manifest.blobs) {
-        const size = (await stat(join(this.blobsDir, blob.file))).size;
-        if (size !== blob.bytes) throw new Error(`blob ${blob.file} is ${size} bytes, the kernel reported ${blob.bytes}`);
+        assertSafeName(blob.file, 'blob file', this.blobsDir);
+        const info = await lstat(join(this.blobsDir, blob.file));
+        if (!info.isFile()) throw new UnsafeStoreEntryError(join(this.blobsDir, blob.file), 'it is not a regular file');
+        if (info.size !== blob.bytes) throw new Error(`blob ${blob.file} is ${info.size} bytes, the kernel reported ${blob.bytes}`);
+        if (key && !CRYPTOGRAPHIC_CHECKSUMS.includes(checksumAlgorithm(blob.checksum))) {
+          throw new StoreError(`cannot sign: blob ${blob.file} has a ${checksumAlgorithm(blob.checksum)} checksum, which can be forged; a signed checkpoint needs sha256-8m`, 'SIGN_WEAK_CHECKSUM');
+        }
       }
       await syncDir(this.blobsDir);
-      await writeFileDurable(join(this.dir, MANIFEST_FILE), encodeManifest(manifest as Manifest));
+      const bytes = encodeManifest(manifest as Manifest);
+      await writeFileDurable(join(this.dir, MANIFEST_FILE), bytes);
+      const signature = key ? signManifest(bytes, key) : undefined;
+      if (signature) await writeFileDurable(join(this.dir, SIGNATURE_FILE), encodeSignature(signature));
       await syncDir(this.dir);
       const finalDir = await this.store.publish(this.id, this.dir);
       await this.lease?.release().catch(() => {});
-      return new StoredCheckpoint(finalDir, manifest);
+      const status: SignatureStatus = key ? { state: 'verified', keyId: key.keyId } : { state: 'unsigned' };
+      return new StoredCheckpoint(finalDir, manifest, bytes, signature, status);
     } catch (error) {
       await rm(this.dir, { recursive: true, force: true }).catch(() => {});
       await this.lease?.release().catch(() => {});
+      if (error instanceof StoreError) throw error;
       throw new CheckpointWriteError(this.store.root, error);
     }
   }
@@ -186,7 +263,21 @@ export class StoredCheckpoint<Body = unknown> {
     /** The checkpoint's directory. */
     readonly dir: string,
     readonly manifest: Manifest<Body>,
+    /** The manifest file's bytes, exactly as decoded into `manifest` (what a signature covers). */
+    readonly manifestBytes: Uint8Array = encodeManifest(manifest as Manifest),
+    /** The content of `manifest.sig`, when the checkpoint has one. */
+    readonly signature?: ManifestSignature,
+    /** The signature as checked when the checkpoint was opened. */
+    readonly signatureStatus: SignatureStatus = signature ? { state: 'signed', keyId: signature.keyId } : { state: 'unsigned' },
   ) {}
+
+  /**
+   * Checks this checkpoint against `trust` (a restore given an opened checkpoint calls it again with
+   * its own options): returns the signature's status or throws UntrustedCheckpointError.
+   */
+  checkTrust(trust: TrustOptions): SignatureStatus {
+    return checkSignature(this.dir, this.manifest, this.manifestBytes, this.signature, trust);
+  }
 
   get blobsDir(): string {
     return join(this.dir, BLOBS);
@@ -196,33 +287,95 @@ export class StoredCheckpoint<Body = unknown> {
     return join(this.blobsDir, blob.file);
   }
 
-  /** Re-reads a blob and compares its checksum with the manifest's. */
+  /** Re-reads a blob and compares its checksum with the manifest's (false for a FIFO, symlink or wrong size too). */
   async verifyBlob(blob: BlobEntry): Promise<boolean> {
+    return (await this.blobProblem(blob)) === undefined;
+  }
+
+  /** Why a blob cannot be used (not a plain file of the manifest's size, checksum mismatch), or undefined. */
+  async blobProblem(blob: BlobEntry): Promise<string | undefined> {
     try {
-      return (await fileChecksum(this.blobPath(blob), checksumAlgorithm(blob.checksum))) === blob.checksum;
-    } catch {
-      return false;
+      assertSafeName(blob.file, 'blob file', this.blobsDir);
+      const sum = await fileChecksum(this.blobPath(blob), checksumAlgorithm(blob.checksum), blob.bytes);
+      return sum === blob.checksum ? undefined : `${checksumAlgorithm(blob.checksum)} mismatch`;
+    } catch (error) {
+      return error instanceof UnsafeStoreEntryError ? error.message : `unreadable (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`;
     }
   }
+}
+
+/** The signature check of TrustOptions; throws UntrustedCheckpointError. */
+function checkSignature(
+  dir: string,
+  manifest: Manifest<unknown>,
+  bytes: Uint8Array,
+  signature: ManifestSignature | undefined,
+  trust: TrustOptions,
+): SignatureStatus {
+  const { key } = trust;
+  if (!key) return signature ? { state: 'signed', keyId: signature.keyId } : { state: 'unsigned' };
+  if (!signature) {
+    if (trust.trustUnsigned) return { state: 'unsigned' };
+    throw new UntrustedCheckpointError(dir, 'unsigned', `it is unsigned and key ${key.keyId} is required`);
+  }
+  if (signature.keyId !== key.keyId) {
+    if (trust.trustUnsigned) return { state: 'signed', keyId: signature.keyId };
+    throw new UntrustedCheckpointError(dir, 'other-key', `it is signed by key ${signature.keyId}, not by the required key ${key.keyId}`);
+  }
+  // Claimed by our key: a mismatch is tampering, refused even when unsigned ones are trusted.
+  if (!signatureMatches(bytes, signature, key)) {
+    throw new UntrustedCheckpointError(dir, 'bad-signature', `its signature by key ${key.keyId} does not match its manifest`);
+  }
+  const weak = manifest.blobs.find((b) => !CRYPTOGRAPHIC_CHECKSUMS.includes(checksumAlgorithm(b.checksum)));
+  if (weak) {
+    throw new UntrustedCheckpointError(dir, 'weak-checksum', `blob ${weak.file} is only protected by ${checksumAlgorithm(weak.checksum)}, which can be forged`);
+  }
+  return { state: 'verified', keyId: key.keyId };
+}
+
+/** Throws UnsafeStoreEntryError unless `path` is a directory itself (not a symlink to one). */
+async function assertRealDir(path: string): Promise<void> {
+  const info = await lstat(path);
+  if (info.isSymbolicLink()) throw new UnsafeStoreEntryError(path, 'it is a symbolic link; a store never follows links out of itself');
+  if (!info.isDirectory()) throw new UnsafeStoreEntryError(path, 'it is not a directory');
 }
 
 /**
  * Opens what a user points at: a store (its latest checkpoint) or one checkpoint directory.
  */
-export async function openCheckpoint<Body = unknown>(path: string): Promise<StoredCheckpoint<Body>> {
+export async function openCheckpoint<Body = unknown>(path: string, trust: TrustOptions = {}): Promise<StoredCheckpoint<Body>> {
   const absolute = resolve(path);
-  if (existsSync(join(absolute, MANIFEST_FILE))) return readCheckpointDir<Body>(absolute);
-  if (existsSync(join(absolute, LATEST)) || existsSync(join(absolute, CHECKPOINTS))) return new LocalStore(absolute).open<Body>();
+  if (existsSync(join(absolute, MANIFEST_FILE))) return readCheckpointDir<Body>(absolute, trust);
+  if (existsSync(join(absolute, LATEST)) || existsSync(join(absolute, CHECKPOINTS))) return new LocalStore(absolute, trust).open<Body>();
   throw new CheckpointNotFoundError(absolute, existsSync(absolute) ? 'neither a store nor a checkpoint directory' : 'no such directory');
 }
 
-async function readCheckpointDir<Body>(dir: string): Promise<StoredCheckpoint<Body>> {
+async function readCheckpointDir<Body>(dir: string, trust: TrustOptions): Promise<StoredCheckpoint<Body>> {
   let bytes: Buffer;
   try {
-    bytes = await readFile(join(dir, MANIFEST_FILE));
+    bytes = await readRegularFile(join(dir, MANIFEST_FILE), MANIFEST_MAX_BYTES);
   } catch (error) {
+    if (error instanceof StoreError) throw error;
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new CheckpointNotFoundError(dir, 'it has no manifest');
     throw new CorruptCheckpointError(dir, (error as Error).message);
   }
-  return new StoredCheckpoint(dir, decodeManifest<Body>(bytes, dir));
+  const signature = await readSignature(dir);
+  const manifest = decodeManifest<Body>(bytes, dir);
+  if (existsSync(join(dir, BLOBS))) await assertRealDir(join(dir, BLOBS));
+  const status = checkSignature(dir, manifest, bytes, signature, trust);
+  return new StoredCheckpoint(dir, manifest, bytes, signature, status);
+}
+
+async function readSignature(dir: string): Promise<ManifestSignature | undefined> {
+  const path = join(dir, SIGNATURE_FILE);
+  let bytes: Buffer;
+  try {
+    bytes = await readRegularFile(path, SMALL_FILE_MAX_BYTES);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error instanceof StoreError ? error : new CorruptCheckpointError(dir, `its signature file is unreadable (${(error as Error).message})`);
+  }
+  const signature = decodeSignature(bytes);
+  if (!signature) throw new CorruptCheckpointError(dir, `${SIGNATURE_FILE} is not an nbferry signature`);
+  return signature;
 }

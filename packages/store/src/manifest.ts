@@ -1,10 +1,14 @@
 /**
  * The manifest file: magic, format version, msgpack body, and a SHA-256 of everything before it.
- * A manifest that fails any check is never read as a checkpoint.
+ * A manifest that fails any check is never read as a checkpoint. Checks run integrity first (the
+ * trailing digest, a layout every version keeps), then the version, then every field's type, so a
+ * damaged byte reads as damage (not as "upgrade nbferry") and a malformed field as a typed error.
  */
 import { createHash } from 'node:crypto';
 import { packMsgpack, unpackMsgpack } from '@nbferry/protocol';
+import { CHECKSUM_ALGORITHMS } from './checksum.js';
 import { CorruptCheckpointError, UnsupportedCheckpointVersionError } from './errors.js';
+import { isSafeName } from './names.js';
 
 export const MANIFEST_FILE = 'manifest.nbf';
 export const FORMAT_VERSION = 1;
@@ -53,21 +57,59 @@ export function decodeManifest<Body>(bytes: Buffer, path: string): Manifest<Body
   if (bytes.length < MAGIC.length + 4 + DIGEST_BYTES || !bytes.subarray(0, MAGIC.length).equals(MAGIC)) {
     throw new CorruptCheckpointError(path, 'not an nbferry manifest');
   }
-  const version = bytes.readUInt32BE(MAGIC.length);
-  if (version !== FORMAT_VERSION) throw new UnsupportedCheckpointVersionError(path, version, FORMAT_VERSION);
   const signed = bytes.subarray(0, bytes.length - DIGEST_BYTES);
   const digest = createHash('sha256').update(signed).digest();
   if (!digest.equals(bytes.subarray(bytes.length - DIGEST_BYTES))) {
     throw new CorruptCheckpointError(path, 'manifest checksum mismatch');
   }
-  let manifest: Manifest<Body>;
+  const version = bytes.readUInt32BE(MAGIC.length);
+  if (version !== FORMAT_VERSION) throw new UnsupportedCheckpointVersionError(path, version, FORMAT_VERSION);
+  let manifest: unknown;
   try {
-    manifest = unpackMsgpack<Manifest<Body>>(signed.subarray(MAGIC.length + 4));
+    manifest = unpackMsgpack<unknown>(signed.subarray(MAGIC.length + 4));
   } catch (error) {
     throw new CorruptCheckpointError(path, `manifest body unreadable (${(error as Error).message})`);
   }
-  if (manifest.format !== 'nbferry-checkpoint' || !Array.isArray(manifest.blobs)) {
-    throw new CorruptCheckpointError(path, 'manifest lacks the checkpoint fields');
+  const problem = manifestProblem(manifest, version);
+  if (problem) throw new CorruptCheckpointError(path, `manifest ${problem}`);
+  return manifest as Manifest<Body>;
+}
+
+/** What is wrong with a decoded manifest's fields, or undefined. The body is the migrate layer's to check. */
+export function manifestProblem(value: unknown, version: number): string | undefined {
+  if (!isRecord(value) || value.format !== 'nbferry-checkpoint') return 'lacks the checkpoint fields';
+  if (value.version !== version) return `says version ${String(value.version)} inside a version ${version} file`;
+  if (!isSafeName(value.id)) return 'has no valid id';
+  if (typeof value.createdAt !== 'string') return 'has no creation time';
+  const env = value.environment;
+  if (!isRecord(env) || typeof env.python !== 'string' || typeof env.platform !== 'string' || !isRecord(env.packages)) {
+    return 'has no valid environment';
   }
-  return manifest;
+  if (!Object.values(env.packages).every((v) => typeof v === 'string')) return 'has a package version that is not a string';
+  if (!Array.isArray(value.blobs)) return 'has no blob list';
+  const files = new Set<string>();
+  for (const [i, blob] of value.blobs.entries()) {
+    const bad = blobProblem(blob);
+    if (bad) return `blob ${i} ${bad}`;
+    const { file } = blob as BlobEntry;
+    if (files.has(file)) return `names blob ${file} twice`;
+    files.add(file);
+  }
+  if (!('body' in value)) return 'has no body';
+  return undefined;
+}
+
+function blobProblem(blob: unknown): string | undefined {
+  if (!isRecord(blob)) return 'is not an entry';
+  if (!isSafeName(blob.file)) return `has an unsafe file name ${JSON.stringify(blob.file)}`;
+  if (typeof blob.bytes !== 'number' || !Number.isSafeInteger(blob.bytes) || blob.bytes < 0) return 'has no valid size';
+  if (typeof blob.checksum !== 'string' || !/^[a-z0-9-]+:[0-9a-f]{64}$/.test(blob.checksum)) return 'has no valid checksum';
+  if (!CHECKSUM_ALGORITHMS.includes(blob.checksum.slice(0, blob.checksum.indexOf(':')))) return 'has an unknown checksum algorithm';
+  if (typeof blob.group !== 'string') return 'has no group';
+  if (!Array.isArray(blob.variables) || !blob.variables.every((v) => typeof v === 'string')) return 'has no variable list';
+  return undefined;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array);
 }

@@ -5,17 +5,19 @@ Blob layout (one per group; little endian):
     footer JSON (utf-8) | u64 footer length | b"NBFEND01"
 Footer: {"format": 1, "names": [...], "pickle": [offset, length], "buffers": [[offset, length]...],
          "python": "3.11", "pickler": "cloudpickle"|"pickle", "shim": version}
-The checksum is `crc32-8m` (chunksum.py): CRC-32 per 8 MiB chunk, then SHA-256 over the CRCs,
-computed in worker threads while the main thread writes (or reads) the same chunks.
+The checksum is `sha256-8m` (chunksum.py): SHA-256 per 8 MiB chunk, then SHA-256 over the chunk
+digests, computed in worker threads while the main thread writes (or reads) the same chunks.
 Files are written to a temp name in the target directory, fsynced, then renamed.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import pickle
+import stat
 import struct
 import sys
 import time
@@ -147,7 +149,7 @@ def op_save(shim: "Shim", args: dict[str, Any], bufs: list[memoryview]) -> tuple
     pickled.CACHE.clear()  # groups the plan did not save: their pickles would only hold memory
     if do_fsync:
         _fsync_dir(d)
-    return {"blobs": out, "checksum": chunksum.CRC32_8M}, []
+    return {"blobs": out, "checksum": chunksum.DEFAULT}, []
 
 
 def _moved_since(shim: "Shim", args: dict[str, Any]) -> dict[str, Any] | None:
@@ -166,7 +168,7 @@ class _OwnerGone(Exception):
 
 
 def _write(seg: _Segments, tmp: str, do_fsync: bool, alive: Any) -> str:
-    """Writes the blob to `tmp`; returns its checksum. Workers CRC chunk k while this thread
+    """Writes the blob to `tmp`; returns its checksum. Workers hash chunk k while this thread
     writes it (both release the GIL). Between chunks, checks that the coordinator still exists."""
     with chunksum.Summer() as summer, open(tmp, "wb") as f:
         for pieces in chunksum.chunks(seg.parts):
@@ -248,7 +250,7 @@ def op_save_buffers(shim: "Shim", args: dict[str, Any], bufs: list[memoryview]) 
             item.update(ok=False, error=_err(e))
         item["seconds"] = time.perf_counter() - t0
         out.append(item)
-    return {"blobs": out, "checksum": chunksum.CRC32_8M}, extra
+    return {"blobs": out, "checksum": chunksum.DEFAULT}, extra
 
 
 def _chunks(parts: list[memoryview], limit: int) -> Iterator[Any]:
@@ -371,12 +373,16 @@ def _read_blob(spec: dict[str, Any], d: Any, bufs: list[memoryview],
     """The blob's bytes and, when `algorithm` is given, their checksum, computed by worker threads
     on chunk k while this thread reads (or copies) chunk k+1."""
     if spec.get("file") is not None:
-        path = spec["file"] if d is None else os.path.join(str(d), str(spec["file"]))
+        name = str(spec["file"])
+        if d is not None and (os.sep in name or name in ("", ".", "..")):
+            raise _LoadError("format", f"blob file {name!r} is not a plain name inside {d}")
+        path = name if d is None else os.path.join(str(d), name)
         try:
-            size = os.path.getsize(path)
-            raw = bytearray(size)
-            view = memoryview(raw)
-            with _maybe_summer(algorithm) as summer, open(path, "rb", buffering=0) as f:
+            fd, size = _open_regular(path, spec.get("bytes"))
+            f = open(fd, "rb", buffering=0)  # owns fd from here
+            with f, _maybe_summer(algorithm) as summer:
+                raw = bytearray(size)
+                view = memoryview(raw)
                 got = 0
                 while got < size:
                     end = min(got + chunksum.CHUNK, size)
@@ -415,6 +421,37 @@ def _read_blob(spec: dict[str, Any], d: Any, bufs: list[memoryview],
             pos += p.nbytes
         checksum = summer.hexdigest() if summer is not None else None
     return raw, checksum
+
+
+def _open_regular(path: str, expected: Any) -> tuple[int, int]:
+    """Opens a blob file for reading only if it is a regular file of the expected size: no symlink
+    followed, and a FIFO or device never blocks the open (O_NONBLOCK) and is refused by fstat
+    before any read; a file larger than the manifest says (a sparse 100 GB file) is never read."""
+    _check_entry(path, os.lstat(path), expected)  # before opening: opening a device may act
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise _LoadError("io", f"{path} is a symbolic link; refused") from None
+        raise
+    try:
+        st = os.fstat(fd)
+        _check_entry(path, st, expected)  # again on the descriptor: the entry may have been swapped
+        if getattr(os, "O_NONBLOCK", 0):
+            os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, st.st_size
+
+
+def _check_entry(path: str, st: os.stat_result, expected: Any) -> None:
+    if stat.S_ISLNK(st.st_mode):
+        raise _LoadError("io", f"{path} is a symbolic link; refused")
+    if not stat.S_ISREG(st.st_mode):
+        raise _LoadError("io", f"{path} is not a regular file (a FIFO, device or directory); refused")
+    if expected is not None and (not isinstance(expected, int) or st.st_size != expected):
+        raise _LoadError("io", f"{path} is {st.st_size} bytes, the manifest says {expected!r}; refused")
 
 
 class _NoSummer:

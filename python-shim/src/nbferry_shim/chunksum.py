@@ -1,12 +1,16 @@
 """Blob checksums (`<algorithm>:<hex>`), computed in worker threads so they overlap the disk I/O.
 
-* `crc32-8m`: zlib.crc32 of each consecutive 8 MiB chunk of the blob (the last may be shorter),
+* `sha256-8m` (what `save` writes): SHA-256 of each consecutive 8 MiB chunk, then SHA-256 over
+  those 32-byte digests. Cryptographic (a signed manifest commits to every blob through it), and
+  its chunks hash in parallel beside the writes/reads (hashlib releases the GIL on large buffers).
+* `crc32-8m` (legacy, still verified on load): zlib.crc32 of each consecutive 8 MiB chunk of the blob (the last may be shorter),
   then SHA-256 over those CRCs as big-endian u32s. The chunks are independent, so their CRCs run in
   parallel and beside the writes/reads (zlib.crc32 and file I/O both release the GIL). Same
   definition as packages/store/src/checksum.ts.
 * `sha256`: SHA-256 of the whole blob (legacy; still verified on load, fed in order by one worker).
 
-Neither is a signature: whoever can rewrite blobs can rewrite sums.
+None is a signature: whoever can rewrite blobs can rewrite sums. The manifest's signature (on the
+coordinator's side) is what makes a `sha256-8m` sum trustworthy; a CRC can be forged.
 """
 
 from __future__ import annotations
@@ -28,7 +32,9 @@ except ImportError:
 
 CRC32_8M = "crc32-8m"
 SHA256 = "sha256"
-ALGORITHMS = (CRC32_8M, SHA256)
+SHA256_8M = "sha256-8m"
+ALGORITHMS = (SHA256_8M, CRC32_8M, SHA256)
+DEFAULT = SHA256_8M
 CHUNK = 8 << 20
 
 
@@ -39,16 +45,29 @@ def _crc(pieces: list[memoryview]) -> int:
     return c
 
 
+def _sha(pieces: list[memoryview]) -> bytes:
+    h = hashlib.sha256()
+    for p in pieces:
+        h.update(p)
+    return h.digest()
+
+
+def digest_hashes(digests: Iterable[bytes]) -> str:
+    return f"{SHA256_8M}:{hashlib.sha256(b''.join(digests)).hexdigest()}"
+
+
 def digest_crcs(crcs: Iterable[int]) -> str:
     crcs = list(crcs)
     return f"{CRC32_8M}:{hashlib.sha256(struct.pack(f'>{len(crcs)}I', *crcs)).hexdigest()}"
 
 
-def checksum_bytes(data: Any, algorithm: str = CRC32_8M) -> str:
+def checksum_bytes(data: Any, algorithm: str = DEFAULT) -> str:
     """The checksum of one buffer, in this thread (for tests and small blobs)."""
     mv = memoryview(data).cast("B")
     if algorithm == SHA256:
         return f"{SHA256}:{hashlib.sha256(mv).hexdigest()}"
+    if algorithm == SHA256_8M:
+        return digest_hashes(hashlib.sha256(mv[i : i + CHUNK]).digest() for i in range(0, mv.nbytes, CHUNK))
     return digest_crcs(_crc32(mv[i : i + CHUNK]) for i in range(0, mv.nbytes, CHUNK))
 
 
@@ -73,10 +92,10 @@ def chunks(parts: Iterable[memoryview]) -> Iterator[list[memoryview]]:
 class Summer:
     """Checksums consecutive chunks fed with `add`, in background threads; use as a context manager.
 
-    For `crc32-8m` every add must be one whole CHUNK (except the last); `chunks()` cuts them.
+    For `crc32-8m` and `sha256-8m` every add must be one whole CHUNK (except the last); `chunks()` cuts them.
     Threads live only for the `with` block (no idle threads left in the user's kernel)."""
 
-    def __init__(self, algorithm: str = CRC32_8M, workers: int | None = None) -> None:
+    def __init__(self, algorithm: str = DEFAULT, workers: int | None = None) -> None:
         if algorithm not in ALGORITHMS:
             raise ValueError(f"unknown checksum algorithm {algorithm!r}")
         self.algorithm = algorithm
@@ -99,7 +118,7 @@ class Summer:
             for p in pieces:
                 self._futures.append(self._pool.submit(self._h.update, p))
         else:
-            self._futures.append(self._pool.submit(_crc, pieces))
+            self._futures.append(self._pool.submit(_sha if self.algorithm == SHA256_8M else _crc, pieces))
 
     def hexdigest(self) -> str:
         """`<algorithm>:<hex>`; waits for the pending chunks (and raises what they raised)."""
@@ -107,10 +126,12 @@ class Summer:
         self._futures = []
         if self.algorithm == SHA256:
             return f"{SHA256}:{self._h.hexdigest()}"
+        if self.algorithm == SHA256_8M:
+            return digest_hashes(results)
         return digest_crcs(results)
 
 
-def sum_parts(parts: Iterable[memoryview], algorithm: str = CRC32_8M) -> str:
+def sum_parts(parts: Iterable[memoryview], algorithm: str = DEFAULT) -> str:
     """The checksum of the concatenation of `parts`, chunks in parallel."""
     with Summer(algorithm) as s:
         for pieces in chunks(parts):

@@ -1,0 +1,83 @@
+// End to end on real kernels: a blob swapped for a FIFO or a sparse 100 GiB file is refused before
+// it is read (the restore finishes and says why), and nothing in a store leads a restore outside it.
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { restoreOverWire } from '@nbferry/jupyter-server';
+import { launchKernel, type Kernel } from '@nbferry/kernel';
+import { checkpoint, restore } from '@nbferry/migrate';
+import { Recorder } from '@nbferry/recorder';
+import { LocalStore, UnsafeStoreEntryError } from '@nbferry/store';
+import { testPython } from './support/python.js';
+
+describe('restoring from a store with hostile entries', () => {
+  let dir: string;
+  const kernels: Kernel[] = [];
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'nbf-escape-'));
+  });
+  afterEach(async () => {
+    for (const kernel of kernels.splice(0)) await kernel.dispose();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function kernel(): Promise<Kernel> {
+    const k = await launchKernel({ python: testPython(), cwd: dir });
+    kernels.push(k);
+    return k;
+  }
+
+  it('a FIFO or sparse file in place of a blob fails that load at once; the restore completes and says why', async () => {
+    const source = await kernel();
+    // Defined before recording: no cell can recompute it, so it must be loaded.
+    await source.client.execute('data = list(range(1000))', { silent: true });
+    const recorder = await Recorder.attach(source.client);
+    const store = join(dir, 'store');
+    const saved = await checkpoint(recorder, new LocalStore(store));
+    const blob = saved.checkpoint.manifest.blobs.find((b) => b.variables.includes('data'))!;
+    const path = saved.checkpoint.blobPath(blob);
+
+    for (const plant of ['fifo', 'sparse'] as const) {
+      await rm(path, { force: true });
+      if (plant === 'fifo') expect(spawnSync('mkfifo', [path]).status).toBe(0);
+      else {
+        await writeFile(path, '');
+        await truncate(path, 100 * 1024 ** 3);
+      }
+      const target = await kernel();
+      const report = await restore(store, target.client);
+      const data = report.verification.variables.find((v) => v.name === 'data')!;
+      expect(data.outcome).toBe('lost');
+      expect(`${report.fallbacks.join('\n')}\n${data.detail}`).toMatch(plant === 'fifo' ? /not a regular file/ : /the manifest says/);
+    }
+  });
+
+  it('through the wire path (blobs uploaded in chunks) a FIFO blob fails its load too, instead of hanging the upload', async () => {
+    const source = await kernel();
+    await source.client.execute('data = list(range(1000))', { silent: true });
+    const recorder = await Recorder.attach(source.client);
+    const store = join(dir, 'store');
+    const saved = await checkpoint(recorder, new LocalStore(store));
+    const blob = saved.checkpoint.manifest.blobs.find((b) => b.variables.includes('data'))!;
+    await rm(saved.checkpoint.blobPath(blob));
+    expect(spawnSync('mkfifo', [saved.checkpoint.blobPath(blob)]).status).toBe(0);
+    const target = await kernel();
+    const report = await restoreOverWire(store, target.client);
+    const data = report.verification.variables.find((v) => v.name === 'data')!;
+    expect(data.outcome).toBe('lost');
+    expect(`${report.fallbacks.join('\n')}\n${data.detail}`).toMatch(/a FIFO, not a regular file/);
+  });
+
+  it('refuses a LATEST that points out of the store before starting anything', async () => {
+    const store = join(dir, 'store');
+    const source = await kernel();
+    const recorder = await Recorder.attach(source.client);
+    await source.client.execute('x = 1');
+    await checkpoint(recorder, new LocalStore(store));
+    await writeFile(join(store, 'LATEST'), '../../etc\n');
+    const target = await kernel();
+    await expect(restore(store, target.client)).rejects.toBeInstanceOf(UnsafeStoreEntryError);
+  });
+});
