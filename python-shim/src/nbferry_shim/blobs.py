@@ -112,7 +112,7 @@ def op_save(shim: "Shim", args: dict[str, Any], bufs: list[memoryview]) -> tuple
     except OSError as e:
         err = _write_err(e)
         return {"blobs": [{"names": g, "ok": False, "seconds": 0.0, "error": err} for g in groups],
-                "checksum": chunksum.CRC32_8M}, []
+                "checksum": chunksum.DEFAULT}, []
     out: list[dict[str, Any]] = []
     for i, names in enumerate(groups):
         t0 = time.perf_counter()
