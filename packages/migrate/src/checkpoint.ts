@@ -20,6 +20,7 @@ import { planningProblem } from './planning-problem.js';
 import type { ProgressListener } from './progress.js';
 import { measure, rngStates, saveToDir, type Measurement, type SaveGuard, type SavedBlob } from './shim-api.js';
 import { StateChangedError } from './errors.js';
+import { lastCheckpointOf, setLastCheckpoint } from './lineage.js';
 
 export interface CheckpointOptions extends CallOptions {
   costs?: Partial<CostSettings>;
@@ -157,7 +158,8 @@ export async function describeCheckpoint(
   const blobs: BlobEntry[] = planned.plan.serialize.map((group) => {
     const blob = saved.get(group)!;
     const checksum = blob.checksum ?? `sha256:${blob.sha256!}`;
-    return { file: blobFile(blob, group), bytes: blob.bytes!, checksum, group, variables: blob.names };
+    const entry: BlobEntry = { file: blobFile(blob, group), bytes: blob.bytes!, checksum, group, variables: blob.names };
+    return blob.chunks ? { ...entry, chunks: blob.chunks } : entry;
   });
   const environment = await kernelEnvironment(recorder.client, savedPackages(measurement, blobs), options);
   const body: CheckpointBody = {
@@ -218,7 +220,10 @@ async function checkpointOnce(recorder: Recorder, store: LocalStore, writeBlobs:
     options.onProgress?.({ phase: 'commit' });
     const content = await describeCheckpoint(recorder, prepared, saved, (blob) => blob.file!, t1 - t0, call);
     await throwIfStateMoved(recorder, prepared, call);
-    const committed = await draft.commit<CheckpointBody>(content, { signWith: options.key });
+    const parent = lastCheckpointOf(recorder, store.root)?.id;
+    const stats = { newBytes: sumOf([...saved.values()], (b) => b.newBytes ?? b.bytes ?? 0), totalBytes: sumOf(content.blobs, (b) => b.bytes) };
+    const committed = await draft.commit<CheckpointBody>({ ...content, ...(parent ? { parent } : {}), stats }, { signWith: options.key });
+    setLastCheckpoint(recorder, { root: store.root, id: committed.manifest.id, manifest: committed.manifest });
     const t2 = performance.now();
     const timings = { ...content.body.timings, commitMs: t2 - t1, totalMs: t2 - prepared.startedAt };
     return { checkpoint: committed, plan: prepared.planned.plan, deadlineMissed: prepared.planned.deadlineMissed, timings };
@@ -245,7 +250,11 @@ export async function throwIfStateMoved(recorder: Recorder, prepared: PreparedCh
 
 /** Checkpoint into a store the kernel can write to: the kernel writes its blobs straight to disk. */
 export function checkpoint(recorder: Recorder, store: LocalStore, options: CheckpointOptions = {}): Promise<CheckpointResult> {
-  return checkpointWith(recorder, store, (groups, blobsDir, call, guard) => saveToDir(recorder, groups, blobsDir, call, guard), options);
+  return checkpointWith(recorder, store, (groups, blobsDir, call, guard) => saveToDir(recorder, groups, blobsDir, call, guard, store.chunksDir), options);
+}
+
+function sumOf<T>(items: readonly T[], size: (item: T) => number): number {
+  return items.reduce((total, item) => total + size(item), 0);
 }
 
 /** Packages whose objects were saved, plus the pickler: their versions must match at restore. */

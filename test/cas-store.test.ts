@@ -1,0 +1,100 @@
+// Store format 2 on real kernels: blobs are stored as content-addressed 8 MiB chunks, so bytes
+// already in the store (from another kernel, or an earlier checkpoint) are never written again.
+import { readdir, stat } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { launchKernel, type Kernel } from '@nbferry/kernel';
+import { checkpoint, restore } from '@nbferry/migrate';
+import { Recorder } from '@nbferry/recorder';
+import { LocalStore } from '@nbferry/store';
+import { testPython } from './support/python.js';
+
+const MiB = 1024 * 1024;
+
+/** Every chunk file in a store: count and bytes. */
+async function chunkFiles(root: string): Promise<{ count: number; bytes: number; names: Set<string> }> {
+  const names = new Set<string>();
+  let bytes = 0;
+  const top = join(root, 'chunks');
+  for (const sub of await readdir(top)) {
+    for (const name of await readdir(join(top, sub))) {
+      if (name.startsWith('.')) continue;
+      names.add(name);
+      bytes += (await stat(join(top, sub, name))).size;
+    }
+  }
+  return { count: names.size, bytes, names };
+}
+
+describe('content-addressed store (format 2)', () => {
+  let dir: string;
+  const kernels: Kernel[] = [];
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'nbf-cas-'));
+  });
+  afterEach(async () => {
+    for (const kernel of kernels.splice(0)) await kernel.dispose();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function kernel(): Promise<Kernel> {
+    const k = await launchKernel({ python: testPython(), cwd: dir });
+    kernels.push(k);
+    return k;
+  }
+
+  it('two kernels writing the same data to one store write its bytes once, and both restore verified', async () => {
+    const store = new LocalStore(join(dir, 'store'));
+    // 40 MB of the same random data in each kernel, defined before recording: it must be saved.
+    const setup = 'import numpy as np\nshared = np.random.default_rng(7).random(5_000_000)\nown = np.random.default_rng(__import__("os").getpid()).random(1000)';
+    const saved = [];
+    for (let i = 0; i < 2; i++) {
+      const source = await kernel();
+      await source.client.execute(setup, { silent: true });
+      saved.push(await checkpoint(await Recorder.attach(source.client), store));
+    }
+    const [first, second] = saved.map((s) => s.checkpoint.manifest);
+    expect(first!.version).toBe(2);
+    const sharedBlob = (m: typeof first) => m!.blobs.find((b) => b.variables.includes('shared'))!;
+    expect(sharedBlob(first).chunks).toEqual(sharedBlob(second).chunks);
+    expect(sharedBlob(first).bytes).toBeGreaterThan(40e6);
+    // The second kernel found every chunk of `shared` already stored: it wrote only its own small data.
+    expect(first!.stats!.newBytes).toBeGreaterThan(40e6);
+    expect(second!.stats!.newBytes).toBeLessThan(1 * MiB);
+    const files = await chunkFiles(store.root);
+    expect(files.bytes).toBeLessThan(first!.stats!.totalBytes + 2 * MiB);
+    for (const s of saved) {
+      for (const blob of s.checkpoint.manifest.blobs) expect(await s.checkpoint.blobProblem(blob)).toBeUndefined();
+      const target = await kernel();
+      const report = await restore(await store.open(s.checkpoint.manifest.id), target.client);
+      expect(report.verification.ok).toBe(true);
+      expect(report.verification.totals.restored).toBeGreaterThanOrEqual(2);
+    }
+  });
+
+  it('a changed slice of a 500 MB array writes about one chunk', async () => {
+    const store = new LocalStore(join(dir, 'store'));
+    const source = await kernel();
+    await source.client.execute('import numpy as np\nbig = np.random.default_rng(1).random(62_500_000)', { silent: true });
+    const recorder = await Recorder.attach(source.client);
+    const first = await checkpoint(recorder, store);
+    const before = await chunkFiles(store.root);
+    expect(first.checkpoint.manifest.stats!.newBytes).toBeGreaterThan(499e6);
+    const result = await source.client.execute('big[10_000_000:10_001_000] = 0.5');
+    expect(result.status).toBe('ok');
+    const second = await checkpoint(recorder, store);
+    const after = await chunkFiles(store.root);
+    const newChunks = [...after.names].filter((n) => !before.names.has(n));
+    // One 8 MiB chunk holds the changed slice; the pickle's small head chunk may change too.
+    expect(newChunks.length).toBeLessThanOrEqual(2);
+    expect(newChunks.length).toBeGreaterThanOrEqual(1);
+    expect(second.checkpoint.manifest.stats!.newBytes).toBeLessThanOrEqual(2 * 8 * MiB);
+    expect(after.bytes - before.bytes).toBeLessThanOrEqual(2 * 8 * MiB);
+    const blob = second.checkpoint.manifest.blobs.find((b) => b.variables.includes('big'))!;
+    expect(blob.chunks!.length).toBeGreaterThanOrEqual(60);
+    expect(second.checkpoint.manifest.parent).toBe(first.checkpoint.manifest.id);
+    expect(await second.checkpoint.blobProblem(blob)).toBeUndefined();
+  }, 300_000);
+});
