@@ -98,3 +98,59 @@ describe('content-addressed store (format 2)', () => {
     expect(await second.checkpoint.blobProblem(blob)).toBeUndefined();
   }, 300_000);
 });
+
+describe('incremental checkpoints', () => {
+  let dir: string;
+  const kernels: Kernel[] = [];
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'nbf-incr-'));
+  });
+  afterEach(async () => {
+    for (const kernel of kernels.splice(0)) await kernel.dispose();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('after a cell changes a 1 MB variable next to a 200 MB array, writes about 1 MB and reuses the array blob; every variable restores verified', async () => {
+    const store = new LocalStore(join(dir, 'store'));
+    const source = await launchKernel({ python: testPython(), cwd: dir });
+    kernels.push(source);
+    // Defined before recording (no cell can recompute them): both must be saved.
+    await source.client.execute('import numpy as np\nbig = np.random.default_rng(3).random(25_000_000)\nsmall = np.random.default_rng(4).random(125_000)', { silent: true });
+    const recorder = await Recorder.attach(source.client);
+    const first = await checkpoint(recorder, store);
+    expect(first.reused).toEqual([]);
+    expect(first.checkpoint.manifest.stats!.newBytes).toBeGreaterThan(200e6);
+    const changed = await source.client.execute('small *= 2\nlabel = "changed"');
+    expect(changed.status).toBe('ok');
+    const before = await chunkFiles(store.root);
+    const second = await checkpoint(recorder, store);
+    const after = await chunkFiles(store.root);
+    const bigGroup = second.checkpoint.manifest.blobs.find((b) => b.variables.includes('big'))!;
+    expect(second.reused).toContain(bigGroup.group);
+    expect(second.reused).not.toContain(second.checkpoint.manifest.blobs.find((b) => b.variables.includes('small'))!.group);
+    expect(bigGroup.chunks).toEqual(first.checkpoint.manifest.blobs.find((b) => b.variables.includes('big'))!.chunks);
+    // ≈ 1 MB: the changed variable's blob (and whatever small blobs the new cell made), not the array.
+    expect(second.checkpoint.manifest.stats!.newBytes).toBeGreaterThan(0.9e6);
+    expect(second.checkpoint.manifest.stats!.newBytes).toBeLessThan(2 * MiB);
+    expect(after.bytes - before.bytes).toBeLessThan(2 * MiB);
+    expect(second.checkpoint.manifest.parent).toBe(first.checkpoint.manifest.id);
+
+    // A change the array's group did see is never hidden by reuse.
+    expect((await source.client.execute('big[0] = -1.0')).status).toBe('ok');
+    const third = await checkpoint(recorder, store);
+    const bigAgain = third.checkpoint.manifest.blobs.find((b) => b.variables.includes('big'))!;
+    expect(third.reused).not.toContain(bigAgain.group);
+    expect(third.reused).toContain(third.checkpoint.manifest.blobs.find((b) => b.variables.includes('small'))!.group);
+    expect(third.checkpoint.manifest.stats!.newBytes).toBeLessThan(3 * 8 * MiB);
+
+    for (const saved of [second, third]) {
+      const target = await launchKernel({ python: testPython(), cwd: dir });
+      kernels.push(target);
+      const report = await restore(await store.open(saved.checkpoint.manifest.id), target.client);
+      expect(report.verification.ok).toBe(true);
+      expect(report.verification.variables.filter((v) => ['big', 'small'].includes(v.name)).map((v) => v.outcome)).toEqual(['restored', 'restored']);
+      await target.dispose();
+      kernels.pop();
+    }
+  }, 300_000);
+});

@@ -21,6 +21,7 @@ import type { ProgressListener } from './progress.js';
 import { measure, rngStates, saveToDir, type Measurement, type SaveGuard, type SavedBlob } from './shim-api.js';
 import { StateChangedError } from './errors.js';
 import { lastCheckpointOf, setLastCheckpoint } from './lineage.js';
+import { reusableBlobs } from './incremental.js';
 
 export interface CheckpointOptions extends CallOptions {
   costs?: Partial<CostSettings>;
@@ -34,6 +35,11 @@ export interface CheckpointOptions extends CallOptions {
   onProgress?: ProgressListener;
   /** Sign the checkpoint with this private key (readKeyFile); default: the store's key, if any. */
   key?: CheckpointKey;
+  /**
+   * Reuse the blobs of groups unchanged since this kernel's last checkpoint in the same store
+   * (incremental.ts); default true. False pickles and writes every serialized group again.
+   */
+  incremental?: boolean;
 }
 
 export interface CheckpointResult {
@@ -42,6 +48,8 @@ export interface CheckpointResult {
   /** Set in deadline mode when no plan fits the budget (the best effort was written). */
   deadlineMissed?: boolean;
   timings: CheckpointTimings;
+  /** Groups not pickled nor written: their blobs were reused from the parent checkpoint. */
+  reused: string[];
 }
 
 export interface Planned {
@@ -80,11 +88,18 @@ export function planOrDrop(problem: PlanningProblem, deadlineMs?: number): Plann
 export interface PreparedCheckpoint {
   measurement: Measurement;
   planned: Planned;
+  /** Groups whose blob an earlier checkpoint already stored (incremental.ts): never saved again. */
+  reused?: Map<string, BlobEntry>;
   startedAt: number;
   timings: Pick<CheckpointTimings, 'syncMs' | 'measureMs' | 'planMs'>;
 }
 
-export async function prepareCheckpoint(recorder: Recorder, options: CheckpointOptions = {}): Promise<PreparedCheckpoint> {
+export async function prepareCheckpoint(
+  recorder: Recorder,
+  options: CheckpointOptions = {},
+  /** Finds blobs to reuse once measured (incremental checkpoints); their groups cost nothing to checkpoint. */
+  reuse?: (measurement: Measurement) => Promise<Map<string, BlobEntry>>,
+): Promise<PreparedCheckpoint> {
   const progress = options.onProgress ?? (() => {});
   const call: CallOptions = { signal: options.signal, timeoutMs: options.timeoutMs };
   const t0 = performance.now();
@@ -95,9 +110,12 @@ export async function prepareCheckpoint(recorder: Recorder, options: CheckpointO
   const measurement = await measure(recorder, call);
   const t2 = performance.now();
   progress({ phase: 'plan' });
-  const planned = planOrDrop(planningProblem(recorder.graph.executions, measurement.groups, options.costs), options.deadlineMs);
+  const reused = reuse ? await reuse(measurement) : new Map<string, BlobEntry>();
+  const problem = planningProblem(recorder.graph.executions, measurement.groups, options.costs);
+  problem.groups = problem.groups.map((g) => (reused.has(g.id) ? { ...g, stored: true } : g));
+  const planned = planOrDrop(problem, options.deadlineMs);
   const t3 = performance.now();
-  return { measurement, planned, startedAt: t0, timings: { syncMs: t1 - t0, measureMs: t2 - t1, planMs: t3 - t2 } };
+  return { measurement, planned, reused, startedAt: t0, timings: { syncMs: t1 - t0, measureMs: t2 - t1, planMs: t3 - t2 } };
 }
 
 /**
@@ -115,7 +133,7 @@ export async function serializePlanned(
   const saved = new Map<string, SavedBlob>();
   for (;;) {
     const { planned } = prepared;
-    const pending = planned.plan.serialize.filter((id) => !saved.has(id));
+    const pending = planned.plan.serialize.filter((id) => !saved.has(id) && !prepared.reused?.has(id));
     if (pending.length === 0) return saved;
     const groups = pending.map((id) => planned.problem.groups.find((g) => g.id === id)!);
     progress({ phase: 'save', groups: pending.length, bytes: groups.reduce((sum, g) => sum + g.bytes, 0) });
@@ -156,6 +174,8 @@ export async function describeCheckpoint(
   const { measurement, planned } = prepared;
   // Blobs saved for groups a later re-plan chose to recompute are simply not referenced.
   const blobs: BlobEntry[] = planned.plan.serialize.map((group) => {
+    const stored = prepared.reused?.get(group);
+    if (stored) return stored;
     const blob = saved.get(group)!;
     const checksum = blob.checksum ?? `sha256:${blob.sha256!}`;
     const entry: BlobEntry = { file: blobFile(blob, group), bytes: blob.bytes!, checksum, group, variables: blob.names };
@@ -210,23 +230,26 @@ export async function checkpointWith(
 
 async function checkpointOnce(recorder: Recorder, store: LocalStore, writeBlobs: BlobWriter, options: CheckpointOptions): Promise<CheckpointResult> {
   const call: CallOptions = { signal: options.signal, timeoutMs: options.timeoutMs };
-  const prepared = await prepareCheckpoint(recorder, options);
-  const guard: SaveGuard = { seq: prepared.measurement.seq, owner: currentOwner() };
-  const draft = await store.begin();
+  // The staging lease is held from before measuring: chunks found reusable stay until the commit (gc waits).
+  const draft = await store.begin({ signal: options.signal });
   try {
+    const previous = options.incremental === false ? undefined : lastCheckpointOf(recorder, store.root);
+    const prepared = await prepareCheckpoint(recorder, options, (m) => reusableBlobs(recorder, m, previous, store.chunksDir));
+    const guard: SaveGuard = { seq: prepared.measurement.seq, owner: currentOwner() };
     const t0 = performance.now();
     const saved = await serializePlanned(prepared, (groups) => writeBlobs(groups, draft.blobsDir, call, guard), options, store.root);
     const t1 = performance.now();
     options.onProgress?.({ phase: 'commit' });
     const content = await describeCheckpoint(recorder, prepared, saved, (blob) => blob.file!, t1 - t0, call);
     await throwIfStateMoved(recorder, prepared, call);
-    const parent = lastCheckpointOf(recorder, store.root)?.id;
+    const parent = previous?.id ?? lastCheckpointOf(recorder, store.root)?.id;
     const stats = { newBytes: sumOf([...saved.values()], (b) => b.newBytes ?? b.bytes ?? 0), totalBytes: sumOf(content.blobs, (b) => b.bytes) };
     const committed = await draft.commit<CheckpointBody>({ ...content, ...(parent ? { parent } : {}), stats }, { signWith: options.key });
-    setLastCheckpoint(recorder, { root: store.root, id: committed.manifest.id, manifest: committed.manifest });
+    setLastCheckpoint(recorder, { root: store.root, id: committed.manifest.id, manifest: committed.manifest, seq: prepared.measurement.seq });
     const t2 = performance.now();
     const timings = { ...content.body.timings, commitMs: t2 - t1, totalMs: t2 - prepared.startedAt };
-    return { checkpoint: committed, plan: prepared.planned.plan, deadlineMissed: prepared.planned.deadlineMissed, timings };
+    const reused = prepared.planned.plan.serialize.filter((g) => prepared.reused?.has(g));
+    return { checkpoint: committed, plan: prepared.planned.plan, deadlineMissed: prepared.planned.deadlineMissed, timings, reused };
   } catch (error) {
     await draft.abort().catch(() => {});
     // A writer's raw file-system error (ENOSPC from the coordinator's own writes) is a store failure.

@@ -12,6 +12,8 @@ export interface LineagePoint {
   root: string;
   id: string;
   manifest: Manifest<CheckpointBody>;
+  /** This kernel's history position the checkpoint's state is at (its recorder's seq); unknown: no reuse. */
+  seq?: number;
 }
 
 const points = new WeakMap<Recorder, LineagePoint>();

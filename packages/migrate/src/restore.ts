@@ -91,7 +91,7 @@ export async function restore(
   assertCheckpointBody(checkpoint.manifest.body, checkpoint.dir);
   const report = await replay(checkpoint.manifest, options.blobSource ?? { kind: 'dir', dir: checkpoint.blobsDir, chunksDir: checkpoint.chunksDir }, target, options);
   // The target's state continues this checkpoint: its next checkpoint in this store names it as parent.
-  setLastCheckpoint(report.recorder, { root: dirname(dirname(checkpoint.dir)), id: checkpoint.manifest.id, manifest: checkpoint.manifest });
+  setLastCheckpoint(report.recorder, { root: dirname(dirname(checkpoint.dir)), id: checkpoint.manifest.id, manifest: checkpoint.manifest, seq: report.recorder.graph.lastSeq });
   return report;
 }
 

@@ -4,6 +4,7 @@
  * writers by the lease protocol of gc-lease.ts; a reader restoring a checkpoint that gc deletes
  * fails that restore (keep what may still be restored).
  */
+import { existsSync } from 'node:fs';
 import { lstat, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isChunkName } from './chunks.js';
@@ -46,6 +47,7 @@ export async function gc(store: LocalStore, options: GcOptions = {}): Promise<Gc
       throw new StoreError(`gc: ${name} must be a non-negative number, got ${String(value)}`, 'GC_OPTION');
     }
   }
+  if (!existsSync(store.root)) return { deletedCheckpoints: [], keptCheckpoints: [], deletedChunks: 0, freedBytes: 0, swept: true };
   await store.cleanStaging().catch(() => []);
   const release = await acquireGcLease(store.root);
   try {

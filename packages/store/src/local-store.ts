@@ -99,7 +99,7 @@ export class LocalStore {
    */
   async begin(options: { signal?: AbortSignal; gcWaitMs?: number } = {}): Promise<CheckpointDraft> {
     await this.cleanStaging().catch(() => []);
-    const id = `${new Date().toISOString().replace(/[-:.]/g, '').replace('T', '-').slice(0, 15)}-${randomBytes(4).toString('hex')}`;
+    const id = `${new Date().toISOString().replace(/[-:.]/g, '').replace('T', '-').slice(0, 18)}-${randomBytes(4).toString('hex')}`;
     const dir = join(this.root, STAGING, id);
     let lease: StagingLease | undefined;
     try {
