@@ -99,7 +99,7 @@ async function deleteBeyondRetention(store: LocalStore, options: GcOptions): Pro
     await rm(join(store.root, 'checkpoints', id), { recursive: true, force: true });
     deleted.push(id);
   }
-  return deleted;
+  return deleted.reverse(); // oldest first, as `list` orders them
 }
 
 /** Deletes chunk files not in `referenced`, and temp files a crashed writer left (no writer is in flight now). */
