@@ -1,14 +1,14 @@
 // Store format 2 on real kernels: blobs are stored as content-addressed 8 MiB chunks, so bytes
 // already in the store (from another kernel, or an earlier checkpoint) are never written again.
-import { readdir, stat } from 'node:fs/promises';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { launchKernel, type Kernel } from '@nbferry/kernel';
-import { checkpoint, restore } from '@nbferry/migrate';
+import { checkpoint, checkpointWith, restore, type SavedBlob } from '@nbferry/migrate';
 import { Recorder } from '@nbferry/recorder';
-import { LocalStore } from '@nbferry/store';
+import { LocalStore, MANIFEST_FILE, decodeManifest, encodeManifest } from '@nbferry/store';
 import { testPython } from './support/python.js';
 
 const MiB = 1024 * 1024;
@@ -72,6 +72,31 @@ describe('content-addressed store (format 2)', () => {
       expect(report.verification.ok).toBe(true);
       expect(report.verification.totals.restored).toBeGreaterThanOrEqual(2);
     }
+  });
+
+  it('reads a format 1 store (one blob file per group): restore and blob checks work', async () => {
+    const root = join(dir, 'v1');
+    const source = await kernel();
+    await source.client.execute('import numpy as np\nold = np.random.default_rng(5).random(2_000_000)\nnote = "v1"', { silent: true });
+    const recorder = await Recorder.attach(source.client);
+    // Blob files in the checkpoint directory as format 1 wrote them, then the manifest rewritten as version 1.
+    const saved = await checkpointWith(recorder, new LocalStore(root), async (groups, blobsDir, call, guard) =>
+      (await recorder.request<{ blobs: SavedBlob[] }>('save', { groups, dir: blobsDir, ...guard }, call)).result.blobs,
+    );
+    const path = join(saved.checkpoint.dir, MANIFEST_FILE);
+    const { parent: _parent, stats: _stats, ...rest } = decodeManifest(await readFile(path), path);
+    await writeFile(path, encodeManifest({ ...rest, version: 1 }));
+    expect(existsSync(join(root, 'chunks')) ? await readdir(join(root, 'chunks')) : []).toEqual([]);
+    const v1 = await new LocalStore(root).open();
+    expect(v1.manifest.version).toBe(1);
+    for (const blob of v1.manifest.blobs) {
+      expect(blob.chunks).toBeUndefined();
+      expect(await v1.blobProblem(blob)).toBeUndefined();
+    }
+    const target = await kernel();
+    const report = await restore(root, target.client);
+    expect(report.verification.ok).toBe(true);
+    expect(report.verification.variables.find((v) => v.name === 'old')?.outcome).toBe('restored');
   });
 
   it('a changed slice of a 500 MB array writes about one chunk', async () => {
