@@ -39,3 +39,4 @@ export { configuredKey, readKeyFile, writeKeyFile, type CheckpointKey, type Trus
 export { log, renderLog, type LogEntry } from './history-log.js';
 export { lastCheckpointOf, type LineagePoint } from './lineage.js';
 export { gc, type GcOptions, type GcResult } from '@nbferry/store';
+export { AutoCheckpointer, type AutoCheckpointOptions, type AutoCheckpointStats } from './auto-checkpoint.js';
