@@ -32,3 +32,22 @@ export class ShimUnavailableError extends RecorderError {
     super(`the nbferry shim is not reachable: ${detail}`, 'SHIM_UNAVAILABLE');
   }
 }
+
+/** The shim sent a history record that cannot be one (a shim of another version, or damage). */
+export class MalformedRecordError extends RecorderError {
+  override name = 'MalformedRecordError';
+  constructor(detail: string) {
+    super(`the shim sent a malformed history record: ${detail}. Re-attach the recorder; if it persists, the kernel's shim is not this nbferry's`, 'MALFORMED_SHIM_RECORD');
+  }
+}
+
+/** Records must arrive in seq order without gaps; one did not (the history would be wrong). */
+export class HistoryGapError extends RecorderError {
+  override name = 'HistoryGapError';
+  constructor(
+    readonly got: number,
+    readonly expected: number,
+  ) {
+    super(`history gap: got record ${got}, expected ${expected}; re-sync the recorder (Recorder.sync) to fetch the missing records`, 'HISTORY_GAP');
+  }
+}

@@ -8,7 +8,7 @@
 import type { CallOptions, KernelClient } from '@nbferry/kernel';
 import type { JsonObject } from '@nbferry/protocol';
 import { normalizeRecord } from './wire-records.js';
-import { ShimInjectionError } from './errors.js';
+import { MalformedRecordError, ShimInjectionError } from './errors.js';
 import { HistoryGraph } from './history-graph.js';
 import { ShimChannel, type ShimReply } from './shim-channel.js';
 import { injectionCode, loadShimBundle, type ShimBundle } from './shim-source.js';
@@ -72,7 +72,7 @@ export class Recorder {
     graph.addPreexisting(hello.unknownProvenance);
     // Not this.sync(): requests wait for this very reconnection to finish.
     const { result } = await channel.request<{ records: unknown[] }>('history', { since: 0 });
-    for (const raw of result.records) graph.add(normalizeRecord(raw));
+    for (const raw of recordsOf(result)) graph.add(normalizeRecord(raw));
     this.graph = graph;
   }
 
@@ -87,7 +87,7 @@ export class Recorder {
     this.syncing ??= (async () => {
       try {
         const { result } = await this.request<{ records: unknown[] }>('history', { since: this.graph.lastSeq }, options);
-        for (const raw of result.records) this.graph.add(normalizeRecord(raw));
+        for (const raw of recordsOf(result)) this.graph.add(normalizeRecord(raw));
       } finally {
         this.syncing = undefined;
       }
@@ -101,7 +101,7 @@ export class Recorder {
   private onPush(op: string, _data: JsonObject, payload: unknown): void {
     if (op !== 'records') return;
     try {
-      const records = ((payload as { records?: unknown[] } | undefined)?.records ?? []).map(normalizeRecord);
+      const records = recordsOf(payload).map(normalizeRecord);
       if (records.some((r) => r.seq > this.graph.lastSeq + 1)) {
         // A batch we missed (e.g. pushed before we attached): fetch the lot in order.
         this.sync().catch((error: unknown) => this.pushErrors.push(error as Error));
@@ -138,6 +138,14 @@ async function connect(
   const channel = new ShimChannel(comm, onPush);
   const { result: hello } = await channel.request<ShimHello>('hello', { version: bundle.version }, options);
   return { channel, hello };
+}
+
+/** The `records` list of a shim payload (`history` result or pushed batch). */
+function recordsOf(payload: unknown): unknown[] {
+  const records = typeof payload === 'object' && payload !== null ? (payload as { records?: unknown }).records : undefined;
+  if (records === undefined) return [];
+  if (!Array.isArray(records)) throw new MalformedRecordError('"records" is not a list');
+  return records;
 }
 
 /** Evaluated in the kernel after injection (user_expressions): the installed shim's version. */
