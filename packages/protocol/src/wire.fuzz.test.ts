@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ProtocolError, UnsupportedSignatureSchemeError } from './errors.js';
-import { createMessage, type JupyterMessage } from './message.js';
+import { createMessage, type JsonObject, type JupyterMessage } from './message.js';
 import { WireCodec, type SignatureScheme } from './wire.js';
 
 const RUNS = Number(process.env.NBFERRY_FUZZ_RUNS ?? 300);
@@ -41,7 +41,7 @@ const arbMessage = fc
     identities: fc.array(fc.uint8Array({ minLength: 1, maxLength: 16 }), { maxLength: 2 }),
   })
   .map(({ msgType, content, metadata, buffers, identities }) => {
-    const msg = createMessage(msgType, content, { session: 'fuzz', buffers, metadata });
+    const msg = createMessage(msgType, content, { session: 'fuzz', buffers, metadata: metadata as JsonObject });
     // An identity equal to the delimiter would be the delimiter; ZeroMQ routing ids never are.
     msg.identities = identities.filter((id) => Buffer.from(id).toString() !== '<IDS|MSG>').map((id) => Buffer.from(id));
     return msg;
