@@ -118,3 +118,38 @@ export class KernelSpecNotFoundError extends KernelError {
     );
   }
 }
+
+/**
+ * Something answers at the connection's sockets, but every message it sends fails the signature
+ * check: the connection file's key (or signature_scheme) is not the kernel's. The kernel is alive.
+ */
+export class KernelKeyMismatchError extends KernelError {
+  override name = 'KernelKeyMismatchError';
+  constructor(
+    readonly where: string,
+    readonly forged: number,
+  ) {
+    super(
+      `the kernel at ${where} is running, but its messages (${forged} so far) do not verify with the connection file's key: ` +
+        'the key or signature_scheme does not match the kernel\'s. Use the connection file the kernel wrote ' +
+        '(nothing was sent to it that it accepted; its state is untouched)',
+      'KERNEL_KEY_MISMATCH',
+    );
+  }
+}
+
+/** Nothing answered at the connection's sockets within the timeout. The kernel may be alive elsewhere. */
+export class KernelUnreachableError extends KernelError {
+  override name = 'KernelUnreachableError';
+  constructor(
+    readonly where: string,
+    readonly timeoutMs: number,
+    detail = '',
+  ) {
+    super(
+      `no kernel answered at ${where} within ${timeoutMs} ms${detail ? ` (${detail})` : ''}: is it running, and is this its ` +
+        'connection file (ports, transport and ip as the kernel wrote them)? On a loaded machine raise timeoutMs',
+      'KERNEL_UNREACHABLE',
+    );
+  }
+}

@@ -27,6 +27,7 @@ import {
   KernelClosedError,
   KernelDiedError,
   KernelError,
+  KernelKeyMismatchError,
   KernelRestartedError,
   RequestAbortedError,
   RequestTimeoutError,
@@ -308,11 +309,23 @@ export class KernelClient implements CommSender {
       } catch (error) {
         if (!(error instanceof RequestTimeoutError)) throw error;
       }
+      this.refuseForgedReadiness();
       if (info && (this.iopubWelcomed || this.readinessIopubSeen)) {
         this.readinessProbes.clear();
         return info;
       }
       if (info) await delay(20, options.signal);
+    }
+  }
+
+  /**
+   * While waiting for readiness: messages arrived, and every one failed its signature. The kernel
+   * is alive but signs with another key; waiting longer cannot help.
+   */
+  private refuseForgedReadiness(): void {
+    const { received, badSignature } = this.transport.stats;
+    if (badSignature > 0 && badSignature === received) {
+      throw new KernelKeyMismatchError(this.transport.describe?.() ?? 'this connection', badSignature);
     }
   }
 
