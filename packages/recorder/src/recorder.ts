@@ -5,10 +5,11 @@
  * only collects: records are pushed after each cell and can be re-read from the shim's buffer
  * (`history` since a seq), so a recorder that attaches later, or again, gets the whole history.
  */
-import type { CallOptions, KernelClient } from '@nbferry/kernel';
+import { RequestTimeoutError, type CallOptions, type KernelClient } from '@nbferry/kernel';
 import type { JsonObject } from '@nbferry/protocol';
 import { normalizeRecord } from './wire-records.js';
-import { MalformedRecordError, ShimInjectionError } from './errors.js';
+import { MalformedRecordError, ShimInjectionError, ShimTimeoutError } from './errors.js';
+import { SHIM_TIMEOUTS_MS } from './shim-timeouts.js';
 import { HistoryGraph } from './history-graph.js';
 import { ShimChannel, type ShimReply } from './shim-channel.js';
 import { injectionCode, loadShimBundle, type ShimBundle } from './shim-source.js';
@@ -120,12 +121,18 @@ async function connect(
   options: CallOptions,
   onPush: (op: string, data: JsonObject, payload: unknown) => void,
 ): Promise<{ channel: ShimChannel; hello: ShimHello }> {
-  const injected = await client.execute(injectionCode(bundle), {
-    ...options,
-    silent: true,
-    storeHistory: false,
-    userExpressions: { version: SHIM_VERSION_EXPRESSION },
-  });
+  const timeoutMs = options.timeoutMs ?? SHIM_TIMEOUTS_MS.quick;
+  const injected = await client
+    .execute(injectionCode(bundle), {
+      ...options,
+      timeoutMs,
+      silent: true,
+      storeHistory: false,
+      userExpressions: { version: SHIM_VERSION_EXPRESSION },
+    })
+    .catch((error: unknown) => {
+      throw error instanceof RequestTimeoutError ? new ShimTimeoutError('inject', timeoutMs, options.timeoutMs === undefined) : error;
+    });
   if (injected.status !== 'ok') {
     throw new ShimInjectionError(`${injected.error?.ename}: ${injected.error?.evalue}`);
   }
@@ -134,7 +141,7 @@ async function connect(
   if (installed !== bundle.version) {
     throw new ShimInjectionError(`expected shim ${bundle.version} in the kernel, found ${installed ?? 'none'}`);
   }
-  const comm = await client.openComm(SHIM_COMM_TARGET, {}, [], options);
+  const comm = await client.openComm(SHIM_COMM_TARGET, {}, [], { ...options, timeoutMs });
   const channel = new ShimChannel(comm, onPush);
   const { result: hello } = await channel.request<ShimHello>('hello', { version: bundle.version }, options);
   return { channel, hello };
