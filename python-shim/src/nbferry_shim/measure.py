@@ -173,7 +173,17 @@ def _estimate(values: dict[str, Any], user_ns: dict[str, Any] | None, sink: _Tim
 
 def op_measure(shim: "Shim", args: dict[str, Any], bufs: list[memoryview]) -> tuple[Any, list[bytes]]:
     rec = shim.recorder
-    rec.sync_pending_outside()
+    reduced.MEMO.start()  # a notebook object's __reduce__ runs once in all passes below
+    try:
+        with Bounded(rec.ns, float(args.get("budgetSec") or 2.0)):
+            rec.sync_pending_outside()  # probes what changed outside cells
+        return _op_measure(shim, args)
+    finally:
+        reduced.MEMO.stop()
+
+
+def _op_measure(shim: "Shim", args: dict[str, Any]) -> tuple[Any, list[bytes]]:
+    rec = shim.recorder
     ns = rec.ns
     algo = args.get("algo") or hashing.DEFAULT_ALGO
     if algo not in hashing.available_algos():
@@ -182,11 +192,7 @@ def op_measure(shim: "Shim", args: dict[str, Any], bufs: list[memoryview]) -> tu
     names = sorted(rec.snapshot) if want is None else [n for n in want if n in rec.snapshot]
     budget = float(args.get("budgetSec") or 2.0)
     t_start = time.perf_counter()
-    reduced.MEMO.start()  # a notebook object's __reduce__ runs once: for the probe, reused below
-    try:
-        return _measure(shim, ns, names, algo, budget, t_start)
-    finally:
-        reduced.MEMO.stop()
+    return _measure(shim, ns, names, algo, budget, t_start)
 
 
 def _measure(shim: "Shim", ns: dict[str, Any], names: list[str], algo: str, budget: float,

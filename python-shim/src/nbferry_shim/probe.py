@@ -301,13 +301,15 @@ class DigestPickler(pickle.Pickler):
         return (tuple, (("\x00opaque", type(obj).__module__, type(obj).__qualname__),))
 
     def _generic(self, obj: Any, t: type) -> Any:
-        try:
-            reduce = copyreg.dispatch_table.get(t)
-            rv = reduce(obj) if reduce is not None else obj.__reduce_ex__(5)
-        except Exception as e:
-            return self._opaque(obj, f"reduce failed: {type(e).__name__}: {e}"[:200])
-        if reduced.MEMO.active and kinds.is_user_class(t):
-            reduced.MEMO.record(obj, rv)  # measure's pickle reuses it: the user's hook runs once
+        rv = reduced.MEMO.get(obj) if reduced.MEMO.active else None
+        if rv is None:
+            try:
+                reduce = copyreg.dispatch_table.get(t)
+                rv = reduce(obj) if reduce is not None else obj.__reduce_ex__(5)
+            except Exception as e:
+                return self._opaque(obj, f"reduce failed: {type(e).__name__}: {e}"[:200])
+            if reduced.MEMO.active and kinds.is_user_class(t):
+                reduced.MEMO.record(obj, rv)  # later passes of this measure reuse it: the hook runs once
         if isinstance(rv, str):
             return _NOT if kinds.importable(obj) else self._opaque(obj, "not importable")
         if not isinstance(rv, tuple) or len(rv) < 2:
