@@ -64,7 +64,8 @@ export class RequestTimeoutError extends KernelError {
     readonly timeoutMs: number,
   ) {
     super(
-      `${msgType} did not complete within ${timeoutMs} ms; the kernel may still be busy (interrupt it to stop the work)`,
+      `${msgType} did not complete within ${timeoutMs} ms; the kernel may still be busy (interrupt it to stop the work, ` +
+        'or raise timeoutMs; CLI --timeout)',
       'REQUEST_TIMEOUT',
     );
   }
