@@ -10,8 +10,11 @@ export interface CommMessage {
   parentMsgId: string | undefined;
 }
 
+/** `unresponsiveMs`: see RequestOptions (a liveness watch while the kernel handles the message). */
+export type CommSendOptions = CallOptions & { unresponsiveMs?: number };
+
 export interface CommSender {
-  sendCommMessage(commId: string, msgType: 'comm_msg' | 'comm_close', data: JsonObject, buffers: Uint8Array[], options: CallOptions): Promise<void>;
+  sendCommMessage(commId: string, msgType: 'comm_msg' | 'comm_close', data: JsonObject, buffers: Uint8Array[], options: CommSendOptions): Promise<void>;
   forgetComm(commId: string): void;
 }
 
@@ -30,7 +33,7 @@ export class Comm {
   }
 
   /** Sends a message; resolves once the kernel has handled it (went idle on it). */
-  async send(data: JsonObject, buffers: Uint8Array[] = [], options: CallOptions = {}): Promise<void> {
+  async send(data: JsonObject, buffers: Uint8Array[] = [], options: CommSendOptions = {}): Promise<void> {
     if (this.closed) throw new Error(`comm ${this.targetName}/${this.id} is closed`);
     await this.sender.sendCommMessage(this.id, 'comm_msg', data, buffers, options);
   }

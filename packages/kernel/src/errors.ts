@@ -154,3 +154,22 @@ export class KernelUnreachableError extends KernelError {
     );
   }
 }
+
+/**
+ * The kernel process is there but its control channel stopped answering while a request was
+ * pending (RequestOptions.unresponsiveMs): its messaging is wedged. Its state may be intact.
+ */
+export class KernelUnresponsiveError extends KernelError {
+  override name = 'KernelUnresponsiveError';
+  constructor(
+    readonly msgType: string,
+    readonly unresponsiveMs: number,
+  ) {
+    super(
+      `${msgType} was given up: the kernel did not answer on its control channel for ${unresponsiveMs} ms. ` +
+        'Its message handling is wedged (user code may have replaced a builtin such as len or isinstance) or C code ' +
+        'held the interpreter lock that long. Interrupt or restart the kernel, or raise unresponsiveMs',
+      'KERNEL_UNRESPONSIVE',
+    );
+  }
+}

@@ -21,7 +21,7 @@ import {
   type UserExpressionResult,
 } from '@nbferry/protocol';
 import { cancellable, delay, type CallOptions } from './abort.js';
-import { Comm, type CommMessage, type CommSender } from './comm.js';
+import { Comm, type CommMessage, type CommSender, type CommSendOptions } from './comm.js';
 import { Emitter } from './emitter.js';
 import {
   KernelClosedError,
@@ -29,6 +29,7 @@ import {
   KernelError,
   KernelKeyMismatchError,
   KernelRestartedError,
+  KernelUnresponsiveError,
   RequestAbortedError,
   RequestTimeoutError,
 } from './errors.js';
@@ -46,6 +47,14 @@ export interface RequestOptions extends CallOptions {
   subshellId?: string;
   /** Every iopub message whose parent is this request, in order. */
   onIopub?: (msg: JupyterMessage) => void;
+  /**
+   * Liveness watch while the request is pending: the kernel's control channel is asked for
+   * kernel_info every few seconds; no answer within this many ms fails the request with
+   * KernelUnresponsiveError. ipykernel answers control on its own thread even during a long
+   * cell, so silence means its messaging is wedged (user code that rebound `len` or
+   * `isinstance`), or C code held the GIL that long. Off by default.
+   */
+  unresponsiveMs?: number;
 }
 
 export interface ExecuteOptions extends CallOptions {
@@ -60,6 +69,8 @@ export interface ExecuteOptions extends CallOptions {
   subshellId?: string;
   /** Called for each output as it arrives (progress), besides collecting them. */
   onOutput?: (output: Output) => void;
+  /** See RequestOptions.unresponsiveMs: a liveness watch, not a bound on the cell's duration. */
+  unresponsiveMs?: number;
 }
 
 export interface ExecuteResult {
@@ -170,7 +181,8 @@ export class KernelClient implements CommSender {
       subshellId: options.subshellId,
     });
     const id = msg.header.msg_id;
-    return cancellable<JupyterMessage | undefined>(
+    const stopWatch = options.unresponsiveMs !== undefined && channel !== 'control' ? this.watchLiveness(id, msgType, options.unresponsiveMs) : undefined;
+    const pending = cancellable<JupyterMessage | undefined>(
       options,
       (ms) => new RequestTimeoutError(msgType, ms),
       (reason) => new RequestAbortedError(msgType, reason),
@@ -191,6 +203,32 @@ export class KernelClient implements CommSender {
         return () => this.pending.delete(id);
       },
     );
+    return stopWatch ? pending.finally(stopWatch) : pending;
+  }
+
+  /** Fails request `id` with KernelUnresponsiveError once control stays silent for `unresponsiveMs`. */
+  private watchLiveness(id: string, msgType: string, unresponsiveMs: number): () => void {
+    let stopped = false;
+    const probeEveryMs = Math.max(200, Math.min(5000, unresponsiveMs / 2));
+    const watch = async () => {
+      while (!stopped) {
+        await delay(probeEveryMs);
+        if (stopped || !this.pending.has(id)) return;
+        try {
+          await this.request('control', 'kernel_info_request', {}, { timeoutMs: unresponsiveMs, waitForIdle: false });
+        } catch (error) {
+          const pending = this.pending.get(id);
+          if (stopped || !pending || !(error instanceof RequestTimeoutError)) return; // died or closed: reported elsewhere
+          this.pending.delete(id);
+          pending.reject(new KernelUnresponsiveError(msgType, unresponsiveMs));
+          return;
+        }
+      }
+    };
+    void watch();
+    return () => {
+      stopped = true;
+    };
   }
 
   async kernelInfo(options: CallOptions = {}): Promise<KernelInfoReplyContent> {
@@ -266,7 +304,7 @@ export class KernelClient implements CommSender {
     msgType: 'comm_msg' | 'comm_close',
     data: JsonObject,
     buffers: Uint8Array[],
-    options: CallOptions,
+    options: CommSendOptions,
   ): Promise<void> {
     await this.request('shell', msgType, { comm_id: commId, data }, { ...options, buffers, expectReply: false, waitForIdle: true });
   }

@@ -7,7 +7,7 @@
 import { cancellable, type CallOptions, type Comm, type CommMessage } from '@nbferry/kernel';
 import { packMsgpack, unpackMsgpack, type JsonObject } from '@nbferry/protocol';
 import { ShimNoReplyError, ShimRequestError, ShimTimeoutError, ShimUnavailableError } from './errors.js';
-import { defaultShimTimeoutMs, REPLY_GRACE_MS } from './shim-timeouts.js';
+import { defaultShimTimeoutMs, REPLY_GRACE_MS, SHIM_UNRESPONSIVE_MS } from './shim-timeouts.js';
 
 export interface ShimReply<T> {
   result: T;
@@ -59,7 +59,7 @@ export class ShimChannel {
         (reply as Promise<ShimReply<T>>).then(resolve, reject);
         let grace: NodeJS.Timeout | undefined;
         this.comm
-          .send({ op, id }, [packMsgpack(args), ...(options.buffers ?? [])], { signal: sendSignal })
+          .send({ op, id }, [packMsgpack(args), ...(options.buffers ?? [])], { signal: sendSignal, unresponsiveMs: SHIM_UNRESPONSIVE_MS })
           .then(
             () => {
               // Handled (idle): the reply is here or in flight; if it is not, the shim never sent it.

@@ -28,3 +28,10 @@ export function defaultShimTimeoutMs(op: string): number {
  * after it will never come.
  */
 export const REPLY_GRACE_MS = 2000;
+
+/**
+ * A kernel whose control channel stays silent this long while it handles a shim request is wedged
+ * (KernelUnresponsiveError) long before the op's timeout: ipykernel answers control on its own
+ * thread even while busy. Generous, since C code holding the interpreter lock also silences it.
+ */
+export const SHIM_UNRESPONSIVE_MS = 60_000;
