@@ -80,7 +80,8 @@ export class ShimChannel {
   }
 
   private receive(message: CommMessage): void {
-    const data = message.data as { op?: string; id?: number; ok?: boolean; error?: string };
+    // Decoded JSON from the wire: any field may have any type.
+    const data = message.data as { op?: unknown; id?: unknown; ok?: unknown; error?: unknown };
     const [head, ...rest] = message.buffers;
     let payload: unknown;
     try {
@@ -96,10 +97,10 @@ export class ShimChannel {
       const waiting = this.waiting.get(data.id);
       if (!waiting) return;
       if (data.ok) this.settle(data.id, { result: payload, buffers: rest });
-      else this.settle(data.id, new ShimRequestError(waiting.op, data.error ?? 'unknown error'));
+      else this.settle(data.id, new ShimRequestError(waiting.op, typeof data.error === 'string' ? data.error : 'unknown error'));
       return;
     }
-    this.onPush(data.op ?? '', message.data, payload, rest);
+    this.onPush(typeof data.op === 'string' ? data.op : '', message.data, payload, rest);
   }
 
   private settle(id: number, outcome: ShimReply<unknown> | Error): void {
