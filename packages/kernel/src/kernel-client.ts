@@ -473,7 +473,16 @@ export class KernelClient implements CommSender {
     this.events.emit('iopub', msg);
     const pending = parentId === undefined ? undefined : this.pending.get(parentId);
     if (!pending) return;
-    pending.onIopub?.(msg);
+    try {
+      pending.onIopub?.(msg);
+    } catch (error) {
+      // A callback (or an output it could not read) must not stop the receive loop: fail this request only.
+      this.pending.delete(parentId!);
+      pending.reject(
+        new KernelError(`handling a ${type} message of ${pending.msgType} failed: ${(error as Error).message}`, 'IOPUB_HANDLER_FAILED', { cause: error }),
+      );
+      return;
+    }
     if (type === 'status' && this.state === 'idle') {
       pending.idle = true;
       this.settleIfDone(parentId!, pending);
@@ -487,7 +496,13 @@ export class KernelClient implements CommSender {
       const comm = new Comm(content.comm_id, content.target_name ?? '', this);
       this.comms.set(comm.id, comm);
       const handler = this.commTargets.get(comm.targetName);
-      if (handler) handler(comm, data, msg.buffers);
+      if (handler) {
+        try {
+          handler(comm, data, msg.buffers);
+        } catch {
+          void comm.close().catch(() => {}); // a target that cannot take the comm: refuse it, keep dispatching
+        }
+      }
       else if (this.events.listenerCount('commOpen') > 0) this.events.emit('commOpen', { comm, data, buffers: msg.buffers });
       else void comm.close().catch(() => {});
       return;
