@@ -2,6 +2,7 @@
 import type { JsonObject } from '@nbferry/protocol';
 import type { CallOptions } from './abort.js';
 import { Emitter } from './emitter.js';
+import { KernelError } from './errors.js';
 
 export interface CommMessage {
   data: JsonObject;
@@ -34,7 +35,7 @@ export class Comm {
 
   /** Sends a message; resolves once the kernel has handled it (went idle on it). */
   async send(data: JsonObject, buffers: Uint8Array[] = [], options: CommSendOptions = {}): Promise<void> {
-    if (this.closed) throw new Error(`comm ${this.targetName}/${this.id} is closed`);
+    if (this.closed) throw new KernelError(`comm ${this.targetName}/${this.id} is closed (the kernel or the other side closed it)`, 'COMM_CLOSED');
     await this.sender.sendCommMessage(this.id, 'comm_msg', data, buffers, options);
   }
 

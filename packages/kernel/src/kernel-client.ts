@@ -209,10 +209,11 @@ export class KernelClient implements CommSender {
   /** Fails request `id` with KernelUnresponsiveError once control stays silent for `unresponsiveMs`. */
   private watchLiveness(id: string, msgType: string, unresponsiveMs: number): () => void {
     let stopped = false;
+    const stop = new AbortController(); // ends the wait between probes at once (no timer left keeping the process up)
     const probeEveryMs = Math.max(200, Math.min(5000, unresponsiveMs / 2));
     const watch = async () => {
       while (!stopped) {
-        await delay(probeEveryMs);
+        if (!(await delay(probeEveryMs, stop.signal).then(() => true, () => false))) return;
         if (stopped || !this.pending.has(id)) return;
         try {
           await this.request('control', 'kernel_info_request', {}, { timeoutMs: unresponsiveMs, waitForIdle: false });
@@ -228,6 +229,7 @@ export class KernelClient implements CommSender {
     void watch();
     return () => {
       stopped = true;
+      stop.abort();
     };
   }
 
