@@ -30,6 +30,11 @@ export interface CheckpointOptions extends CallOptions {
   attempts?: number;
   /** Deadline mode: the checkpoint must finish within this budget (e.g. a spot eviction notice). */
   deadlineMs?: number;
+  /**
+   * Seconds measure may spend pickling one group, and notebook code (a __reduce__) it calls may run
+   * per variable, before giving up on it (a lower-bound estimate, no fingerprint). Default 2.
+   */
+  measureBudgetSec?: number;
   onProgress?: ProgressListener;
   /** Sign the checkpoint with this private key (readKeyFile); default: the store's key, if any. */
   key?: CheckpointKey;
@@ -91,7 +96,7 @@ export async function prepareCheckpoint(recorder: Recorder, options: CheckpointO
   await recorder.sync(call);
   const t1 = performance.now();
   progress({ phase: 'measure' });
-  const measurement = await measure(recorder, call);
+  const measurement = await measure(recorder, { ...call, budgetSec: options.measureBudgetSec });
   const t2 = performance.now();
   progress({ phase: 'plan' });
   const planned = planOrDrop(planningProblem(recorder.graph.executions, measurement.groups, options.costs), options.deadlineMs);

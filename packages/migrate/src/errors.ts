@@ -56,3 +56,15 @@ export class TargetNamespaceConflictError extends MigrationError {
     );
   }
 }
+
+/** Code nbferry runs in a kernel to read something (its environment) failed there. */
+export class KernelQueryError extends MigrationError {
+  override name = 'KernelQueryError';
+  constructor(what: string, detail: string, options?: { cause?: unknown }) {
+    super(
+      `cannot read ${what}: ${detail}. User code may have replaced a builtin or stdlib function the kernel needs; restart the kernel or undo the change`,
+      'KERNEL_QUERY_FAILED',
+      options,
+    );
+  }
+}

@@ -4,3 +4,4 @@ export { Recorder, SHIM_COMM_TARGET, SHIM_VERSION_EXPRESSION, type AttachRecorde
 export { ShimChannel, type ShimReply } from './shim-channel.js';
 export { loadShimBundle, injectionCode, defaultShimRoot, type ShimBundle } from './shim-source.js';
 export * from './errors.js';
+export { SHIM_TIMEOUTS_MS, REPLY_GRACE_MS, defaultShimTimeoutMs } from './shim-timeouts.js';
