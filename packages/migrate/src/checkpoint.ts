@@ -14,7 +14,9 @@ import {
 } from '@nbferry/planner';
 import type { Recorder } from '@nbferry/recorder';
 import type { BlobEntry, Environment, LocalStore, StoredCheckpoint } from '@nbferry/store';
+import { watchDirBytes } from './bytes-watch.js';
 import { kernelEnvironment, packagesOf } from './environment.js';
+import { CheckpointLossError } from './errors.js';
 import type { CheckpointBody, CheckpointTimings } from './manifest-body.js';
 import { planningProblem } from './planning-problem.js';
 import type { ProgressListener } from './progress.js';
@@ -25,6 +27,11 @@ export interface CheckpointOptions extends CallOptions {
   /** Deadline mode: the checkpoint must finish within this budget (e.g. a spot eviction notice). */
   deadlineMs?: number;
   onProgress?: ProgressListener;
+  /**
+   * Refuse a checkpoint that cannot bring back every variable: throw CheckpointLossError (naming
+   * each one and why) instead of committing; the store and its previous checkpoint are untouched.
+   */
+  refuseLoss?: boolean;
 }
 
 export interface CheckpointResult {
@@ -175,10 +182,12 @@ export async function checkpointWith(
 ): Promise<CheckpointResult> {
   const call: CallOptions = { signal: options.signal, timeoutMs: options.timeoutMs };
   const prepared = await prepareCheckpoint(recorder, options);
+  if (options.refuseLoss) refuseLoss(prepared);
   const draft = await store.begin();
   try {
     const t0 = performance.now();
-    const saved = await serializePlanned(prepared, (groups) => writeBlobs(groups, draft.blobsDir, call), options);
+    const saved = await serializeWatched(prepared, draft.blobsDir, (groups) => writeBlobs(groups, draft.blobsDir, call), options);
+    if (options.refuseLoss) refuseLoss(prepared); // a group that failed to save may have made things worse
     const t1 = performance.now();
     options.onProgress?.({ phase: 'commit' });
     const content = await describeCheckpoint(recorder, prepared, saved, (blob) => blob.file!, t1 - t0, call);
@@ -190,6 +199,39 @@ export async function checkpointWith(
     await draft.abort();
     throw error;
   }
+}
+
+/** serializePlanned, reporting the bytes in `blobsDir` as they grow (`bytes` progress events). */
+async function serializeWatched(
+  prepared: PreparedCheckpoint,
+  blobsDir: string,
+  save: (groups: string[][]) => Promise<SavedBlob[]>,
+  options: CheckpointOptions,
+): Promise<Map<string, SavedBlob>> {
+  const progress = options.onProgress;
+  if (!progress) return serializePlanned(prepared, save, options);
+  let total = 0;
+  const watch = watchDirBytes(blobsDir, (done) => progress({ phase: 'bytes', op: 'save', done, total: Math.max(total, done) }));
+  try {
+    const saved = await serializePlanned(prepared, save, {
+      ...options,
+      onProgress: (event) => {
+        if (event.phase === 'save') total += event.bytes; // the measured estimate, until the exact count below
+        progress(event);
+      },
+    });
+    await watch.stop();
+    const bytes = [...saved.values()].reduce((sum, blob) => sum + (blob.bytes ?? 0), 0);
+    progress({ phase: 'bytes', op: 'save', done: bytes, total: bytes });
+    return saved;
+  } finally {
+    await watch.stop();
+  }
+}
+
+function refuseLoss(prepared: PreparedCheckpoint): void {
+  const { unrecoverable, plan } = prepared.planned;
+  if (unrecoverable.length > 0) throw new CheckpointLossError(unrecoverable, plan);
 }
 
 /** Checkpoint into a store the kernel can write to: the kernel writes its blobs straight to disk. */
