@@ -6,6 +6,7 @@ export interface KernelChoice {
   connectionFile?: string;
   cwd?: string;
   outlive?: boolean;
+  signal?: AbortSignal;
 }
 
 export function pythonFrom(option: string | undefined): string | undefined {
@@ -13,6 +14,6 @@ export function pythonFrom(option: string | undefined): string | undefined {
 }
 
 export function openKernel(choice: KernelChoice): Promise<Kernel> {
-  if (choice.connectionFile) return attachKernel(choice.connectionFile);
-  return launchKernel({ python: choice.python, cwd: choice.cwd, outlive: choice.outlive });
+  if (choice.connectionFile) return attachKernel(choice.connectionFile, { signal: choice.signal });
+  return launchKernel({ python: choice.python, cwd: choice.cwd, outlive: choice.outlive, signal: choice.signal });
 }
