@@ -10,7 +10,7 @@ export interface BytesWatch {
   stop(): Promise<void>;
 }
 
-export function watchDirBytes(dir: string, onBytes: (bytes: number) => void, intervalMs = 250): BytesWatch {
+export function watchDirBytes(dir: string, onBytes: (bytes: number) => void, intervalMs = 100): BytesWatch {
   let last = -1;
   let inFlight: Promise<void> | undefined;
   const poll = async () => {

@@ -223,9 +223,9 @@ def _pyplot_not_interactive() -> Iterator[None]:
 
 class _LoadProgress:
     """`progress` events ({op: "load", done, total} bytes read) pushed while blobs are read, at most
-    every 0.25 s plus a last one, so a coordinator can show a long load advancing."""
+    every 0.1 s plus a last one, so a coordinator can show a long load advancing."""
 
-    INTERVAL = 0.25
+    INTERVAL = 0.1
 
     def __init__(self, shim: "Shim", blobs: list[Any]) -> None:
         self.shim = shim
