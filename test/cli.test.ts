@@ -7,18 +7,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attachKernel, launchKernel } from '@nbferry/kernel';
 import { nbferry } from './support/cli.js';
-import { testPython } from './support/python.js';
-import { repoRoot } from './support/python.js';
+import { notebook } from './support/notebook.js';
+import { repoRoot, testPython } from './support/python.js';
 import { assertDocument } from './support/schemas.js';
-
-export function notebook(cells: string[], tags: Record<number, string[]> = {}): string {
-  return JSON.stringify({
-    nbformat: 4,
-    nbformat_minor: 5,
-    metadata: { kernelspec: { name: 'python3' } },
-    cells: cells.map((source, i) => ({ cell_type: 'code', id: `c${i}`, metadata: { tags: tags[i] ?? [] }, outputs: [], execution_count: null, source })),
-  });
-}
 
 interface CheckpointDoc {
   committed: boolean;

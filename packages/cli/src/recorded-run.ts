@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { launchKernel, type Kernel } from '@nbferry/kernel';
 import type { Notebook } from '@nbferry/protocol';
 import { Recorder } from '@nbferry/recorder';
+import { stopKernel } from './kernel-options.js';
 import { renderOutput } from './render.js';
 import { readNotebook, runNotebook, type CellRun } from './run-notebook.js';
 
@@ -52,7 +53,7 @@ export async function runRecorded(
     const failed = runs.find((r) => r.result.status === 'error' && !r.cell.expectError);
     return { kernel, recorder, notebook, notebookDir, runs, failed, kernelReadyMs, runMs: performance.now() - t1 };
   } catch (error) {
-    await kernel.dispose();
+    await stopKernel(kernel, signal);
     throw error;
   }
 }

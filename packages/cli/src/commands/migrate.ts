@@ -22,6 +22,7 @@ import { LocalStore } from '@nbferry/store';
 import { EXIT } from '../exit-codes.js';
 import { checkpointDocument, restoreDocument, writeDocument } from '../output/documents.js';
 import { createProgress, type ProgressMode } from '../progress/progress.js';
+import { stopKernel } from '../kernel-options.js';
 import { runRecorded } from '../recorded-run.js';
 
 export interface MigrateArgs {
@@ -120,8 +121,8 @@ export async function migrateCommand(args: MigrateArgs): Promise<number> {
     return restored.verification.ok ? EXIT.ok : EXIT.incomplete;
   } finally {
     progress.end();
-    await source.kernel.dispose();
-    await target?.then(({ kernel }) => kernel.dispose()).catch(() => {});
+    await stopKernel(source.kernel, signal);
+    await target?.then(({ kernel }) => stopKernel(kernel, signal)).catch(() => {});
     if (!args.store && storeDir) await rm(storeDir, { recursive: true, force: true });
   }
 }

@@ -2,6 +2,7 @@
 import { writeFile } from 'node:fs/promises';
 import { EXIT } from '../exit-codes.js';
 import { UsageError } from '../errors.js';
+import { stopKernel } from '../kernel-options.js';
 import { runRecorded } from '../recorded-run.js';
 
 export interface RecordArgs {
@@ -29,6 +30,6 @@ export async function recordCommand(args: RecordArgs): Promise<number> {
     );
     return run.failed ? EXIT.incomplete : EXIT.ok;
   } finally {
-    await run.kernel.dispose();
+    await stopKernel(run.kernel, args.signal);
   }
 }

@@ -6,7 +6,7 @@ import { statSync } from 'node:fs';
 import { formatMs, renderVerification, restore, type CheckpointBody } from '@nbferry/migrate';
 import { openCheckpoint } from '@nbferry/store';
 import { EXIT } from '../exit-codes.js';
-import { openKernel } from '../kernel-options.js';
+import { openKernel, stopKernel } from '../kernel-options.js';
 import { restoreDocument, writeDocument } from '../output/documents.js';
 import { createProgress, type ProgressMode } from '../progress/progress.js';
 
@@ -43,7 +43,7 @@ export async function restoreCommand(args: RestoreArgs): Promise<number> {
   } finally {
     progress.end();
     if (keep) await kernel.detach();
-    else await kernel.dispose();
+    else await stopKernel(kernel, args.signal);
   }
 }
 

@@ -4,6 +4,7 @@ import { EXIT } from '../exit-codes.js';
 import { renderCheckpointText } from '../output/checkpoint-text.js';
 import { writeDocument, type RunDocument } from '../output/documents.js';
 import type { ProgressMode } from '../progress/progress.js';
+import { stopKernel } from '../kernel-options.js';
 import { runRecorded } from '../recorded-run.js';
 import { takeCheckpoint } from './checkpoint.js';
 
@@ -45,6 +46,6 @@ export async function runCommand(args: RunArgs): Promise<number> {
     if (args.json) writeDocument(document);
     return run.failed || document.checkpoint?.committed === false ? EXIT.incomplete : EXIT.ok;
   } finally {
-    await run.kernel.dispose();
+    await stopKernel(run.kernel, args.signal);
   }
 }

@@ -21,6 +21,7 @@ export class TextProgress implements Progress {
   /** When the current save or load step began: throughput counts from there. */
   private opStartedMs: number | undefined;
   private lastDraw = 0;
+  private drawnBytes = false;
   private shown = false;
 
   constructor(
@@ -45,18 +46,23 @@ export class TextProgress implements Progress {
         this.bytesOp = event.op;
         this.bytes = { done: 0, total: event.total, startedMs: this.opStartedMs ?? now };
       }
+      if (this.bytes.done === event.done && this.bytes.total === event.total && this.drawnBytes) return;
       this.bytes.done = event.done;
       this.bytes.total = event.total;
       const last = event.done >= event.total;
       if (!last && now - this.lastDraw < (this.tty ? 100 : 1000)) return;
+      this.drawnBytes = true;
     } else {
       const step = describeStep(event);
       if (step === undefined) return;
-      // A new save or load starts its own byte count; other steps keep the bytes shown so far.
-      if ((event.phase === 'save' && this.bytesOp !== 'save') || (event.phase === 'load' && this.bytesOp !== 'load')) {
+      // A new save or load starts its own byte count; reruns and fallbacks between loads keep it;
+      // other steps (commit, verify, ...) come after the bytes and drop them.
+      const startsOp = (event.phase === 'save' && this.bytesOp !== 'save') || (event.phase === 'load' && this.bytesOp !== 'load');
+      if (startsOp || !['save', 'load', 'run', 'fallback'].includes(event.phase)) {
         this.bytes = undefined;
         this.bytesOp = undefined;
-        this.opStartedMs = now;
+        this.drawnBytes = false;
+        this.opStartedMs = startsOp ? now : undefined;
       }
       this.step = step;
     }

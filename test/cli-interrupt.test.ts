@@ -1,0 +1,62 @@
+// Ctrl-C (SIGINT) and SIGTERM during a command, on real kernels: the command stops the kernels it
+// started and leaves no temporary directory behind, and exits 130 (SIGINT) or 143 (SIGTERM).
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnNbferry } from './support/cli.js';
+import { pidAlive, waitUntil } from './support/processes.js';
+import { testPython } from './support/python.js';
+import { notebook } from './support/notebook.js';
+
+// The long cell writes its kernel's pid and connection file to $NBF_TEST_MARK, then sleeps.
+const LONG_CELL =
+  'import os, time\nfrom ipykernel.connect import get_connection_file\n' +
+  'open(os.environ["NBF_TEST_MARK"], "w").write(f"kernel {os.getpid()} {get_connection_file()}\\n")\ntime.sleep(120)';
+
+describe('nbferry interrupted', () => {
+  let dir: string;
+  let nb: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'nbf-int-'));
+    nb = join(dir, 'long.ipynb');
+    await writeFile(nb, notebook(['x = 1', LONG_CELL, 'y = 2']));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  for (const [command, signal, exitCode] of [
+    ['run', 'SIGINT', 130],
+    ['migrate', 'SIGINT', 130],
+    ['run', 'SIGTERM', 143],
+  ] as const) {
+    it(`${command}: ${signal} during a long cell stops the kernel, removes its files, exits ${exitCode}`, async () => {
+      // A private temporary directory: whatever the command creates there must be gone at exit.
+      const temp = join(dir, `tmp-${command}-${signal}`);
+      await mkdir(temp);
+      const mark = join(dir, `mark-${command}-${signal}`);
+      const cli = spawnNbferry([command, nb, '--python', testPython()], { env: { TMPDIR: temp, NBF_TEST_MARK: mark } });
+      try {
+        const started = await waitUntil(() => existsSync(mark) && readFileSync(mark, 'utf8').endsWith('\n'), 60_000, 50);
+        expect(started, `${cli.output.stdout}\n${cli.output.stderr}`).toBe(true);
+        const [, pid, connectionFile] = /kernel (\d+) (\S+)/.exec(readFileSync(mark, 'utf8'))!;
+        expect(connectionFile!.startsWith(temp)).toBe(true);
+        expect(pidAlive(Number(pid))).toBe(true);
+
+        cli.child.kill(signal);
+        const exit = await cli.exited;
+        expect(exit.code, cli.output.stderr).toBe(exitCode);
+        expect(cli.output.stderr).toMatch(new RegExp(`interrupted by ${signal}`));
+        // The kernel is gone (it may take a moment to be reaped), and so are its files and any store.
+        expect(await waitUntil(() => !pidAlive(Number(pid)), 5_000)).toBe(true);
+        expect(existsSync(dirname(connectionFile!))).toBe(false);
+        // (tsx-*: the cache of the TypeScript loader the test runs the CLI with, not nbferry's.)
+        expect((await readdir(temp)).filter((name) => !name.startsWith('tsx-'))).toEqual([]);
+      } finally {
+        cli.child.kill('SIGKILL');
+      }
+    });
+  }
+});
