@@ -163,6 +163,25 @@ describe('nbferry CLI', () => {
       await kernel.dispose();
     }
   });
+  it('run --checkpoint refuses a checkpoint that would lose a variable unless --allow-loss', async () => {
+    // A live generator made by a cell that then failed (as declared): a failed cell is never
+    // rerun, so nothing can recompute it, and generators cannot be pickled.
+    const nb = join(dir, 'outside.ipynb');
+    await writeFile(nb, notebook(['kept = [1, 2, 3]', 'feed = (x * 2 for x in kept)\nraise RuntimeError("expected")', 'later = len(kept)'], { 1: ['raises-exception'] }));
+    const store = join(dir, 'outside-store');
+    const refused = await nbferry(['run', nb, '--checkpoint', store, '--python', testPython(), '--json']);
+    expect(refused.code, refused.stderr).toBe(1);
+    const document = JSON.parse(refused.stdout) as { failedCell: number | null; checkpoint: CheckpointDoc };
+    assertDocument('run', document);
+    expect(document.failedCell).toBeNull();
+    expect(document.checkpoint).toMatchObject({ committed: false, path: null });
+    expect(document.checkpoint.unrecoverable.map((u) => u.name)).toEqual(['feed']);
+    expect((await nbferry(['inspect', store])).code).toBe(4); // nothing was written
+
+    const text = await nbferry(['run', nb, '--checkpoint', store, '--python', testPython(), '--quiet', '--allow-loss']);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/WARNING: this checkpoint cannot bring back 1 variable\(s\) \(accepted with --allow-loss\):\n {2}feed: /);
+  });
 });
 
 describe('nbferry command line', () => {

@@ -218,13 +218,18 @@ export async function replay(input: ReplayInput, blobs: BlobSource, target: Kern
     if (blobs.kind === 'dir') {
       const files = specs.map((spec, i) => ({ ...spec, file: blobByGroup.get(groups[i]!)!.file }));
       const before = loadDone;
-      const report = (done: number) => progress({ phase: 'bytes', op: 'load', done: before + done, total: loadTotal });
+      let last = -1;
+      const report = (done: number) => {
+        if (before + done === last) return;
+        last = before + done;
+        progress({ phase: 'bytes', op: 'load', done: last, total: loadTotal });
+      };
       // The shim pushes bytes read while it reads (a large group takes seconds).
       const unsubscribe = options.onProgress ? recorder.events.on('progress', (p) => p.op === 'load' && report(Math.min(p.done, p.total))) : undefined;
       try {
         const results = await load(recorder, files, { ...call, dir: blobs.dir, progress: options.onProgress !== undefined });
         loadDone = before + specs.reduce((sum, spec) => sum + spec.bytes, 0);
-        if (options.onProgress) progress({ phase: 'bytes', op: 'load', done: loadDone, total: loadTotal });
+        report(loadDone - before);
         return results;
       } finally {
         unsubscribe?.();
