@@ -259,6 +259,25 @@ describe('nbferry command line', () => {
     expect(inspect.code).toBe(4);
   });
 
+  it('a kernel that cannot start or be reached is a kernel failure (3)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'nbf-cli-'));
+    try {
+      await writeFile(join(dir, 'nb.ipynb'), notebook(['x = 1']));
+      const noPython = await nbferry(['run', join(dir, 'nb.ipynb'), '--python', join(dir, 'no-python'), '--json']);
+      expect(noPython.code).toBe(3);
+      expect(noPython.stderr).toMatch(/KernelStartError: cannot start kernel process/);
+      const error = JSON.parse(noPython.stdout) as { code: string };
+      assertDocument('error', error);
+      expect(error.code).toBe('KERNEL_START_FAILED');
+      await writeFile(join(dir, 'kernel.json'), '{"not": "a connection file"}');
+      const badConnection = await nbferry(['checkpoint', '--connection-file', join(dir, 'kernel.json'), '--out', join(dir, 'store')]);
+      expect(badConnection.code).toBe(3);
+      expect(badConnection.stderr).toMatch(/ConnectionFileError/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('a notebook that is not JSON is a usage error', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'nbf-cli-'));
     try {
