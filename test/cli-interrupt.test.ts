@@ -27,6 +27,53 @@ describe('nbferry interrupted', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  it('migrate: SIGINT while the checkpoint is written removes the temporary store and stops both kernels', async () => {
+    const temp = join(dir, 'tmp-migrate-checkpoint');
+    await mkdir(temp);
+    const mark = join(dir, 'mark-migrate-checkpoint');
+    const big = join(dir, 'big.ipynb');
+    // 512 MB of unseeded random numbers (a rerun would differ, so they are saved): seconds to write.
+    await writeFile(big, notebook(['import numpy as np', 'big = np.random.default_rng().random(64 << 20)', LONG_CELL.replace('time.sleep(120)', 'pass')]));
+    const cli = spawnNbferry(['migrate', big, '--python', testPython(), '--progress', 'text'], { env: { TMPDIR: temp, NBF_TEST_MARK: mark } });
+    try {
+      const writing = await waitUntil(() => /checkpoint: writing/.test(cli.output.stderr), 90_000, 20);
+      expect(writing, `${cli.output.stdout}\n${cli.output.stderr}`).toBe(true);
+      const [, pid] = /kernel (\d+) (\S+)/.exec(readFileSync(mark, 'utf8'))!;
+      const stores = (await readdir(temp)).filter((name) => name.startsWith('nbferry-store-'));
+      expect(stores).toHaveLength(1);
+      cli.child.kill('SIGINT');
+      const exit = await cli.exited;
+      expect(exit.code, cli.output.stderr).toBe(130);
+      expect(await waitUntil(() => !pidAlive(Number(pid)), 5_000)).toBe(true);
+      // The temporary store, and both kernels' connection directories, are gone.
+      expect((await readdir(temp)).filter((name) => !name.startsWith('tsx-'))).toEqual([]);
+    } finally {
+      cli.child.kill('SIGKILL');
+    }
+  }, 120_000);
+
+  it('run | head: a closed stdout stops the command and cleans up as an interruption (141)', async () => {
+    const temp = join(dir, 'tmp-pipe');
+    await mkdir(temp);
+    const mark = join(dir, 'mark-pipe');
+    const chatty = join(dir, 'chatty.ipynb');
+    // Prints every 50 ms for a minute: the CLI echoes each line to its stdout.
+    await writeFile(chatty, notebook([`${LONG_CELL.replace('time.sleep(120)', '')}\nfor i in range(1200):\n    print(i, flush=True)\n    time.sleep(0.05)`]));
+    const cli = spawnNbferry(['run', chatty, '--python', testPython()], { env: { TMPDIR: temp, NBF_TEST_MARK: mark } });
+    try {
+      expect(await waitUntil(() => existsSync(mark) && readFileSync(mark, 'utf8').endsWith('\n'), 60_000, 50)).toBe(true);
+      const [, pid] = /kernel (\d+) (\S+)/.exec(readFileSync(mark, 'utf8'))!;
+      cli.child.stdout!.destroy(); // the reader goes away, as `| head` does
+      const exit = await cli.exited;
+      expect(exit.code, cli.output.stderr).toBe(141);
+      expect(cli.output.stderr).toMatch(/interrupted by SIGPIPE/);
+      expect(await waitUntil(() => !pidAlive(Number(pid)), 5_000)).toBe(true);
+      expect((await readdir(temp)).filter((name) => !name.startsWith('tsx-'))).toEqual([]);
+    } finally {
+      cli.child.kill('SIGKILL');
+    }
+  });
+
   for (const [command, signal, exitCode] of [
     ['run', 'SIGINT', 130],
     ['migrate', 'SIGINT', 130],

@@ -22,6 +22,8 @@ export const EXIT = {
   /** Interrupted by SIGINT (Ctrl-C) / SIGTERM; what the command started was stopped and cleaned up. */
   interrupted: 130,
   terminated: 143,
+  /** The reader of stdout went away (`nbferry ... | head`); cleaned up as when interrupted. */
+  brokenPipe: 141,
 } as const;
 
 export const EXIT_CODES_HELP = `
@@ -34,8 +36,8 @@ Exit status:
   3    kernel failure: did not start, died, stopped answering, shim not installed
   4    checkpoint or store failure: not found, corrupt, not writable, incompatible environment
   5    internal error (a bug: please report it)
-  130  interrupted (SIGINT, Ctrl-C); 143 terminated (SIGTERM). Kernels the command
-       started are stopped and its temporary files removed.
+  130  interrupted (SIGINT, Ctrl-C); 143 terminated (SIGTERM); 141 stdout closed
+       (| head). Kernels the command started are stopped and its temporary files removed.
 `;
 
 export function exitCodeFor(error: unknown): number {

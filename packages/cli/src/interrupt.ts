@@ -24,26 +24,39 @@ export class Interruption {
   }
 
   get exitCode(): number {
-    return this.received === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted;
+    return this.received === 'SIGTERM' ? EXIT.terminated : this.received === 'SIGPIPE' ? EXIT.brokenPipe : EXIT.interrupted;
   }
 
   install(): void {
     process.on('SIGINT', this.handler);
     process.on('SIGTERM', this.handler);
+    process.stdout.on('error', this.onOutputError);
+    process.stderr.on('error', ignore);
   }
 
   uninstall(): void {
     process.off('SIGINT', this.handler);
     process.off('SIGTERM', this.handler);
+    process.stdout.off('error', this.onOutputError);
+    process.stderr.off('error', ignore);
   }
+
+  /** `nbferry ... | head`: the reader went away. Stop and clean up as for a signal (instead of crashing). */
+  private readonly onOutputError = (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE' && !this.received) this.stop('SIGPIPE');
+  };
 
   private onSignal(signal: NodeJS.Signals): void {
     if (this.received) {
       process.stderr.write(`\nnbferry: ${signal} again: exiting now\n`);
       process.exit(this.exitCode);
     }
-    this.received = signal;
     process.stderr.write(`\nnbferry: ${signal}: stopping and cleaning up (press Ctrl-C again to exit at once)\n`);
+    this.stop(signal);
+  }
+
+  private stop(signal: NodeJS.Signals): void {
+    this.received = signal;
     setTimeout(() => {
       process.stderr.write('nbferry: cleanup is taking too long: exiting now\n');
       process.exit(this.exitCode);
@@ -51,3 +64,5 @@ export class Interruption {
     this.controller.abort(new InterruptedError(signal));
   }
 }
+
+function ignore(): void {}

@@ -211,18 +211,22 @@ async function serializeWatched(
   const progress = options.onProgress;
   if (!progress) return serializePlanned(prepared, save, options);
   let total = 0;
+  let saving = false;
   const watch = watchDirBytes(blobsDir, (done) => progress({ phase: 'bytes', op: 'save', done, total: Math.max(total, done) }));
   try {
     const saved = await serializePlanned(prepared, save, {
       ...options,
       onProgress: (event) => {
-        if (event.phase === 'save') total += event.bytes; // the measured estimate, until the exact count below
+        if (event.phase === 'save') {
+          saving = true;
+          total += event.bytes; // the measured estimate, until the exact count below
+        }
         progress(event);
       },
     });
     await watch.stop();
     const bytes = [...saved.values()].reduce((sum, blob) => sum + (blob.bytes ?? 0), 0);
-    progress({ phase: 'bytes', op: 'save', done: bytes, total: bytes });
+    if (saving) progress({ phase: 'bytes', op: 'save', done: bytes, total: bytes });
     return saved;
   } finally {
     await watch.stop();

@@ -55,7 +55,7 @@ export async function migrateCommand(args: MigrateArgs): Promise<number> {
     const targetStart = performance.now();
     target = launchKernel({ python: args.python, cwd: source.notebookDir, signal }).then(async (kernel) => {
       const prepared = await prepareTarget(kernel.client, modules, { signal }).catch(async (error: unknown) => {
-        await kernel.dispose();
+        await stopKernel(kernel, signal);
         throw error;
       });
       return { kernel, prepared, readyMs: performance.now() - targetStart };
