@@ -45,9 +45,7 @@ export async function migrateCommand(args: MigrateArgs): Promise<number> {
   let target: Promise<{ kernel: Awaited<ReturnType<typeof launchKernel>>; prepared: PreparedTarget; readyMs: number }> | undefined;
   try {
     storeDir ??= await mkdtemp(join(tmpdir(), 'nbferry-store-'));
-    if (source.failed) {
-      process.stderr.write(`cell ${source.failed.cell.index + 1} failed; migrating the state as it is\n`);
-    }
+    if (source.failed) say(`   cell ${source.failed.cell.index + 1} failed; migrating the state as it is\n`);
     say(`   ${source.runs.length} cells in ${formatMs(source.runMs)} (kernel ready in ${formatMs(source.kernelReadyMs)})\n\n`);
 
     // Start and prepare the target (imports, shim, environment) while the source checkpoints: the two overlap.
@@ -108,6 +106,7 @@ export async function migrateCommand(args: MigrateArgs): Promise<number> {
       writeDocument({
         schema: 'nbferry/migrate@1',
         notebook: args.notebook,
+        failedCell: source.failed ? source.failed.cell.index + 1 : null,
         ok: restored.verification.ok,
         migrationMs,
         targetWaitMs: waitMs,

@@ -136,6 +136,8 @@ export interface RunDocument {
 export interface MigrateDocument {
   schema: 'nbferry/migrate@1';
   notebook: string;
+  /** 1-based index of the first cell that failed unexpectedly (the state is migrated as it is), or null. */
+  failedCell: number | null;
   ok: boolean;
   migrationMs: number;
   targetWaitMs: number;
