@@ -66,3 +66,16 @@ export class Interruption {
 }
 
 function ignore(): void {}
+
+/**
+ * For work that started nothing to clean up (reading a store): stop waiting for it as soon as the
+ * command is interrupted, instead of after it finishes.
+ */
+export function untilInterrupted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}

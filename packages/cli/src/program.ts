@@ -152,7 +152,7 @@ export function buildProgram(context: ProgramContext): Command {
     .argument('<checkpoint>', 'a store, or one checkpoint directory in it')
     .addOption(jsonOption())
     .action(async (path: string, o: { json: boolean }) => {
-      done(await inspectCommand({ path, json: o.json }));
+      done(await inspectCommand({ path, json: o.json, signal }));
     });
 
   return program;

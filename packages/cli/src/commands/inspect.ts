@@ -3,18 +3,20 @@ import { formatBytes, type CheckpointBody } from '@nbferry/migrate';
 import { renderPlanText } from '@nbferry/planner';
 import { LocalStore, openCheckpoint } from '@nbferry/store';
 import { EXIT } from '../exit-codes.js';
+import { untilInterrupted } from '../interrupt.js';
 import { checkpointDocument, writeDocument, type InspectDocument } from '../output/documents.js';
 
 export interface InspectArgs {
   path: string;
   json: boolean;
+  signal: AbortSignal;
 }
 
 export async function inspectCommand(args: InspectArgs): Promise<number> {
   const checkpoint = await openCheckpoint<CheckpointBody>(args.path);
   const ids = await new LocalStore(args.path).list();
   const { manifest } = checkpoint;
-  const blobs = await Promise.all(
+  const checked = Promise.all(
     manifest.blobs.map(async (blob) => ({
       file: blob.file,
       bytes: blob.bytes,
@@ -24,6 +26,8 @@ export async function inspectCommand(args: InspectArgs): Promise<number> {
       intact: await checkpoint.verifyBlob(blob),
     })),
   );
+  // Checking blobs reads every byte (minutes for a large store): Ctrl-C stops waiting at once.
+  const blobs = await untilInterrupted(checked, args.signal);
   const ok = blobs.every((b) => b.intact);
   if (args.json) {
     const document: InspectDocument = {

@@ -37,6 +37,7 @@ export interface CheckpointDocument {
   lossless: boolean;
   unrecoverable: Unrecoverable[];
   plan: PlanDocument;
+  /** How long each step took; null when not known (inspect, refused). */
   timings: CheckpointTimings | null;
   deadlineMissed: boolean;
 }
@@ -69,7 +70,8 @@ export function checkpointDocument(
     lossless: manifest.body.unrecoverable.length === 0,
     unrecoverable: manifest.body.unrecoverable.map((u) => ({ name: u.name, reason: u.reason })),
     plan: planDocument(manifest.body.plan),
-    timings: extra.timings ?? manifest.body.timings,
+    // The manifest is written before the commit is timed: only a fresh checkpoint has whole timings.
+    timings: extra.timings ?? null,
     deadlineMissed: extra.deadlineMissed ?? false,
   };
 }
