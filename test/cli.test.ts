@@ -104,6 +104,15 @@ describe('nbferry CLI', () => {
     }
   });
 
+  it('takes the Python from $NBFERRY_PYTHON when --python is not given', async () => {
+    const nb = join(dir, 'env.ipynb');
+    await writeFile(nb, notebook(['x = 1']));
+    const missing = join(dir, 'no-such-python');
+    const result = await nbferry(['run', nb], { env: { NBFERRY_PYTHON: missing } });
+    expect(result.code, result.stderr).toBe(3);
+    expect(result.stderr).toContain(`cannot start kernel process "${missing}"`);
+  });
+
   it('checkpoint --connection-file checkpoints a running kernel and leaves it running', async () => {
     const kernel = await launchKernel({ python: testPython(), cwd: dir });
     try {

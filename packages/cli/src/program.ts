@@ -73,7 +73,7 @@ export function buildProgram(context: ProgramContext): Command {
         o: { python?: string; checkpoint?: string; allowLoss: boolean; json: boolean; quiet: boolean; progress: ProgressMode },
       ) => {
         await checkNotebookPath('run', notebook);
-        done(await runCommand({ notebook, python: pythonFrom(o.python), ...o, signal }));
+        done(await runCommand({ ...o, notebook, python: pythonFrom(o.python), signal }));
       },
     );
 
