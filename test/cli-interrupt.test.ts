@@ -5,7 +5,7 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnNbferry } from './support/cli.js';
+import { nbferry, spawnNbferry } from './support/cli.js';
 import { pidAlive, waitUntil } from './support/processes.js';
 import { testPython } from './support/python.js';
 import { notebook } from './support/notebook.js';
@@ -51,6 +51,39 @@ describe('nbferry interrupted', () => {
       cli.child.kill('SIGKILL');
     }
   }, 120_000);
+
+  it('restore: SIGINT while a cell is rerun stops the fresh kernel instead of leaving it half-restored', async () => {
+    // The lock cannot be pickled, so the restore reruns its cell; the cell sleeps as long as
+    // $NBF_SLEEP says (0 when run, a minute when restored) and says which kernel runs it.
+    const slow = join(dir, 'slow.ipynb');
+    const cell =
+      'import os, threading, time\n' +
+      'if os.environ.get("NBF_TEST_MARK"):\n' +
+      '    open(os.environ["NBF_TEST_MARK"], "w").write(f"kernel {os.getpid()} -\\n")\n' +
+      'time.sleep(float(os.environ.get("NBF_SLEEP", "0")))\nlock = threading.Lock()';
+    await writeFile(slow, notebook([cell]));
+    const store = join(dir, 'slow-store');
+    const saved = await nbferry(['run', slow, '--checkpoint', store, '--python', testPython(), '--quiet']);
+    expect(saved.code, saved.stderr).toBe(0);
+
+    const temp = join(dir, 'tmp-restore');
+    await mkdir(temp);
+    const mark = join(dir, 'mark-restore');
+    const cli = spawnNbferry(['restore', store, '--python', testPython(), '--progress', 'text'], { env: { TMPDIR: temp, NBF_TEST_MARK: mark, NBF_SLEEP: '60' } });
+    try {
+      expect(await waitUntil(() => existsSync(mark) && readFileSync(mark, 'utf8').endsWith('\n'), 60_000, 50), cli.output.stderr).toBe(true);
+      expect(cli.output.stderr).toMatch(/restore: step 1\/1: rerunning cell/);
+      const [, pid] = /kernel (\d+)/.exec(readFileSync(mark, 'utf8'))!;
+      cli.child.kill('SIGINT');
+      const exit = await cli.exited;
+      expect(exit.code, cli.output.stderr).toBe(130);
+      expect(cli.output.stdout).not.toMatch(/kernel ready/);
+      expect(await waitUntil(() => !pidAlive(Number(pid)), 5_000)).toBe(true);
+      expect((await readdir(temp)).filter((name) => !name.startsWith('tsx-'))).toEqual([]);
+    } finally {
+      cli.child.kill('SIGKILL');
+    }
+  });
 
   it('run | head: a closed stdout stops the command and cleans up as an interruption (141)', async () => {
     const temp = join(dir, 'tmp-pipe');
