@@ -1,5 +1,5 @@
 /** Runs the nbferry CLI from source, as a user would, and captures its output and exit status. */
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { repoRoot } from './python.js';
 
@@ -9,16 +9,34 @@ export interface CliResult {
   stderr: string;
 }
 
-export function nbferry(args: string[], options: { cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+export interface CliOptions {
+  cwd?: string;
+  timeoutMs?: number;
+  env?: Record<string, string | undefined>;
+}
+
+const cliArgv = (args: string[]) => ['--conditions=source', '--import', 'tsx', join(repoRoot, 'packages/cli/src/main.ts'), ...args];
+
+export function nbferry(args: string[], options: CliOptions = {}): Promise<CliResult> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['--conditions=source', '--import', 'tsx', join(repoRoot, 'packages/cli/src/main.ts'), ...args],
-      { cwd: options.cwd ?? repoRoot, timeout: options.timeoutMs ?? 120_000, maxBuffer: 64 * 1024 * 1024 },
+      cliArgv(args),
+      { cwd: options.cwd ?? repoRoot, timeout: options.timeoutMs ?? 120_000, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, ...options.env } },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
         resolve({ code, stdout, stderr });
       },
     );
   });
+}
+
+/** Starts the CLI without waiting (to signal it); stdout and stderr are collected as they arrive. */
+export function spawnNbferry(args: string[], options: CliOptions = {}): { child: ChildProcess; output: { stdout: string; stderr: string }; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> } {
+  const child = spawn(process.execPath, cliArgv(args), { cwd: options.cwd ?? repoRoot, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const output = { stdout: '', stderr: '' };
+  child.stdout!.on('data', (chunk: Buffer) => (output.stdout += chunk.toString('utf8')));
+  child.stderr!.on('data', (chunk: Buffer) => (output.stderr += chunk.toString('utf8')));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  return { child, output, exited };
 }

@@ -1,6 +1,7 @@
 /** Typed migration errors. */
 
 import { NbferryError } from '@nbferry/protocol';
+import type { ReplicationPlan } from '@nbferry/planner';
 import type { Mismatch } from './compatibility.js';
 
 export class MigrationError extends NbferryError {
@@ -65,6 +66,26 @@ export class KernelQueryError extends MigrationError {
       `cannot read ${what}: ${detail}. User code may have replaced a builtin or stdlib function the kernel needs; restart the kernel or undo the change`,
       'KERNEL_QUERY_FAILED',
       options,
+    );
+  }
+}
+
+/**
+ * A checkpoint that could not bring back every variable, refused (`refuseLoss`) before it was
+ * committed: nothing was written and the store's previous checkpoint is intact.
+ */
+export class CheckpointLossError extends MigrationError {
+  override name = 'CheckpointLossError';
+  constructor(
+    readonly unrecoverable: { name: string; reason: string }[],
+    readonly plan: ReplicationPlan,
+  ) {
+    super(
+      `this checkpoint could not bring back ${unrecoverable.length} variable(s): ${unrecoverable
+        .map((u) => `${u.name} (${u.reason})`)
+        .join('; ')}. Nothing was written; the previous checkpoint is intact. Recreate them in a recorded ` +
+        `cell or delete them, or accept the loss (--allow-loss).`,
+      'CHECKPOINT_WOULD_LOSE',
     );
   }
 }

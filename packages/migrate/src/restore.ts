@@ -151,6 +151,9 @@ async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: Kern
   let loadedGroups = 0;
   let rerunCells = 0;
   let steps: StepTiming[] = [];
+  // Bytes of every load in the current program, and of the loads finished so far (progress).
+  let loadTotal = 0;
+  let loadDone = 0;
 
   for (let attempt = 0; ; attempt++) {
     steps = [];
@@ -202,6 +205,8 @@ async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: Kern
     program: readonly RestoreStep[],
   ): Promise<{ message: string; exclude: (p: PlanningProblem, lost: Map<string, string>) => PlanningProblem } | undefined> {
     const total = program.length;
+    loadTotal = program.reduce((sum, s) => sum + (s.kind === 'load' ? (blobByGroup.get(s.group)?.bytes ?? 0) : 0), 0);
+    loadDone = 0;
     for (let index = 0; index < total; index++) {
       const step = program[index]!;
       if (step.kind === 'load') {
@@ -252,7 +257,24 @@ async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: Kern
       return { ...checksumField(blob.checksum), bytes: blob.bytes, names: blob.variables, bind: binds[i]! };
     });
     if (blobs.kind === 'dir') {
-      return load(recorder, specs.map((spec, i) => ({ ...spec, file: blobByGroup.get(groups[i]!)!.file })), { ...call, dir: blobs.dir });
+      const files = specs.map((spec, i) => ({ ...spec, file: blobByGroup.get(groups[i]!)!.file }));
+      const before = loadDone;
+      let last = -1;
+      const report = (done: number) => {
+        if (before + done === last) return;
+        last = before + done;
+        progress({ phase: 'bytes', op: 'load', done: last, total: loadTotal });
+      };
+      // The shim pushes bytes read while it reads (a large group takes seconds).
+      const unsubscribe = options.onProgress ? recorder.events.on('progress', (p) => p.op === 'load' && report(Math.min(p.done, p.total))) : undefined;
+      try {
+        const results = await load(recorder, files, { ...call, dir: blobs.dir, progress: options.onProgress !== undefined });
+        loadDone = before + specs.reduce((sum, spec) => sum + spec.bytes, 0);
+        report(loadDone - before);
+        return results;
+      } finally {
+        unsubscribe?.();
+      }
     }
     if (blobs.kind === 'custom') return [await blobs.load(recorder, specs[0]!, groups[0]!, call)];
     const buffers = blobs.buffers.get(groups[0]!)!;

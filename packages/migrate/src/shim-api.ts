@@ -122,9 +122,10 @@ function throwIfMoved(reply: SaveReply): void {
 export async function load(
   recorder: Recorder,
   blobs: LoadSpec[],
-  options: CallOptions & { dir?: string; buffers?: Uint8Array[] } = {},
+  options: CallOptions & { dir?: string; buffers?: Uint8Array[]; progress?: boolean } = {},
 ): Promise<LoadResult[]> {
-  const args = options.dir === undefined ? { blobs } : { blobs, dir: options.dir };
+  // `progress`: the shim pushes `progress` events (bytes read) while it reads.
+  const args = { blobs, ...(options.dir === undefined ? {} : { dir: options.dir }), ...(options.progress ? { progress: true } : {}) };
   const { result } = await recorder.request<{ results: LoadResult[] }>('load', args, options);
   return result.results;
 }

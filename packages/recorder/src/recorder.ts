@@ -5,7 +5,7 @@
  * only collects: records are pushed after each cell and can be re-read from the shim's buffer
  * (`history` since a seq), so a recorder that attaches later, or again, gets the whole history.
  */
-import { RequestTimeoutError, type CallOptions, type KernelClient } from '@nbferry/kernel';
+import { Emitter, RequestTimeoutError, type CallOptions, type KernelClient } from '@nbferry/kernel';
 import type { JsonObject } from '@nbferry/protocol';
 import { normalizeRecord } from './wire-records.js';
 import { MalformedRecordError, ShimInjectionError, ShimTimeoutError } from './errors.js';
@@ -29,6 +29,17 @@ export interface ShimHello {
   unknownProvenance: string[];
 }
 
+/** Bytes a long shim operation has done so far (pushed while it runs, e.g. a `load` with `progress: true`). */
+export interface ShimProgress {
+  op: string;
+  done: number;
+  total: number;
+}
+
+export interface RecorderEvents extends Record<string, unknown> {
+  progress: ShimProgress;
+}
+
 export interface AttachRecorderOptions extends CallOptions {
   /** A python-shim directory to inject from (default: $NBFERRY_SHIM_DIR, else the shim shipped with this package). */
   shimRoot?: string;
@@ -37,6 +48,8 @@ export interface AttachRecorderOptions extends CallOptions {
 export class Recorder {
   /** Replaced when the kernel restarts: a restarted kernel's history starts over. */
   graph = new HistoryGraph();
+  /** Events the shim pushes besides cell records. */
+  readonly events = new Emitter<RecorderEvents>();
   private syncing: Promise<void> | undefined;
   private reconnecting: Promise<void> | undefined;
 
@@ -100,6 +113,11 @@ export class Recorder {
   readonly pushErrors: Error[] = [];
 
   private onPush(op: string, _data: JsonObject, payload: unknown): void {
+    if (op === 'progress') {
+      const p = payload as Partial<ShimProgress> | undefined;
+      if (typeof p?.done === 'number' && typeof p.total === 'number') this.events.emit('progress', { op: String(p.op), done: p.done, total: p.total });
+      return;
+    }
     if (op !== 'records') return;
     try {
       const records = recordsOf(payload).map(normalizeRecord);
