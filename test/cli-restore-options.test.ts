@@ -128,4 +128,24 @@ describe('nbferry restore options', () => {
     expect(accepted.stdout).toMatch(/Nothing was lost; 1 variable\(s\) came back DIFFERENT .*, accepted with --allow-different\./);
     await attachKernel(accepted.stdout.match(/--existing (\S+)/)![1]!).then((k) => k.client.shutdown());
   });
+
+  it('migrate: a value that comes back different is exit 1 and reported as different, not "0 lost"; --allow-different accepts it', async () => {
+    const data = join(dir, 'migrate-data');
+    await mkdir(data);
+    await writeFile(join(data, 'data.txt'), 'first line\n');
+    // Cell 1 is rerun at restore (the open file cannot be saved) and reads what cell 2 wrote since.
+    await writeFile(join(data, 'nb.ipynb'), notebook(['fh = open("data.txt")\nhead = fh.readline()', 'with open("data.txt", "w") as f:\n    f.write("changed\\n")']));
+    const text = await nbferry(['migrate', join(data, 'nb.ipynb'), '--python', testPython()]);
+    expect(text.code, text.stderr).toBe(1);
+    expect(text.stdout).toMatch(/head +recomputed-different/);
+    expect(text.stdout).toMatch(/Not whole: 1 variable\(s\) came back DIFFERENT \(a rerun produced another value\), 0 variable\(s\) LOST\./);
+
+    await writeFile(join(data, 'data.txt'), 'first line\n');
+    const accepted = await nbferry(['migrate', join(data, 'nb.ipynb'), '--python', testPython(), '--allow-different', '--json']);
+    expect(accepted.code, accepted.stderr).toBe(0);
+    const document = JSON.parse(accepted.stdout) as { ok: boolean; restore: RestoreDoc };
+    assertDocument('migrate', document);
+    expect(document.ok).toBe(true);
+    expect(document.restore.totals).toMatchObject({ 'recomputed-different': 1, lost: 0 });
+  });
 });
