@@ -123,6 +123,12 @@ describe('nbferry restore options', () => {
     expect(text.stdout).not.toMatch(/Nothing was lost/);
     await attachKernel(text.stdout.match(/--existing (\S+)/)![1]!).then((k) => k.client.shutdown());
 
+    // From another directory the rerun finds no data.txt: not whole, and the hint names the checkpoint's directory.
+    const away = await nbferry(['restore', differentStore, '--python', testPython()], { cwd: join(dir, 'elsewhere') });
+    expect(away.code).toBe(1);
+    expect(away.stderr).toContain(`the checkpoint was taken in ${data}. If reruns read files by relative path, restore with --cwd DIR`);
+    await attachKernel(away.stdout.match(/--existing (\S+)/)![1]!).then((k) => k.client.shutdown());
+
     const accepted = await nbferry(['restore', differentStore, '--python', testPython(), '--allow-different'], { cwd: data });
     expect(accepted.code, accepted.stderr).toBe(0);
     expect(accepted.stdout).toMatch(/Nothing was lost; 1 variable\(s\) came back DIFFERENT .*, accepted with --allow-different\./);

@@ -89,7 +89,8 @@ describe('nbferry CLI', () => {
     expect(info.checkpoint.path).toBe(ran.checkpoint.path);
     expect(info.checkpoint.bytes).toBe(ran.checkpoint.bytes);
 
-    const restored = await nbferry(['restore', store, '--python', testPython(), '--json']);
+    // Reruns read input.csv relative to the kernel's directory: restore from where the data is.
+    const restored = await nbferry(['restore', store, '--python', testPython(), '--json'], { cwd: dir });
     expect(restored.code, restored.stderr).toBe(0);
     const document = JSON.parse(restored.stdout) as { connectionFile: string; totals: { lost: number } };
     assertDocument('restore', document);

@@ -68,6 +68,7 @@ export async function restoreCommand(args: RestoreArgs): Promise<number> {
       process.stdout.write(`${verdictText(report.verification, args.allowDifferent ?? false)}\n`);
       process.stdout.write(`restored in ${formatMs(report.timings.totalMs)}; kernel ready: jupyter console --existing ${kernel.connectionFile}\n`);
     }
+    if (!report.verification.ok && cwd !== undefined) hintWorkingDirectory(stored, cwd);
     return report.verification.ok ? EXIT.ok : EXIT.incomplete;
   } finally {
     progress.end();
@@ -92,6 +93,16 @@ function startDirectory(stored: StoredCheckpoint<CheckpointBody>, args: RestoreA
     );
   }
   return process.cwd();
+}
+
+/** Reruns read relative paths from the kernel's directory: if it is not the checkpoint's, say so. */
+function hintWorkingDirectory(stored: StoredCheckpoint<CheckpointBody>, cwd: string): void {
+  const recorded = stored.manifest.body.cwd;
+  if (typeof recorded !== 'string' || recorded === cwd) return;
+  process.stderr.write(
+    `nbferry restore: the kernel ran in ${cwd}; the checkpoint was taken in ${recorded}. If reruns read files by relative path, ` +
+      'restore with --cwd DIR (where those files are) or --cwd-from-checkpoint.\n',
+  );
 }
 
 function isDirectory(path: string): boolean {
