@@ -1,5 +1,5 @@
 // The nbferry command end to end, on real kernels: run --checkpoint, inspect, restore, checkpoint, migrate;
-// every --json document checked against its schema (schemas/*.schema.json).
+// every --json document checked against its schema (packages/cli/schemas/*.schema.json).
 import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

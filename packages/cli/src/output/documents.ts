@@ -1,7 +1,7 @@
 /**
  * The `--json` documents: each carries `schema: "nbferry/<kind>@1"` and has one shape wherever it
  * appears (a checkpoint is the same object in checkpoint, run, migrate and inspect). Described by
- * schemas/<kind>.schema.json; a change of shape is a new version there and here.
+ * packages/cli/schemas/<kind>.schema.json (shipped: @nbferry/cli/schemas/, nbferry/schemas/); a change of shape is a new version there and here.
  */
 import type { CheckpointBody, CheckpointTimings, RestoreReport, VariableReport } from '@nbferry/migrate';
 import type { ReplicationPlan } from '@nbferry/planner';
