@@ -26,7 +26,7 @@ export interface CheckpointArgs {
 export async function checkpointCommand(args: CheckpointArgs): Promise<number> {
   // Before touching the kernel: a key that cannot sign fails the command with nothing written.
   const key = await signingKey(args.keyFile);
-  const kernel = await attachKernel(args.connectionFile, { signal: args.signal });
+  const kernel = await attachKernel(args.connectionFile, { signal: args.signal, timeoutMs: args.limits.timeoutMs });
   try {
     const recorder = await Recorder.attach(kernel.client, { signal: args.signal, timeoutMs: args.limits.timeoutMs });
     const { document, plan } = await takeCheckpoint(recorder, args.out, { ...args, key });

@@ -44,7 +44,14 @@ export async function restoreCommand(args: RestoreArgs): Promise<number> {
   // With a key, an untrusted checkpoint is refused here, before any kernel starts.
   const stored = await openCheckpoint<CheckpointBody>(args.checkpoint, trust);
   const cwd = args.connectionFile ? undefined : startDirectory(stored, args);
-  const kernel = await openKernel({ python: args.python, connectionFile: args.connectionFile, cwd, outlive: true, signal: args.signal });
+  const kernel = await openKernel({
+    python: args.python,
+    connectionFile: args.connectionFile,
+    cwd,
+    outlive: true,
+    signal: args.signal,
+    timeoutMs: args.limits?.timeoutMs,
+  });
   // Handed to the user only once restored and verified; an error or interruption shuts a fresh kernel down.
   let keep = false;
   const progress = createProgress(args.progress);
