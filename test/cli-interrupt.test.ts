@@ -72,7 +72,7 @@ describe('nbferry interrupted', () => {
     const cli = spawnNbferry(['restore', store, '--python', testPython(), '--progress', 'text'], { env: { TMPDIR: temp, NBF_TEST_MARK: mark, NBF_SLEEP: '60' } });
     try {
       expect(await waitUntil(() => existsSync(mark) && readFileSync(mark, 'utf8').endsWith('\n'), 60_000, 50), cli.output.stderr).toBe(true);
-      expect(cli.output.stderr).toMatch(/restore: step 1\/1: rerunning cell/);
+      expect(cli.output.stderr).toMatch(/restore: step 1\/\d+: rerunning cell/);
       const [, pid] = /kernel (\d+)/.exec(readFileSync(mark, 'utf8'))!;
       cli.child.kill('SIGINT');
       const exit = await cli.exited;

@@ -89,3 +89,18 @@ export class CheckpointLossError extends MigrationError {
     );
   }
 }
+
+/**
+ * The restore kept failing after re-planning around every failure (each attempt failed anew): a
+ * bug, or a target that breaks whatever runs in it. The fallbacks tried are listed, newest last.
+ */
+export class RestoreFallbackError extends MigrationError {
+  override name = 'RestoreFallbackError';
+  constructor(readonly fallbacks: string[]) {
+    super(
+      `the restore did not settle after ${fallbacks.length} fallbacks (${fallbacks.slice(-3).join('; ')}). ` +
+        'The target kernel holds a partial state: discard it, and report this with the checkpoint if it persists',
+      'RESTORE_FALLBACK_DIVERGED',
+    );
+  }
+}

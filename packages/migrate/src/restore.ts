@@ -19,7 +19,7 @@ import { assertCheckpointBody } from './body-check.js';
 import { planOrDrop } from './checkpoint.js';
 import { compareEnvironments, type Mismatch } from './compatibility.js';
 import { kernelEnvironment } from './environment.js';
-import { IncompatibleEnvironmentError, TargetNamespaceConflictError } from './errors.js';
+import { IncompatibleEnvironmentError, RestoreFallbackError, TargetNamespaceConflictError } from './errors.js';
 import { evaluateJson } from './kernel-json.js';
 import type { CheckpointBody } from './manifest-body.js';
 import type { ProgressListener } from './progress.js';
@@ -170,7 +170,7 @@ async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: Kern
     // Start over without what the half-run program bound (it may be wrong versions); only names
     // the checkpoint owns, never the target's other variables.
     await deleteNames(target, [...owned], call);
-    if (attempt > problem.cells.length + problem.groups.length) throw new Error('restore fallback did not converge');
+    if (attempt > problem.cells.length + problem.groups.length) throw new RestoreFallbackError(fallbacks);
   }
   await deleteNames(target, plan.strayNames, call);
   const t3 = performance.now();
