@@ -134,6 +134,29 @@ describe('nbferry keys', () => {
   });
 });
 
+describe('nbferry help for the new options', () => {
+  it('restore, inspect, migrate, run and keygen list their key, trust, directory and time options', async () => {
+    const expected: Record<string, string[]> = {
+      restore: ['--key-file <file>', '--trust-unsigned', '--cwd <dir>', '--cwd-from-checkpoint', '--replace-existing', '--allow-different', '--timeout <seconds>'],
+      inspect: ['--key-file <file>', '--trust-unsigned'],
+      migrate: ['--key-file <file>', '--allow-different', '--timeout <seconds>', '--measure-budget <seconds>', '--cell-timeout <seconds>', '--unresponsive <seconds>'],
+      run: ['--key-file <file>', '--timeout <seconds>', '--measure-budget <seconds>', '--cell-timeout <seconds>', '--unresponsive <seconds>'],
+      checkpoint: ['--key-file <file>', '--timeout <seconds>', '--measure-budget <seconds>'],
+      keygen: ['--out <file>', '--json'],
+    };
+    for (const [command, options] of Object.entries(expected)) {
+      const help = await nbferry([command, '--help']);
+      expect(help.code).toBe(0);
+      for (const option of options) expect(help.stdout, `${command} ${option}`).toContain(option);
+    }
+    const checkpointHelp = await nbferry(['checkpoint', '--help']);
+    expect(checkpointHelp.stdout).not.toMatch(/^ +--trust-unsigned/m); // it only writes
+    const keygen = await nbferry(['keygen']);
+    expect(keygen.code).toBe(2);
+    expect(keygen.stderr).toMatch(/needs --out FILE/);
+  });
+});
+
 describe('nbferry time options', () => {
   it('bad values are usage errors (2) naming what is accepted', async () => {
     for (const [option, value] of [
