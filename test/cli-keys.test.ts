@@ -79,6 +79,13 @@ describe('nbferry keys', () => {
     assertDocument('restore', document);
     expect(document.ok).toBe(true);
     await shutdown(document.connectionFile);
+
+    // migrate signs its checkpoint and verifies it on restore with the same key.
+    const migrated = await nbferry(['migrate', join(dir, 'nb.ipynb'), '--python', testPython(), '--key-file', key, '--json']);
+    expect(migrated.code, migrated.stderr).toBe(0);
+    const report = JSON.parse(migrated.stdout) as { ok: boolean; checkpoint: { signature: Signature } };
+    assertDocument('migrate', report);
+    expect(report).toMatchObject({ ok: true, checkpoint: { signature: { state: 'verified', keyId } } });
   });
 
   it('with a key configured ($NBFERRY_KEY_FILE), an unsigned checkpoint is refused before any kernel starts, unless --trust-unsigned', async () => {
