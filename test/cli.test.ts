@@ -1,5 +1,5 @@
 // The nbferry command end to end, on real kernels: run --checkpoint, inspect, restore, checkpoint, migrate;
-// every --json document checked against its schema (schemas/*.schema.json).
+// every --json document checked against its schema (packages/cli/schemas/*.schema.json).
 import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -89,7 +89,8 @@ describe('nbferry CLI', () => {
     expect(info.checkpoint.path).toBe(ran.checkpoint.path);
     expect(info.checkpoint.bytes).toBe(ran.checkpoint.bytes);
 
-    const restored = await nbferry(['restore', store, '--python', testPython(), '--json']);
+    // Reruns read input.csv relative to the kernel's directory: restore from where the data is.
+    const restored = await nbferry(['restore', store, '--python', testPython(), '--json'], { cwd: dir });
     expect(restored.code, restored.stderr).toBe(0);
     const document = JSON.parse(restored.stdout) as { connectionFile: string; totals: { lost: number } };
     assertDocument('restore', document);

@@ -1,6 +1,7 @@
 /** Runs the nbferry CLI from source, as a user would, and captures its output and exit status. */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { repoRoot } from './python.js';
 
 export interface CliResult {
@@ -15,7 +16,9 @@ export interface CliOptions {
   env?: Record<string, string | undefined>;
 }
 
-const cliArgv = (args: string[]) => ['--conditions=source', '--import', 'tsx', join(repoRoot, 'packages/cli/src/main.ts'), ...args];
+// tsx by path (what `--import tsx` resolves to from the repository), so `cwd` may be any directory.
+const tsxLoader = pathToFileURL(join(repoRoot, 'node_modules/tsx/dist/loader.mjs')).href;
+const cliArgv = (args: string[]) => ['--conditions=source', '--import', tsxLoader, join(repoRoot, 'packages/cli/src/main.ts'), ...args];
 
 export function nbferry(args: string[], options: CliOptions = {}): Promise<CliResult> {
   return new Promise((resolve) => {

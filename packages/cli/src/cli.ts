@@ -5,6 +5,7 @@
  */
 import { CommanderError, type Command } from 'commander';
 import { NbferryError } from '@nbferry/protocol';
+import { cliHint } from './error-hints.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { Interruption } from './interrupt.js';
 import { writeDocument } from './output/documents.js';
@@ -53,7 +54,8 @@ function commanderExit(error: CommanderError, program: Command, argv: string[]):
 function reportError(error: unknown, json: boolean): number {
   const exitCode = exitCodeFor(error);
   const name = error instanceof Error ? error.name : 'Error';
-  const message = error instanceof Error ? error.message : String(error);
+  const hint = cliHint(error);
+  const message = (error instanceof Error ? error.message : String(error)) + (hint ? ` ${hint}` : '');
   process.stderr.write(`nbferry: ${name}: ${message}\n`);
   if (exitCode === EXIT.internal && error instanceof Error && error.stack) {
     process.stderr.write(`${error.stack}\nThis is a bug in nbferry: please report it with the lines above.\n`);

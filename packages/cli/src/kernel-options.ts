@@ -7,6 +7,8 @@ export interface KernelChoice {
   cwd?: string;
   outlive?: boolean;
   signal?: AbortSignal;
+  /** Bound on attaching to a running kernel (--timeout); launching has its own start-up bound. */
+  timeoutMs?: number;
 }
 
 export function pythonFrom(option: string | undefined): string | undefined {
@@ -14,7 +16,7 @@ export function pythonFrom(option: string | undefined): string | undefined {
 }
 
 export function openKernel(choice: KernelChoice): Promise<Kernel> {
-  if (choice.connectionFile) return attachKernel(choice.connectionFile, { signal: choice.signal });
+  if (choice.connectionFile) return attachKernel(choice.connectionFile, { signal: choice.signal, timeoutMs: choice.timeoutMs });
   return launchKernel({ python: choice.python, cwd: choice.cwd, outlive: choice.outlive, signal: choice.signal });
 }
 

@@ -28,3 +28,8 @@ export async function checkNotebookPath(command: string, path: string): Promise<
   if (!info.isFile()) throw new UsageError(`nbferry ${command}: ${path} is not a file. Give the path of an .ipynb file.`);
   return path;
 }
+
+/** Seconds from a parsed option to milliseconds for the library (undefined stays unset). */
+export function toMs(seconds: number | undefined): number | undefined {
+  return seconds === undefined ? undefined : Math.round(seconds * 1000);
+}

@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { Command, Option } from 'commander';
 import { checkpointCommand } from './commands/checkpoint.js';
 import { inspectCommand } from './commands/inspect.js';
+import { keygenCommand } from './commands/keygen.js';
 import { migrateCommand } from './commands/migrate.js';
 import { recordCommand } from './commands/record.js';
 import { restoreCommand } from './commands/restore.js';
@@ -14,7 +15,8 @@ import { runCommand } from './commands/run.js';
 import { UsageError } from './errors.js';
 import { EXIT_CODES_HELP } from './exit-codes.js';
 import { pythonFrom } from './kernel-options.js';
-import { checkNotebookPath, parseSeconds } from './option-values.js';
+import type { Limits } from './limits.js';
+import { checkNotebookPath, parseSeconds, toMs } from './option-values.js';
 import { PROGRESS_MODES, type ProgressMode } from './progress/progress.js';
 
 export interface ProgramContext {
@@ -50,12 +52,36 @@ export function buildProgram(context: ProgramContext): Command {
     .addOption(pythonOption())
     .option('--store <dir>', 'keep the checkpoint in this store (default: a temporary store, removed at the end)')
     .option('--force', 'restore even if Python or package versions differ', false)
+    .addOption(allowDifferentOption())
+    .addOption(keyFileOption('sign the checkpoint with, and verify it against'))
+    .addOption(timeoutOption())
+    .addOption(measureBudgetOption())
+    .addOption(cellTimeoutOption())
+    .addOption(unresponsiveOption())
     .addOption(jsonOption())
     .addOption(progressOption())
-    .action(async (notebook: string, o: { python?: string; store?: string; force: boolean; json: boolean; progress: ProgressMode }) => {
-      await checkNotebookPath('migrate', notebook);
-      done(await migrateCommand({ notebook, python: pythonFrom(o.python), store: o.store, force: o.force, json: o.json, progress: o.progress, signal }));
-    });
+    .action(
+      async (
+        notebook: string,
+        o: { python?: string; store?: string; force: boolean; allowDifferent: boolean; keyFile?: string; json: boolean; progress: ProgressMode } & LimitOptions,
+      ) => {
+        await checkNotebookPath('migrate', notebook);
+        done(
+          await migrateCommand({
+            notebook,
+            python: pythonFrom(o.python),
+            store: o.store,
+            force: o.force,
+            allowDifferent: o.allowDifferent,
+            keyFile: o.keyFile,
+            limits: limitsFrom(o),
+            json: o.json,
+            progress: o.progress,
+            signal,
+          }),
+        );
+      },
+    );
 
   command(program, 'run')
     .summary('run a notebook in a fresh recorded kernel (and checkpoint it)')
@@ -64,16 +90,34 @@ export function buildProgram(context: ProgramContext): Command {
     .addOption(pythonOption())
     .option('--checkpoint <dir>', 'checkpoint the kernel into this store after the run')
     .addOption(allowLossOption())
+    .addOption(keyFileOption('sign the checkpoint with'))
+    .addOption(timeoutOption())
+    .addOption(measureBudgetOption())
+    .addOption(cellTimeoutOption())
+    .addOption(unresponsiveOption())
     .addOption(jsonOption())
     .option('--quiet', 'do not echo cell outputs', false)
     .addOption(progressOption())
     .action(
       async (
         notebook: string,
-        o: { python?: string; checkpoint?: string; allowLoss: boolean; json: boolean; quiet: boolean; progress: ProgressMode },
+        o: { python?: string; checkpoint?: string; allowLoss: boolean; keyFile?: string; json: boolean; quiet: boolean; progress: ProgressMode } & LimitOptions,
       ) => {
         await checkNotebookPath('run', notebook);
-        done(await runCommand({ ...o, notebook, python: pythonFrom(o.python), signal }));
+        done(
+          await runCommand({
+            notebook,
+            python: pythonFrom(o.python),
+            checkpoint: o.checkpoint,
+            allowLoss: o.allowLoss,
+            keyFile: o.keyFile,
+            limits: limitsFrom(o),
+            json: o.json,
+            quiet: o.quiet,
+            progress: o.progress,
+            signal,
+          }),
+        );
       },
     );
 
@@ -101,61 +145,136 @@ export function buildProgram(context: ProgramContext): Command {
     .option('--out <dir>', '(required) the store to write the checkpoint to (created if missing)')
     .option('--deadline <seconds>', 'finish within this many seconds (a spot eviction notice)', parseSeconds)
     .addOption(allowLossOption())
+    .addOption(keyFileOption('sign the checkpoint with'))
+    .addOption(timeoutOption())
+    .addOption(measureBudgetOption())
     .addOption(jsonOption())
     .addOption(progressOption())
-    .action(async (o: { connectionFile?: string; out?: string; deadline?: number; allowLoss: boolean; json: boolean; progress: ProgressMode }) => {
-      if (!o.connectionFile || !o.out) {
-        throw new UsageError('nbferry checkpoint: needs --connection-file F (the running kernel) and --out DIR (the store)');
-      }
-      done(
-        await checkpointCommand({
-          connectionFile: o.connectionFile,
-          out: o.out,
-          deadlineSeconds: o.deadline,
-          allowLoss: o.allowLoss,
-          json: o.json,
-          progress: o.progress,
-          signal,
-        }),
-      );
-    });
+    .action(
+      async (
+        o: { connectionFile?: string; out?: string; deadline?: number; allowLoss: boolean; keyFile?: string; json: boolean; progress: ProgressMode } & LimitOptions,
+      ) => {
+        if (!o.connectionFile || !o.out) {
+          throw new UsageError('nbferry checkpoint: needs --connection-file F (the running kernel) and --out DIR (the store)');
+        }
+        done(
+          await checkpointCommand({
+            connectionFile: o.connectionFile,
+            out: o.out,
+            deadlineSeconds: o.deadline,
+            allowLoss: o.allowLoss,
+            keyFile: o.keyFile,
+            limits: limitsFrom(o),
+            json: o.json,
+            progress: o.progress,
+            signal,
+          }),
+        );
+      },
+    );
 
   command(program, 'restore')
     .summary('restore into a fresh kernel (left running) or a running one')
     .description(
       "Restore a store's latest checkpoint (or the checkpoint directory given) into a fresh kernel, left running for you " +
-        '(its connection file is printed), or into a running kernel (--connection-file); then verify every variable.',
+        '(its connection file is printed), or into a running kernel (--connection-file); then verify every variable. ' +
+        'A fresh kernel starts in the current directory (or --cwd), not where the checkpoint was taken unless --cwd-from-checkpoint.',
     )
     .argument('<checkpoint>', 'a store, or one checkpoint directory in it')
     .addOption(pythonOption().conflicts('connectionFile'))
     .option('--connection-file <file>', 'restore into this running kernel instead of a fresh one')
+    .addOption(new Option('--cwd <dir>', 'start the fresh kernel in this directory (default: the current one)').conflicts(['connectionFile', 'cwdFromCheckpoint']))
+    .addOption(
+      new Option('--cwd-from-checkpoint', "start the fresh kernel in the checkpoint's recorded working directory (the checkpoint chooses a directory: only for checkpoints you trust)")
+        .default(false)
+        .conflicts('connectionFile'),
+    )
+    .option('--replace-existing', 'with --connection-file: overwrite variables the running kernel already has under the checkpoint\'s names', false)
+    .addOption(allowDifferentOption())
     .option('--force', 'restore even if Python or package versions differ', false)
+    .addOption(keyFileOption('verify the checkpoint against (a .pub suffices)'))
+    .addOption(trustUnsignedOption())
+    .addOption(timeoutOption())
     .addOption(jsonOption())
     .addOption(progressOption())
-    .action(async (checkpoint: string, o: { python?: string; connectionFile?: string; force: boolean; json: boolean; progress: ProgressMode }) => {
-      done(
-        await restoreCommand({
-          checkpoint,
-          python: pythonFrom(o.python),
-          connectionFile: o.connectionFile,
-          force: o.force,
-          json: o.json,
-          progress: o.progress,
-          signal,
-        }),
-      );
-    });
+    .action(
+      async (
+        checkpoint: string,
+        o: {
+          python?: string;
+          connectionFile?: string;
+          cwd?: string;
+          cwdFromCheckpoint: boolean;
+          replaceExisting: boolean;
+          allowDifferent: boolean;
+          force: boolean;
+          keyFile?: string;
+          trustUnsigned: boolean;
+          json: boolean;
+          progress: ProgressMode;
+        } & LimitOptions,
+      ) => {
+        done(
+          await restoreCommand({
+            checkpoint,
+            python: pythonFrom(o.python),
+            connectionFile: o.connectionFile,
+            cwd: o.cwd,
+            cwdFromCheckpoint: o.cwdFromCheckpoint,
+            replaceExisting: o.replaceExisting,
+            allowDifferent: o.allowDifferent,
+            force: o.force,
+            keyFile: o.keyFile,
+            trustUnsigned: o.trustUnsigned,
+            limits: limitsFrom(o),
+            json: o.json,
+            progress: o.progress,
+            signal,
+          }),
+        );
+      },
+    );
 
   command(program, 'inspect')
-    .summary("a store's checkpoints, plan, environment, blob checks")
-    .description("Show what a store or checkpoint holds and check every blob's checksum (exit status 1 if one is damaged).")
+    .summary("a store's checkpoints, plan, signature, environment, blob checks")
+    .description(
+      "Show what a store or checkpoint holds, its signature, and check every blob's checksum (exit status 1 if one is damaged). " +
+        'With a key (--key-file, $NBFERRY_KEY_FILE), a checkpoint not signed by it is refused unless --trust-unsigned.',
+    )
     .argument('<checkpoint>', 'a store, or one checkpoint directory in it')
+    .addOption(keyFileOption('verify the checkpoint against (a .pub suffices)'))
+    .addOption(trustUnsignedOption())
     .addOption(jsonOption())
-    .action(async (path: string, o: { json: boolean }) => {
-      done(await inspectCommand({ path, json: o.json, signal }));
+    .action(async (path: string, o: { keyFile?: string; trustUnsigned: boolean; json: boolean }) => {
+      done(await inspectCommand({ path, keyFile: o.keyFile, trustUnsigned: o.trustUnsigned, json: o.json, signal }));
+    });
+
+  command(program, 'keygen')
+    .summary('write a new key for signed checkpoints')
+    .description(
+      'Write a new Ed25519 key: the private key at --out (mode 0600; signs checkpoints) and its public key at <out>.pub ' +
+        '(verifies only: what restoring machines need). Never overwrites an existing file.',
+    )
+    .option('--out <file>', '(required) where to write the private key')
+    .addOption(jsonOption())
+    .action(async (o: { out?: string; json: boolean }) => {
+      if (!o.out) throw new UsageError('nbferry keygen: needs --out FILE (where to write the private key; the public key goes to FILE.pub)');
+      done(await keygenCommand({ out: o.out, json: o.json }));
     });
 
   return program;
+}
+
+/** The time options as commander parses them (seconds). */
+interface LimitOptions {
+  timeout?: number;
+  measureBudget?: number;
+  cellTimeout?: number;
+  unresponsive?: number;
+}
+
+function limitsFrom(o: LimitOptions): Limits {
+  return { timeoutMs: toMs(o.timeout), measureBudgetSec: o.measureBudget, cellTimeoutMs: toMs(o.cellTimeout), unresponsiveMs: toMs(o.unresponsive) };
 }
 
 function command(program: Command, name: string): Command {
@@ -172,6 +291,34 @@ function jsonOption(): Option {
 
 function allowLossOption(): Option {
   return new Option('--allow-loss', 'write the checkpoint even if some variables cannot be brought back (they are listed)').default(false);
+}
+
+function allowDifferentOption(): Option {
+  return new Option('--allow-different', 'exit 0 even if a rerun brought a variable back with a different value (they are listed as recomputed-different)').default(false);
+}
+
+function keyFileOption(purpose: string): Option {
+  return new Option('--key-file <file>', `key to ${purpose} (default: $NBFERRY_KEY_FILE; nbferry keygen writes one)`);
+}
+
+function trustUnsignedOption(): Option {
+  return new Option('--trust-unsigned', 'with a key: accept a checkpoint that is unsigned or signed by another key (never one modified since signing)').default(false);
+}
+
+function timeoutOption(): Option {
+  return new Option('--timeout <seconds>', "bound each of nbferry's own requests to a kernel (default: 1 to 15 min by kind; user cells are not bounded by it)").argParser(parseSeconds);
+}
+
+function measureBudgetOption(): Option {
+  return new Option('--measure-budget <seconds>', 'seconds the checkpoint may spend pickling one variable group to measure it (default 2)').argParser(parseSeconds);
+}
+
+function cellTimeoutOption(): Option {
+  return new Option('--cell-timeout <seconds>', "give up a notebook cell that runs longer than this (default: cells are not bounded)").argParser(parseSeconds);
+}
+
+function unresponsiveOption(): Option {
+  return new Option('--unresponsive <seconds>', 'give up a notebook cell when the kernel stops answering its control channel this long (default: off)').argParser(parseSeconds);
 }
 
 function progressOption(): Option {

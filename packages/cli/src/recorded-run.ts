@@ -4,6 +4,7 @@ import { launchKernel, type Kernel } from '@nbferry/kernel';
 import type { Notebook } from '@nbferry/protocol';
 import { Recorder } from '@nbferry/recorder';
 import { stopKernel } from './kernel-options.js';
+import type { Limits } from './limits.js';
 import { renderOutput } from './render.js';
 import { readNotebook, runNotebook, type CellRun } from './run-notebook.js';
 
@@ -24,6 +25,7 @@ export async function runRecorded(
   python: string | undefined,
   echo: 'outputs' | 'cells' | 'none',
   signal?: AbortSignal,
+  limits: Limits = {},
 ): Promise<RecordedRun> {
   const notebookPath = resolve(path);
   const notebook = await readNotebook(notebookPath);
@@ -33,10 +35,12 @@ export async function runRecorded(
   const kernel = await launchKernel({ python, cwd: notebookDir, signal });
   const kernelReadyMs = performance.now() - t0;
   try {
-    const recorder = await Recorder.attach(kernel.client, { signal });
+    const recorder = await Recorder.attach(kernel.client, { signal, timeoutMs: limits.timeoutMs });
     const t1 = performance.now();
     const runs = await runNotebook(kernel.client, notebook, {
       signal,
+      cellTimeoutMs: limits.cellTimeoutMs,
+      unresponsiveMs: limits.unresponsiveMs,
       onCellStart: (cell) => {
         if (echo === 'outputs') process.stdout.write(`\n── cell ${cell.index + 1}/${notebook.cells.length} ──\n`);
       },

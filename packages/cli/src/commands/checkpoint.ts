@@ -3,8 +3,10 @@ import { attachKernel } from '@nbferry/kernel';
 import { checkpoint, CheckpointLossError } from '@nbferry/migrate';
 import { renderPlanText } from '@nbferry/planner';
 import { Recorder } from '@nbferry/recorder';
-import { LocalStore } from '@nbferry/store';
+import { LocalStore, type CheckpointKey } from '@nbferry/store';
 import { EXIT } from '../exit-codes.js';
+import { signingKey } from '../keys.js';
+import type { Limits } from '../limits.js';
 import { renderCheckpointText } from '../output/checkpoint-text.js';
 import { checkpointDocument, refusedCheckpointDocument, writeDocument, type CheckpointDocument } from '../output/documents.js';
 import { createProgress, type ProgressMode } from '../progress/progress.js';
@@ -14,16 +16,20 @@ export interface CheckpointArgs {
   out: string;
   deadlineSeconds?: number;
   allowLoss: boolean;
+  keyFile?: string;
+  limits: Limits;
   json: boolean;
   progress: ProgressMode;
   signal: AbortSignal;
 }
 
 export async function checkpointCommand(args: CheckpointArgs): Promise<number> {
-  const kernel = await attachKernel(args.connectionFile, { signal: args.signal });
+  // Before touching the kernel: a key that cannot sign fails the command with nothing written.
+  const key = await signingKey(args.keyFile);
+  const kernel = await attachKernel(args.connectionFile, { signal: args.signal, timeoutMs: args.limits.timeoutMs });
   try {
-    const recorder = await Recorder.attach(kernel.client, { signal: args.signal });
-    const { document, plan } = await takeCheckpoint(recorder, args.out, args);
+    const recorder = await Recorder.attach(kernel.client, { signal: args.signal, timeoutMs: args.limits.timeoutMs });
+    const { document, plan } = await takeCheckpoint(recorder, args.out, { ...args, key });
     if (args.json) writeDocument(document);
     else process.stdout.write(`${plan}\n${renderCheckpointText(document, args.allowLoss)}`);
     return document.committed ? EXIT.ok : EXIT.incomplete;
@@ -40,13 +46,16 @@ export async function checkpointCommand(args: CheckpointArgs): Promise<number> {
 export async function takeCheckpoint(
   recorder: Recorder,
   out: string,
-  args: { deadlineSeconds?: number; allowLoss: boolean; progress: ProgressMode; signal: AbortSignal },
+  args: { deadlineSeconds?: number; allowLoss: boolean; key?: CheckpointKey; limits: Limits; progress: ProgressMode; signal: AbortSignal },
 ): Promise<{ document: CheckpointDocument; plan: string }> {
   const progress = createProgress(args.progress);
   try {
     const result = await checkpoint(recorder, new LocalStore(out), {
       deadlineMs: args.deadlineSeconds === undefined ? undefined : args.deadlineSeconds * 1000,
       refuseLoss: !args.allowLoss,
+      key: args.key,
+      timeoutMs: args.limits.timeoutMs,
+      measureBudgetSec: args.limits.measureBudgetSec,
       onProgress: progress.listener('checkpoint'),
       signal: args.signal,
     });

@@ -4,17 +4,23 @@ import { renderPlanText } from '@nbferry/planner';
 import { LocalStore, openCheckpoint } from '@nbferry/store';
 import { EXIT } from '../exit-codes.js';
 import { untilInterrupted } from '../interrupt.js';
+import { describeSignature, verifyingKey } from '../keys.js';
 import { checkpointDocument, writeDocument, type InspectDocument } from '../output/documents.js';
 
 export interface InspectArgs {
   path: string;
+  /** With a key, a checkpoint not signed by it is refused (UntrustedCheckpointError) unless trustUnsigned. */
+  keyFile?: string;
+  trustUnsigned?: boolean;
   json: boolean;
   signal: AbortSignal;
 }
 
 export async function inspectCommand(args: InspectArgs): Promise<number> {
-  const checkpoint = await openCheckpoint<CheckpointBody>(args.path);
+  const key = await verifyingKey(args.keyFile);
+  const checkpoint = await openCheckpoint<CheckpointBody>(args.path, { key, trustUnsigned: args.trustUnsigned ?? false });
   const ids = await new LocalStore(args.path).list();
+  const described = checkpointDocument(checkpoint);
   const { manifest } = checkpoint;
   const checked = Promise.all(
     manifest.blobs.map(async (blob) => ({
@@ -34,7 +40,7 @@ export async function inspectCommand(args: InspectArgs): Promise<number> {
       schema: 'nbferry/inspect@1',
       ok,
       checkpointsInStore: ids,
-      checkpoint: checkpointDocument(checkpoint),
+      checkpoint: described,
       environment: manifest.environment,
       executions: manifest.body.history.executions.length,
       blobs,
@@ -45,6 +51,7 @@ export async function inspectCommand(args: InspectArgs): Promise<number> {
   const lines = [
     `checkpoint ${manifest.id} (${manifest.createdAt}) at ${checkpoint.dir}`,
     ids.length ? `store holds ${ids.length} checkpoint(s): ${ids.join(', ')}` : '',
+    `signature: ${describeSignature(described.signature)}`,
     `environment: Python ${manifest.environment.python} on ${manifest.environment.platform}; ` +
       Object.entries(manifest.environment.packages)
         .map(([name, version]) => `${name} ${version}`)

@@ -20,6 +20,9 @@ import {
 import { renderPlanText } from '@nbferry/planner';
 import { LocalStore } from '@nbferry/store';
 import { EXIT } from '../exit-codes.js';
+import { signingKey } from '../keys.js';
+import type { Limits } from '../limits.js';
+import { verdictText } from '../output/verdict.js';
 import { checkpointDocument, restoreDocument, writeDocument } from '../output/documents.js';
 import { createProgress, type ProgressMode } from '../progress/progress.js';
 import { stopKernel } from '../kernel-options.js';
@@ -30,6 +33,11 @@ export interface MigrateArgs {
   python?: string;
   store?: string;
   force: boolean;
+  /** Exit 0 although a rerun brought a variable back different (allowRecomputedDifferent). */
+  allowDifferent?: boolean;
+  /** Sign the checkpoint with this key file's private key and verify the restore against it. */
+  keyFile?: string;
+  limits?: Limits;
   json: boolean;
   progress: ProgressMode;
   signal: AbortSignal;
@@ -37,9 +45,14 @@ export interface MigrateArgs {
 
 export async function migrateCommand(args: MigrateArgs): Promise<number> {
   const say = (text: string) => !args.json && process.stdout.write(text);
+  const limits = args.limits ?? {};
+  const allowDifferent = args.allowDifferent ?? false;
+  // Before running anything: a key that cannot sign would only fail after the whole notebook ran.
+  const key = await signingKey(args.keyFile);
   say(`nbferry migrate ${args.notebook}\n\n1. Run the notebook in a fresh, recorded kernel\n`);
   const { signal } = args;
-  const source = await runRecorded(args.notebook, args.python, args.json ? 'none' : 'cells', signal);
+  const call = { signal, timeoutMs: limits.timeoutMs };
+  const source = await runRecorded(args.notebook, args.python, args.json ? 'none' : 'cells', signal, limits);
   let storeDir: string | undefined = args.store;
   const progress = createProgress(args.progress);
   let target: Promise<{ kernel: Awaited<ReturnType<typeof launchKernel>>; prepared: PreparedTarget; readyMs: number }> | undefined;
@@ -49,10 +62,10 @@ export async function migrateCommand(args: MigrateArgs): Promise<number> {
     say(`   ${source.runs.length} cells in ${formatMs(source.runMs)} (kernel ready in ${formatMs(source.kernelReadyMs)})\n\n`);
 
     // Start and prepare the target (imports, shim, environment) while the source checkpoints: the two overlap.
-    const modules = await userModules(source.kernel.client, { signal });
+    const modules = await userModules(source.kernel.client, call);
     const targetStart = performance.now();
     target = launchKernel({ python: args.python, cwd: source.notebookDir, signal }).then(async (kernel) => {
-      const prepared = await prepareTarget(kernel.client, modules, { signal }).catch(async (error: unknown) => {
+      const prepared = await prepareTarget(kernel.client, modules, call).catch(async (error: unknown) => {
         await stopKernel(kernel, signal);
         throw error;
       });
@@ -61,7 +74,12 @@ export async function migrateCommand(args: MigrateArgs): Promise<number> {
     target.catch(() => {}); // awaited below; this only avoids an unhandled rejection meanwhile
 
     say('2. Checkpoint (the source kernel keeps running)\n');
-    const saved = await checkpoint(source.recorder, new LocalStore(storeDir), { onProgress: progress.listener('checkpoint'), signal });
+    const saved = await checkpoint(source.recorder, new LocalStore(storeDir), {
+      ...call,
+      key,
+      measureBudgetSec: limits.measureBudgetSec,
+      onProgress: progress.listener('checkpoint'),
+    });
     const checkpointEndMs = performance.now() - targetStart;
     progress.end();
     const bytes = saved.checkpoint.manifest.blobs.reduce((sum, b) => sum + b.bytes, 0);
@@ -80,7 +98,14 @@ export async function migrateCommand(args: MigrateArgs): Promise<number> {
       `3. Restore into a fresh kernel (started, warmed and given the shim during the checkpoint: ready ${formatMs(readyMs)} after launch, ` +
         `${waitMs > 0 ? `${formatMs(waitMs)} after the checkpoint ended` : 'before the checkpoint ended'})\n`,
     );
-    const restored = await restore(saved.checkpoint, kernel.client, { force: args.force, prepared, onProgress: progress.listener('restore'), signal });
+    const restored = await restore(saved.checkpoint, kernel.client, {
+      ...call,
+      key,
+      force: args.force,
+      allowRecomputedDifferent: allowDifferent,
+      prepared,
+      onProgress: progress.listener('restore'),
+    });
     progress.end();
     const r = restored.timings;
     say(
@@ -100,7 +125,7 @@ export async function migrateCommand(args: MigrateArgs): Promise<number> {
     say(
       `Migration ${formatMs(migrationMs)} (checkpoint ${formatMs(t.totalMs)}${waitMs > 0 ? ` + waiting for the target ${formatMs(waitMs)}` : ''} + restore ${formatMs(r.totalMs)}); ` +
         `rerunning the notebook took ${formatMs(rerunAllMs)} (${(rerunAllMs / migrationMs).toFixed(1)}x). ` +
-        `${restored.verification.ok ? 'Nothing was lost.' : `${restored.verification.totals.lost} variable(s) LOST.`}\n`,
+        `${verdictText(restored.verification, allowDifferent)}\n`,
     );
     if (args.json) {
       writeDocument({

@@ -1,6 +1,8 @@
 /** nbferry run <nb.ipynb> [--checkpoint DIR]: run a notebook in a fresh recorded kernel, optionally checkpoint it. */
 import { formatMs } from '@nbferry/migrate';
 import { EXIT } from '../exit-codes.js';
+import { signingKey } from '../keys.js';
+import type { Limits } from '../limits.js';
 import { renderCheckpointText } from '../output/checkpoint-text.js';
 import { writeDocument, type RunDocument } from '../output/documents.js';
 import type { ProgressMode } from '../progress/progress.js';
@@ -13,6 +15,8 @@ export interface RunArgs {
   python?: string;
   checkpoint?: string;
   allowLoss: boolean;
+  keyFile?: string;
+  limits: Limits;
   json: boolean;
   quiet: boolean;
   progress: ProgressMode;
@@ -20,7 +24,9 @@ export interface RunArgs {
 }
 
 export async function runCommand(args: RunArgs): Promise<number> {
-  const run = await runRecorded(args.notebook, args.python, args.json || args.quiet ? 'none' : 'outputs', args.signal);
+  // Before running anything: a key that cannot sign would only fail after the whole notebook ran.
+  const key = args.checkpoint ? await signingKey(args.keyFile) : undefined;
+  const run = await runRecorded(args.notebook, args.python, args.json || args.quiet ? 'none' : 'outputs', args.signal, args.limits);
   try {
     const document: RunDocument = {
       schema: 'nbferry/run@1',
@@ -39,7 +45,7 @@ export async function runCommand(args: RunArgs): Promise<number> {
       );
     }
     if (args.checkpoint) {
-      const taken = await takeCheckpoint(run.recorder, args.checkpoint, args);
+      const taken = await takeCheckpoint(run.recorder, args.checkpoint, { ...args, key });
       document.checkpoint = taken.document;
       if (!args.json) process.stdout.write(renderCheckpointText(taken.document, args.allowLoss));
     }

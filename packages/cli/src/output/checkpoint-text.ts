@@ -1,5 +1,6 @@
 /** The text report of a checkpoint: where it is, its size, and above all what it cannot bring back. */
 import { formatBytes, formatMs } from '@nbferry/migrate';
+import { describeSignature } from '../keys.js';
 import type { CheckpointDocument } from './documents.js';
 
 export function renderCheckpointText(doc: CheckpointDocument, allowLoss: boolean): string {
@@ -9,6 +10,7 @@ export function renderCheckpointText(doc: CheckpointDocument, allowLoss: boolean
       `checkpoint ${doc.path}: ${doc.plan.serializedGroups} group(s) saved (${formatBytes(doc.bytes)}), ` +
         `${doc.plan.rerunCells.length} cell(s) to rerun${doc.timings ? `, in ${formatMs(doc.timings.totalMs)}` : ''}`,
     );
+    lines.push(`signature: ${describeSignature(doc.signature)}`);
     if (doc.deadlineMissed) lines.push('warning: no plan fits the deadline; the fastest-to-write plan was used');
   }
   if (doc.unrecoverable.length > 0) {

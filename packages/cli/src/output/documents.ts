@@ -1,11 +1,11 @@
 /**
  * The `--json` documents: each carries `schema: "nbferry/<kind>@1"` and has one shape wherever it
  * appears (a checkpoint is the same object in checkpoint, run, migrate and inspect). Described by
- * schemas/<kind>.schema.json; a change of shape is a new version there and here.
+ * packages/cli/schemas/<kind>.schema.json (shipped: @nbferry/cli/schemas/, nbferry/schemas/); a change of shape is a new version there and here.
  */
 import type { CheckpointBody, CheckpointTimings, RestoreReport, VariableReport } from '@nbferry/migrate';
 import type { ReplicationPlan } from '@nbferry/planner';
-import type { StoredCheckpoint } from '@nbferry/store';
+import type { SignatureStatus, StoredCheckpoint } from '@nbferry/store';
 
 export interface Unrecoverable {
   name: string;
@@ -40,6 +40,18 @@ export interface CheckpointDocument {
   /** How long each step took; null when not known (inspect, refused). */
   timings: CheckpointTimings | null;
   deadlineMissed: boolean;
+  /** Its signature as checked when it was written or opened; null when nothing was written. */
+  signature: SignatureDocument | null;
+}
+
+export interface SignatureDocument {
+  /** verified: signed by the configured key; signed: by a key not checked (none given, or trusted with --trust-unsigned); unsigned. */
+  state: SignatureStatus['state'];
+  keyId: string | null;
+}
+
+export function signatureDocument(status: SignatureStatus): SignatureDocument {
+  return { state: status.state, keyId: status.state === 'unsigned' ? null : status.keyId };
 }
 
 export function planDocument(plan: ReplicationPlan): PlanDocument {
@@ -73,6 +85,7 @@ export function checkpointDocument(
     // The manifest is written before the commit is timed: only a fresh checkpoint has whole timings.
     timings: extra.timings ?? null,
     deadlineMissed: extra.deadlineMissed ?? false,
+    signature: signatureDocument(stored.signatureStatus),
   };
 }
 
@@ -91,6 +104,7 @@ export function refusedCheckpointDocument(unrecoverable: Unrecoverable[], plan: 
     plan: planDocument(plan),
     timings: null,
     deadlineMissed: false,
+    signature: null,
   };
 }
 
@@ -160,6 +174,15 @@ export interface InspectDocument {
   blobs: { file: string; bytes: number; checksum: string; group: string; variables: string[]; intact: boolean }[];
 }
 
+export interface KeygenDocument {
+  schema: 'nbferry/keygen@1';
+  keyId: string;
+  /** The private key (mode 0600): signs and verifies. */
+  keyFile: string;
+  /** The public key: verifies only. */
+  publicKeyFile: string;
+}
+
 export interface ErrorDocument {
   schema: 'nbferry/error@1';
   /** Stable code of the error (e.g. USAGE, CHECKPOINT_NOT_FOUND, KERNEL_DIED). */
@@ -169,7 +192,7 @@ export interface ErrorDocument {
   exitCode: number;
 }
 
-export type Document = CheckpointDocument | RestoreDocument | RunDocument | MigrateDocument | InspectDocument | ErrorDocument;
+export type Document = CheckpointDocument | RestoreDocument | RunDocument | MigrateDocument | InspectDocument | KeygenDocument | ErrorDocument;
 
 export function writeDocument(document: Document): void {
   process.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
