@@ -155,6 +155,9 @@ async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: Kern
   let loadTotal = 0;
   let loadDone = 0;
 
+  // Each fallback removes at least one cell or group from the problem (re-planning drops what no
+  // longer has a way back), so more attempts than the original problem has parts means a bug.
+  const maxFallbacks = problem.cells.length + problem.groups.length;
   for (let attempt = 0; ; attempt++) {
     steps = [];
     const failure = await runProgram(plan.program);
@@ -170,7 +173,7 @@ async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: Kern
     // Start over without what the half-run program bound (it may be wrong versions); only names
     // the checkpoint owns, never the target's other variables.
     await deleteNames(target, [...owned], call);
-    if (attempt > problem.cells.length + problem.groups.length) throw new RestoreFallbackError(fallbacks);
+    if (attempt > maxFallbacks) throw new RestoreFallbackError(fallbacks);
   }
   await deleteNames(target, plan.strayNames, call);
   const t3 = performance.now();
