@@ -214,4 +214,20 @@ describe('the packages as installed from their tarballs', () => {
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('migrate');
   }, 180_000);
+
+  it('ships the JSON Schemas of the --json documents, resolvable from nbferry and @nbferry/cli', async () => {
+    const probe =
+      'import { readFileSync } from "node:fs";\nimport { fileURLToPath } from "node:url";\n' +
+      'for (const spec of ["nbferry/schemas/migrate.schema.json", "@nbferry/cli/schemas/error.schema.json", "nbferry/schemas/keygen.schema.json"]) {\n' +
+      '  const schema = JSON.parse(readFileSync(fileURLToPath(import.meta.resolve(spec)), "utf8"));\n' +
+      '  console.log(spec, schema.title);\n}';
+    const result = await mustRun(process.execPath, ['--input-type=module', '-e', probe], project);
+    expect(result.stdout).toBe(
+      'nbferry/schemas/migrate.schema.json nbferry/migrate@1\n@nbferry/cli/schemas/error.schema.json nbferry/error@1\nnbferry/schemas/keygen.schema.json nbferry/keygen@1\n',
+    );
+    // The copy shipped in nbferry is the same as the source.
+    for (const file of await readdir(join(repoRoot, 'packages/cli/schemas'))) {
+      expect(await readFile(join(project, 'node_modules/nbferry/schemas', file), 'utf8'), file).toBe(await readFile(join(repoRoot, 'packages/cli/schemas', file), 'utf8'));
+    }
+  });
 });

@@ -3,6 +3,8 @@ import { dirname, resolve } from 'node:path';
 import { launchKernel, type Kernel } from '@nbferry/kernel';
 import type { Notebook } from '@nbferry/protocol';
 import { Recorder } from '@nbferry/recorder';
+import { stopKernel } from './kernel-options.js';
+import type { Limits } from './limits.js';
 import { renderOutput } from './render.js';
 import { readNotebook, runNotebook, type CellRun } from './run-notebook.js';
 
@@ -18,18 +20,27 @@ export interface RecordedRun {
   runMs: number;
 }
 
-export async function runRecorded(path: string, python: string | undefined, echo: 'outputs' | 'cells' | 'none'): Promise<RecordedRun> {
+export async function runRecorded(
+  path: string,
+  python: string | undefined,
+  echo: 'outputs' | 'cells' | 'none',
+  signal?: AbortSignal,
+  limits: Limits = {},
+): Promise<RecordedRun> {
   const notebookPath = resolve(path);
   const notebook = await readNotebook(notebookPath);
   const notebookDir = dirname(notebookPath);
   const t0 = performance.now();
   // Kernels start in the notebook's directory with our environment, as Jupyter does.
-  const kernel = await launchKernel({ python, cwd: notebookDir });
+  const kernel = await launchKernel({ python, cwd: notebookDir, signal });
   const kernelReadyMs = performance.now() - t0;
   try {
-    const recorder = await Recorder.attach(kernel.client);
+    const recorder = await Recorder.attach(kernel.client, { signal, timeoutMs: limits.timeoutMs });
     const t1 = performance.now();
     const runs = await runNotebook(kernel.client, notebook, {
+      signal,
+      cellTimeoutMs: limits.cellTimeoutMs,
+      unresponsiveMs: limits.unresponsiveMs,
       onCellStart: (cell) => {
         if (echo === 'outputs') process.stdout.write(`\n── cell ${cell.index + 1}/${notebook.cells.length} ──\n`);
       },
@@ -46,7 +57,7 @@ export async function runRecorded(path: string, python: string | undefined, echo
     const failed = runs.find((r) => r.result.status === 'error' && !r.cell.expectError);
     return { kernel, recorder, notebook, notebookDir, runs, failed, kernelReadyMs, runMs: performance.now() - t1 };
   } catch (error) {
-    await kernel.dispose();
+    await stopKernel(kernel, signal);
     throw error;
   }
 }

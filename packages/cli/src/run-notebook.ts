@@ -17,6 +17,10 @@ export interface RunNotebookOptions {
   signal?: AbortSignal;
   onCellStart?: (cell: NotebookCell) => void;
   onOutput?: (cell: NotebookCell, output: Output) => void;
+  /** Bound on each cell's run (RequestTimeoutError past it); default: none, a cell may run for hours. */
+  cellTimeoutMs?: number;
+  /** Give a cell up when the kernel stops answering its control channel this long (KernelUnresponsiveError). */
+  unresponsiveMs?: number;
   /** Stop at the first unexpected error (default true), as Run All does. */
   stopOnError?: boolean;
 }
@@ -29,6 +33,8 @@ export async function runNotebook(client: KernelClient, notebook: Notebook, opti
     const result = await client.execute(cell.source, {
       cellId: cell.id,
       signal: options.signal,
+      timeoutMs: options.cellTimeoutMs,
+      unresponsiveMs: options.unresponsiveMs,
       // Expected errors must not abort the queue: a notebook may declare a failing cell.
       stopOnError: false,
       onOutput: (output) => options.onOutput?.(cell, output),

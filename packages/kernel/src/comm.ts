@@ -2,6 +2,7 @@
 import type { JsonObject } from '@nbferry/protocol';
 import type { CallOptions } from './abort.js';
 import { Emitter } from './emitter.js';
+import { KernelError } from './errors.js';
 
 export interface CommMessage {
   data: JsonObject;
@@ -10,8 +11,11 @@ export interface CommMessage {
   parentMsgId: string | undefined;
 }
 
+/** `unresponsiveMs`: see RequestOptions (a liveness watch while the kernel handles the message). */
+export type CommSendOptions = CallOptions & { unresponsiveMs?: number };
+
 export interface CommSender {
-  sendCommMessage(commId: string, msgType: 'comm_msg' | 'comm_close', data: JsonObject, buffers: Uint8Array[], options: CallOptions): Promise<void>;
+  sendCommMessage(commId: string, msgType: 'comm_msg' | 'comm_close', data: JsonObject, buffers: Uint8Array[], options: CommSendOptions): Promise<void>;
   forgetComm(commId: string): void;
 }
 
@@ -30,8 +34,8 @@ export class Comm {
   }
 
   /** Sends a message; resolves once the kernel has handled it (went idle on it). */
-  async send(data: JsonObject, buffers: Uint8Array[] = [], options: CallOptions = {}): Promise<void> {
-    if (this.closed) throw new Error(`comm ${this.targetName}/${this.id} is closed`);
+  async send(data: JsonObject, buffers: Uint8Array[] = [], options: CommSendOptions = {}): Promise<void> {
+    if (this.closed) throw new KernelError(`comm ${this.targetName}/${this.id} is closed (the kernel or the other side closed it)`, 'COMM_CLOSED');
     await this.sender.sendCommMessage(this.id, 'comm_msg', data, buffers, options);
   }
 

@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { curveKeyPair } from 'zeromq';
-import type { SignatureScheme } from '@nbferry/protocol';
+import { isSignatureScheme, SIGNATURE_SCHEMES, type SignatureScheme } from '@nbferry/protocol';
 import { ConnectionFileError } from './errors.js';
 
 export type SocketName = 'shell' | 'iopub' | 'stdin' | 'control' | 'hb';
@@ -99,10 +99,26 @@ export async function readConnectionFile(path: string): Promise<ConnectionInfo> 
   if (missing.length > 0) {
     throw new ConnectionFileError(`connection file ${path} lacks ${missing.join(', ')}`);
   }
+  const scheme = parsed.signature_scheme ?? 'hmac-sha256';
+  if (!isSignatureScheme(scheme)) {
+    throw new ConnectionFileError(
+      `connection file ${path} has signature_scheme ${JSON.stringify(scheme)}; nbferry supports ${SIGNATURE_SCHEMES.join(', ')}. ` +
+        'Use the connection file the kernel wrote',
+    );
+  }
+  if (parsed.transport !== undefined && parsed.transport !== 'tcp' && parsed.transport !== 'ipc') {
+    throw new ConnectionFileError(`connection file ${path} has transport ${JSON.stringify(parsed.transport)}; expected "tcp" or "ipc"`);
+  }
+  const ports = SOCKETS.map((s) => parsed[`${s}_port`] as number);
+  const badPort = SOCKETS.find((_, i) => !Number.isInteger(ports[i]) || ports[i]! < 1 || ports[i]! > 65535);
+  if (badPort) throw new ConnectionFileError(`connection file ${path} has an invalid ${badPort}_port: ${parsed[`${badPort}_port`] as number}`);
+  if (new Set(ports).size !== ports.length) {
+    throw new ConnectionFileError(`connection file ${path} gives two sockets the same port (${ports.join(', ')}); use the connection file the kernel wrote`);
+  }
   return {
     ...(parsed as unknown as ConnectionInfo),
     transport: parsed.transport === 'ipc' ? 'ipc' : 'tcp',
-    signature_scheme: (parsed.signature_scheme as SignatureScheme | undefined) ?? 'hmac-sha256',
+    signature_scheme: scheme,
   };
 }
 

@@ -64,7 +64,8 @@ export class RequestTimeoutError extends KernelError {
     readonly timeoutMs: number,
   ) {
     super(
-      `${msgType} did not complete within ${timeoutMs} ms; the kernel may still be busy (interrupt it to stop the work)`,
+      `${msgType} did not complete within ${timeoutMs} ms; the kernel may still be busy (interrupt it to stop the work, ` +
+        'or raise timeoutMs; CLI --timeout)',
       'REQUEST_TIMEOUT',
     );
   }
@@ -115,6 +116,60 @@ export class KernelSpecNotFoundError extends KernelError {
     super(
       `no kernelspec named "${specName}" in ${searched.join(', ')}; list them with "jupyter kernelspec list" or pass a Python path`,
       'KERNELSPEC_NOT_FOUND',
+    );
+  }
+}
+
+/**
+ * Something answers at the connection's sockets, but every message it sends fails the signature
+ * check: the connection file's key (or signature_scheme) is not the kernel's. The kernel is alive.
+ */
+export class KernelKeyMismatchError extends KernelError {
+  override name = 'KernelKeyMismatchError';
+  constructor(
+    readonly where: string,
+    readonly forged: number,
+  ) {
+    super(
+      `the kernel at ${where} is running, but its messages (${forged} so far) do not verify with the connection file's key: ` +
+        'the key or signature_scheme does not match the kernel\'s. Use the connection file the kernel wrote ' +
+        '(nothing was sent to it that it accepted; its state is untouched)',
+      'KERNEL_KEY_MISMATCH',
+    );
+  }
+}
+
+/** Nothing answered at the connection's sockets within the timeout. The kernel may be alive elsewhere. */
+export class KernelUnreachableError extends KernelError {
+  override name = 'KernelUnreachableError';
+  constructor(
+    readonly where: string,
+    readonly timeoutMs: number,
+    detail = '',
+  ) {
+    super(
+      `no kernel answered at ${where} within ${timeoutMs} ms${detail ? ` (${detail})` : ''}: is it running, and is this its ` +
+        'connection file (ports, transport and ip as the kernel wrote them)? On a loaded machine raise timeoutMs',
+      'KERNEL_UNREACHABLE',
+    );
+  }
+}
+
+/**
+ * The kernel process is there but its control channel stopped answering while a request was
+ * pending (RequestOptions.unresponsiveMs): its messaging is wedged. Its state may be intact.
+ */
+export class KernelUnresponsiveError extends KernelError {
+  override name = 'KernelUnresponsiveError';
+  constructor(
+    readonly msgType: string,
+    readonly unresponsiveMs: number,
+  ) {
+    super(
+      `${msgType} was given up: the kernel did not answer on its control channel for ${unresponsiveMs} ms. ` +
+        'Its message handling is wedged (user code may have replaced a builtin such as len or isinstance) or C code ' +
+        'held the interpreter lock that long. Interrupt or restart the kernel, or raise unresponsiveMs',
+      'KERNEL_UNRESPONSIVE',
     );
   }
 }

@@ -14,7 +14,7 @@ export { KernelProcess, type ProcessExit } from './kernel-process.js';
 export type { KernelTransport, MessageHandler, TransportStats } from './transport.js';
 export { ZmqTransport } from './zmq-transport.js';
 export { Heartbeat, type HeartbeatOptions } from './heartbeat.js';
-export { Comm, type CommMessage } from './comm.js';
+export { Comm, type CommMessage, type CommSender, type CommSendOptions } from './comm.js';
 export { streamText, type Output } from './outputs.js';
 export {
   KernelClient,

@@ -21,13 +21,15 @@ import {
   type UserExpressionResult,
 } from '@nbferry/protocol';
 import { cancellable, delay, type CallOptions } from './abort.js';
-import { Comm, type CommMessage, type CommSender } from './comm.js';
+import { Comm, type CommMessage, type CommSender, type CommSendOptions } from './comm.js';
 import { Emitter } from './emitter.js';
 import {
   KernelClosedError,
   KernelDiedError,
   KernelError,
+  KernelKeyMismatchError,
   KernelRestartedError,
+  KernelUnresponsiveError,
   RequestAbortedError,
   RequestTimeoutError,
 } from './errors.js';
@@ -45,6 +47,14 @@ export interface RequestOptions extends CallOptions {
   subshellId?: string;
   /** Every iopub message whose parent is this request, in order. */
   onIopub?: (msg: JupyterMessage) => void;
+  /**
+   * Liveness watch while the request is pending: the kernel's control channel is asked for
+   * kernel_info every few seconds; no answer within this many ms fails the request with
+   * KernelUnresponsiveError. ipykernel answers control on its own thread even during a long
+   * cell, so silence means its messaging is wedged (user code that rebound `len` or
+   * `isinstance`), or C code held the GIL that long. Off by default.
+   */
+  unresponsiveMs?: number;
 }
 
 export interface ExecuteOptions extends CallOptions {
@@ -59,6 +69,8 @@ export interface ExecuteOptions extends CallOptions {
   subshellId?: string;
   /** Called for each output as it arrives (progress), besides collecting them. */
   onOutput?: (output: Output) => void;
+  /** See RequestOptions.unresponsiveMs: a liveness watch, not a bound on the cell's duration. */
+  unresponsiveMs?: number;
 }
 
 export interface ExecuteResult {
@@ -169,7 +181,8 @@ export class KernelClient implements CommSender {
       subshellId: options.subshellId,
     });
     const id = msg.header.msg_id;
-    return cancellable<JupyterMessage | undefined>(
+    const stopWatch = options.unresponsiveMs !== undefined && channel !== 'control' ? this.watchLiveness(id, msgType, options.unresponsiveMs) : undefined;
+    const pending = cancellable<JupyterMessage | undefined>(
       options,
       (ms) => new RequestTimeoutError(msgType, ms),
       (reason) => new RequestAbortedError(msgType, reason),
@@ -190,6 +203,34 @@ export class KernelClient implements CommSender {
         return () => this.pending.delete(id);
       },
     );
+    return stopWatch ? pending.finally(stopWatch) : pending;
+  }
+
+  /** Fails request `id` with KernelUnresponsiveError once control stays silent for `unresponsiveMs`. */
+  private watchLiveness(id: string, msgType: string, unresponsiveMs: number): () => void {
+    let stopped = false;
+    const stop = new AbortController(); // ends the wait between probes at once (no timer left keeping the process up)
+    const probeEveryMs = Math.max(200, Math.min(5000, unresponsiveMs / 2));
+    const watch = async () => {
+      while (!stopped) {
+        if (!(await delay(probeEveryMs, stop.signal).then(() => true, () => false))) return;
+        if (stopped || !this.pending.has(id)) return;
+        try {
+          await this.request('control', 'kernel_info_request', {}, { timeoutMs: unresponsiveMs, waitForIdle: false });
+        } catch (error) {
+          const pending = this.pending.get(id);
+          if (stopped || !pending || !(error instanceof RequestTimeoutError)) return; // died or closed: reported elsewhere
+          this.pending.delete(id);
+          pending.reject(new KernelUnresponsiveError(msgType, unresponsiveMs));
+          return;
+        }
+      }
+    };
+    void watch();
+    return () => {
+      stopped = true;
+      stop.abort();
+    };
   }
 
   async kernelInfo(options: CallOptions = {}): Promise<KernelInfoReplyContent> {
@@ -265,7 +306,7 @@ export class KernelClient implements CommSender {
     msgType: 'comm_msg' | 'comm_close',
     data: JsonObject,
     buffers: Uint8Array[],
-    options: CallOptions,
+    options: CommSendOptions,
   ): Promise<void> {
     await this.request('shell', msgType, { comm_id: commId, data }, { ...options, buffers, expectReply: false, waitForIdle: true });
   }
@@ -308,11 +349,23 @@ export class KernelClient implements CommSender {
       } catch (error) {
         if (!(error instanceof RequestTimeoutError)) throw error;
       }
+      this.refuseForgedReadiness();
       if (info && (this.iopubWelcomed || this.readinessIopubSeen)) {
         this.readinessProbes.clear();
         return info;
       }
       if (info) await delay(20, options.signal);
+    }
+  }
+
+  /**
+   * While waiting for readiness: messages arrived, and every one failed its signature. The kernel
+   * is alive but signs with another key; waiting longer cannot help.
+   */
+  private refuseForgedReadiness(): void {
+    const { received, badSignature } = this.transport.stats;
+    if (badSignature > 0 && badSignature === received) {
+      throw new KernelKeyMismatchError(this.transport.describe?.() ?? 'this connection', badSignature);
     }
   }
 
@@ -422,7 +475,16 @@ export class KernelClient implements CommSender {
     this.events.emit('iopub', msg);
     const pending = parentId === undefined ? undefined : this.pending.get(parentId);
     if (!pending) return;
-    pending.onIopub?.(msg);
+    try {
+      pending.onIopub?.(msg);
+    } catch (error) {
+      // A callback (or an output it could not read) must not stop the receive loop: fail this request only.
+      this.pending.delete(parentId!);
+      pending.reject(
+        new KernelError(`handling a ${type} message of ${pending.msgType} failed: ${(error as Error).message}`, 'IOPUB_HANDLER_FAILED', { cause: error }),
+      );
+      return;
+    }
     if (type === 'status' && this.state === 'idle') {
       pending.idle = true;
       this.settleIfDone(parentId!, pending);
@@ -436,7 +498,13 @@ export class KernelClient implements CommSender {
       const comm = new Comm(content.comm_id, content.target_name ?? '', this);
       this.comms.set(comm.id, comm);
       const handler = this.commTargets.get(comm.targetName);
-      if (handler) handler(comm, data, msg.buffers);
+      if (handler) {
+        try {
+          handler(comm, data, msg.buffers);
+        } catch {
+          void comm.close().catch(() => {}); // a target that cannot take the comm: refuse it, keep dispatching
+        }
+      }
       else if (this.events.listenerCount('commOpen') > 0) this.events.emit('commOpen', { comm, data, buffers: msg.buffers });
       else void comm.close().catch(() => {});
       return;

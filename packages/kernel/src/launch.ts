@@ -6,9 +6,10 @@ import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { CallOptions } from './abort.js';
 import { createConnectionFile, readConnectionFile, type ConnectionInfo, type NewConnectionOptions } from './connection.js';
-import { KernelDiedError, KernelStartError, KernelStartTimeoutError, RequestTimeoutError } from './errors.js';
+import { KernelDiedError, KernelKeyMismatchError, KernelStartError, KernelStartTimeoutError, KernelUnreachableError, RequestTimeoutError } from './errors.js';
 import { Heartbeat, type HeartbeatOptions } from './heartbeat.js';
 import { KernelClient, type KernelOwner } from './kernel-client.js';
+import { KEY_CHECK_MS, keyMismatchSuspected } from './key-check.js';
 import { KernelProcess } from './kernel-process.js';
 import { expandArgv, findKernelSpec, pythonKernelArgv } from './kernelspec.js';
 import { ZmqTransport } from './zmq-transport.js';
@@ -145,14 +146,27 @@ export async function attachKernel(connectionFile: string, options: AttachOption
   const info = await readConnectionFile(connectionFile);
   const transport = new ZmqTransport(info);
   const client = new KernelClient(transport);
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  // Readiness and the key check run together; whichever settles the question first stops the other.
+  const settled = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, settled.signal]) : settled.signal;
+  const keyCheck = keyMismatchSuspected(client, info, { timeoutMs: Math.min(KEY_CHECK_MS, timeoutMs), signal }).then((suspected) => {
+    if (suspected) settled.abort(new KernelKeyMismatchError(connectionFile, transport.stats.badSignature));
+  });
   try {
-    await client.waitReady({ signal: options.signal, timeoutMs: options.timeoutMs ?? 10_000 });
+    await client.waitReady({ signal, timeoutMs });
   } catch (error) {
     await transport.close();
+    if (settled.signal.reason instanceof KernelKeyMismatchError) throw settled.signal.reason;
+    if (error instanceof KernelKeyMismatchError) throw new KernelKeyMismatchError(connectionFile, error.forged);
     if (error instanceof RequestTimeoutError) {
-      throw new KernelDiedError(`no kernel answers at ${connectionFile} (is it running, and is this its connection file?)`);
+      const { received } = transport.stats;
+      throw new KernelUnreachableError(connectionFile, timeoutMs, received > 0 ? `${received} messages arrived, none answering ours` : '');
     }
     throw error;
+  } finally {
+    settled.abort();
+    await keyCheck;
   }
   const heartbeat = options.heartbeat === false ? undefined : startHeartbeat(info, client, options.heartbeat ?? {});
   const detach = async () => {

@@ -10,7 +10,7 @@ import { pidAlive, waitUntil } from '../../../test/support/processes.js';
 import { repoRoot, testPython } from '../../../test/support/python.js';
 import type { CommMessage } from './comm.js';
 import { createConnectionFile } from './connection.js';
-import { KernelDiedError, KernelStartError, KernelStartTimeoutError } from './errors.js';
+import { KernelDiedError, KernelStartError, KernelStartTimeoutError, KernelUnreachableError } from './errors.js';
 import { attachKernel, launchKernel } from './launch.js';
 
 const ECHO_TARGET = `
@@ -167,7 +167,7 @@ describe('attaching', () => {
   it('reports a connection file with no kernel behind it', async () => {
     const { path, dir } = await createConnectionFile({ transport: 'tcp' });
     try {
-      await expect(attachKernel(path, { timeoutMs: 1000 })).rejects.toBeInstanceOf(KernelDiedError);
+      await expect(attachKernel(path, { timeoutMs: 1000 })).rejects.toBeInstanceOf(KernelUnreachableError);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -21,4 +21,6 @@ export interface KernelTransport {
   setHandler(handler: MessageHandler): void;
   send(channel: Exclude<Channel, 'iopub'>, msg: JupyterMessage<unknown>): Promise<void>;
   close(): Promise<void>;
+  /** Where this transport connects, for error messages (never the key). */
+  describe?(): string;
 }

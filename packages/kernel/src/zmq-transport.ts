@@ -21,6 +21,8 @@ export class ZmqTransport implements KernelTransport {
   private handler: MessageHandler = () => {};
   private closed = false;
   private readonly loops: Promise<void>[];
+  /** zeromq.js allows one pending send per socket ("Socket is busy writing"): sends queue here. */
+  private readonly sending = new Map<Channel, Promise<void>>();
 
   constructor(readonly info: ConnectionInfo) {
     this.codec = new WireCodec(info.key, info.signature_scheme);
@@ -39,12 +41,28 @@ export class ZmqTransport implements KernelTransport {
     this.loops = Object.entries(this.sockets).map(([channel, socket]) => this.receiveLoop(channel as Channel, socket));
   }
 
+  describe(): string {
+    return `${this.info.transport}://${this.info.ip} (shell port ${this.info.shell_port})`;
+  }
+
   setHandler(handler: MessageHandler): void {
     this.handler = handler;
   }
 
-  async send(channel: Exclude<Channel, 'iopub'>, msg: JupyterMessage<unknown>): Promise<void> {
-    await (this.sockets[channel] as Dealer).send(this.codec.encode(msg));
+  /**
+   * Sends in call order. A send waits while the socket has no peer (a kernel not listening there
+   * yet, or a connection file whose ports are wrong): callers bound that wait with their timeout.
+   */
+  send(channel: Exclude<Channel, 'iopub'>, msg: JupyterMessage<unknown>): Promise<void> {
+    const frames = this.codec.encode(msg);
+    const previous = this.sending.get(channel) ?? Promise.resolve();
+    const sent = previous.then(() => (this.sockets[channel] as Dealer).send(frames));
+    const settled = sent.catch(() => {});
+    this.sending.set(channel, settled);
+    void settled.then(() => {
+      if (this.sending.get(channel) === settled) this.sending.delete(channel);
+    });
+    return sent;
   }
 
   async close(): Promise<void> {

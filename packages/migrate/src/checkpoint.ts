@@ -14,7 +14,9 @@ import {
 } from '@nbferry/planner';
 import type { Recorder } from '@nbferry/recorder';
 import { CheckpointWriteError, currentOwner, type BlobEntry, type CheckpointKey, type Environment, type LocalStore, type StoredCheckpoint } from '@nbferry/store';
+import { watchDirBytes } from './bytes-watch.js';
 import { kernelEnvironment, packagesOf } from './environment.js';
+import { CheckpointLossError } from './errors.js';
 import type { CheckpointBody, CheckpointTimings } from './manifest-body.js';
 import { planningProblem } from './planning-problem.js';
 import type { ProgressListener } from './progress.js';
@@ -32,6 +34,11 @@ export interface CheckpointOptions extends CallOptions {
   attempts?: number;
   /** Deadline mode: the checkpoint must finish within this budget (e.g. a spot eviction notice). */
   deadlineMs?: number;
+  /**
+   * Seconds measure may spend pickling one group, and notebook code (a __reduce__) it calls may run
+   * per variable, before giving up on it (a lower-bound estimate, no fingerprint). Default 2.
+   */
+  measureBudgetSec?: number;
   onProgress?: ProgressListener;
   /** Sign the checkpoint with this private key (readKeyFile); default: the store's key, if any. */
   key?: CheckpointKey;
@@ -40,6 +47,11 @@ export interface CheckpointOptions extends CallOptions {
    * (incremental.ts); default true. False pickles and writes every serialized group again.
    */
   incremental?: boolean;
+  /**
+   * Refuse a checkpoint that cannot bring back every variable: throw CheckpointLossError (naming
+   * each one and why) instead of committing; the store and its previous checkpoint are untouched.
+   */
+  refuseLoss?: boolean;
 }
 
 export interface CheckpointResult {
@@ -107,7 +119,7 @@ export async function prepareCheckpoint(
   await recorder.sync(call);
   const t1 = performance.now();
   progress({ phase: 'measure' });
-  const measurement = await measure(recorder, call);
+  const measurement = await measure(recorder, { ...call, budgetSec: options.measureBudgetSec });
   const t2 = performance.now();
   progress({ phase: 'plan' });
   const reused = reuse ? await reuse(measurement) : new Map<string, BlobEntry>();
@@ -235,9 +247,11 @@ async function checkpointOnce(recorder: Recorder, store: LocalStore, writeBlobs:
   try {
     const previous = options.incremental === false ? undefined : lastCheckpointOf(recorder, store.root);
     const prepared = await prepareCheckpoint(recorder, options, (m) => reusableBlobs(recorder, m, previous, store.chunksDir));
+    if (options.refuseLoss) refuseLoss(prepared);
     const guard: SaveGuard = { seq: prepared.measurement.seq, owner: currentOwner() };
     const t0 = performance.now();
-    const saved = await serializePlanned(prepared, (groups) => writeBlobs(groups, draft.blobsDir, call, guard), options, store.root);
+    const saved = await serializeWatched(prepared, draft.blobsDir, (groups) => writeBlobs(groups, draft.blobsDir, call, guard), options, store.root);
+    if (options.refuseLoss) refuseLoss(prepared); // a group that failed to save may have made things worse
     const t1 = performance.now();
     options.onProgress?.({ phase: 'commit' });
     const content = await describeCheckpoint(recorder, prepared, saved, (blob) => blob.file!, t1 - t0, call);
@@ -269,6 +283,44 @@ export async function throwIfStateMoved(recorder: Recorder, prepared: PreparedCh
   if (seq === undefined) return;
   await recorder.sync(options);
   if (recorder.graph.lastSeq !== seq) throw new StateChangedError(seq, recorder.graph.lastSeq);
+}
+
+/** serializePlanned, reporting the bytes in `blobsDir` as they grow (`bytes` progress events). */
+async function serializeWatched(
+  prepared: PreparedCheckpoint,
+  blobsDir: string,
+  save: (groups: string[][]) => Promise<SavedBlob[]>,
+  options: CheckpointOptions,
+  storePath?: string,
+): Promise<Map<string, SavedBlob>> {
+  const progress = options.onProgress;
+  if (!progress) return serializePlanned(prepared, save, options, storePath);
+  let total = 0;
+  let saving = false;
+  const watch = watchDirBytes(blobsDir, (done) => progress({ phase: 'bytes', op: 'save', done, total: Math.max(total, done) }));
+  try {
+    const saved = await serializePlanned(prepared, save, {
+      ...options,
+      onProgress: (event) => {
+        if (event.phase === 'save') {
+          saving = true;
+          total += event.bytes; // the measured estimate, until the exact count below
+        }
+        progress(event);
+      },
+    }, storePath);
+    await watch.stop();
+    const bytes = [...saved.values()].reduce((sum, blob) => sum + (blob.bytes ?? 0), 0);
+    if (saving) progress({ phase: 'bytes', op: 'save', done: bytes, total: bytes });
+    return saved;
+  } finally {
+    await watch.stop();
+  }
+}
+
+function refuseLoss(prepared: PreparedCheckpoint): void {
+  const { unrecoverable, plan } = prepared.planned;
+  if (unrecoverable.length > 0) throw new CheckpointLossError(unrecoverable, plan);
 }
 
 /** Checkpoint into a store the kernel can write to: the kernel writes its blobs straight to disk. */

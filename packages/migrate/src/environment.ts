@@ -1,6 +1,8 @@
 /** The environment of a kernel: Python version, platform, and installed versions of given packages. */
 import type { CallOptions, KernelClient } from '@nbferry/kernel';
 import type { Environment } from '@nbferry/store';
+import { NbferryError } from '@nbferry/protocol';
+import { KernelQueryError } from './errors.js';
 import { evaluateJson } from './kernel-json.js';
 
 /**
@@ -24,7 +26,7 @@ def version(m, dists=[]):
     names = dists[0].get(m)
     return metadata.version(names[0]) if names else None
 versions = {m: version(m) for m in MODULES}
-sys.__dict__["_nbferry_env"] = json.dumps({
+sys.__dict__["_nbferry_env"] = json.JSONEncoder().encode({  # not json.dumps: a cell may have rebound it
     "python": platform.python_version(),
     "platform": sys.platform + "-" + platform.machine(),
     "packages": {m: v for m, v in versions.items() if v},
@@ -41,7 +43,8 @@ export async function kernelEnvironment(client: KernelClient, packages: readonly
       options,
     );
   } catch (error) {
-    throw new Error(`cannot read the kernel's environment: ${(error as Error).message}`, { cause: error });
+    if (error instanceof NbferryError) throw error; // timeouts, a dead kernel: already typed
+    throw new KernelQueryError("the kernel's environment", (error as Error).message, { cause: error });
   }
 }
 

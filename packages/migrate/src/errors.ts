@@ -1,6 +1,7 @@
 /** Typed migration errors. */
 
 import { NbferryError } from '@nbferry/protocol';
+import type { ReplicationPlan } from '@nbferry/planner';
 import type { Mismatch } from './compatibility.js';
 
 export class MigrationError extends NbferryError {
@@ -53,6 +54,53 @@ export class TargetNamespaceConflictError extends MigrationError {
       `the target kernel already has variables the checkpoint would overwrite or delete: ${shown}. Nothing was changed. ` +
         'Restore into a fresh kernel, or allow replacing them (replaceExisting).',
       'TARGET_NAMESPACE_CONFLICT',
+    );
+  }
+}
+
+/** Code nbferry runs in a kernel to read something (its environment) failed there. */
+export class KernelQueryError extends MigrationError {
+  override name = 'KernelQueryError';
+  constructor(what: string, detail: string, options?: { cause?: unknown }) {
+    super(
+      `cannot read ${what}: ${detail}. User code may have replaced a builtin or stdlib function the kernel needs; restart the kernel or undo the change`,
+      'KERNEL_QUERY_FAILED',
+      options,
+    );
+  }
+}
+
+/**
+ * A checkpoint that could not bring back every variable, refused (`refuseLoss`) before it was
+ * committed: nothing was written and the store's previous checkpoint is intact.
+ */
+export class CheckpointLossError extends MigrationError {
+  override name = 'CheckpointLossError';
+  constructor(
+    readonly unrecoverable: { name: string; reason: string }[],
+    readonly plan: ReplicationPlan,
+  ) {
+    super(
+      `this checkpoint could not bring back ${unrecoverable.length} variable(s): ${unrecoverable
+        .map((u) => `${u.name} (${u.reason})`)
+        .join('; ')}. Nothing was written; the previous checkpoint is intact. Recreate them in a recorded ` +
+        `cell or delete them, or accept the loss (--allow-loss).`,
+      'CHECKPOINT_WOULD_LOSE',
+    );
+  }
+}
+
+/**
+ * The restore kept failing after re-planning around every failure (each attempt failed anew): a
+ * bug, or a target that breaks whatever runs in it. The fallbacks tried are listed, newest last.
+ */
+export class RestoreFallbackError extends MigrationError {
+  override name = 'RestoreFallbackError';
+  constructor(readonly fallbacks: string[]) {
+    super(
+      `the restore did not settle after ${fallbacks.length} fallbacks (${fallbacks.slice(-3).join('; ')}). ` +
+        'The target kernel holds a partial state: discard it, and report this with the checkpoint if it persists',
+      'RESTORE_FALLBACK_DIVERGED',
     );
   }
 }

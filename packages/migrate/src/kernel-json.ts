@@ -1,6 +1,9 @@
 /** Reading a structured answer from a kernel without touching its user namespace or history. */
 import type { CallOptions, KernelClient } from '@nbferry/kernel';
 
+/** Default bound of a query when the caller sets none (a busy kernel answers after its cell). */
+export const QUERY_TIMEOUT_MS = 60_000;
+
 /**
  * Runs `code` silently, then evaluates `jsonExpression` (a Python expression giving a JSON str)
  * as a user expression. The kernel hex-encodes the str, so the repr in text/plain needs no
@@ -9,6 +12,7 @@ import type { CallOptions, KernelClient } from '@nbferry/kernel';
 export async function evaluateJson<T>(client: KernelClient, code: string, jsonExpression: string, options: CallOptions = {}): Promise<T> {
   const result = await client.execute(code, {
     ...options,
+    timeoutMs: options.timeoutMs ?? QUERY_TIMEOUT_MS, // nbferry's own code: always bounded
     silent: true,
     storeHistory: false,
     userExpressions: { value: `(${jsonExpression}).encode().hex()` },

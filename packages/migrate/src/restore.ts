@@ -21,7 +21,7 @@ import { planOrDrop } from './checkpoint.js';
 import { compareEnvironments, type Mismatch } from './compatibility.js';
 import { kernelEnvironment } from './environment.js';
 import { setLastCheckpoint } from './lineage.js';
-import { IncompatibleEnvironmentError, TargetNamespaceConflictError } from './errors.js';
+import { IncompatibleEnvironmentError, RestoreFallbackError, TargetNamespaceConflictError } from './errors.js';
 import { evaluateJson } from './kernel-json.js';
 import type { CheckpointBody } from './manifest-body.js';
 import type { ProgressListener } from './progress.js';
@@ -157,7 +157,13 @@ async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: Kern
   let loadedGroups = 0;
   let rerunCells = 0;
   let steps: StepTiming[] = [];
+  // Bytes of every load in the current program, and of the loads finished so far (progress).
+  let loadTotal = 0;
+  let loadDone = 0;
 
+  // Each fallback removes at least one cell or group from the problem (re-planning drops what no
+  // longer has a way back), so more attempts than the original problem has parts means a bug.
+  const maxFallbacks = problem.cells.length + problem.groups.length;
   for (let attempt = 0; ; attempt++) {
     steps = [];
     const failure = await runProgram(plan.program);
@@ -173,7 +179,7 @@ async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: Kern
     // Start over without what the half-run program bound (it may be wrong versions); only names
     // the checkpoint owns, never the target's other variables.
     await deleteNames(target, [...owned], call);
-    if (attempt > problem.cells.length + problem.groups.length) throw new Error('restore fallback did not converge');
+    if (attempt > maxFallbacks) throw new RestoreFallbackError(fallbacks);
   }
   await deleteNames(target, plan.strayNames, call);
   const t3 = performance.now();
@@ -208,6 +214,8 @@ async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: Kern
     program: readonly RestoreStep[],
   ): Promise<{ message: string; exclude: (p: PlanningProblem, lost: Map<string, string>) => PlanningProblem } | undefined> {
     const total = program.length;
+    loadTotal = program.reduce((sum, s) => sum + (s.kind === 'load' ? (blobByGroup.get(s.group)?.bytes ?? 0) : 0), 0);
+    loadDone = 0;
     for (let index = 0; index < total; index++) {
       const step = program[index]!;
       if (step.kind === 'load') {
@@ -258,11 +266,27 @@ async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: Kern
       return { ...checksumField(blob.checksum), bytes: blob.bytes, names: blob.variables, bind: binds[i]! };
     });
     if (blobs.kind === 'dir') {
-      const located = specs.map((spec, i) => {
+      const files = specs.map((spec, i) => {
         const blob = blobByGroup.get(groups[i]!)!;
         return blob.chunks ? { ...spec, chunks: blob.chunks } : { ...spec, file: blob.file };
       });
-      return load(recorder, located, { ...call, dir: blobs.dir, chunksDir: blobs.chunksDir });
+      const before = loadDone;
+      let last = -1;
+      const report = (done: number) => {
+        if (before + done === last) return;
+        last = before + done;
+        progress({ phase: 'bytes', op: 'load', done: last, total: loadTotal });
+      };
+      // The shim pushes bytes read while it reads (a large group takes seconds).
+      const unsubscribe = options.onProgress ? recorder.events.on('progress', (p) => p.op === 'load' && report(Math.min(p.done, p.total))) : undefined;
+      try {
+        const results = await load(recorder, files, { ...call, dir: blobs.dir, chunksDir: blobs.chunksDir, progress: options.onProgress !== undefined });
+        loadDone = before + specs.reduce((sum, spec) => sum + spec.bytes, 0);
+        report(loadDone - before);
+        return results;
+      } finally {
+        unsubscribe?.();
+      }
     }
     if (blobs.kind === 'custom') return [await blobs.load(recorder, specs[0]!, groups[0]!, call)];
     const buffers = blobs.buffers.get(groups[0]!)!;

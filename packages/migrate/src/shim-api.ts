@@ -131,11 +131,15 @@ function throwIfMoved(reply: SaveReply): void {
 export async function load(
   recorder: Recorder,
   blobs: LoadSpec[],
-  options: CallOptions & { dir?: string; chunksDir?: string; buffers?: Uint8Array[] } = {},
+  options: CallOptions & { dir?: string; chunksDir?: string; buffers?: Uint8Array[]; progress?: boolean } = {},
 ): Promise<LoadResult[]> {
-  const args: Record<string, unknown> = { blobs };
-  if (options.dir !== undefined) args.dir = options.dir;
-  if (options.chunksDir !== undefined) args.chunksDir = options.chunksDir;
+  // `progress`: the shim pushes `progress` events (bytes read) while it reads.
+  const args = {
+    blobs,
+    ...(options.dir === undefined ? {} : { dir: options.dir }),
+    ...(options.chunksDir === undefined ? {} : { chunksDir: options.chunksDir }),
+    ...(options.progress ? { progress: true } : {}),
+  };
   const { result } = await recorder.request<{ results: LoadResult[] }>('load', args, options);
   return result.results;
 }

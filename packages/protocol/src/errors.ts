@@ -23,3 +23,15 @@ export class ProtocolError extends NbferryError {
     super(message, reason === 'bad-signature' ? 'BAD_SIGNATURE' : 'MALFORMED_MESSAGE');
   }
 }
+
+/** A connection's `signature_scheme` that Jupyter does not define (or Node cannot compute). */
+export class UnsupportedSignatureSchemeError extends NbferryError {
+  override name = 'UnsupportedSignatureSchemeError';
+  constructor(readonly scheme: unknown) {
+    super(
+      `unsupported signature_scheme ${JSON.stringify(String(scheme))}: use one of hmac-sha256, hmac-sha512, hmac-sha1 ` +
+        '(the kernel\'s connection file says which)',
+      'UNSUPPORTED_SIGNATURE_SCHEME',
+    );
+  }
+}

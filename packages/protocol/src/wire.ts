@@ -3,19 +3,25 @@
  * then raw buffers. Signatures are HMAC-SHA256 over the four JSON frames, compared in constant time.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { ProtocolError } from './errors.js';
+import { ProtocolError, UnsupportedSignatureSchemeError } from './errors.js';
 import type { JupyterMessage } from './message.js';
 
 const DELIMITER = Buffer.from('<IDS|MSG>');
 
 export type SignatureScheme = 'hmac-sha256' | 'hmac-sha512' | 'hmac-sha1';
+export const SIGNATURE_SCHEMES: readonly SignatureScheme[] = ['hmac-sha256', 'hmac-sha512', 'hmac-sha1'];
+
+export function isSignatureScheme(value: unknown): value is SignatureScheme {
+  return typeof value === 'string' && (SIGNATURE_SCHEMES as readonly string[]).includes(value);
+}
 
 export class WireCodec {
   private readonly key: Buffer;
   private readonly algorithm: string;
 
-  /** An empty key disables signing, as Jupyter specifies. */
+  /** An empty key disables signing, as Jupyter specifies. An unknown scheme is refused here, not at the first message. */
   constructor(key: string, scheme: SignatureScheme = 'hmac-sha256') {
+    if (!isSignatureScheme(scheme)) throw new UnsupportedSignatureSchemeError(scheme);
     this.key = Buffer.from(key, 'utf8');
     this.algorithm = scheme.replace(/^hmac-/, '');
   }

@@ -48,3 +48,51 @@ export class ShimSourcesError extends RecorderError {
     super(`cannot read the nbferry shim's Python sources in ${root}: ${detail}. ${hint}`, 'SHIM_SOURCES_UNREADABLE', options);
   }
 }
+
+/** The shim sent a history record that cannot be one (a shim of another version, or damage). */
+export class MalformedRecordError extends RecorderError {
+  override name = 'MalformedRecordError';
+  constructor(detail: string) {
+    super(`the shim sent a malformed history record: ${detail}. Re-attach the recorder; if it persists, the kernel's shim is not this nbferry's`, 'MALFORMED_SHIM_RECORD');
+  }
+}
+
+/** Records must arrive in seq order without gaps; one did not (the history would be wrong). */
+export class HistoryGapError extends RecorderError {
+  override name = 'HistoryGapError';
+  constructor(
+    readonly got: number,
+    readonly expected: number,
+  ) {
+    super(`history gap: got record ${got}, expected ${expected}; re-sync the recorder (Recorder.sync) to fetch the missing records`, 'HISTORY_GAP');
+  }
+}
+
+/** A shim operation got no answer in time: the kernel is busy (a running cell) or stopped answering. */
+export class ShimTimeoutError extends RecorderError {
+  override name = 'ShimTimeoutError';
+  constructor(
+    readonly op: string,
+    readonly timeoutMs: number,
+    readonly byDefault: boolean,
+  ) {
+    super(
+      `shim operation "${op}" got no answer within ${timeoutMs} ms${byDefault ? ' (the default)' : ''}: the kernel is busy ` +
+        'running a cell, or stopped answering (user code may have replaced something it needs). Interrupt or restart ' +
+        'the kernel, or raise the timeout (timeoutMs; CLI --timeout)',
+      'SHIM_TIMEOUT',
+    );
+  }
+}
+
+/** The kernel handled a shim request but no reply came: the shim could not send it. */
+export class ShimNoReplyError extends RecorderError {
+  override name = 'ShimNoReplyError';
+  constructor(readonly op: string) {
+    super(
+      `the kernel handled shim operation "${op}" but sent no reply: its messaging is broken (user code may have ` +
+        'replaced a function the kernel needs, e.g. json.dumps). Undo that change or restart the kernel',
+      'SHIM_NO_REPLY',
+    );
+  }
+}

@@ -7,6 +7,7 @@
  */
 import { Graph } from '@dagrejs/graphlib';
 import type { CellRecord } from './cell-record.js';
+import { HistoryGapError } from './errors.js';
 
 export type HistoryNode =
   | { kind: 'cell'; record: CellRecord }
@@ -48,7 +49,7 @@ export class HistoryGraph {
   add(record: CellRecord): boolean {
     if (record.seq <= this.lastSeq) return false;
     if (this.records.length > 0 && record.seq !== this.lastSeq + 1) {
-      throw new Error(`history gap: got record ${record.seq}, expected ${this.lastSeq + 1}`);
+      throw new HistoryGapError(record.seq, this.lastSeq + 1);
     }
     this.records.push(record);
     const cell = cellId(record.seq);

@@ -5,10 +5,11 @@
  * only collects: records are pushed after each cell and can be re-read from the shim's buffer
  * (`history` since a seq), so a recorder that attaches later, or again, gets the whole history.
  */
-import type { CallOptions, KernelClient } from '@nbferry/kernel';
+import { Emitter, RequestTimeoutError, type CallOptions, type KernelClient } from '@nbferry/kernel';
 import type { JsonObject } from '@nbferry/protocol';
 import { normalizeRecord } from './wire-records.js';
-import { ShimInjectionError } from './errors.js';
+import { MalformedRecordError, ShimInjectionError, ShimTimeoutError } from './errors.js';
+import { SHIM_TIMEOUTS_MS } from './shim-timeouts.js';
 import { HistoryGraph } from './history-graph.js';
 import { ShimChannel, type ShimReply } from './shim-channel.js';
 import { injectionCode, loadShimBundle, type ShimBundle } from './shim-source.js';
@@ -28,6 +29,17 @@ export interface ShimHello {
   unknownProvenance: string[];
 }
 
+/** Bytes a long shim operation has done so far (pushed while it runs, e.g. a `load` with `progress: true`). */
+export interface ShimProgress {
+  op: string;
+  done: number;
+  total: number;
+}
+
+export interface RecorderEvents extends Record<string, unknown> {
+  progress: ShimProgress;
+}
+
 export interface AttachRecorderOptions extends CallOptions {
   /** A python-shim directory to inject from (default: $NBFERRY_SHIM_DIR, else the shim shipped with this package). */
   shimRoot?: string;
@@ -36,6 +48,8 @@ export interface AttachRecorderOptions extends CallOptions {
 export class Recorder {
   /** Replaced when the kernel restarts: a restarted kernel's history starts over. */
   graph = new HistoryGraph();
+  /** Events the shim pushes besides cell records. */
+  readonly events = new Emitter<RecorderEvents>();
   private syncing: Promise<void> | undefined;
   private reconnecting: Promise<void> | undefined;
 
@@ -72,7 +86,7 @@ export class Recorder {
     graph.addPreexisting(hello.unknownProvenance);
     // Not this.sync(): requests wait for this very reconnection to finish.
     const { result } = await channel.request<{ records: unknown[] }>('history', { since: 0 });
-    for (const raw of result.records) graph.add(normalizeRecord(raw));
+    for (const raw of recordsOf(result)) graph.add(normalizeRecord(raw));
     this.graph = graph;
   }
 
@@ -87,7 +101,7 @@ export class Recorder {
     this.syncing ??= (async () => {
       try {
         const { result } = await this.request<{ records: unknown[] }>('history', { since: this.graph.lastSeq }, options);
-        for (const raw of result.records) this.graph.add(normalizeRecord(raw));
+        for (const raw of recordsOf(result)) this.graph.add(normalizeRecord(raw));
       } finally {
         this.syncing = undefined;
       }
@@ -99,9 +113,14 @@ export class Recorder {
   readonly pushErrors: Error[] = [];
 
   private onPush(op: string, _data: JsonObject, payload: unknown): void {
+    if (op === 'progress') {
+      const p = payload as Partial<ShimProgress> | undefined;
+      if (typeof p?.done === 'number' && typeof p.total === 'number') this.events.emit('progress', { op: String(p.op), done: p.done, total: p.total });
+      return;
+    }
     if (op !== 'records') return;
     try {
-      const records = ((payload as { records?: unknown[] } | undefined)?.records ?? []).map(normalizeRecord);
+      const records = recordsOf(payload).map(normalizeRecord);
       if (records.some((r) => r.seq > this.graph.lastSeq + 1)) {
         // A batch we missed (e.g. pushed before we attached): fetch the lot in order.
         this.sync().catch((error: unknown) => this.pushErrors.push(error as Error));
@@ -120,12 +139,18 @@ async function connect(
   options: CallOptions,
   onPush: (op: string, data: JsonObject, payload: unknown) => void,
 ): Promise<{ channel: ShimChannel; hello: ShimHello }> {
-  const injected = await client.execute(injectionCode(bundle), {
-    ...options,
-    silent: true,
-    storeHistory: false,
-    userExpressions: { version: SHIM_VERSION_EXPRESSION },
-  });
+  const timeoutMs = options.timeoutMs ?? SHIM_TIMEOUTS_MS.quick;
+  const injected = await client
+    .execute(injectionCode(bundle), {
+      ...options,
+      timeoutMs,
+      silent: true,
+      storeHistory: false,
+      userExpressions: { version: SHIM_VERSION_EXPRESSION },
+    })
+    .catch((error: unknown) => {
+      throw error instanceof RequestTimeoutError ? new ShimTimeoutError('inject', timeoutMs, options.timeoutMs === undefined) : error;
+    });
   if (injected.status !== 'ok') {
     throw new ShimInjectionError(`${injected.error?.ename}: ${injected.error?.evalue}`);
   }
@@ -134,10 +159,18 @@ async function connect(
   if (installed !== bundle.version) {
     throw new ShimInjectionError(`expected shim ${bundle.version} in the kernel, found ${installed ?? 'none'}`);
   }
-  const comm = await client.openComm(SHIM_COMM_TARGET, {}, [], options);
+  const comm = await client.openComm(SHIM_COMM_TARGET, {}, [], { ...options, timeoutMs });
   const channel = new ShimChannel(comm, onPush);
   const { result: hello } = await channel.request<ShimHello>('hello', { version: bundle.version }, options);
   return { channel, hello };
+}
+
+/** The `records` list of a shim payload (`history` result or pushed batch). */
+function recordsOf(payload: unknown): unknown[] {
+  const records = typeof payload === 'object' && payload !== null ? (payload as { records?: unknown }).records : undefined;
+  if (records === undefined) return [];
+  if (!Array.isArray(records)) throw new MalformedRecordError('"records" is not a list');
+  return records;
 }
 
 /** Evaluated in the kernel after injection (user_expressions): the installed shim's version. */

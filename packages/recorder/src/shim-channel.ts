@@ -6,7 +6,8 @@
  */
 import { cancellable, type CallOptions, type Comm, type CommMessage } from '@nbferry/kernel';
 import { packMsgpack, unpackMsgpack, type JsonObject } from '@nbferry/protocol';
-import { ShimRequestError, ShimUnavailableError } from './errors.js';
+import { ShimNoReplyError, ShimRequestError, ShimTimeoutError, ShimUnavailableError } from './errors.js';
+import { defaultShimTimeoutMs, REPLY_GRACE_MS, SHIM_UNRESPONSIVE_MS } from './shim-timeouts.js';
 
 export interface ShimReply<T> {
   result: T;
@@ -36,32 +37,51 @@ export class ShimChannel {
     return !this.comm.isClosed;
   }
 
+  /**
+   * One request, bounded: `timeoutMs` (default per op, see shim-timeouts.ts) covers sending, the
+   * kernel's handling and the reply. A kernel that handled the request without replying (the shim
+   * could not send it) fails fast with ShimNoReplyError instead of waiting out the timeout.
+   */
   async request<T>(op: string, args: object = {}, options: CallOptions & { buffers?: Uint8Array[] } = {}): Promise<ShimReply<T>> {
     if (this.comm.isClosed) throw new ShimUnavailableError('its comm is closed');
     const id = this.nextId++;
+    const timeoutMs = options.timeoutMs ?? defaultShimTimeoutMs(op);
     const reply = new Promise<ShimReply<unknown>>((resolve, reject) => this.waiting.set(id, { op, resolve, reject }));
     reply.catch(() => {}); // handled below; this only stops an early rejection from counting as unhandled
-    try {
-      // The kernel goes idle only after handling the message, so the reply (sent while handling)
-      // has normally arrived when send() resolves; the promise covers replies sent later.
-      await this.comm.send({ op, id }, [packMsgpack(args), ...(options.buffers ?? [])], options);
-    } catch (error) {
-      this.waiting.delete(id);
-      throw error;
-    }
+    // The send's own deadline is the request's: stopping it when the request settles.
+    const sendAbort = new AbortController();
+    const sendSignal = options.signal ? AbortSignal.any([options.signal, sendAbort.signal]) : sendAbort.signal;
     return cancellable<ShimReply<T>>(
-      options,
-      (ms) => new ShimRequestError(op, `no reply within ${ms} ms`),
+      { signal: options.signal, timeoutMs },
+      (ms) => new ShimTimeoutError(op, ms, options.timeoutMs === undefined),
       () => new ShimRequestError(op, 'aborted by the caller'),
       (resolve, reject) => {
         (reply as Promise<ShimReply<T>>).then(resolve, reject);
-        return () => this.waiting.delete(id);
+        let grace: NodeJS.Timeout | undefined;
+        this.comm
+          .send({ op, id }, [packMsgpack(args), ...(options.buffers ?? [])], { signal: sendSignal, unresponsiveMs: SHIM_UNRESPONSIVE_MS })
+          .then(
+            () => {
+              // Handled (idle): the reply is here or in flight; if it is not, the shim never sent it.
+              grace = setTimeout(() => this.settle(id, new ShimNoReplyError(op)), REPLY_GRACE_MS);
+              grace.unref();
+            },
+            (error: unknown) => {
+              if (!sendAbort.signal.aborted) this.settle(id, error as Error);
+            },
+          );
+        return () => {
+          if (grace) clearTimeout(grace);
+          sendAbort.abort();
+          this.waiting.delete(id);
+        };
       },
-    );
+    ).finally(() => sendAbort.abort());
   }
 
   private receive(message: CommMessage): void {
-    const data = message.data as { op?: string; id?: number; ok?: boolean; error?: string };
+    // Decoded JSON from the wire: any field may have any type.
+    const data = message.data as { op?: unknown; id?: unknown; ok?: unknown; error?: unknown };
     const [head, ...rest] = message.buffers;
     let payload: unknown;
     try {
@@ -77,10 +97,10 @@ export class ShimChannel {
       const waiting = this.waiting.get(data.id);
       if (!waiting) return;
       if (data.ok) this.settle(data.id, { result: payload, buffers: rest });
-      else this.settle(data.id, new ShimRequestError(waiting.op, data.error ?? 'unknown error'));
+      else this.settle(data.id, new ShimRequestError(waiting.op, typeof data.error === 'string' ? data.error : 'unknown error'));
       return;
     }
-    this.onPush(data.op ?? '', message.data, payload, rest);
+    this.onPush(typeof data.op === 'string' ? data.op : '', message.data, payload, rest);
   }
 
   private settle(id: number, outcome: ShimReply<unknown> | Error): void {

@@ -28,7 +28,7 @@ import {
   UnsafeStoreEntryError,
   UntrustedCheckpointError,
 } from './errors.js';
-import { isAbandoned, LEASE_SUFFIX, StagingLease } from './staging-lease.js';
+import { isAbandoned, isAbandonedTempLease, LEASE_SUFFIX, LEASE_TEMP_MARK, StagingLease } from './staging-lease.js';
 import { gcRunning, sleep, StoreBusyError } from './gc-lease.js';
 import { FORMAT_VERSION, MANIFEST_FILE, decodeManifest, encodeManifest, type BlobEntry, type Manifest } from './manifest.js';
 import { assertSafeName, isSafeName } from './names.js';
@@ -144,8 +144,13 @@ export class LocalStore {
     } catch {
       return [];
     }
-    const ids = new Set(entries.map((e) => (e.endsWith(LEASE_SUFFIX) ? e.slice(0, -LEASE_SUFFIX.length) : e)));
     const removed: string[] = [];
+    for (const temp of entries.filter((e) => e.includes(LEASE_TEMP_MARK))) {
+      if (await isAbandonedTempLease(join(staging, temp))) await rm(join(staging, temp), { force: true });
+    }
+    const ids = new Set(
+      entries.filter((e) => !e.includes(LEASE_TEMP_MARK)).map((e) => (e.endsWith(LEASE_SUFFIX) ? e.slice(0, -LEASE_SUFFIX.length) : e)),
+    );
     for (const id of ids) {
       const dir = join(staging, id);
       if (!(await isAbandoned(dir + LEASE_SUFFIX, dir))) continue;

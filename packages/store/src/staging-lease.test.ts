@@ -5,7 +5,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalStore } from './local-store.js';
-import { currentOwner, LEASE_TTL_MS, processStartTicks, type LeaseOwner } from './staging-lease.js';
+import { currentOwner, LEASE_TEMP_MARK, LEASE_TTL_MS, processStartTicks, type LeaseOwner } from './staging-lease.js';
 
 /** A staging entry as a writer with `owner` would have left it. */
 async function stagingOf(root: string, id: string, owner: LeaseOwner | null): Promise<string> {
@@ -42,6 +42,18 @@ describe('staging cleanup', () => {
     const committed = await draft.commit({ environment: { python: '3', platform: 'x', packages: {} }, blobs: [blob], body: {} });
     expect(await store.list()).toEqual([committed.manifest.id]);
     expect(existsSync(`${draft.dir}.lease`)).toBe(false);
+  });
+
+  it('cleans a lease a writer was killed in the middle of writing, and keeps a live writer\'s', async () => {
+    await mkdir(join(root, '.staging'), { recursive: true });
+    const hex = Buffer.from(hostname()).toString('hex');
+    const dead = join(root, '.staging', `gone${LEASE_TEMP_MARK}${await deadPid()}-x-${hex}`);
+    const live = join(root, '.staging', `here${LEASE_TEMP_MARK}${process.pid}-${processStartTicks(process.pid)}-${hex}`);
+    await writeFile(dead, '');
+    await writeFile(live, '');
+    await new LocalStore(root).cleanStaging();
+    expect(existsSync(dead)).toBe(false);
+    expect(existsSync(live)).toBe(true);
   });
 
   it('keeps a live process\'s staging, cleans a dead writer\'s, a reused pid\'s and an expired remote lease', async () => {

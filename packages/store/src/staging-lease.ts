@@ -6,10 +6,16 @@
  * on another host (where its pid means nothing here), a lease not renewed for LEASE_TTL_MS.
  */
 import { readFileSync } from 'node:fs';
-import { readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 
 export const LEASE_SUFFIX = '.lease';
+/**
+ * A lease being written: `<id>.lease-tmp-<pid>-<startTicks|x>-<host hex>`, renamed to `<id>.lease`
+ * once whole, so a cleaner never reads a half-written lease. Its name says who wrote it, so one
+ * left by a writer killed mid-write is provably abandoned too.
+ */
+export const LEASE_TEMP_MARK = '.lease-tmp-';
 /** A lease not renewed for this long belongs to a writer that is gone or hung beyond use. */
 export const LEASE_TTL_MS = 10 * 60_000;
 const RENEW_MS = 30_000;
@@ -52,7 +58,9 @@ export class StagingLease {
 
   /** Writes the lease file (before the staging directory exists, so a cleaner never sees it unowned). */
   static async acquire(path: string, owner: LeaseOwner = currentOwner()): Promise<StagingLease> {
-    await writeFile(path, JSON.stringify(owner), { mode: 0o600 });
+    const temp = `${path.slice(0, -LEASE_SUFFIX.length)}${LEASE_TEMP_MARK}${owner.pid}-${owner.startTicks ?? 'x'}-${Buffer.from(owner.host).toString('hex')}`;
+    await writeFile(temp, JSON.stringify(owner), { mode: 0o600 });
+    await rename(temp, path);
     return new StagingLease(path);
   }
 
@@ -77,6 +85,15 @@ export async function isAbandoned(leasePath: string, entryPath: string, now = Da
   const owner = parseOwner(text);
   if (!owner) return leaseAge > LEASE_TTL_MS;
   if (owner.host !== hostname()) return leaseAge > LEASE_TTL_MS;
+  return !ownerAlive(owner);
+}
+
+/** Is the lease being written at `path` (named by `LEASE_TEMP_MARK`) left by a writer that is gone? */
+export async function isAbandonedTempLease(path: string, now = Date.now()): Promise<boolean> {
+  const match = /\.lease-tmp-(\d+)-(\d+|x)-([0-9a-f]*)$/.exec(path);
+  if (!match) return olderThan(path, now, LEASE_TTL_MS);
+  const owner: LeaseOwner = { pid: Number(match[1]), startTicks: match[2] === 'x' ? null : Number(match[2]), host: Buffer.from(match[3]!, 'hex').toString() };
+  if (owner.host !== hostname()) return olderThan(path, now, LEASE_TTL_MS);
   return !ownerAlive(owner);
 }
 

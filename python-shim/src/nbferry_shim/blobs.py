@@ -298,8 +298,11 @@ def op_load(shim: "Shim", args: dict[str, Any], bufs: list[memoryview]) -> tuple
     rec.sync_pending_outside()
     results = []
     loaded: list[str] = []
+    progress = _LoadProgress(shim, blobs) if args.get("progress") else None
     with _pyplot_not_interactive():
-        loaded_bytes = _load_each(blobs, d, bufs, rec, verify, args, results, loaded)
+        loaded_bytes = _load_each(blobs, d, bufs, rec, verify, args, results, loaded, progress)
+    if progress is not None:
+        progress.finish()
     if loaded:
         _after_load(shim, loaded, digest=loaded_bytes <= _DIGEST_ON_LOAD_MAX_BYTES)
     return {"results": results}, []
@@ -333,8 +336,34 @@ def _pyplot_not_interactive() -> Iterator[None]:
                     pass
 
 
+class _LoadProgress:
+    """`progress` events ({op: "load", done, total} bytes read) pushed while blobs are read, at most
+    every 0.1 s plus a last one, so a coordinator can show a long load advancing."""
+
+    INTERVAL = 0.1
+
+    def __init__(self, shim: "Shim", blobs: list[Any]) -> None:
+        self.shim = shim
+        self.total = sum(int(b.get("bytes") or 0) for b in blobs if isinstance(b, dict))
+        self.done = 0
+        self.last = 0.0
+
+    def read(self, n: int) -> None:
+        self.done += n
+        now = time.monotonic()
+        if now - self.last >= self.INTERVAL:
+            self.last = now
+            self._push()
+
+    def finish(self) -> None:
+        self._push()
+
+    def _push(self) -> None:
+        self.shim.channel.push("progress", {"op": "load", "done": self.done, "total": max(self.total, self.done)})
+
+
 def _load_each(blobs: list[Any], d: Any, bufs: list[memoryview], rec: Any, verify: bool, args: dict[str, Any],
-               results: list[dict[str, Any]], loaded: list[str]) -> int:
+               results: list[dict[str, Any]], loaded: list[str], progress: "_LoadProgress | None" = None) -> int:
     """Loads each blob spec into the namespace, appending one result per spec and the names
     bound to `loaded`; returns the bytes read for the blobs that loaded."""
     loaded_bytes = 0
@@ -343,7 +372,8 @@ def _load_each(blobs: list[Any], d: Any, bufs: list[memoryview], rec: Any, verif
         res: dict[str, Any] = {"file": spec.get("file"), "ok": False}
         try:
             want = _want_checksum(spec)
-            raw, got = _read_blob(spec, d, bufs, want[0] if want else None, args.get("chunksDir"))
+            raw, got = _read_blob(spec, d, bufs, want[0] if want else None, progress.read if progress else None,
+                                  args.get("chunksDir"))
             values = _decode(raw, spec, want, got)
             bound = _bound(values, spec)
         except _LoadError as e:
@@ -383,11 +413,11 @@ def _want_checksum(spec: dict[str, Any]) -> tuple[str, str] | None:
 
 
 def _read_blob(spec: dict[str, Any], d: Any, bufs: list[memoryview],
-               algorithm: str | None, cas_root: Any = None) -> tuple[bytearray, str | None]:
+               algorithm: str | None, on_read: Any = None, cas_root: Any = None) -> tuple[bytearray, str | None]:
     """The blob's bytes and, when `algorithm` is given, their checksum, computed by worker threads
-    on chunk k while this thread reads (or copies) chunk k+1."""
+    on chunk k while this thread reads (or copies) chunk k+1. `on_read(n)` is told of each chunk."""
     if spec.get("chunks") is not None:
-        return _read_chunked(spec, cas_root, algorithm)
+        return _read_chunked(spec, cas_root, algorithm, on_read)
     if spec.get("file") is not None:
         name = str(spec["file"])
         if d is not None and (os.sep in name or name in ("", ".", "..")):
@@ -412,6 +442,8 @@ def _read_blob(spec: dict[str, Any], d: Any, bufs: list[memoryview],
                         break
                     if summer is not None:
                         summer.add([view[start:end]])
+                    if on_read is not None:
+                        on_read(end - start)
                 if got != size:
                     raise _LoadError("io", f"short read {got}/{size} bytes")
                 checksum = summer.hexdigest() if summer is not None else None
@@ -435,11 +467,13 @@ def _read_blob(spec: dict[str, Any], d: Any, bufs: list[memoryview],
         for p in parts:
             raw[pos : pos + p.nbytes] = p
             pos += p.nbytes
+            if on_read is not None:
+                on_read(p.nbytes)
         checksum = summer.hexdigest() if summer is not None else None
     return raw, checksum
 
 
-def _read_chunked(spec: dict[str, Any], cas_root: Any, algorithm: str | None) -> tuple[bytearray, str]:
+def _read_chunked(spec: dict[str, Any], cas_root: Any, algorithm: str | None, on_read: Any = None) -> tuple[bytearray, str]:
     """Format v2: the blob from its content-addressed chunks, each checked against its name."""
     digests = spec.get("chunks")
     total = spec.get("bytes")
@@ -450,7 +484,7 @@ def _read_chunked(spec: dict[str, Any], cas_root: Any, algorithm: str | None) ->
     if algorithm not in (None, chunksum.SHA256_8M):
         raise _LoadError("checksum", f"a chunked blob's checksum is {chunksum.SHA256_8M}, not {algorithm}")
     try:
-        return cas.read_chunks(cas_root, digests, total)
+        return cas.read_chunks(cas_root, digests, total, on_read)
     except cas.ChunkError as e:
         raise _LoadError("checksum", str(e)) from None
     except OSError as e:

@@ -27,6 +27,9 @@ from . import kinds
 # almost everything); at 50 ms only its figures (never stably hashable) were.
 FLOOR_SEC = 0.050
 FRACTION = 0.01  # of the cell's own wall time: the 1% median overhead target
+# Notebook code (a __reduce__, __getstate__) that hashing calls may block; it is given up after
+# the cell's hashing allowance, but never before this (the timer that watches it ticks at 50 ms).
+USER_HOOK_FLOOR_SEC = 0.1
 PRE_SEC = 0.001  # before the cell (its wall time is unknown): only cheap missing baselines
 INSPECT_SEC = 0.001  # hashing estimated above this: try proving "only inspected" first (pureuse)
 REACH_SEC = 0.001  # after the budget: re-deriving sharing facts of unhashed variables (quickreach)

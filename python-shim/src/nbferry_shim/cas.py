@@ -156,7 +156,8 @@ def _read_one(path: str, digest: str, into: memoryview) -> None:
         raise ChunkError(f"sha256-8m mismatch: chunk {digest} does not match its name (damaged)")
 
 
-def read_chunks(root: str, digests: list[str], total: int) -> tuple[bytearray, str]:
+def read_chunks(root: str, digests: list[str], total: int,
+                on_read: Callable[[int], None] | None = None) -> tuple[bytearray, str]:
     """The blob's bytes from its chunks and its `sha256-8m` checksum over the verified digests.
     Chunks are read and hashed by worker threads in parallel (both release the GIL)."""
     sizes = chunk_sizes(total, len(digests))
@@ -168,8 +169,10 @@ def read_chunks(root: str, digests: list[str], total: int) -> tuple[bytearray, s
         for digest, size in zip(digests, sizes):
             futures.append(pool.submit(_read_one, chunk_path(root, digest), digest, view[pos : pos + size]))
             pos += size
-        for f in futures:
+        for f, size in zip(futures, sizes):
             f.result()
+            if on_read is not None:
+                on_read(size)  # in order, as each chunk is in and verified
     del view
     return raw, chunksum.digest_hashes(bytes.fromhex(d) for d in digests)
 

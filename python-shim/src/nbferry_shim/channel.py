@@ -12,6 +12,7 @@ import traceback
 from typing import Any, Callable
 
 from . import msgpack_codec
+from .userbound import UserCodeOverBudget
 
 TARGET = "nbferry"
 Handler = Callable[[dict[str, Any], list[memoryview]], tuple[Any, list[bytes]]]
@@ -86,6 +87,9 @@ class Channel:
             return {"op": "reply", "id": rid, "ok": True}, result, extra
         except OpError as e:
             return {"op": "reply", "id": rid, "ok": False, "error": str(e)}, None, []
+        except UserCodeOverBudget:  # a BaseException, so that user code cannot swallow it
+            return {"op": "reply", "id": rid, "ok": False,
+                    "error": "notebook code called by this operation ran past its time budget"}, None, []
         except Exception as e:
             tb = traceback.format_exc(limit=4)
             return {"op": "reply", "id": rid, "ok": False, "error": f"{type(e).__name__}: {e}"}, {"traceback": tb}, []

@@ -14,10 +14,11 @@ import pickle
 import time
 from typing import TYPE_CHECKING, Any
 
-from . import hashing, kinds, pickled, serialize
+from . import hashing, kinds, pickled, reduced, serialize
 from .budget import gc_paused
-from .probe import probe
+from .probe import bounded_probe
 from .channel import OpError
+from .userbound import Bounded, UserCodeOverBudget
 
 if TYPE_CHECKING:
     from .runtime import Shim
@@ -57,6 +58,13 @@ def calibrate() -> dict[str, float]:
     to the planner. The target's unpickling runs in a fresh kernel with a small heap."""
     if _calibration:
         return _calibration
+    try:
+        return _calibrate()
+    except Exception:  # a cell replaced pickle.dumps or the like: plausible figures, not cached
+        return {"load_over_dump": 1.0, "memcpy_bps": 1e9}
+
+
+def _calibrate() -> dict[str, float]:
     sample = [{"k": i, "s": "x" * (i % 17), "f": i * 0.5, "l": [i, i + 1]} for i in range(5000)]
     ratios = []
     with gc_paused():
@@ -92,16 +100,23 @@ def measure_group(values: dict[str, Any], user_ns: dict[str, Any] | None, budget
         buffers.append(pb)
         return False
 
-    for v in values.values():
-        if modules_by_name and kinds.importable_module(v):
-            continue
-        reason = kinds.unserializable_reason(v)
-        if reason is not None:
-            return {"serializable": False, "reason": reason}
     sink = _TimedSink(time.perf_counter() + budget, pickled.CACHE.room() if keep_seq is not None else 0)
     t0 = time.perf_counter()
     try:
-        serialize.dumps_group(values, user_ns, sink, count)
+        with Bounded(user_ns, budget):
+            try:
+                for v in values.values():
+                    if modules_by_name and kinds.importable_module(v):
+                        continue
+                    reason = kinds.unserializable_reason(v)
+                    if reason is not None:
+                        return {"serializable": False, "reason": reason}
+            except Exception as e:  # a hostile object (its __getattribute__ raises): this group only
+                return {"serializable": False, "reason": f"{type(e).__name__}: {e}"[:500]}
+            serialize.dumps_group(values, user_ns, sink, count)
+    except UserCodeOverBudget:
+        # Given up, not waited on: what was reached is a lower bound of the cost.
+        return _result(sink.n, oob[0], time.perf_counter() - t0, cal, "lower-bound")
     except _Budget:
         return _estimate(values, user_ns, sink, oob[0], time.perf_counter() - t0, cal)
     except RecursionError:
@@ -144,7 +159,10 @@ def _estimate(values: dict[str, Any], user_ns: dict[str, Any] | None, sink: _Tim
         sink2 = _TimedSink(time.perf_counter() + 60.0)
         t0 = time.perf_counter()
         try:
-            serialize.dumps_group({"sample": sample}, user_ns, sink2, count)
+            with Bounded(user_ns, max(spent, 1.0)):
+                serialize.dumps_group({"sample": sample}, user_ns, sink2, count)
+        except (UserCodeOverBudget, _Budget):
+            return _result(sink.n, oob, spent, cal, "lower-bound")
         except Exception as e:
             return {"serializable": False, "reason": f"{type(e).__name__}: {e}"[:500], "estimate": "sample"}
         scale = n / k
@@ -171,7 +189,17 @@ def _by_name(shim: "Shim", group: list[str], variables: dict[str, Any]) -> bool:
 
 def op_measure(shim: "Shim", args: dict[str, Any], bufs: list[memoryview]) -> tuple[Any, list[bytes]]:
     rec = shim.recorder
-    rec.sync_pending_outside()
+    reduced.MEMO.start()  # a notebook object's __reduce__ runs once in all passes below
+    try:
+        with Bounded(rec.ns, float(args.get("budgetSec") or 2.0)):
+            rec.sync_pending_outside()  # probes what changed outside cells
+        return _op_measure(shim, args)
+    finally:
+        reduced.MEMO.stop()
+
+
+def _op_measure(shim: "Shim", args: dict[str, Any]) -> tuple[Any, list[bytes]]:
+    rec = shim.recorder
     ns = rec.ns
     algo = args.get("algo") or hashing.DEFAULT_ALGO
     if algo not in hashing.available_algos():
@@ -180,9 +208,16 @@ def op_measure(shim: "Shim", args: dict[str, Any], bufs: list[memoryview]) -> tu
     names = sorted(rec.snapshot) if want is None else [n for n in want if n in rec.snapshot]
     budget = float(args.get("budgetSec") or 2.0)
     t_start = time.perf_counter()
+    return _measure(shim, ns, names, algo, budget, t_start)
+
+
+def _measure(shim: "Shim", ns: dict[str, Any], names: list[str], algo: str, budget: float,
+             t_start: float) -> tuple[Any, list[bytes]]:
+    rec = shim.recorder
     variables: dict[str, Any] = {}
+    bound = Bounded(ns, budget)  # per variable: notebook code the probe calls may not block it
     for n in names:  # fresh probes: current fingerprints and current sharing
-        pr = probe(ns[n], ns, algo=algo)  # strong, process-independent digest for verification
+        pr = bounded_probe(bound, ns[n], ns, algo)  # strong, process-independent digest for verification
         rec.index.refresh(n, pr.shared)  # and fresh sharing facts for grouping
         rec.reach_known(n)  # once no reach is unknown, the tokens (and their over-grouping) go
         ent = rec.entries.get(n)

@@ -103,7 +103,8 @@ def build(shim: "Shim") -> dict[str, Handler]:
         return {"restored": rng.restore(blobs)}, []
 
     def fingerprint(args: dict[str, Any], bufs: list[memoryview]) -> tuple[Any, list[bytes]]:
-        from .probe import probe
+        from .probe import bounded_probe
+        from .userbound import Bounded
 
         algo = args.get("algo") or hashing.DEFAULT_ALGO
         if algo not in hashing.available_algos():
@@ -113,11 +114,12 @@ def build(shim: "Shim") -> dict[str, Handler]:
         if names is None:
             names = sorted(rec.filter.snapshot(ns))
         out: dict[str, Any] = {}
+        bound = Bounded(ns, float(args.get("budgetSec") or 2.0))
         for n in names:
             if n not in ns:
                 out[n] = {"digest": None, "reliable": False, "error": "not defined"}
                 continue
-            pr = probe(ns[n], ns, algo=algo)
+            pr = bounded_probe(bound, ns[n], ns, algo)
             out[n] = {"digest": pr.digest, "reliable": pr.reliable, "error": pr.error,
                       "opaque": pr.opaque[:5]}
         return {"algo": algo, "fingerprints": out}, []

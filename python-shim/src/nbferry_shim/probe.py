@@ -30,8 +30,9 @@ from dataclasses import dataclass, field
 from sys import getrefcount
 from typing import Any, Iterable
 
-from . import arraysum, codescan, files, hashing, kinds
+from . import arraysum, codescan, files, hashing, kinds, reduced
 from .budget import OverBudget
+from .userbound import Bounded, UserCodeOverBudget
 
 _ATOMS = kinds.ATOMS
 _FunctionType = types.FunctionType
@@ -106,6 +107,9 @@ def _calibrate() -> tuple[int, int]:
 
 
 SCAN_BASE, SELF_BASE = _calibrate()
+
+
+GAVE_UP = "gave up: notebook code it calls (__reduce__, __getstate__, ...) ran past the time budget"
 
 
 class _Opaque(Exception):
@@ -297,11 +301,15 @@ class DigestPickler(pickle.Pickler):
         return (tuple, (("\x00opaque", type(obj).__module__, type(obj).__qualname__),))
 
     def _generic(self, obj: Any, t: type) -> Any:
-        try:
-            reduce = copyreg.dispatch_table.get(t)
-            rv = reduce(obj) if reduce is not None else obj.__reduce_ex__(5)
-        except Exception as e:
-            return self._opaque(obj, f"reduce failed: {type(e).__name__}: {e}"[:200])
+        rv = reduced.MEMO.get(obj) if reduced.MEMO.active else None
+        if rv is None:
+            try:
+                reduce = copyreg.dispatch_table.get(t)
+                rv = reduce(obj) if reduce is not None else obj.__reduce_ex__(5)
+            except Exception as e:
+                return self._opaque(obj, f"reduce failed: {type(e).__name__}: {e}"[:200])
+            if reduced.MEMO.active and kinds.is_user_class(t):
+                reduced.MEMO.record(obj, rv)  # later passes of this measure reuse it: the hook runs once
         if isinstance(rv, str):
             return _NOT if kinds.importable(obj) else self._opaque(obj, "not importable")
         if not isinstance(rv, tuple) or len(rv) < 2:
@@ -540,9 +548,14 @@ def probe(obj: Any, user_ns: dict[str, Any] | None, *, algo: str | None = None,
     err: str | None = None
     if type(obj) not in _ATOMS:
         p.shared.add(id(obj))
-    top_reason = kinds.unserializable_reason(obj)
+    try:
+        top_reason = kinds.unserializable_reason(obj)
+    except Exception as e:  # e.g. a __getattribute__ that always raises
+        top_reason = f"{type(e).__name__}: {e}"[:300]
     try:
         p.dump(obj)
+    except UserCodeOverBudget:
+        err = GAVE_UP
     except OverBudget:
         return Probe(digest=None, shared=frozenset(p.shared), unserializable=top_reason, aborted=True,
                      digested=False, seconds=time.perf_counter() - t0, arrays=frozenset(p.arrays))
@@ -570,6 +583,17 @@ def probe(obj: Any, user_ns: dict[str, Any] | None, *, algo: str | None = None,
     )
 
 
+def bounded_probe(bound: Bounded, value: Any, ns: dict[str, Any], algo: str) -> Probe:
+    """A probe that gives up when notebook code it calls blocks past the bound: no digest, and
+    sharing facts from a reference walk that calls no user code."""
+    try:
+        with bound:
+            return probe(value, ns, algo=algo)
+    except UserCodeOverBudget:
+        return Probe(digest=None, shared=frozenset(fallback_reach(value, ns)),
+                     error=GAVE_UP)
+
+
 def fallback_reach(obj: Any, user_ns: dict[str, Any] | None, limit: int = 200_000) -> set[int]:
     """When pickling failed midway: ids of everything gc can reach (bounded), for sharing only."""
     out: set[int] = set()
@@ -578,10 +602,11 @@ def fallback_reach(obj: Any, user_ns: dict[str, Any] | None, limit: int = 200_00
     while stack and len(out) < limit:
         o = stack.pop()
         oid = id(o)
-        if oid in out or oid in skip or type(o) in _ATOMS or isinstance(o, (type, types.ModuleType)):
+        t = type(o)  # type(), not isinstance(): no user __getattribute__/__class__ runs here
+        if oid in out or oid in skip or t in _ATOMS or issubclass(t, (type, types.ModuleType)):
             continue
         out.add(oid)
-        if isinstance(o, types.FunctionType):
+        if t is types.FunctionType:
             stack.extend(x for x in (o.__defaults__, o.__closure__, o.__dict__) if x)
             continue
         stack.extend(gc.get_referents(o))

@@ -30,6 +30,7 @@ from .history import History, Record
 from .namespace import NameFilter
 from .probe import RECORD_ALGO, ArrayCache, Probe, probe
 from .sharing import SharingIndex
+from .userbound import Bounded
 
 STATEFUL_PACKAGES = frozenset({"matplotlib", "seaborn"})  # module-global state (pyplot's figures)
 _MAX_RNG_STATES = 2000
@@ -352,8 +353,11 @@ class Recorder:
                 first = first - inspected.keys()
                 partners = partners & (self.index.partners(first) | p.stateful)
         spent: dict[str, float] = {}  # unhashed -> new estimate (doubled when a pass ran over)
-        passes.after_cell(self, first, partners, rebound, set(created), olds, deadline, fresh, spent, modified,
-                          unreliable, errors)
+        # Notebook code that hashing calls (a __reduce__ that sleeps) is given up once past the
+        # budget, instead of holding the cell: that variable is then not fingerprinted (modified).
+        with Bounded(ns, max(deadline - time.perf_counter(), budget.USER_HOOK_FLOOR_SEC)):
+            passes.after_cell(self, first, partners, rebound, set(created), olds, deadline, fresh, spent, modified,
+                              unreliable, errors)
         unhashed = list(spent)
         if unhashed:
             passes.unhash(self, spent, p, first | partners, olds)

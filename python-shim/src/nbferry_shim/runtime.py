@@ -33,6 +33,7 @@ class Shim:
             self.channel.push("records", {"records": [rec], "lastSeq": self.history.last_seq})
 
     def start(self) -> None:
+        self._pin_kernel_json()
         self.recorder.scan_existing()
         ev = self.shell.events
         ev.register("pre_run_cell", self.recorder.pre_run_cell)
@@ -46,7 +47,35 @@ class Shim:
         except Exception:
             self._comm_registered = False
 
+    def _pin_kernel_json(self) -> None:
+        """jupyter_client packs every kernel message with `json.dumps`, looked up at each call: a
+        cell that rebinds it (json.dumps = ...) cuts the kernel off from every client, nbferry
+        included, and its requests wait forever. Injected, this module's `json` is the snapshot taken
+        at injection (inject.py.tmpl); the packer gets it too. Undone by stop()."""
+        self._kernel_json: Any = None
+        try:
+            import jupyter_client.session as session
+        except Exception:
+            return
+        live = getattr(session, "json", None)
+        if live is not None and live is not json and getattr(json, "nbferry_live", None) is live:
+            self._kernel_json = live
+            session.json = json
+
+    def _unpin_kernel_json(self) -> None:
+        if self._kernel_json is None:
+            return
+        try:
+            import jupyter_client.session as session
+
+            if session.json is json:
+                session.json = self._kernel_json
+        except Exception:
+            pass
+        self._kernel_json = None
+
     def stop(self) -> None:
+        self._unpin_kernel_json()
         self.recorder.enabled = False
         ev = self.shell.events
         for name, cb in (("pre_run_cell", self.recorder.pre_run_cell), ("post_run_cell", self.recorder.post_run_cell)):

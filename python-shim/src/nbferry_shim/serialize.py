@@ -21,7 +21,7 @@ import sys
 import types
 from typing import Any
 
-from . import files, kinds
+from . import files, kinds, reduced
 
 _EMPTY = ("\x00nbferry-empty-cell",)
 
@@ -129,6 +129,10 @@ def make_pickler(file: Any, user_ns: dict[str, Any] | None, buffer_callback: Any
             self._fine_types: set[type] = set()
 
         def reducer_override(self, obj: Any) -> Any:
+            if reduced.MEMO.active:
+                rv = reduced.MEMO.get(obj)
+                if rv is not None:
+                    return rv
             t = type(obj)
             if t is types.FunctionType and kinds.is_user_function(obj, self.user_ns) and obj.__globals__ is self.user_ns:
                 return _reduce_function(obj)

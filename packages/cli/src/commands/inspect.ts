@@ -2,40 +2,56 @@
 import { formatBytes, type CheckpointBody } from '@nbferry/migrate';
 import { renderPlanText } from '@nbferry/planner';
 import { LocalStore, openCheckpoint } from '@nbferry/store';
+import { EXIT } from '../exit-codes.js';
+import { untilInterrupted } from '../interrupt.js';
+import { describeSignature, verifyingKey } from '../keys.js';
+import { checkpointDocument, writeDocument, type InspectDocument } from '../output/documents.js';
 
-export async function inspectCommand(path: string | undefined, json: boolean): Promise<number> {
-  if (!path) {
-    process.stderr.write('nbferry inspect: which store or checkpoint? (nbferry inspect <dir>)\n');
-    return 2;
-  }
-  const checkpoint = await openCheckpoint<CheckpointBody>(path);
-  const store = new LocalStore(path);
-  const ids = await store.list();
+export interface InspectArgs {
+  path: string;
+  /** With a key, a checkpoint not signed by it is refused (UntrustedCheckpointError) unless trustUnsigned. */
+  keyFile?: string;
+  trustUnsigned?: boolean;
+  json: boolean;
+  signal: AbortSignal;
+}
+
+export async function inspectCommand(args: InspectArgs): Promise<number> {
+  const key = await verifyingKey(args.keyFile);
+  const checkpoint = await openCheckpoint<CheckpointBody>(args.path, { key, trustUnsigned: args.trustUnsigned ?? false });
+  const ids = await new LocalStore(args.path).list();
+  const described = checkpointDocument(checkpoint);
   const { manifest } = checkpoint;
-  const verified = await Promise.all(manifest.blobs.map(async (blob) => ({ ...blob, intact: await checkpoint.verifyBlob(blob) })));
-  if (json) {
-    process.stdout.write(
-      `${JSON.stringify(
-        {
-          checkpoint: checkpoint.dir,
-          id: manifest.id,
-          createdAt: manifest.createdAt,
-          checkpointsInStore: ids,
-          environment: manifest.environment,
-          blobs: verified,
-          plan: manifest.body.plan,
-          unrecoverable: manifest.body.unrecoverable,
-          executions: manifest.body.history.executions.length,
-        },
-        null,
-        2,
-      )}\n`,
-    );
-    return verified.every((b) => b.intact) ? 0 : 1;
+  const checked = Promise.all(
+    manifest.blobs.map(async (blob) => ({
+      file: blob.file,
+      bytes: blob.bytes,
+      checksum: blob.checksum,
+      group: blob.group,
+      variables: [...blob.variables],
+      intact: await checkpoint.verifyBlob(blob),
+    })),
+  );
+  // Checking blobs reads every byte (minutes for a large store): Ctrl-C stops waiting at once.
+  const blobs = await untilInterrupted(checked, args.signal);
+  const ok = blobs.every((b) => b.intact);
+  if (args.json) {
+    const document: InspectDocument = {
+      schema: 'nbferry/inspect@1',
+      ok,
+      checkpointsInStore: ids,
+      checkpoint: described,
+      environment: manifest.environment,
+      executions: manifest.body.history.executions.length,
+      blobs,
+    };
+    writeDocument(document);
+    return ok ? EXIT.ok : EXIT.incomplete;
   }
   const lines = [
     `checkpoint ${manifest.id} (${manifest.createdAt}) at ${checkpoint.dir}`,
     ids.length ? `store holds ${ids.length} checkpoint(s): ${ids.join(', ')}` : '',
+    `signature: ${describeSignature(described.signature)}`,
     `environment: Python ${manifest.environment.python} on ${manifest.environment.platform}; ` +
       Object.entries(manifest.environment.packages)
         .map(([name, version]) => `${name} ${version}`)
@@ -44,9 +60,9 @@ export async function inspectCommand(path: string | undefined, json: boolean): P
     '',
     renderPlanText(manifest.body.plan),
     'blobs:',
-    ...verified.map((b) => `  ${b.file}  ${formatBytes(b.bytes).padStart(9)}  ${b.intact ? 'intact' : 'DAMAGED (checksum mismatch)'}  ${b.variables.join(', ')}`),
+    ...blobs.map((b) => `  ${b.file}  ${formatBytes(b.bytes).padStart(9)}  ${b.intact ? 'intact' : 'DAMAGED (checksum mismatch)'}  ${b.variables.join(', ')}`),
     ...manifest.body.unrecoverable.map((u) => `cannot be restored: ${u.name}: ${u.reason}`),
   ];
   process.stdout.write(`${lines.filter((l, i) => l !== '' || i > 1).join('\n')}\n`);
-  return verified.every((b) => b.intact) ? 0 : 1;
+  return ok ? EXIT.ok : EXIT.incomplete;
 }

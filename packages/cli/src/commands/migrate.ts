@@ -19,7 +19,13 @@ import {
 } from '@nbferry/migrate';
 import { renderPlanText } from '@nbferry/planner';
 import { LocalStore } from '@nbferry/store';
-import { endProgress, progressLine } from '../progress-line.js';
+import { EXIT } from '../exit-codes.js';
+import { signingKey } from '../keys.js';
+import type { Limits } from '../limits.js';
+import { verdictText } from '../output/verdict.js';
+import { checkpointDocument, restoreDocument, writeDocument } from '../output/documents.js';
+import { createProgress, type ProgressMode } from '../progress/progress.js';
+import { stopKernel } from '../kernel-options.js';
 import { runRecorded } from '../recorded-run.js';
 
 export interface MigrateArgs {
@@ -27,40 +33,62 @@ export interface MigrateArgs {
   python?: string;
   store?: string;
   force: boolean;
+  /** Exit 0 although a rerun brought a variable back different (allowRecomputedDifferent). */
+  allowDifferent?: boolean;
+  /** Sign the checkpoint with this key file's private key and verify the restore against it. */
+  keyFile?: string;
+  limits?: Limits;
   json: boolean;
+  progress: ProgressMode;
+  signal: AbortSignal;
 }
 
 export async function migrateCommand(args: MigrateArgs): Promise<number> {
   const say = (text: string) => !args.json && process.stdout.write(text);
+  const limits = args.limits ?? {};
+  const allowDifferent = args.allowDifferent ?? false;
+  // Before running anything: a key that cannot sign would only fail after the whole notebook ran.
+  const key = await signingKey(args.keyFile);
   say(`nbferry migrate ${args.notebook}\n\n1. Run the notebook in a fresh, recorded kernel\n`);
-  const source = await runRecorded(args.notebook, args.python, args.json ? 'none' : 'cells');
-  const storeDir = args.store ?? (await mkdtemp(join(tmpdir(), 'nbferry-store-')));
+  const { signal } = args;
+  const call = { signal, timeoutMs: limits.timeoutMs };
+  const source = await runRecorded(args.notebook, args.python, args.json ? 'none' : 'cells', signal, limits);
+  let storeDir: string | undefined = args.store;
+  const progress = createProgress(args.progress);
   let target: Promise<{ kernel: Awaited<ReturnType<typeof launchKernel>>; prepared: PreparedTarget; readyMs: number }> | undefined;
   try {
-    if (source.failed) {
-      process.stderr.write(`cell ${source.failed.cell.index + 1} failed; migrating the state as it is\n`);
-    }
+    storeDir ??= await mkdtemp(join(tmpdir(), 'nbferry-store-'));
+    if (source.failed) say(`   cell ${source.failed.cell.index + 1} failed; migrating the state as it is\n`);
     say(`   ${source.runs.length} cells in ${formatMs(source.runMs)} (kernel ready in ${formatMs(source.kernelReadyMs)})\n\n`);
 
     // Start and prepare the target (imports, shim, environment) while the source checkpoints: the two overlap.
-    const modules = await userModules(source.kernel.client);
+    const modules = await userModules(source.kernel.client, call);
     const targetStart = performance.now();
-    target = launchKernel({ python: args.python, cwd: source.notebookDir }).then(async (kernel) => {
-      const prepared = await prepareTarget(kernel.client, modules);
+    target = launchKernel({ python: args.python, cwd: source.notebookDir, signal }).then(async (kernel) => {
+      const prepared = await prepareTarget(kernel.client, modules, call).catch(async (error: unknown) => {
+        await stopKernel(kernel, signal);
+        throw error;
+      });
       return { kernel, prepared, readyMs: performance.now() - targetStart };
     });
     target.catch(() => {}); // awaited below; this only avoids an unhandled rejection meanwhile
 
     say('2. Checkpoint (the source kernel keeps running)\n');
-    const saved = await checkpoint(source.recorder, new LocalStore(storeDir), { onProgress: progressLine('checkpoint', !args.json) });
+    const saved = await checkpoint(source.recorder, new LocalStore(storeDir), {
+      ...call,
+      key,
+      measureBudgetSec: limits.measureBudgetSec,
+      onProgress: progress.listener('checkpoint'),
+    });
     const checkpointEndMs = performance.now() - targetStart;
-    endProgress();
+    progress.end();
     const bytes = saved.checkpoint.manifest.blobs.reduce((sum, b) => sum + b.bytes, 0);
     say(`${indent(renderPlanText(saved.plan))}\n`);
     const t = saved.timings;
     say(
       `   checkpoint ${formatMs(t.totalMs)}: measure ${formatMs(t.measureMs)}, plan ${formatMs(t.planMs)}, ` +
-        `save ${formatMs(t.saveMs)}, commit ${formatMs(t.commitMs)}; ${formatBytes(bytes)} in ${saved.checkpoint.dir}\n\n`,
+        `save ${formatMs(t.saveMs)}, commit ${formatMs(t.commitMs)}; ${formatBytes(bytes)} in ` +
+        `${args.store ? saved.checkpoint.dir : 'a temporary store (removed at the end; --store DIR keeps it)'}\n\n`,
     );
 
     const { kernel, prepared, readyMs } = await target;
@@ -70,8 +98,15 @@ export async function migrateCommand(args: MigrateArgs): Promise<number> {
       `3. Restore into a fresh kernel (started, warmed and given the shim during the checkpoint: ready ${formatMs(readyMs)} after launch, ` +
         `${waitMs > 0 ? `${formatMs(waitMs)} after the checkpoint ended` : 'before the checkpoint ended'})\n`,
     );
-    const restored = await restore(saved.checkpoint, kernel.client, { force: args.force, prepared, onProgress: progressLine('restore', !args.json) });
-    endProgress();
+    const restored = await restore(saved.checkpoint, kernel.client, {
+      ...call,
+      key,
+      force: args.force,
+      allowRecomputedDifferent: allowDifferent,
+      prepared,
+      onProgress: progress.listener('restore'),
+    });
+    progress.end();
     const r = restored.timings;
     say(
       `   restore ${formatMs(r.totalMs)}: compatibility ${formatMs(r.compatibilityMs)}, shim ${formatMs(r.attachMs)}, ` +
@@ -90,34 +125,29 @@ export async function migrateCommand(args: MigrateArgs): Promise<number> {
     say(
       `Migration ${formatMs(migrationMs)} (checkpoint ${formatMs(t.totalMs)}${waitMs > 0 ? ` + waiting for the target ${formatMs(waitMs)}` : ''} + restore ${formatMs(r.totalMs)}); ` +
         `rerunning the notebook took ${formatMs(rerunAllMs)} (${(rerunAllMs / migrationMs).toFixed(1)}x). ` +
-        `${restored.verification.ok ? 'Nothing was lost.' : `${restored.verification.totals.lost} variable(s) LOST.`}\n`,
+        `${verdictText(restored.verification, allowDifferent)}\n`,
     );
     if (args.json) {
-      process.stdout.write(
-        `${JSON.stringify(
-          {
-            notebook: args.notebook,
-            ok: restored.verification.ok,
-            migrationMs,
-            targetWaitMs: waitMs,
-            rerunAllMs,
-            bytes,
-            checkpoint: { dir: saved.checkpoint.dir, timings: saved.timings },
-            restore: { timings: restored.timings, fallbacks: restored.fallbacks, loadedGroups: restored.loadedGroups, rerunCells: restored.rerunCells },
-            plan: saved.plan,
-            totals: restored.verification.totals,
-            variables: restored.verification.variables,
-          },
-          null,
-          2,
-        )}\n`,
-      );
+      writeDocument({
+        schema: 'nbferry/migrate@1',
+        notebook: args.notebook,
+        failedCell: source.failed ? source.failed.cell.index + 1 : null,
+        ok: restored.verification.ok,
+        migrationMs,
+        targetWaitMs: waitMs,
+        rerunAllMs,
+        // A temporary store is removed below: the document names no path that will not exist.
+        checkpoint: checkpointDocument(saved.checkpoint, { timings: saved.timings, deadlineMissed: saved.deadlineMissed ?? false, kept: args.store !== undefined }),
+        // The target is shut down below: no connection file to hand out.
+        restore: restoreDocument(restored, null),
+      });
     }
-    return restored.verification.ok ? 0 : 1;
+    return restored.verification.ok ? EXIT.ok : EXIT.incomplete;
   } finally {
-    await source.kernel.dispose();
-    await target?.then(({ kernel }) => kernel.dispose()).catch(() => {});
-    if (!args.store) await rm(storeDir, { recursive: true, force: true });
+    progress.end();
+    await stopKernel(source.kernel, signal);
+    await target?.then(({ kernel }) => stopKernel(kernel, signal)).catch(() => {});
+    if (!args.store && storeDir) await rm(storeDir, { recursive: true, force: true });
   }
 }
 

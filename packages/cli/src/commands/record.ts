@@ -1,5 +1,8 @@
 /** nbferry record <nb.ipynb> --graph out.json [--dot out.dot]: the history graph of a notebook run. */
 import { writeFile } from 'node:fs/promises';
+import { EXIT } from '../exit-codes.js';
+import { UsageError } from '../errors.js';
+import { stopKernel } from '../kernel-options.js';
 import { runRecorded } from '../recorded-run.js';
 
 export interface RecordArgs {
@@ -8,16 +11,16 @@ export interface RecordArgs {
   graph?: string;
   dot?: string;
   quiet: boolean;
+  signal: AbortSignal;
 }
 
 export async function recordCommand(args: RecordArgs): Promise<number> {
   if (!args.graph && !args.dot) {
-    process.stderr.write('nbferry record: say where to write the graph: --graph out.json and/or --dot out.dot\n');
-    return 2;
+    throw new UsageError('nbferry record: say where to write the graph: --graph out.json and/or --dot out.dot');
   }
-  const run = await runRecorded(args.notebook, args.python, args.quiet ? 'none' : 'cells');
+  const run = await runRecorded(args.notebook, args.python, args.quiet ? 'none' : 'cells', args.signal);
   try {
-    await run.recorder.sync();
+    await run.recorder.sync({ signal: args.signal });
     const graph = run.recorder.graph;
     if (args.graph) await writeFile(args.graph, `${JSON.stringify(graph.toJSON(), null, 2)}\n`);
     if (args.dot) await writeFile(args.dot, graph.toDot());
@@ -25,8 +28,8 @@ export async function recordCommand(args: RecordArgs): Promise<number> {
       `recorded ${graph.executions.length} executions, ${graph.graph.nodeCount()} nodes, ${graph.graph.edgeCount()} edges` +
         `${args.graph ? ` -> ${args.graph}` : ''}${args.dot ? ` -> ${args.dot}` : ''}\n`,
     );
-    return run.failed ? 1 : 0;
+    return run.failed ? EXIT.incomplete : EXIT.ok;
   } finally {
-    await run.kernel.dispose();
+    await stopKernel(run.kernel, args.signal);
   }
 }

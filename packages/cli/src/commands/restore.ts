@@ -1,70 +1,121 @@
 /**
  * nbferry restore DIR [--python PATH | --connection-file F] [--force]: restore a checkpoint into a
  * fresh kernel (left running for the user, its connection file printed) or into a running one.
+ *
+ * The checkpoint is opened (and, with a key, its signature checked) before any kernel starts. A
+ * fresh kernel starts in the caller's directory or --cwd: the manifest's recorded directory is
+ * input from the store and is used only with --cwd-from-checkpoint.
  */
+import { checkpointWorkingDirectory, formatMs, renderVerification, restore, type CheckpointBody } from '@nbferry/migrate';
+import { openCheckpoint, type StoredCheckpoint } from '@nbferry/store';
+import { UsageError } from '../errors.js';
+import { EXIT } from '../exit-codes.js';
+import { openKernel, stopKernel } from '../kernel-options.js';
+import { verifyingKey } from '../keys.js';
+import type { Limits } from '../limits.js';
+import { restoreDocument, writeDocument } from '../output/documents.js';
+import { verdictText } from '../output/verdict.js';
+import { createProgress, type ProgressMode } from '../progress/progress.js';
 import { statSync } from 'node:fs';
-import { formatMs, renderVerification, restore } from '@nbferry/migrate';
-import { openCheckpoint } from '@nbferry/store';
-import type { CheckpointBody } from '@nbferry/migrate';
-import { openKernel } from '../kernel-options.js';
-import { endProgress, progressLine } from '../progress-line.js';
+import { resolve } from 'node:path';
 
 export interface RestoreArgs {
-  checkpoint?: string;
+  checkpoint: string;
   python?: string;
   connectionFile?: string;
+  /** Where a fresh kernel starts (default: the current directory). */
+  cwd?: string;
+  /** Start a fresh kernel in the checkpoint's recorded directory (the caller's consent). */
+  cwdFromCheckpoint?: boolean;
+  replaceExisting?: boolean;
+  allowDifferent?: boolean;
   force: boolean;
+  keyFile?: string;
+  trustUnsigned?: boolean;
+  limits?: Limits;
   json: boolean;
+  progress: ProgressMode;
+  signal: AbortSignal;
 }
 
 export async function restoreCommand(args: RestoreArgs): Promise<number> {
-  if (!args.checkpoint) {
-    process.stderr.write('nbferry restore: which checkpoint? (nbferry restore <store or checkpoint dir>)\n');
-    return 2;
-  }
-  const stored = await openCheckpoint<CheckpointBody>(args.checkpoint);
-  const cwd = stored.manifest.body.cwd;
-  // A fresh kernel starts where the source ran (relative paths in reruns), and outlives us.
-  const kernel = await openKernel({ python: args.python, connectionFile: args.connectionFile, cwd: existsDir(cwd), outlive: true });
+  const key = await verifyingKey(args.keyFile);
+  const trust = { key, trustUnsigned: args.trustUnsigned ?? false };
+  // With a key, an untrusted checkpoint is refused here, before any kernel starts.
+  const stored = await openCheckpoint<CheckpointBody>(args.checkpoint, trust);
+  const cwd = args.connectionFile ? undefined : startDirectory(stored, args);
+  const kernel = await openKernel({
+    python: args.python,
+    connectionFile: args.connectionFile,
+    cwd,
+    outlive: true,
+    signal: args.signal,
+    timeoutMs: args.limits?.timeoutMs,
+  });
+  // Handed to the user only once restored and verified; an error or interruption shuts a fresh kernel down.
   let keep = false;
+  const progress = createProgress(args.progress);
   try {
-    const report = await restore(stored, kernel.client, { force: args.force, onProgress: progressLine('restore', !args.json) });
-    endProgress();
-    const ok = report.verification.ok;
+    const report = await restore(stored, kernel.client, {
+      ...trust,
+      force: args.force,
+      replaceExisting: args.replaceExisting ?? false,
+      allowRecomputedDifferent: args.allowDifferent ?? false,
+      timeoutMs: args.limits?.timeoutMs,
+      onProgress: progress.listener('restore'),
+      signal: args.signal,
+    });
+    progress.end();
     keep = true;
     if (args.json) {
-      process.stdout.write(
-        `${JSON.stringify(
-          {
-            ok,
-            connectionFile: kernel.connectionFile,
-            totals: report.verification.totals,
-            variables: report.verification.variables,
-            fallbacks: report.fallbacks,
-            timings: report.timings,
-          },
-          null,
-          2,
-        )}\n`,
-      );
+      writeDocument(restoreDocument(report, kernel.connectionFile));
     } else {
       process.stdout.write(`${renderVerification(report.verification)}\n`);
       for (const fallback of report.fallbacks) process.stdout.write(`fallback: ${fallback}\n`);
-      process.stdout.write(
-        `restored in ${formatMs(report.timings.totalMs)}; kernel ready: jupyter console --existing ${kernel.connectionFile}\n`,
-      );
+      process.stdout.write(`${verdictText(report.verification, args.allowDifferent ?? false)}\n`);
+      process.stdout.write(`restored in ${formatMs(report.timings.totalMs)}; kernel ready: jupyter console --existing ${kernel.connectionFile}\n`);
     }
-    return ok ? 0 : 1;
+    if (!report.verification.ok && cwd !== undefined) hintWorkingDirectory(stored, cwd);
+    return report.verification.ok ? EXIT.ok : EXIT.incomplete;
   } finally {
+    progress.end();
     if (keep) await kernel.detach();
-    else await kernel.dispose();
+    else await stopKernel(kernel, args.signal);
   }
 }
 
-function existsDir(path: string): string | undefined {
+/** --cwd, else with consent the checkpoint's recorded directory (if it exists here), else the current directory. */
+function startDirectory(stored: StoredCheckpoint<CheckpointBody>, args: RestoreArgs): string {
+  if (args.cwd !== undefined) {
+    const dir = resolve(args.cwd);
+    if (!isDirectory(dir)) throw new UsageError(`nbferry restore: --cwd ${args.cwd} is not a directory.`);
+    return dir;
+  }
+  if (args.cwdFromCheckpoint) {
+    const recorded = checkpointWorkingDirectory(stored, { useCheckpointCwd: true });
+    if (recorded) return recorded;
+    process.stderr.write(
+      `nbferry restore: the checkpoint's working directory ${JSON.stringify(String(stored.manifest.body.cwd))} is not an existing absolute directory here; ` +
+        `starting in ${process.cwd()}\n`,
+    );
+  }
+  return process.cwd();
+}
+
+/** Reruns read relative paths from the kernel's directory: if it is not the checkpoint's, say so. */
+function hintWorkingDirectory(stored: StoredCheckpoint<CheckpointBody>, cwd: string): void {
+  const recorded = stored.manifest.body.cwd;
+  if (typeof recorded !== 'string' || recorded === cwd) return;
+  process.stderr.write(
+    `nbferry restore: the kernel ran in ${cwd}; the checkpoint was taken in ${recorded}. If reruns read files by relative path, ` +
+      'restore with --cwd DIR (where those files are) or --cwd-from-checkpoint.\n',
+  );
+}
+
+function isDirectory(path: string): boolean {
   try {
-    return statSync(path).isDirectory() ? path : undefined;
+    return statSync(path).isDirectory();
   } catch {
-    return undefined;
+    return false;
   }
 }

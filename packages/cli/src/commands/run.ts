@@ -1,27 +1,42 @@
 /** nbferry run <nb.ipynb> [--checkpoint DIR]: run a notebook in a fresh recorded kernel, optionally checkpoint it. */
-import { checkpoint, formatBytes, formatMs } from '@nbferry/migrate';
-import { LocalStore } from '@nbferry/store';
-import { endProgress, progressLine } from '../progress-line.js';
+import { formatMs } from '@nbferry/migrate';
+import { EXIT } from '../exit-codes.js';
+import { signingKey } from '../keys.js';
+import type { Limits } from '../limits.js';
+import { renderCheckpointText } from '../output/checkpoint-text.js';
+import { writeDocument, type RunDocument } from '../output/documents.js';
+import type { ProgressMode } from '../progress/progress.js';
+import { stopKernel } from '../kernel-options.js';
 import { runRecorded } from '../recorded-run.js';
+import { takeCheckpoint } from './checkpoint.js';
 
 export interface RunArgs {
   notebook: string;
   python?: string;
   checkpoint?: string;
+  allowLoss: boolean;
+  keyFile?: string;
+  limits: Limits;
   json: boolean;
   quiet: boolean;
+  progress: ProgressMode;
+  signal: AbortSignal;
 }
 
 export async function runCommand(args: RunArgs): Promise<number> {
-  const run = await runRecorded(args.notebook, args.python, args.json || args.quiet ? 'none' : 'outputs');
+  // Before running anything: a key that cannot sign would only fail after the whole notebook ran.
+  const key = args.checkpoint ? await signingKey(args.keyFile) : undefined;
+  const run = await runRecorded(args.notebook, args.python, args.json || args.quiet ? 'none' : 'outputs', args.signal, args.limits);
   try {
-    const summary = {
+    const document: RunDocument = {
+      schema: 'nbferry/run@1',
       notebook: args.notebook,
       cells: run.notebook.cells.length,
       ran: run.runs.length,
       failedCell: run.failed ? run.failed.cell.index + 1 : null,
       runMs: run.runMs,
       kernelReadyMs: run.kernelReadyMs,
+      checkpoint: null,
     };
     if (!args.json) {
       process.stdout.write(
@@ -29,23 +44,14 @@ export async function runCommand(args: RunArgs): Promise<number> {
           `(kernel ready in ${formatMs(run.kernelReadyMs)})${run.failed ? `; cell ${run.failed.cell.index + 1} failed` : ''}\n`,
       );
     }
-    if (!args.checkpoint) {
-      if (args.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
-      return run.failed ? 1 : 0;
+    if (args.checkpoint) {
+      const taken = await takeCheckpoint(run.recorder, args.checkpoint, { ...args, key });
+      document.checkpoint = taken.document;
+      if (!args.json) process.stdout.write(renderCheckpointText(taken.document, args.allowLoss));
     }
-    const result = await checkpoint(run.recorder, new LocalStore(args.checkpoint), { onProgress: progressLine('checkpoint', !args.json) });
-    endProgress();
-    const bytes = result.checkpoint.manifest.blobs.reduce((sum, b) => sum + b.bytes, 0);
-    if (args.json) {
-      process.stdout.write(`${JSON.stringify({ ...summary, checkpoint: result.checkpoint.dir, bytes, timings: result.timings, plan: result.plan }, null, 2)}\n`);
-    } else {
-      process.stdout.write(
-        `checkpoint ${result.checkpoint.dir}: ${result.plan.serialize.length} groups saved (${formatBytes(bytes)}), ` +
-          `${result.plan.rerun.length} cells to rerun, in ${formatMs(result.timings.totalMs)}\n`,
-      );
-    }
-    return run.failed ? 1 : 0;
+    if (args.json) writeDocument(document);
+    return run.failed || document.checkpoint?.committed === false ? EXIT.incomplete : EXIT.ok;
   } finally {
-    await run.kernel.dispose();
+    await stopKernel(run.kernel, args.signal);
   }
 }

@@ -1,0 +1,328 @@
+/**
+ * The command-line grammar (commander): commands, their arguments and options, help and version.
+ * Options shared by several commands are added by the helpers below, so adding one (e.g. a key
+ * file for signed checkpoints) is one helper and one line per command.
+ */
+import { createRequire } from 'node:module';
+import { Command, Option } from 'commander';
+import { checkpointCommand } from './commands/checkpoint.js';
+import { inspectCommand } from './commands/inspect.js';
+import { keygenCommand } from './commands/keygen.js';
+import { migrateCommand } from './commands/migrate.js';
+import { recordCommand } from './commands/record.js';
+import { restoreCommand } from './commands/restore.js';
+import { runCommand } from './commands/run.js';
+import { UsageError } from './errors.js';
+import { EXIT_CODES_HELP } from './exit-codes.js';
+import { pythonFrom } from './kernel-options.js';
+import type { Limits } from './limits.js';
+import { checkNotebookPath, parseSeconds, toMs } from './option-values.js';
+import { PROGRESS_MODES, type ProgressMode } from './progress/progress.js';
+
+export interface ProgramContext {
+  /** Aborted on Ctrl-C / SIGTERM. */
+  signal: AbortSignal;
+  /** Set by the command that ran: the exit status. */
+  setExitCode(code: number): void;
+}
+
+export function cliVersion(): string {
+  // src/ and dist/ both sit beside package.json.
+  return (createRequire(import.meta.url)('../package.json') as { version: string }).version;
+}
+
+export function buildProgram(context: ProgramContext): Command {
+  const program = new Command('nbferry')
+    .description("Checkpoint a live Jupyter kernel's state and restore it in a fresh kernel, verifying every variable.")
+    .version(cliVersion(), '-V, --version', 'print the version of nbferry')
+    .helpOption('-h, --help', 'show help (nbferry <command> --help: that command\'s options)')
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .addHelpText('after', EXIT_CODES_HELP);
+  const { signal } = context;
+  const done = (code: number) => context.setExitCode(code);
+
+  command(program, 'migrate')
+    .summary('run, checkpoint, restore in a fresh kernel, verify, report')
+    .description(
+      'Run the notebook in a fresh recorded kernel, checkpoint it while a fresh target kernel starts, restore into the target, ' +
+        'verify every variable against its fingerprint, and report. Both kernels are shut down at the end.',
+    )
+    .argument('<notebook>', 'the .ipynb file to run')
+    .addOption(pythonOption())
+    .option('--store <dir>', 'keep the checkpoint in this store (default: a temporary store, removed at the end)')
+    .option('--force', 'restore even if Python or package versions differ', false)
+    .addOption(allowDifferentOption())
+    .addOption(keyFileOption('sign the checkpoint with, and verify it against'))
+    .addOption(timeoutOption())
+    .addOption(measureBudgetOption())
+    .addOption(cellTimeoutOption())
+    .addOption(unresponsiveOption())
+    .addOption(jsonOption())
+    .addOption(progressOption())
+    .action(
+      async (
+        notebook: string,
+        o: { python?: string; store?: string; force: boolean; allowDifferent: boolean; keyFile?: string; json: boolean; progress: ProgressMode } & LimitOptions,
+      ) => {
+        await checkNotebookPath('migrate', notebook);
+        done(
+          await migrateCommand({
+            notebook,
+            python: pythonFrom(o.python),
+            store: o.store,
+            force: o.force,
+            allowDifferent: o.allowDifferent,
+            keyFile: o.keyFile,
+            limits: limitsFrom(o),
+            json: o.json,
+            progress: o.progress,
+            signal,
+          }),
+        );
+      },
+    );
+
+  command(program, 'run')
+    .summary('run a notebook in a fresh recorded kernel (and checkpoint it)')
+    .description('Run the notebook top to bottom in a fresh recorded kernel, as Run All does; with --checkpoint, checkpoint it at the end.')
+    .argument('<notebook>', 'the .ipynb file to run')
+    .addOption(pythonOption())
+    .option('--checkpoint <dir>', 'checkpoint the kernel into this store after the run')
+    .addOption(allowLossOption())
+    .addOption(keyFileOption('sign the checkpoint with'))
+    .addOption(timeoutOption())
+    .addOption(measureBudgetOption())
+    .addOption(cellTimeoutOption())
+    .addOption(unresponsiveOption())
+    .addOption(jsonOption())
+    .option('--quiet', 'do not echo cell outputs', false)
+    .addOption(progressOption())
+    .action(
+      async (
+        notebook: string,
+        o: { python?: string; checkpoint?: string; allowLoss: boolean; keyFile?: string; json: boolean; quiet: boolean; progress: ProgressMode } & LimitOptions,
+      ) => {
+        await checkNotebookPath('run', notebook);
+        done(
+          await runCommand({
+            notebook,
+            python: pythonFrom(o.python),
+            checkpoint: o.checkpoint,
+            allowLoss: o.allowLoss,
+            keyFile: o.keyFile,
+            limits: limitsFrom(o),
+            json: o.json,
+            quiet: o.quiet,
+            progress: o.progress,
+            signal,
+          }),
+        );
+      },
+    );
+
+  command(program, 'record')
+    .summary("write a notebook's history graph")
+    .description('Run the notebook in a fresh recorded kernel and write its history graph (JSON and/or Graphviz DOT).')
+    .argument('<notebook>', 'the .ipynb file to run')
+    .addOption(pythonOption())
+    .option('--graph <file>', 'write the graph as JSON here')
+    .option('--dot <file>', 'write the graph as Graphviz DOT here')
+    .option('--quiet', 'do not list the cells as they run', false)
+    .action(async (notebook: string, o: { python?: string; graph?: string; dot?: string; quiet: boolean }) => {
+      await checkNotebookPath('record', notebook);
+      done(await recordCommand({ notebook, python: pythonFrom(o.python), graph: o.graph, dot: o.dot, quiet: o.quiet, signal }));
+    });
+
+  command(program, 'checkpoint')
+    .summary('checkpoint a running kernel; it keeps running')
+    .description(
+      'Checkpoint a running kernel into a store. The kernel keeps running and its namespace is unchanged. If some variables ' +
+        'could not be brought back, nothing is written and the exit status is 1, unless --allow-loss.',
+    )
+    // Checked in the action rather than with requiredOption: a mistyped option is then reported as such.
+    .option('--connection-file <file>', "(required) the running kernel's connection file")
+    .option('--out <dir>', '(required) the store to write the checkpoint to (created if missing)')
+    .option('--deadline <seconds>', 'finish within this many seconds (a spot eviction notice)', parseSeconds)
+    .addOption(allowLossOption())
+    .addOption(keyFileOption('sign the checkpoint with'))
+    .addOption(timeoutOption())
+    .addOption(measureBudgetOption())
+    .addOption(jsonOption())
+    .addOption(progressOption())
+    .action(
+      async (
+        o: { connectionFile?: string; out?: string; deadline?: number; allowLoss: boolean; keyFile?: string; json: boolean; progress: ProgressMode } & LimitOptions,
+      ) => {
+        if (!o.connectionFile || !o.out) {
+          throw new UsageError('nbferry checkpoint: needs --connection-file F (the running kernel) and --out DIR (the store)');
+        }
+        done(
+          await checkpointCommand({
+            connectionFile: o.connectionFile,
+            out: o.out,
+            deadlineSeconds: o.deadline,
+            allowLoss: o.allowLoss,
+            keyFile: o.keyFile,
+            limits: limitsFrom(o),
+            json: o.json,
+            progress: o.progress,
+            signal,
+          }),
+        );
+      },
+    );
+
+  command(program, 'restore')
+    .summary('restore into a fresh kernel (left running) or a running one')
+    .description(
+      "Restore a store's latest checkpoint (or the checkpoint directory given) into a fresh kernel, left running for you " +
+        '(its connection file is printed), or into a running kernel (--connection-file); then verify every variable. ' +
+        'A fresh kernel starts in the current directory (or --cwd), not where the checkpoint was taken unless --cwd-from-checkpoint.',
+    )
+    .argument('<checkpoint>', 'a store, or one checkpoint directory in it')
+    .addOption(pythonOption().conflicts('connectionFile'))
+    .option('--connection-file <file>', 'restore into this running kernel instead of a fresh one')
+    .addOption(new Option('--cwd <dir>', 'start the fresh kernel in this directory (default: the current one)').conflicts(['connectionFile', 'cwdFromCheckpoint']))
+    .addOption(
+      new Option('--cwd-from-checkpoint', "start the fresh kernel in the checkpoint's recorded working directory (the checkpoint chooses a directory: only for checkpoints you trust)")
+        .default(false)
+        .conflicts('connectionFile'),
+    )
+    .option('--replace-existing', 'with --connection-file: overwrite variables the running kernel already has under the checkpoint\'s names', false)
+    .addOption(allowDifferentOption())
+    .option('--force', 'restore even if Python or package versions differ', false)
+    .addOption(keyFileOption('verify the checkpoint against (a .pub suffices)'))
+    .addOption(trustUnsignedOption())
+    .addOption(timeoutOption())
+    .addOption(jsonOption())
+    .addOption(progressOption())
+    .action(
+      async (
+        checkpoint: string,
+        o: {
+          python?: string;
+          connectionFile?: string;
+          cwd?: string;
+          cwdFromCheckpoint: boolean;
+          replaceExisting: boolean;
+          allowDifferent: boolean;
+          force: boolean;
+          keyFile?: string;
+          trustUnsigned: boolean;
+          json: boolean;
+          progress: ProgressMode;
+        } & LimitOptions,
+      ) => {
+        done(
+          await restoreCommand({
+            checkpoint,
+            python: pythonFrom(o.python),
+            connectionFile: o.connectionFile,
+            cwd: o.cwd,
+            cwdFromCheckpoint: o.cwdFromCheckpoint,
+            replaceExisting: o.replaceExisting,
+            allowDifferent: o.allowDifferent,
+            force: o.force,
+            keyFile: o.keyFile,
+            trustUnsigned: o.trustUnsigned,
+            limits: limitsFrom(o),
+            json: o.json,
+            progress: o.progress,
+            signal,
+          }),
+        );
+      },
+    );
+
+  command(program, 'inspect')
+    .summary("a store's checkpoints, plan, signature, environment, blob checks")
+    .description(
+      "Show what a store or checkpoint holds, its signature, and check every blob's checksum (exit status 1 if one is damaged). " +
+        'With a key (--key-file, $NBFERRY_KEY_FILE), a checkpoint not signed by it is refused unless --trust-unsigned.',
+    )
+    .argument('<checkpoint>', 'a store, or one checkpoint directory in it')
+    .addOption(keyFileOption('verify the checkpoint against (a .pub suffices)'))
+    .addOption(trustUnsignedOption())
+    .addOption(jsonOption())
+    .action(async (path: string, o: { keyFile?: string; trustUnsigned: boolean; json: boolean }) => {
+      done(await inspectCommand({ path, keyFile: o.keyFile, trustUnsigned: o.trustUnsigned, json: o.json, signal }));
+    });
+
+  command(program, 'keygen')
+    .summary('write a new key for signed checkpoints')
+    .description(
+      'Write a new Ed25519 key: the private key at --out (mode 0600; signs checkpoints) and its public key at <out>.pub ' +
+        '(verifies only: what restoring machines need). Never overwrites an existing file.',
+    )
+    .option('--out <file>', '(required) where to write the private key')
+    .addOption(jsonOption())
+    .action(async (o: { out?: string; json: boolean }) => {
+      if (!o.out) throw new UsageError('nbferry keygen: needs --out FILE (where to write the private key; the public key goes to FILE.pub)');
+      done(await keygenCommand({ out: o.out, json: o.json }));
+    });
+
+  return program;
+}
+
+/** The time options as commander parses them (seconds). */
+interface LimitOptions {
+  timeout?: number;
+  measureBudget?: number;
+  cellTimeout?: number;
+  unresponsive?: number;
+}
+
+function limitsFrom(o: LimitOptions): Limits {
+  return { timeoutMs: toMs(o.timeout), measureBudgetSec: o.measureBudget, cellTimeoutMs: toMs(o.cellTimeout), unresponsiveMs: toMs(o.unresponsive) };
+}
+
+function command(program: Command, name: string): Command {
+  return program.command(name).addHelpText('after', EXIT_CODES_HELP);
+}
+
+function pythonOption(): Option {
+  return new Option('--python <path>', 'Python with ipykernel for new kernels (default: $NBFERRY_PYTHON, else the python3 kernelspec)');
+}
+
+function jsonOption(): Option {
+  return new Option('--json', 'print the result as JSON (schema nbferry/<kind>@1) on stdout').default(false);
+}
+
+function allowLossOption(): Option {
+  return new Option('--allow-loss', 'write the checkpoint even if some variables cannot be brought back (they are listed)').default(false);
+}
+
+function allowDifferentOption(): Option {
+  return new Option('--allow-different', 'exit 0 even if a rerun brought a variable back with a different value (they are listed as recomputed-different)').default(false);
+}
+
+function keyFileOption(purpose: string): Option {
+  return new Option('--key-file <file>', `key to ${purpose} (default: $NBFERRY_KEY_FILE; nbferry keygen writes one)`);
+}
+
+function trustUnsignedOption(): Option {
+  return new Option('--trust-unsigned', 'with a key: accept a checkpoint that is unsigned or signed by another key (never one modified since signing)').default(false);
+}
+
+function timeoutOption(): Option {
+  return new Option('--timeout <seconds>', "bound each of nbferry's own requests to a kernel (default: 1 to 15 min by kind; user cells are not bounded by it)").argParser(parseSeconds);
+}
+
+function measureBudgetOption(): Option {
+  return new Option('--measure-budget <seconds>', 'seconds the checkpoint may spend pickling one variable group to measure it (default 2)').argParser(parseSeconds);
+}
+
+function cellTimeoutOption(): Option {
+  return new Option('--cell-timeout <seconds>', "give up a notebook cell that runs longer than this (default: cells are not bounded)").argParser(parseSeconds);
+}
+
+function unresponsiveOption(): Option {
+  return new Option('--unresponsive <seconds>', 'give up a notebook cell when the kernel stops answering its control channel this long (default: off)').argParser(parseSeconds);
+}
+
+function progressOption(): Option {
+  return new Option('--progress <mode>', 'progress on stderr: text, json (nbferry/progress@1 lines), none, or auto (text on a terminal)')
+    .choices(PROGRESS_MODES)
+    .default('auto');
+}
