@@ -289,20 +289,30 @@ describe('a coordinator killed mid-checkpoint', () => {
     );
     const exited = new Promise((resolve) => coordinator.once('exit', resolve));
     const staging = join(store(), '.staging');
+    // Format 2: the kernel writes content-addressed chunks (temp file, then renamed) into the store's chunks/.
+    const chunks = join(store(), 'chunks');
     const blobsNow = async (): Promise<string[]> => {
       const ids = (await readdir(staging).catch(() => [] as string[])).filter((e) => !e.endsWith('.lease'));
-      return (await Promise.all(ids.map((id) => readdir(join(staging, id, 'blobs')).catch(() => [] as string[])))).flat();
+      const blobs = (await Promise.all(ids.map((id) => readdir(join(staging, id, 'blobs')).catch(() => [] as string[])))).flat();
+      const subs = await readdir(chunks).catch(() => [] as string[]);
+      const temps = (await Promise.all(subs.map((s) => readdir(join(chunks, s)).catch(() => [] as string[])))).flat().filter((f) => f.startsWith('.tmp-'));
+      return [...blobs, ...temps];
     };
+    const chunkCount = async (): Promise<number> =>
+      (await Promise.all((await readdir(chunks).catch(() => [] as string[])).map((s) => readdir(join(chunks, s))))).flat().length;
     // Kill it as soon as the kernel has started writing the blob.
     const deadline = Date.now() + 90_000;
     while (!(await blobsNow()).some((f) => f.startsWith('.tmp-')) && Date.now() < deadline) await sleep(5);
     coordinator.kill('SIGKILL');
     await exited;
     expect(Date.now() < deadline, 'the kernel started writing').toBe(true);
+    const chunksAtKill = await chunkCount();
     // The kernel finishes its request (it stopped writing: no complete blob) and stays usable.
     const answer = await source.kernel.client.execute('ok = big.size', { timeoutMs: 60_000 });
     expect(answer.status).toBe('ok');
     expect(await blobsNow()).toEqual([]); // the temporary blob was removed, none was completed
+    // It stopped within a few chunks of the kill (2 in flight per worker), not after all ~95 of 800 MB.
+    expect(await chunkCount()).toBeLessThan(chunksAtKill + 12);
     const local = new LocalStore(store());
     expect(await local.cleanStaging()).toHaveLength(1);
     expect(await readdir(staging)).toEqual([]);

@@ -196,7 +196,8 @@ describe('signed checkpoints', () => {
     // The same forgery under a legacy crc32-8m manifest: unsigned, so refused with a key.
     const manifestPath = join(saved.checkpoint.dir, MANIFEST_FILE);
     const manifest = decodeManifest<CheckpointBody>(await readFile(manifestPath), manifestPath);
-    manifest.blobs = manifest.blobs.map((b) => (b.file === blob.file ? { ...b, checksum: crcBefore } : b));
+    // (A legacy manifest lists blob files, not format 2 chunks.)
+    manifest.blobs = manifest.blobs.map(({ chunks, ...b }) => (b.file === blob.file ? { ...b, checksum: crcBefore } : { ...b, chunks }));
     await writeFile(manifestPath, encodeManifest(manifest));
     await rm(join(saved.checkpoint.dir, SIGNATURE_FILE));
     const fresh = await kernel();

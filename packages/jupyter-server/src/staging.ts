@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import type { CallOptions } from '@nbferry/kernel';
 import type { BlobSource, CustomBlobLoader, LoadResult, LoadSpec } from '@nbferry/migrate';
 import type { Recorder } from '@nbferry/recorder';
-import { UnsafeStoreEntryError, openRegularFile, type StoredCheckpoint } from '@nbferry/store';
+import { UnsafeStoreEntryError, openRegularFile, readChunkedBlob, type StoredCheckpoint } from '@nbferry/store';
 import { ServerTransport } from './server-transport.js';
 
 /** Bytes per chunk: 8 MiB, well under tornado's 10 MiB with the message's own overhead. */
@@ -88,7 +88,10 @@ export function stagedCheckpointFiles(checkpoint: StoredCheckpoint, options: Sta
   const load = stagedLoader((group) => {
     const blob = byGroup.get(group);
     if (!blob) throw new Error(`checkpoint ${checkpoint.dir} has no blob for group ${group}`);
-    return () => readChunks(checkpoint.blobPath(blob), blob.bytes, options.chunkBytes ?? DEFAULT_CHUNK_BYTES);
+    const pieceBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
+    // A format 2 blob is the concatenation of its chunks; the kernel checks its sha256-8m, which commits to every chunk.
+    if (blob.chunks) return () => readChunkedBlob(checkpoint.chunksDir, blob, pieceBytes);
+    return () => readChunks(checkpoint.blobPath(blob), blob.bytes, pieceBytes);
   }, options);
   return {
     kind: 'custom',

@@ -22,6 +22,8 @@ import { planningProblem } from './planning-problem.js';
 import type { ProgressListener } from './progress.js';
 import { measure, rngStates, saveToDir, type Measurement, type SaveGuard, type SavedBlob } from './shim-api.js';
 import { StateChangedError } from './errors.js';
+import { lastCheckpointOf, setLastCheckpoint } from './lineage.js';
+import { reusableBlobs } from './incremental.js';
 
 export interface CheckpointOptions extends CallOptions {
   costs?: Partial<CostSettings>;
@@ -41,6 +43,11 @@ export interface CheckpointOptions extends CallOptions {
   /** Sign the checkpoint with this private key (readKeyFile); default: the store's key, if any. */
   key?: CheckpointKey;
   /**
+   * Reuse the blobs of groups unchanged since this kernel's last checkpoint in the same store
+   * (incremental.ts); default true. False pickles and writes every serialized group again.
+   */
+  incremental?: boolean;
+  /**
    * Refuse a checkpoint that cannot bring back every variable: throw CheckpointLossError (naming
    * each one and why) instead of committing; the store and its previous checkpoint are untouched.
    */
@@ -53,6 +60,8 @@ export interface CheckpointResult {
   /** Set in deadline mode when no plan fits the budget (the best effort was written). */
   deadlineMissed?: boolean;
   timings: CheckpointTimings;
+  /** Groups not pickled nor written: their blobs were reused from the parent checkpoint. */
+  reused: string[];
 }
 
 export interface Planned {
@@ -91,11 +100,18 @@ export function planOrDrop(problem: PlanningProblem, deadlineMs?: number): Plann
 export interface PreparedCheckpoint {
   measurement: Measurement;
   planned: Planned;
+  /** Groups whose blob an earlier checkpoint already stored (incremental.ts): never saved again. */
+  reused?: Map<string, BlobEntry>;
   startedAt: number;
   timings: Pick<CheckpointTimings, 'syncMs' | 'measureMs' | 'planMs'>;
 }
 
-export async function prepareCheckpoint(recorder: Recorder, options: CheckpointOptions = {}): Promise<PreparedCheckpoint> {
+export async function prepareCheckpoint(
+  recorder: Recorder,
+  options: CheckpointOptions = {},
+  /** Finds blobs to reuse once measured (incremental checkpoints); their groups cost nothing to checkpoint. */
+  reuse?: (measurement: Measurement) => Promise<Map<string, BlobEntry>>,
+): Promise<PreparedCheckpoint> {
   const progress = options.onProgress ?? (() => {});
   const call: CallOptions = { signal: options.signal, timeoutMs: options.timeoutMs };
   const t0 = performance.now();
@@ -106,9 +122,12 @@ export async function prepareCheckpoint(recorder: Recorder, options: CheckpointO
   const measurement = await measure(recorder, { ...call, budgetSec: options.measureBudgetSec });
   const t2 = performance.now();
   progress({ phase: 'plan' });
-  const planned = planOrDrop(planningProblem(recorder.graph.executions, measurement.groups, options.costs), options.deadlineMs);
+  const reused = reuse ? await reuse(measurement) : new Map<string, BlobEntry>();
+  const problem = planningProblem(recorder.graph.executions, measurement.groups, options.costs);
+  problem.groups = problem.groups.map((g) => (reused.has(g.id) ? { ...g, stored: true } : g));
+  const planned = planOrDrop(problem, options.deadlineMs);
   const t3 = performance.now();
-  return { measurement, planned, startedAt: t0, timings: { syncMs: t1 - t0, measureMs: t2 - t1, planMs: t3 - t2 } };
+  return { measurement, planned, reused, startedAt: t0, timings: { syncMs: t1 - t0, measureMs: t2 - t1, planMs: t3 - t2 } };
 }
 
 /**
@@ -126,7 +145,7 @@ export async function serializePlanned(
   const saved = new Map<string, SavedBlob>();
   for (;;) {
     const { planned } = prepared;
-    const pending = planned.plan.serialize.filter((id) => !saved.has(id));
+    const pending = planned.plan.serialize.filter((id) => !saved.has(id) && !prepared.reused?.has(id));
     if (pending.length === 0) return saved;
     const groups = pending.map((id) => planned.problem.groups.find((g) => g.id === id)!);
     progress({ phase: 'save', groups: pending.length, bytes: groups.reduce((sum, g) => sum + g.bytes, 0) });
@@ -167,9 +186,12 @@ export async function describeCheckpoint(
   const { measurement, planned } = prepared;
   // Blobs saved for groups a later re-plan chose to recompute are simply not referenced.
   const blobs: BlobEntry[] = planned.plan.serialize.map((group) => {
+    const stored = prepared.reused?.get(group);
+    if (stored) return stored;
     const blob = saved.get(group)!;
     const checksum = blob.checksum ?? `sha256:${blob.sha256!}`;
-    return { file: blobFile(blob, group), bytes: blob.bytes!, checksum, group, variables: blob.names };
+    const entry: BlobEntry = { file: blobFile(blob, group), bytes: blob.bytes!, checksum, group, variables: blob.names };
+    return blob.chunks ? { ...entry, chunks: blob.chunks } : entry;
   });
   const environment = await kernelEnvironment(recorder.client, savedPackages(measurement, blobs), options);
   const body: CheckpointBody = {
@@ -220,11 +242,13 @@ export async function checkpointWith(
 
 async function checkpointOnce(recorder: Recorder, store: LocalStore, writeBlobs: BlobWriter, options: CheckpointOptions): Promise<CheckpointResult> {
   const call: CallOptions = { signal: options.signal, timeoutMs: options.timeoutMs };
-  const prepared = await prepareCheckpoint(recorder, options);
-  if (options.refuseLoss) refuseLoss(prepared);
-  const guard: SaveGuard = { seq: prepared.measurement.seq, owner: currentOwner() };
-  const draft = await store.begin();
+  // The staging lease is held from before measuring: chunks found reusable stay until the commit (gc waits).
+  const draft = await store.begin({ signal: options.signal });
   try {
+    const previous = options.incremental === false ? undefined : lastCheckpointOf(recorder, store.root);
+    const prepared = await prepareCheckpoint(recorder, options, (m) => reusableBlobs(recorder, m, previous, store.chunksDir));
+    if (options.refuseLoss) refuseLoss(prepared);
+    const guard: SaveGuard = { seq: prepared.measurement.seq, owner: currentOwner() };
     const t0 = performance.now();
     const saved = await serializeWatched(prepared, draft.blobsDir, (groups) => writeBlobs(groups, draft.blobsDir, call, guard), options, store.root);
     if (options.refuseLoss) refuseLoss(prepared); // a group that failed to save may have made things worse
@@ -232,10 +256,14 @@ async function checkpointOnce(recorder: Recorder, store: LocalStore, writeBlobs:
     options.onProgress?.({ phase: 'commit' });
     const content = await describeCheckpoint(recorder, prepared, saved, (blob) => blob.file!, t1 - t0, call);
     await throwIfStateMoved(recorder, prepared, call);
-    const committed = await draft.commit<CheckpointBody>(content, { signWith: options.key });
+    const parent = previous?.id ?? lastCheckpointOf(recorder, store.root)?.id;
+    const stats = { newBytes: sumOf([...saved.values()], (b) => b.newBytes ?? b.bytes ?? 0), totalBytes: sumOf(content.blobs, (b) => b.bytes) };
+    const committed = await draft.commit<CheckpointBody>({ ...content, ...(parent ? { parent } : {}), stats }, { signWith: options.key });
+    setLastCheckpoint(recorder, { root: store.root, id: committed.manifest.id, manifest: committed.manifest, seq: prepared.measurement.seq });
     const t2 = performance.now();
     const timings = { ...content.body.timings, commitMs: t2 - t1, totalMs: t2 - prepared.startedAt };
-    return { checkpoint: committed, plan: prepared.planned.plan, deadlineMissed: prepared.planned.deadlineMissed, timings };
+    const reused = prepared.planned.plan.serialize.filter((g) => prepared.reused?.has(g));
+    return { checkpoint: committed, plan: prepared.planned.plan, deadlineMissed: prepared.planned.deadlineMissed, timings, reused };
   } catch (error) {
     await draft.abort().catch(() => {});
     // A writer's raw file-system error (ENOSPC from the coordinator's own writes) is a store failure.
@@ -297,7 +325,11 @@ function refuseLoss(prepared: PreparedCheckpoint): void {
 
 /** Checkpoint into a store the kernel can write to: the kernel writes its blobs straight to disk. */
 export function checkpoint(recorder: Recorder, store: LocalStore, options: CheckpointOptions = {}): Promise<CheckpointResult> {
-  return checkpointWith(recorder, store, (groups, blobsDir, call, guard) => saveToDir(recorder, groups, blobsDir, call, guard), options);
+  return checkpointWith(recorder, store, (groups, blobsDir, call, guard) => saveToDir(recorder, groups, blobsDir, call, guard, store.chunksDir), options);
+}
+
+function sumOf<T>(items: readonly T[], size: (item: T) => number): number {
+  return items.reduce((total, item) => total + size(item), 0);
 }
 
 /** Packages whose objects were saved, plus the pickler: their versions must match at restore. */

@@ -36,3 +36,7 @@ export { restoreToNewKernel } from './restore-new-kernel.js';
 export { assertCheckpointBody, checkpointBodyProblem } from './body-check.js';
 export { checkpointWorkingDirectory, type WorkingDirectoryOptions } from './working-directory.js';
 export { configuredKey, readKeyFile, writeKeyFile, type CheckpointKey, type TrustOptions } from '@nbferry/store';
+export { log, renderLog, type LogEntry } from './history-log.js';
+export { lastCheckpointOf, type LineagePoint } from './lineage.js';
+export { gc, type GcOptions, type GcResult } from '@nbferry/store';
+export { AutoCheckpointer, type AutoCheckpointOptions, type AutoCheckpointStats } from './auto-checkpoint.js';

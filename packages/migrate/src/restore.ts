@@ -11,6 +11,7 @@
  * The target's other variables are never touched. If the target already binds names the checkpoint
  * would overwrite or delete, restore refuses (TargetNamespaceConflictError) unless `replaceExisting`.
  */
+import { dirname } from 'node:path';
 import type { CallOptions, KernelClient } from '@nbferry/kernel';
 import { type PlanningProblem, type ReplicationPlan, type RestoreStep } from '@nbferry/planner';
 import { Recorder, type CellRecord } from '@nbferry/recorder';
@@ -19,6 +20,7 @@ import { assertCheckpointBody } from './body-check.js';
 import { planOrDrop } from './checkpoint.js';
 import { compareEnvironments, type Mismatch } from './compatibility.js';
 import { kernelEnvironment } from './environment.js';
+import { setLastCheckpoint } from './lineage.js';
 import { IncompatibleEnvironmentError, RestoreFallbackError, TargetNamespaceConflictError } from './errors.js';
 import { evaluateJson } from './kernel-json.js';
 import type { CheckpointBody } from './manifest-body.js';
@@ -49,7 +51,8 @@ export interface RestoreOptions extends CallOptions, TrustOptions {
  * of the caller's (e.g. one that uploads a blob in chunks over a link that limits message size).
  */
 export type BlobSource =
-  | { kind: 'dir'; dir: string }
+  /** Blob files in `dir` (format 1), chunks in `chunksDir` (format 2). */
+  | { kind: 'dir'; dir: string; chunksDir?: string }
   | { kind: 'buffers'; buffers: Map<string, Uint8Array[]> }
   | { kind: 'custom'; load: CustomBlobLoader };
 
@@ -86,7 +89,10 @@ export async function restore(
   const checkpoint = typeof source === 'string' ? await openCheckpoint<CheckpointBody>(source, trust) : source;
   if (typeof source !== 'string') checkpoint.checkTrust(trust);
   assertCheckpointBody(checkpoint.manifest.body, checkpoint.dir);
-  return replay(checkpoint.manifest, options.blobSource ?? { kind: 'dir', dir: checkpoint.blobsDir }, target, options);
+  const report = await replay(checkpoint.manifest, options.blobSource ?? { kind: 'dir', dir: checkpoint.blobsDir, chunksDir: checkpoint.chunksDir }, target, options);
+  // The target's state continues this checkpoint: its next checkpoint in this store names it as parent.
+  setLastCheckpoint(report.recorder, { root: dirname(dirname(checkpoint.dir)), id: checkpoint.manifest.id, manifest: checkpoint.manifest, seq: report.recorder.graph.lastSeq });
+  return report;
 }
 
 /** The manifest fields a replay needs (a stored checkpoint, or one streamed in live migration). */
@@ -260,7 +266,10 @@ async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: Kern
       return { ...checksumField(blob.checksum), bytes: blob.bytes, names: blob.variables, bind: binds[i]! };
     });
     if (blobs.kind === 'dir') {
-      const files = specs.map((spec, i) => ({ ...spec, file: blobByGroup.get(groups[i]!)!.file }));
+      const files = specs.map((spec, i) => {
+        const blob = blobByGroup.get(groups[i]!)!;
+        return blob.chunks ? { ...spec, chunks: blob.chunks } : { ...spec, file: blob.file };
+      });
       const before = loadDone;
       let last = -1;
       const report = (done: number) => {
@@ -271,7 +280,7 @@ async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: Kern
       // The shim pushes bytes read while it reads (a large group takes seconds).
       const unsubscribe = options.onProgress ? recorder.events.on('progress', (p) => p.op === 'load' && report(Math.min(p.done, p.total))) : undefined;
       try {
-        const results = await load(recorder, files, { ...call, dir: blobs.dir, progress: options.onProgress !== undefined });
+        const results = await load(recorder, files, { ...call, dir: blobs.dir, chunksDir: blobs.chunksDir, progress: options.onProgress !== undefined });
         loadDone = before + specs.reduce((sum, spec) => sum + spec.bytes, 0);
         report(loadDone - before);
         return results;

@@ -38,6 +38,10 @@ export interface SavedBlob {
   sha256?: string;
   /** `<algorithm>:<hex>` when the shim uses another checksum than SHA-256. */
   checksum?: string;
+  /** Format 2 (`save` with `chunks`): the blob's chunk digests, in order. */
+  chunks?: string[];
+  /** Format 2: bytes of those chunks that were not in the store yet (the rest were already there). */
+  newBytes?: number;
   /** For save_buffers: [first buffer index, count]. */
   buffers?: [number, number];
   /** `kind: 'write'`: the store failed (errno set when known), not the value. */
@@ -55,6 +59,8 @@ export interface SaveGuard {
 
 export type LoadSpec = {
   file?: string;
+  /** Format 2: the blob's chunks, read from the load's `chunksDir`. */
+  chunks?: string[];
   buffers?: [number, number];
   bytes: number;
   /** All names the blob holds (checked). */
@@ -87,7 +93,8 @@ interface SaveReply {
 }
 
 /**
- * The kernel writes each group's blob into `dir` itself (temp file, fsync, rename). Throws
+ * The kernel writes each group's blob into `dir` itself (temp file, fsync, rename), or with
+ * `chunksDir` (format 2) its content-addressed chunks there, skipping those already stored. Throws
  * StateChangedError (nothing written) if the guard's `seq` is no longer the kernel's state.
  */
 export async function saveToDir(
@@ -96,8 +103,10 @@ export async function saveToDir(
   dir: string,
   options: CallOptions = {},
   guard: SaveGuard = {},
+  chunksDir?: string,
 ): Promise<SavedBlob[]> {
-  const { result } = await recorder.request<SaveReply>('save', { groups, dir, ...guard }, options);
+  const args = chunksDir === undefined ? { groups, dir, ...guard } : { groups, dir, chunks: chunksDir, ...guard };
+  const { result } = await recorder.request<SaveReply>('save', args, options);
   throwIfMoved(result);
   return result.blobs;
 }
@@ -122,10 +131,15 @@ function throwIfMoved(reply: SaveReply): void {
 export async function load(
   recorder: Recorder,
   blobs: LoadSpec[],
-  options: CallOptions & { dir?: string; buffers?: Uint8Array[]; progress?: boolean } = {},
+  options: CallOptions & { dir?: string; chunksDir?: string; buffers?: Uint8Array[]; progress?: boolean } = {},
 ): Promise<LoadResult[]> {
   // `progress`: the shim pushes `progress` events (bytes read) while it reads.
-  const args = { blobs, ...(options.dir === undefined ? {} : { dir: options.dir }), ...(options.progress ? { progress: true } : {}) };
+  const args = {
+    blobs,
+    ...(options.dir === undefined ? {} : { dir: options.dir }),
+    ...(options.chunksDir === undefined ? {} : { chunksDir: options.chunksDir }),
+    ...(options.progress ? { progress: true } : {}),
+  };
   const { result } = await recorder.request<{ results: LoadResult[] }>('load', args, options);
   return result.results;
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { costTable, groupCost, lagrangianCapacities, objectiveCapacities, rerunMs } from './cost-model.js';
 import { cell, costs, group, problem } from './testing/builders.js';
+import { planReplication } from './plan.js';
 
 describe('cost model', () => {
   const settings = costs({ store: { writeBytesPerSec: 100e6, readBytesPerSec: 200e6, latencyMs: 5 } });
@@ -11,6 +12,16 @@ describe('cost model', () => {
     expect(estimated).toEqual({ bytes: 400e6, checkpointMs: 5005, loadMs: 2505, measured: false });
     const measured = groupCost(group('g', ['a'], 100e6, { serializeMs: 30, loadMs: 20 }), settings);
     expect(measured).toEqual({ bytes: 100e6, checkpointMs: 1035, loadMs: 525, measured: true });
+  });
+
+  it('costs nothing to checkpoint a group already stored, so the plan loads it rather than rerun a cheaper cell', () => {
+    const stored = groupCost(group('g', ['a'], 100e6, { serializeMs: 30, loadMs: 20, stored: true }), settings);
+    expect(stored).toEqual({ bytes: 0, checkpointMs: 0, loadMs: 525, measured: true });
+    // Rerunning the cell (800 ms) beats saving + loading (1035 + 525 ms) but not loading alone (525 ms).
+    const make = (isStored: boolean) =>
+      problem([cell(1, 800, { writes: ['a'] })], [group('g1', ['a'], 100e6, { serializeMs: 30, loadMs: 20, stored: isStored })], { ...settings, objective: 'migration' });
+    expect(planReplication(make(false)).serialize).toEqual([]);
+    expect(planReplication(make(true)).serialize).toEqual(['g1']);
   });
 
   it('scales rerun time by the target speed factor', () => {

@@ -5,6 +5,7 @@ export const DEFAULT_DESERIALIZE_BYTES_PER_SEC = 800e6;
 
 /** Predicted costs of saving and restoring one group, in milliseconds and bytes. */
 export interface GroupCost {
+  /** Bytes a checkpoint writes for it (0 when already stored). */
   bytes: number;
   /** Serialize (measured `serializeMs`, else bytes / serialize throughput) + store write + latency. */
   checkpointMs: number;
@@ -20,6 +21,9 @@ export function groupCost(group: VariableGroup, costs: CostSettings): GroupCost 
   const serializeMs = group.serializeMs ?? (group.bytes / serializeBps) * 1000;
   const deserializeMs = group.loadMs ?? (group.bytes / deserializeBps) * 1000;
   const { writeBytesPerSec, readBytesPerSec, latencyMs } = costs.store;
+  if (group.stored) {
+    return { bytes: 0, checkpointMs: 0, loadMs: deserializeMs + (group.bytes / readBytesPerSec) * 1000 + latencyMs, measured: group.loadMs !== undefined };
+  }
   return {
     bytes: group.bytes,
     checkpointMs: serializeMs + (group.bytes / writeBytesPerSec) * 1000 + latencyMs,

@@ -77,6 +77,11 @@ export interface VariableGroup {
   serializeMs?: number;
   /** Time to deserialize the group from bytes in memory, excluding the store read (measured by the shim). */
   loadMs?: number;
+  /**
+   * Already in the store, unchanged (an incremental checkpoint reuses the previous checkpoint's
+   * blob): checkpointing it costs nothing and writes no bytes, so plans shift toward loading it.
+   */
+  stored?: boolean;
 }
 
 /** What the caller wants the plan to minimize. */

@@ -28,7 +28,7 @@ export class CorruptCheckpointError extends StoreError {
 export class UnsupportedCheckpointVersionError extends StoreError {
   override name = 'UnsupportedCheckpointVersionError';
   constructor(path: string, version: number, supported: number) {
-    super(`checkpoint ${path} has format version ${version}; this nbferry reads version ${supported}: upgrade nbferry`, 'CHECKPOINT_VERSION');
+    super(`checkpoint ${path} has format version ${version}; this nbferry reads versions 1 to ${supported}: upgrade nbferry`, 'CHECKPOINT_VERSION');
   }
 }
 

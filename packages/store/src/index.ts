@@ -1,5 +1,5 @@
 export * from './errors.js';
-export { FORMAT_VERSION, MANIFEST_FILE, decodeManifest, encodeManifest, manifestProblem, type BlobEntry, type Environment, type Manifest } from './manifest.js';
+export { FORMAT_VERSION, READABLE_VERSIONS, MANIFEST_FILE, decodeManifest, encodeManifest, manifestProblem, type BlobEntry, type Environment, type Manifest } from './manifest.js';
 export {
   LocalStore,
   CheckpointDraft,
@@ -34,5 +34,8 @@ export {
   type ManifestSignature,
 } from './signing.js';
 export { assertSafeName, isSafeName } from './names.js';
+export { CHUNKS_DIR, chunkPath, chunkSpans, isChunkName, readChunkedBlob, verifyChunk } from './chunks.js';
 export { openRegularFile } from './safe-open.js';
 export { currentOwner, isAbandoned, processStartTicks, LEASE_TTL_MS, type LeaseOwner } from './staging-lease.js';
+export { gc, GC_WRITER_WAIT_MS, type GcOptions, type GcResult } from './gc.js';
+export { GC_LEASE, GcBusyError, StoreBusyError } from './gc-lease.js';

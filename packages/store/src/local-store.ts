@@ -2,7 +2,8 @@
  * A store on a local (or mounted) file system. Layout:
  *
  *   <root>/LATEST                   id of the newest committed checkpoint
- *   <root>/checkpoints/<id>/        one immutable checkpoint: manifest.nbf + blobs/
+ *   <root>/checkpoints/<id>/        one immutable checkpoint: manifest.nbf (+ blobs/ in format 1)
+ *   <root>/chunks/<aa>/<sha256>     format 2: content-addressed blob chunks, shared by all checkpoints
  *   <root>/.staging/<id>/           a checkpoint being written; never read as a checkpoint
  *   <root>/.staging/<id>.lease      its writer (staging-lease.ts): staging is cleaned only when it is gone
  *
@@ -15,7 +16,8 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { lstat, mkdir, readdir, rename, rm } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { CHUNKS_DIR, chunkPath, chunkSpans, verifyChunk } from './chunks.js';
 import { CRYPTOGRAPHIC_CHECKSUMS, checksumAlgorithm, fileChecksum } from './checksum.js';
 import { replaceFileAtomic, syncDir, writeFileDurable } from './durable-fs.js';
 import {
@@ -27,6 +29,7 @@ import {
   UntrustedCheckpointError,
 } from './errors.js';
 import { isAbandoned, isAbandonedTempLease, LEASE_SUFFIX, LEASE_TEMP_MARK, StagingLease } from './staging-lease.js';
+import { gcRunning, sleep, StoreBusyError } from './gc-lease.js';
 import { FORMAT_VERSION, MANIFEST_FILE, decodeManifest, encodeManifest, type BlobEntry, type Manifest } from './manifest.js';
 import { assertSafeName, isSafeName } from './names.js';
 import { readRegularFile } from './safe-open.js';
@@ -41,6 +44,8 @@ import {
 } from './signing.js';
 
 const LATEST = 'LATEST';
+/** How long `begin` waits for a running gc (which itself waits at most GC_WRITER_WAIT_MS for writers) before StoreBusyError. */
+const GC_WAIT_MS = 120_000;
 const CHECKPOINTS = 'checkpoints';
 const STAGING = '.staging';
 const BLOBS = 'blobs';
@@ -83,22 +88,39 @@ export class LocalStore {
     this.root = resolve(root);
   }
 
+  /** Where format 2 chunks live (see chunks.ts). */
+  get chunksDir(): string {
+    return join(this.root, CHUNKS_DIR);
+  }
+
   /**
    * Starts a checkpoint in a private staging directory, leased to this process. Cleans up what
    * crashed writers left behind first (never a live writer's).
    */
-  async begin(): Promise<CheckpointDraft> {
+  async begin(options: { signal?: AbortSignal; gcWaitMs?: number } = {}): Promise<CheckpointDraft> {
     await this.cleanStaging().catch(() => []);
-    const id = `${new Date().toISOString().replace(/[-:.]/g, '').replace('T', '-').slice(0, 15)}-${randomBytes(4).toString('hex')}`;
+    const id = `${new Date().toISOString().replace(/[-:.]/g, '').replace('T', '-').slice(0, 18)}-${randomBytes(4).toString('hex')}`;
     const dir = join(this.root, STAGING, id);
     let lease: StagingLease | undefined;
     try {
       // A `.staging` planted as a symlink would send the kernel's writes out of the store.
       if (existsSync(join(this.root, STAGING))) await assertRealDir(join(this.root, STAGING));
       await mkdir(join(this.root, STAGING), { recursive: true, mode: 0o700 });
-      lease = await StagingLease.acquire(dir + LEASE_SUFFIX);
+      // Lease first, then look for a gc (gc-lease.ts): while gc sweeps, no writer is in flight.
+      const started = Date.now();
+      for (;;) {
+        lease = await StagingLease.acquire(dir + LEASE_SUFFIX);
+        if (!(await gcRunning(this.root))) break;
+        await lease.release();
+        lease = undefined;
+        if (Date.now() - started > (options.gcWaitMs ?? GC_WAIT_MS)) throw new StoreBusyError(this.root, Date.now() - started);
+        await sleep(50, options.signal);
+      }
       await mkdir(join(dir, BLOBS), { recursive: true, mode: 0o700 });
       await assertRealDir(join(this.root, STAGING));
+      // A `chunks` planted as a symlink would send the kernel's chunk writes out of the store.
+      await mkdir(this.chunksDir, { recursive: true, mode: 0o700 });
+      await assertRealDir(this.chunksDir);
     } catch (error) {
       await lease?.release().catch(() => {});
       if (error instanceof StoreError) throw error;
@@ -212,6 +234,11 @@ export class CheckpointDraft {
     return join(this.dir, BLOBS);
   }
 
+  /** Where the kernel writes this checkpoint's chunks (shared with every checkpoint of the store). */
+  get chunksDir(): string {
+    return this.store.chunksDir;
+  }
+
   /**
    * Checks every blob is present with its declared size, writes the manifest durably and publishes
    * the checkpoint. On any failure the draft is discarded and CheckpointWriteError says why.
@@ -230,6 +257,14 @@ export class CheckpointDraft {
     try {
       for (const blob of manifest.blobs) {
         assertSafeName(blob.file, 'blob file', this.blobsDir);
+        if (blob.chunks) {
+          // Present with their size: written (or found) by the kernel, durable before it replied.
+          for (const { digest, bytes } of chunkSpans(blob)) {
+            const info = await lstat(chunkPath(this.chunksDir, digest));
+            if (!info.isFile() || info.size !== bytes) throw new UnsafeStoreEntryError(chunkPath(this.chunksDir, digest), `it is not a regular file of ${bytes} bytes`);
+          }
+          continue;
+        }
         const info = await lstat(join(this.blobsDir, blob.file));
         if (!info.isFile()) throw new UnsafeStoreEntryError(join(this.blobsDir, blob.file), 'it is not a regular file');
         if (info.size !== blob.bytes) throw new Error(`blob ${blob.file} is ${info.size} bytes, the kernel reported ${blob.bytes}`);
@@ -288,8 +323,25 @@ export class StoredCheckpoint<Body = unknown> {
     return join(this.dir, BLOBS);
   }
 
+  /** Where format 2 chunks live: the store holding this checkpoint (`<store>/checkpoints/<id>`). */
+  get chunksDir(): string {
+    return join(dirname(dirname(this.dir)), CHUNKS_DIR);
+  }
+
+  /**
+   * The file holding a blob's bytes: its file in `blobs/` (format 1), or its only chunk (format 2,
+   * a blob of at most 8 MiB). A larger chunked blob has several files: `blobFiles`.
+   */
   blobPath(blob: BlobEntry): string {
-    return join(this.blobsDir, blob.file);
+    const files = this.blobFiles(blob);
+    if (files.length !== 1) throw new StoreError(`blob ${blob.file} is stored in ${files.length} chunks; use blobFiles()`, 'BLOB_CHUNKED');
+    return files[0]!;
+  }
+
+  /** The files holding a blob's bytes, in order. */
+  blobFiles(blob: BlobEntry): string[] {
+    if (blob.chunks) return blob.chunks.map((digest) => chunkPath(this.chunksDir, digest));
+    return [join(this.blobsDir, blob.file)];
   }
 
   /** Re-reads a blob and compares its checksum with the manifest's (false for a FIFO, symlink or wrong size too). */
@@ -301,6 +353,13 @@ export class StoredCheckpoint<Body = unknown> {
   async blobProblem(blob: BlobEntry): Promise<string | undefined> {
     try {
       assertSafeName(blob.file, 'blob file', this.blobsDir);
+      if (blob.chunks) {
+        // The manifest decoder checked the checksum is sha256-8m over these names: each chunk matching its name suffices.
+        for (const { digest, bytes } of chunkSpans(blob)) {
+          if (!(await verifyChunk(this.chunksDir, digest, bytes))) return `chunk ${digest} does not match its name (sha256-8m mismatch)`;
+        }
+        return undefined;
+      }
       const sum = await fileChecksum(this.blobPath(blob), checksumAlgorithm(blob.checksum), blob.bytes);
       return sum === blob.checksum ? undefined : `${checksumAlgorithm(blob.checksum)} mismatch`;
     } catch (error) {

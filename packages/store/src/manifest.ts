@@ -6,18 +6,29 @@
  */
 import { createHash } from 'node:crypto';
 import { packMsgpack, unpackMsgpack } from '@nbferry/protocol';
-import { CHECKSUM_ALGORITHMS } from './checksum.js';
+import { CHECKSUM_ALGORITHMS, HASH_CHUNK_BYTES } from './checksum.js';
 import { CorruptCheckpointError, UnsupportedCheckpointVersionError } from './errors.js';
 import { isSafeName } from './names.js';
 
 export const MANIFEST_FILE = 'manifest.nbf';
-export const FORMAT_VERSION = 1;
+/** What this nbferry writes: 2 (content-addressed chunks). */
+export const FORMAT_VERSION = 2;
+/** What it reads: 1 (one blob file per group, in the checkpoint's directory) and 2. */
+export const READABLE_VERSIONS: readonly number[] = [1, 2];
 const MAGIC = Buffer.from('NBFERRY\0', 'latin1');
 const DIGEST_BYTES = 32;
 
 export interface BlobEntry {
-  /** File name inside the checkpoint's `blobs/` directory. */
+  /**
+   * File name inside the checkpoint's `blobs/` directory; for a chunked blob (`chunks`), a label
+   * unique in the manifest (no such file exists).
+   */
   file: string;
+  /**
+   * Format 2: the blob's content-addressed chunks in order (SHA-256 hex of each 8 MiB chunk,
+   * stored as `<store>/chunks/<first 2 hex>/<hex>`). `checksum` is then `sha256-8m` over them.
+   */
+  chunks?: string[];
   bytes: number;
   /** `<algorithm>:<hex>` of the file's bytes (see checksum.ts). */
   checksum: string;
@@ -40,6 +51,10 @@ export interface Manifest<Body = unknown> {
   createdAt: string;
   environment: Environment;
   blobs: BlobEntry[];
+  /** Format 2: the checkpoint this one continues (the previous one of the same kernel, or the one it was restored from). */
+  parent?: string;
+  /** Format 2: bytes this checkpoint added to the store (chunks not already there), and its blobs' total. */
+  stats?: { newBytes: number; totalBytes: number };
   /** The plan, the history graph, fingerprints: owned by the migrate layer. */
   body: Body;
 }
@@ -63,7 +78,7 @@ export function decodeManifest<Body>(bytes: Buffer, path: string): Manifest<Body
     throw new CorruptCheckpointError(path, 'manifest checksum mismatch');
   }
   const version = bytes.readUInt32BE(MAGIC.length);
-  if (version !== FORMAT_VERSION) throw new UnsupportedCheckpointVersionError(path, version, FORMAT_VERSION);
+  if (!READABLE_VERSIONS.includes(version)) throw new UnsupportedCheckpointVersionError(path, version, FORMAT_VERSION);
   let manifest: unknown;
   try {
     manifest = unpackMsgpack<unknown>(signed.subarray(MAGIC.length + 4));
@@ -87,9 +102,14 @@ export function manifestProblem(value: unknown, version: number): string | undef
   }
   if (!Object.values(env.packages).every((v) => typeof v === 'string')) return 'has a package version that is not a string';
   if (!Array.isArray(value.blobs)) return 'has no blob list';
+  if (value.parent !== undefined && !isSafeName(value.parent)) return 'has an invalid parent id';
+  if (value.stats !== undefined && !(isRecord(value.stats) && isSize(value.stats.newBytes) && isSize(value.stats.totalBytes))) {
+    return 'has invalid stats';
+  }
+  if (version < 2 && (value.parent !== undefined || value.stats !== undefined)) return 'has format 2 fields in a version 1 file';
   const files = new Set<string>();
   for (const [i, blob] of value.blobs.entries()) {
-    const bad = blobProblem(blob);
+    const bad = blobProblem(blob) ?? (isRecord(blob) && blob.chunks !== undefined ? chunkListProblem(blob as unknown as BlobEntry, version) : undefined);
     if (bad) return `blob ${i} ${bad}`;
     const { file } = blob as BlobEntry;
     if (files.has(file)) return `names blob ${file} twice`;
@@ -108,6 +128,25 @@ function blobProblem(blob: unknown): string | undefined {
   if (typeof blob.group !== 'string') return 'has no group';
   if (!Array.isArray(blob.variables) || !blob.variables.every((v) => typeof v === 'string')) return 'has no variable list';
   return undefined;
+}
+
+/**
+ * A chunk list must be what the checksum commits to (`sha256-8m` over exactly these digests) and
+ * fit the size: the signature over the manifest then covers every chunk by name.
+ */
+function chunkListProblem(blob: BlobEntry, version: number): string | undefined {
+  const chunks: unknown = blob.chunks;
+  if (version < 2) return 'has chunks in a version 1 file';
+  if (!Array.isArray(chunks) || !chunks.every((c) => typeof c === 'string' && /^[0-9a-f]{64}$/.test(c))) return 'has an invalid chunk list';
+  if (chunks.length !== Math.max(1, Math.ceil(blob.bytes / HASH_CHUNK_BYTES))) return `has ${chunks.length} chunks for ${blob.bytes} bytes`;
+  const sum = createHash('sha256');
+  for (const c of chunks as string[]) sum.update(Buffer.from(c, 'hex'));
+  if (blob.checksum !== `sha256-8m:${sum.digest('hex')}`) return 'has a checksum that is not sha256-8m over its chunks';
+  return undefined;
+}
+
+function isSize(value: unknown): boolean {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -24,7 +24,7 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any, Iterator
 
-from . import chunksum, pickled, serialize
+from . import cas, chunksum, pickled, serialize
 from ._version import VERSION
 from .channel import OpError
 
@@ -98,6 +98,11 @@ def _groups_arg(args: dict[str, Any]) -> list[list[str]]:
 
 def op_save(shim: "Shim", args: dict[str, Any], bufs: list[memoryview]) -> tuple[Any, list[bytes]]:
     d = args.get("dir")
+    cas_root = args.get("chunks")
+    if cas_root is not None and (not isinstance(cas_root, str) or not cas_root):
+        raise OpError("args.chunks must be a directory path")
+    if cas_root is not None:
+        d = cas_root  # format v2: chunks only, no blob files
     if not isinstance(d, str) or not d:
         raise OpError("args.dir is required")
     do_fsync = args.get("fsync", True) is not False
@@ -125,10 +130,15 @@ def op_save(shim: "Shim", args: dict[str, Any], bufs: list[memoryview]) -> tuple
             out.append(item)
             continue
         try:
-            checksum = _write(seg, tmp, do_fsync, alive)
-            fname = f"{prefix}-{i:04d}-{checksum.partition(':')[2][:12]}.nbf"
-            os.replace(tmp, os.path.join(d, fname))
-            item.update(ok=True, file=fname, bytes=seg.n, checksum=checksum)
+            if cas_root is not None:
+                checksum, digests, new_bytes = cas.write_parts(cas_root, seg.parts, do_fsync, alive, _gone)
+                fname = f"{prefix}-{i:04d}-{checksum.partition(':')[2][:12]}.nbf"
+                item.update(ok=True, file=fname, bytes=seg.n, checksum=checksum, chunks=digests, newBytes=new_bytes)
+            else:
+                checksum = _write(seg, tmp, do_fsync, alive)
+                fname = f"{prefix}-{i:04d}-{checksum.partition(':')[2][:12]}.nbf"
+                os.replace(tmp, os.path.join(d, fname))
+                item.update(ok=True, file=fname, bytes=seg.n, checksum=checksum)
         except Exception as e:
             _unlink(tmp)
             if not isinstance(e, (OSError, _OwnerGone)):
@@ -147,7 +157,7 @@ def op_save(shim: "Shim", args: dict[str, Any], bufs: list[memoryview]) -> tuple
         item["seconds"] = time.perf_counter() - t0
         out.append(item)
     pickled.CACHE.clear()  # groups the plan did not save: their pickles would only hold memory
-    if do_fsync:
+    if do_fsync and cas_root is None:
         _fsync_dir(d)
     return {"blobs": out, "checksum": chunksum.DEFAULT}, []
 
@@ -165,6 +175,10 @@ def _moved_since(shim: "Shim", args: dict[str, Any]) -> dict[str, Any] | None:
 
 class _OwnerGone(Exception):
     """The coordinator that asked for this save is gone: stop writing (nobody will commit it)."""
+
+
+def _gone() -> BaseException:
+    return _OwnerGone("the coordinator of this checkpoint exited; the blob was abandoned")
 
 
 def _write(seg: _Segments, tmp: str, do_fsync: bool, alive: Any) -> str:
@@ -358,7 +372,8 @@ def _load_each(blobs: list[Any], d: Any, bufs: list[memoryview], rec: Any, verif
         res: dict[str, Any] = {"file": spec.get("file"), "ok": False}
         try:
             want = _want_checksum(spec)
-            raw, got = _read_blob(spec, d, bufs, want[0] if want else None, progress.read if progress else None)
+            raw, got = _read_blob(spec, d, bufs, want[0] if want else None, progress.read if progress else None,
+                                  args.get("chunksDir"))
             values = _decode(raw, spec, want, got)
             bound = _bound(values, spec)
         except _LoadError as e:
@@ -398,9 +413,11 @@ def _want_checksum(spec: dict[str, Any]) -> tuple[str, str] | None:
 
 
 def _read_blob(spec: dict[str, Any], d: Any, bufs: list[memoryview],
-               algorithm: str | None, on_read: Any = None) -> tuple[bytearray, str | None]:
+               algorithm: str | None, on_read: Any = None, cas_root: Any = None) -> tuple[bytearray, str | None]:
     """The blob's bytes and, when `algorithm` is given, their checksum, computed by worker threads
     on chunk k while this thread reads (or copies) chunk k+1. `on_read(n)` is told of each chunk."""
+    if spec.get("chunks") is not None:
+        return _read_chunked(spec, cas_root, algorithm, on_read)
     if spec.get("file") is not None:
         name = str(spec["file"])
         if d is not None and (os.sep in name or name in ("", ".", "..")):
@@ -454,6 +471,24 @@ def _read_blob(spec: dict[str, Any], d: Any, bufs: list[memoryview],
                 on_read(p.nbytes)
         checksum = summer.hexdigest() if summer is not None else None
     return raw, checksum
+
+
+def _read_chunked(spec: dict[str, Any], cas_root: Any, algorithm: str | None, on_read: Any = None) -> tuple[bytearray, str]:
+    """Format v2: the blob from its content-addressed chunks, each checked against its name."""
+    digests = spec.get("chunks")
+    total = spec.get("bytes")
+    if not isinstance(cas_root, str) or not cas_root:
+        raise _LoadError("format", "a chunked blob needs args.chunksDir")
+    if not (isinstance(digests, list) and all(isinstance(x, str) for x in digests)) or not isinstance(total, int):
+        raise _LoadError("format", "chunks must be a list of SHA-256 digests, with bytes")
+    if algorithm not in (None, chunksum.SHA256_8M):
+        raise _LoadError("checksum", f"a chunked blob's checksum is {chunksum.SHA256_8M}, not {algorithm}")
+    try:
+        return cas.read_chunks(cas_root, digests, total, on_read)
+    except cas.ChunkError as e:
+        raise _LoadError("checksum", str(e)) from None
+    except OSError as e:
+        raise _LoadError("io", f"{type(e).__name__}: {e}") from None
 
 
 def _open_regular(path: str, expected: Any) -> tuple[int, int]:

@@ -1,0 +1,55 @@
+/**
+ * npm run bench:history — the cost of a checkpoint after every cell (issue 12): a full first
+ * checkpoint of 1 GiB of arrays and 10^6 small objects, then the incremental checkpoint after a cell
+ * that changes a 1 MB variable (bytes written, time, and the kernel's share), and a gc.
+ *
+ *   npx tsx --conditions=source benchmarks/history.ts [--gib 1] [--small 1000000]
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { launchKernel } from '@nbferry/kernel';
+import { checkpoint, type CheckpointResult } from '@nbferry/migrate';
+import { Recorder } from '@nbferry/recorder';
+import { gc, LocalStore } from '@nbferry/store';
+import { testPython } from '../test/support/python.js';
+
+const { values } = parseArgs({ options: { gib: { type: 'string', default: '1' }, small: { type: 'string', default: '1000000' } } });
+const gib = Number(values.gib);
+const small = Number(values.small);
+const MiB = 1024 * 1024;
+
+function line(label: string, result: CheckpointResult): string {
+  const t = result.timings;
+  const stats = result.checkpoint.manifest.stats!;
+  return `${label.padEnd(34)} total ${t.totalMs.toFixed(0).padStart(6)} ms (measure ${t.measureMs.toFixed(0)} ms, save ${t.saveMs.toFixed(0)} ms, commit ${t.commitMs.toFixed(0)} ms)  written ${(stats.newBytes / MiB).toFixed(2).padStart(8)} MiB of ${(stats.totalBytes / MiB).toFixed(0)} MiB  reused groups ${result.reused.length}`;
+}
+
+const dir = await mkdtemp(join(tmpdir(), 'nbf-bench-history-'));
+const kernel = await launchKernel({ python: testPython(), cwd: dir });
+try {
+  const arrays = Math.max(1, Math.round(gib * 8));
+  // State from before recording (unknown provenance): it must be saved, as a long session's would.
+  await kernel.client.execute(
+    `import numpy as np\nrng = np.random.default_rng(1)\narrays = [rng.random(${Math.round((gib * 1024 ** 3) / 8 / arrays)}) for _ in range(${arrays})]\n` +
+      `objects = [{"i": i, "s": str(i)} for i in range(${small})]\nmb = rng.random(131_072)`,
+    { silent: true },
+  );
+  const recorder = await Recorder.attach(kernel.client);
+  const store = new LocalStore(join(dir, 'store'));
+  console.log(`state: ${gib} GiB of arrays in ${arrays} arrays, ${small.toLocaleString()} small objects, a 1 MiB array (mb)`);
+  console.log(line('first checkpoint (full)', await checkpoint(recorder, store)));
+  console.log(line('no cell since (incremental)', await checkpoint(recorder, store)));
+  await kernel.client.execute('mb = mb * 2');
+  console.log(line('after `mb = mb * 2` (incremental)', await checkpoint(recorder, store)));
+  await kernel.client.execute('mb[:10] = 0');
+  console.log(line('after `mb[:10] = 0` (incremental)', await checkpoint(recorder, store)));
+  console.log(line('same, not incremental (dedup only)', await checkpoint(recorder, store, { incremental: false })));
+  const started = performance.now();
+  const swept = await gc(store, { keep: 1 });
+  console.log(`gc keep 1: ${(performance.now() - started).toFixed(0)} ms, ${swept.deletedCheckpoints.length} checkpoints and ${swept.deletedChunks} chunks (${(swept.freedBytes / MiB).toFixed(1)} MiB) deleted`);
+} finally {
+  await kernel.dispose();
+  await rm(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,53 @@
+/**
+ * Incremental checkpoints: a group unchanged since the kernel's last checkpoint in this store is not
+ * pickled or written again; its blob entry (its chunks) is reused. "Unchanged" needs both witnesses:
+ * no history record since that checkpoint wrote any of its names (cells, changes outside cells,
+ * loads), and every name's content fingerprint, measured now, equals the one the checkpoint
+ * recorded. Any doubt (no reliable fingerprint, other group members, another fingerprint algorithm,
+ * a history that restarted, a chunk gone) means the group is saved again.
+ */
+import { lstat } from 'node:fs/promises';
+import type { Recorder } from '@nbferry/recorder';
+import { chunkPath, chunkSpans, type BlobEntry } from '@nbferry/store';
+import type { LineagePoint } from './lineage.js';
+import { groupId } from './planning-problem.js';
+import type { Measurement } from './shim-api.js';
+
+/** Planner group id -> the previous checkpoint's blob entry to reuse (its `group` set to that id). */
+export async function reusableBlobs(
+  recorder: Recorder,
+  measurement: Measurement,
+  previous: LineagePoint | undefined,
+  chunksDir: string,
+): Promise<Map<string, BlobEntry>> {
+  const reused = new Map<string, BlobEntry>();
+  if (!previous || previous.seq === undefined) return reused;
+  const before = previous.manifest.body.fingerprints;
+  if (before.algo !== measurement.algo || recorder.graph.lastSeq < previous.seq) return reused;
+  const touched = new Set<string>();
+  for (const record of recorder.graph.executions) {
+    if (record.seq <= previous.seq) continue;
+    for (const name of [...record.created, ...record.modified, ...record.deleted]) touched.add(name);
+  }
+  const byNames = new Map(previous.manifest.blobs.filter((b) => b.chunks).map((b) => [[...b.variables].sort().join('\0'), b]));
+  for (const group of measurement.groups) {
+    if (!group.serializable) continue;
+    const entry = byNames.get([...group.names].sort().join('\0'));
+    if (!entry) continue;
+    const same = group.names.every((name) => {
+      const now = measurement.variables[name];
+      return !touched.has(name) && now?.reliable === true && now.fingerprint !== null && now.fingerprint === before.values[name];
+    });
+    if (same && (await chunksPresent(chunksDir, entry))) reused.set(groupId(group), { ...entry, group: groupId(group) });
+  }
+  return reused;
+}
+
+/** The caller holds a staging lease, so gc cannot sweep these chunks between this check and the commit. */
+async function chunksPresent(chunksDir: string, entry: BlobEntry): Promise<boolean> {
+  for (const { digest, bytes } of chunkSpans(entry)) {
+    const info = await lstat(chunkPath(chunksDir, digest)).catch(() => undefined);
+    if (!info?.isFile() || info.size !== bytes) return false;
+  }
+  return true;
+}

@@ -1,0 +1,131 @@
+/**
+ * Retention and garbage collection: delete the checkpoints beyond the retention (never the one
+ * LATEST names), then the chunks no remaining checkpoint references. Safe against concurrent
+ * writers by the lease protocol of gc-lease.ts; a reader restoring a checkpoint that gc deletes
+ * fails that restore (keep what may still be restored).
+ */
+import { existsSync } from 'node:fs';
+import { lstat, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { isChunkName } from './chunks.js';
+import { StoreError } from './errors.js';
+import { acquireGcLease, liveWriters, sleep } from './gc-lease.js';
+import type { LocalStore } from './local-store.js';
+
+export interface GcOptions {
+  /** Keep the newest `keep` checkpoints (by creation time). */
+  keep?: number;
+  /** Keep every checkpoint created less than this many milliseconds ago. */
+  keepWithin?: number;
+  /** How long to wait for writers in flight before giving up the chunk sweep (default 30 s). */
+  waitForWritersMs?: number;
+  signal?: AbortSignal;
+  /** Clock, for tests. */
+  now?: number;
+}
+
+export interface GcResult {
+  deletedCheckpoints: string[];
+  keptCheckpoints: string[];
+  deletedChunks: number;
+  freedBytes: number;
+  /** False when chunks were not swept (why in `skipped`); checkpoints may still have been deleted. */
+  swept: boolean;
+  skipped?: string;
+}
+
+/** Default writer wait: a gc is a background chore, a checkpoint in flight finishes first. */
+export const GC_WRITER_WAIT_MS = 30_000;
+
+/**
+ * With neither `keep` nor `keepWithin`, every checkpoint is kept and only unreferenced chunks go.
+ * With both, a checkpoint is kept if either keeps it.
+ */
+export async function gc(store: LocalStore, options: GcOptions = {}): Promise<GcResult> {
+  for (const [name, value] of [['keep', options.keep], ['keepWithin', options.keepWithin]] as const) {
+    if (value !== undefined && !(Number.isFinite(value) && value >= 0)) {
+      throw new StoreError(`gc: ${name} must be a non-negative number, got ${String(value)}`, 'GC_OPTION');
+    }
+  }
+  if (!existsSync(store.root)) return { deletedCheckpoints: [], keptCheckpoints: [], deletedChunks: 0, freedBytes: 0, swept: true };
+  await store.cleanStaging().catch(() => []);
+  const release = await acquireGcLease(store.root);
+  try {
+    // Writers that began before our lease finish first; later ones wait for us (gc-lease.ts).
+    const deadline = Date.now() + (options.waitForWritersMs ?? GC_WRITER_WAIT_MS);
+    while ((await liveWriters(join(store.root, '.staging'))).length > 0) {
+      if (Date.now() > deadline) return { deletedCheckpoints: [], keptCheckpoints: await store.list(), deletedChunks: 0, freedBytes: 0, swept: false, skipped: 'a checkpoint was still being written' };
+      await sleep(20, options.signal);
+    }
+    const deletedCheckpoints = await deleteBeyondRetention(store, options);
+    const kept = await store.list();
+    // Every chunk a kept checkpoint references. A manifest that cannot be read hides its references:
+    // then nothing is swept (deleting a chunk it might need would be worse than keeping garbage).
+    const referenced = new Set<string>();
+    for (const id of kept) {
+      let manifest;
+      try {
+        manifest = (await store.open(id, {})).manifest;
+      } catch (error) {
+        return { deletedCheckpoints, keptCheckpoints: kept, deletedChunks: 0, freedBytes: 0, swept: false, skipped: `checkpoint ${id} is unreadable (${(error as Error).message})` };
+      }
+      for (const blob of manifest.blobs) for (const chunk of blob.chunks ?? []) referenced.add(chunk);
+    }
+    const { deletedChunks, freedBytes } = await sweepChunks(store.chunksDir, referenced);
+    return { deletedCheckpoints, keptCheckpoints: kept, deletedChunks, freedBytes, swept: true };
+  } finally {
+    await release();
+  }
+}
+
+async function deleteBeyondRetention(store: LocalStore, options: GcOptions): Promise<string[]> {
+  if (options.keep === undefined && options.keepWithin === undefined) return [];
+  const now = options.now ?? Date.now();
+  const latest = await store.latestId();
+  const dated: { id: string; time: number }[] = [];
+  for (const id of await store.list()) {
+    try {
+      dated.push({ id, time: Date.parse((await store.open(id, {})).manifest.createdAt) });
+    } catch {
+      // Unreadable: not ours to judge by age; it stays (and blocks the sweep, above).
+    }
+  }
+  dated.sort((a, b) => b.time - a.time || (a.id < b.id ? 1 : -1));
+  const deleted: string[] = [];
+  for (const [rank, { id, time }] of dated.entries()) {
+    const keptByCount = options.keep !== undefined && rank < options.keep;
+    const keptByAge = options.keepWithin !== undefined && now - time < options.keepWithin;
+    if (id === latest || keptByCount || keptByAge) continue;
+    await rm(join(store.root, 'checkpoints', id), { recursive: true, force: true });
+    deleted.push(id);
+  }
+  return deleted.reverse(); // oldest first, as `list` orders them
+}
+
+/** Deletes chunk files not in `referenced`, and temp files a crashed writer left (no writer is in flight now). */
+async function sweepChunks(chunksDir: string, referenced: Set<string>): Promise<{ deletedChunks: number; freedBytes: number }> {
+  let deletedChunks = 0;
+  let freedBytes = 0;
+  let subs: string[];
+  try {
+    subs = await readdir(chunksDir);
+  } catch {
+    return { deletedChunks, freedBytes };
+  }
+  for (const sub of subs) {
+    const dir = join(chunksDir, sub);
+    const info = await lstat(dir);
+    if (!info.isDirectory()) continue; // never follow a planted link out of the store
+    for (const name of await readdir(dir)) {
+      const temp = name.startsWith('.tmp-');
+      if (!temp && (!isChunkName(name) || referenced.has(name))) continue;
+      const path = join(dir, name);
+      const entry = await lstat(path).catch(() => undefined);
+      if (!entry?.isFile()) continue;
+      await rm(path, { force: true });
+      if (!temp) deletedChunks += 1;
+      freedBytes += entry.size;
+    }
+  }
+  return { deletedChunks, freedBytes };
+}

@@ -1,0 +1,190 @@
+"""Content-addressed chunks (store format v2): a blob is cut into 8 MiB chunks (chunksum.CHUNK),
+each stored once as `<chunks dir>/<first 2 hex>/<sha256 hex>`; a manifest lists a blob's chunk
+digests, and the blob's `sha256-8m` checksum is SHA-256 over those same digests.
+
+Writing: worker threads hash each chunk, skip it if a chunk of that name already exists (written
+by an earlier checkpoint or another kernel), else write it to a temp file in the same directory,
+fsync and rename: a partial chunk is never visible under its final name, and two writers of the
+same chunk race harmlessly (same bytes). Reading: each chunk is checked against its name while it
+is read, before anything is unpickled. Chunk files are plain names only; no symlink is followed.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import re
+import stat
+import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Callable, Iterable
+
+from . import chunksum
+
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+class ChunkError(Exception):
+    """A chunk is missing, not a regular file, of the wrong size or content."""
+
+
+def chunk_path(root: str, digest: str) -> str:
+    if not _HEX64.match(digest):
+        raise ChunkError(f"chunk name {digest!r} is not a SHA-256 digest")
+    return os.path.join(root, digest[:2], digest)
+
+
+def _store_one(root: str, pieces: list[memoryview], do_fsync: bool,
+               alive: Callable[[], bool], gone: Callable[[], BaseException]) -> tuple[str, int, str | None]:
+    """(digest, bytes newly written, directory to fsync) for one chunk."""
+    h = hashlib.sha256()
+    for p in pieces:
+        h.update(p)
+    digest = h.hexdigest()
+    final = chunk_path(root, digest)
+    try:
+        st = os.lstat(final)
+    except FileNotFoundError:
+        st = None
+    size = sum(p.nbytes for p in pieces)
+    if st is not None and stat.S_ISREG(st.st_mode) and st.st_size == size:
+        return digest, 0, None  # already stored: never written again
+    if not alive():  # the coordinator is gone: nobody will commit this, stop writing
+        raise gone()
+    sub = os.path.dirname(final)
+    os.makedirs(sub, mode=0o700, exist_ok=True)
+    if os.path.islink(sub):
+        raise OSError(errno.ELOOP, "chunk directory is a symbolic link", sub)
+    tmp = os.path.join(sub, f".tmp-{uuid.uuid4().hex}")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        with open(fd, "wb", buffering=0) as f:
+            for p in pieces:
+                view = p
+                while view.nbytes:
+                    n = f.write(view)
+                    view = view[n:]
+            if do_fsync:
+                os.fsync(f.fileno())
+        # Replaces a damaged or wrong-size entry of that name too (st above): the name is the content.
+        os.replace(tmp, final)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return digest, size, sub
+
+
+class ChunkWriter:
+    """Stores consecutive chunks fed with `add` (whole CHUNKs except the last; chunksum.chunks cuts
+    them) in worker threads, so hashing and writing overlap; use as a context manager."""
+
+    def __init__(self, root: str, do_fsync: bool = True, workers: int | None = None,
+                 alive: Callable[[], bool] = lambda: True,
+                 gone: Callable[[], BaseException] = lambda: RuntimeError("abandoned")) -> None:
+        self.root = root
+        self.do_fsync = do_fsync
+        self.alive = alive
+        self.gone = gone
+        self.workers = workers or max(1, min(4, os.cpu_count() or 1))
+        self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="nbferry-chunk")
+        self._futures: list[Future[tuple[str, int, str | None]]] = []
+
+    def __enter__(self) -> "ChunkWriter":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._pool.shutdown(wait=True)
+
+    def add(self, pieces: list[memoryview]) -> None:
+        # At most two chunks per worker in flight: an abandoned save stops within a few chunks.
+        waiting = [f for f in self._futures if not f.done()]
+        if len(waiting) >= 2 * self.workers:
+            waiting[0].result()
+        self._futures.append(self._pool.submit(_store_one, self.root, pieces, self.do_fsync, self.alive, self.gone))
+
+    def finish(self) -> tuple[str, list[str], int]:
+        """(`sha256-8m:<hex>`, chunk digests in order, bytes newly written); raises what a worker raised."""
+        results = [f.result() for f in self._futures]
+        self._futures = []
+        if self.do_fsync:
+            for sub in {r[2] for r in results if r[2]}:
+                _fsync_dir(sub)
+        digests = [r[0] for r in results]
+        return chunksum.digest_hashes(bytes.fromhex(d) for d in digests), digests, sum(r[1] for r in results)
+
+
+def write_parts(root: str, parts: Iterable[memoryview], do_fsync: bool, alive: Callable[[], bool],
+                gone: Callable[[], BaseException]) -> tuple[str, list[str], int]:
+    """Stores a blob given as segments; checks `alive()` between chunks (raises `gone()` if not)."""
+    with ChunkWriter(root, do_fsync, alive=alive, gone=gone) as writer:
+        for pieces in chunksum.chunks(parts):
+            if not alive():
+                raise gone()
+            writer.add(pieces)
+        return writer.finish()
+
+
+def chunk_sizes(total: int, count: int) -> list[int]:
+    """Sizes of `count` chunks of a `total`-byte blob (all CHUNK but the last); ChunkError if they cannot be."""
+    if count != max(1, -(-total // chunksum.CHUNK)) and not (total == 0 and count == 0):
+        raise ChunkError(f"{count} chunks cannot hold {total} bytes in {chunksum.CHUNK}-byte chunks")
+    return [min(chunksum.CHUNK, total - i * chunksum.CHUNK) for i in range(count)]
+
+
+def _read_one(path: str, digest: str, into: memoryview) -> None:
+    """Reads one chunk into `into` and checks its SHA-256 against its name."""
+    from .blobs import _LoadError, _open_regular  # the same refusal rules as blob files
+
+    for d in (os.path.dirname(os.path.dirname(path)), os.path.dirname(path)):
+        if not stat.S_ISDIR(os.lstat(d).st_mode):
+            raise _LoadError("io", f"{d} is a symbolic link or not a directory; refused")
+    fd, _ = _open_regular(path, into.nbytes)
+    h = hashlib.sha256()
+    with open(fd, "rb", buffering=0) as f:
+        got = 0
+        while got < into.nbytes:
+            n = f.readinto(into[got:])
+            if not n:
+                raise ChunkError(f"chunk {digest} short read {got}/{into.nbytes} bytes")
+            got += n
+    h.update(into)
+    if h.hexdigest() != digest:
+        raise ChunkError(f"sha256-8m mismatch: chunk {digest} does not match its name (damaged)")
+
+
+def read_chunks(root: str, digests: list[str], total: int,
+                on_read: Callable[[int], None] | None = None) -> tuple[bytearray, str]:
+    """The blob's bytes from its chunks and its `sha256-8m` checksum over the verified digests.
+    Chunks are read and hashed by worker threads in parallel (both release the GIL)."""
+    sizes = chunk_sizes(total, len(digests))
+    raw = bytearray(total)
+    view = memoryview(raw)
+    pos = 0
+    futures = []
+    with ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1)), thread_name_prefix="nbferry-chunk") as pool:
+        for digest, size in zip(digests, sizes):
+            futures.append(pool.submit(_read_one, chunk_path(root, digest), digest, view[pos : pos + size]))
+            pos += size
+        for f, size in zip(futures, sizes):
+            f.result()
+            if on_read is not None:
+                on_read(size)  # in order, as each chunk is in and verified
+    del view
+    return raw, chunksum.digest_hashes(bytes.fromhex(d) for d in digests)
+
+
+def _fsync_dir(d: str) -> None:
+    try:
+        fd = os.open(d, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
