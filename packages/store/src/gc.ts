@@ -9,7 +9,8 @@ import { lstat, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isChunkName } from './chunks.js';
 import { StoreError } from './errors.js';
-import { acquireGcLease, liveWriters, sleep } from './gc-lease.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { acquireGcLease, liveWriters } from './gc-lease.js';
 import type { LocalStore } from './local-store.js';
 
 export interface GcOptions {
@@ -55,7 +56,7 @@ export async function gc(store: LocalStore, options: GcOptions = {}): Promise<Gc
     const deadline = Date.now() + (options.waitForWritersMs ?? GC_WRITER_WAIT_MS);
     while ((await liveWriters(join(store.root, '.staging'))).length > 0) {
       if (Date.now() > deadline) return { deletedCheckpoints: [], keptCheckpoints: await store.list(), deletedChunks: 0, freedBytes: 0, swept: false, skipped: 'a checkpoint was still being written' };
-      await sleep(20, options.signal);
+      await sleep(20, undefined, { signal: options.signal });
     }
     const deletedCheckpoints = await deleteBeyondRetention(store, options);
     const kept = await store.list();

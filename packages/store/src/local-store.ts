@@ -29,7 +29,8 @@ import {
   UntrustedCheckpointError,
 } from './errors.js';
 import { isAbandoned, isAbandonedTempLease, LEASE_SUFFIX, LEASE_TEMP_MARK, StagingLease } from './staging-lease.js';
-import { gcRunning, sleep, StoreBusyError } from './gc-lease.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { gcRunning, StoreBusyError } from './gc-lease.js';
 import { FORMAT_VERSION, MANIFEST_FILE, decodeManifest, encodeManifest, type BlobEntry, type Manifest } from './manifest.js';
 import { assertSafeName, isSafeName } from './names.js';
 import { readRegularFile } from './safe-open.js';
@@ -114,7 +115,7 @@ export class LocalStore {
         await lease.release();
         lease = undefined;
         if (Date.now() - started > (options.gcWaitMs ?? GC_WAIT_MS)) throw new StoreBusyError(this.root, Date.now() - started);
-        await sleep(50, options.signal);
+        await sleep(50, undefined, { signal: options.signal });
       }
       await mkdir(join(dir, BLOBS), { recursive: true, mode: 0o700 });
       await assertRealDir(join(this.root, STAGING));
