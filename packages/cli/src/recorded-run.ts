@@ -26,6 +26,8 @@ export async function runRecorded(
   echo: 'outputs' | 'cells' | 'none',
   signal?: AbortSignal,
   limits: Limits = {},
+  /** Called once the recorder is attached, before the first cell (e.g. to start an AutoCheckpointer). */
+  onAttached?: (recorder: Recorder) => void,
 ): Promise<RecordedRun> {
   const notebookPath = resolve(path);
   const notebook = await readNotebook(notebookPath);
@@ -36,6 +38,7 @@ export async function runRecorded(
   const kernelReadyMs = performance.now() - t0;
   try {
     const recorder = await Recorder.attach(kernel.client, { signal, timeoutMs: limits.timeoutMs });
+    onAttached?.(recorder);
     const t1 = performance.now();
     const runs = await runNotebook(kernel.client, notebook, {
       signal,
