@@ -91,8 +91,10 @@ export function buildProgram(context: ProgramContext): Command {
     .argument('<notebook>', 'the .ipynb file to run')
     .addOption(pythonOption())
     .option('--checkpoint <dir>', 'checkpoint the kernel into this store after the run')
-    .option('--auto-checkpoint', 'with --checkpoint: checkpoint incrementally after every cell (in the background, once the kernel is idle), not only at the end', false)
-    .addOption(new Option('--idle-ms <ms>', 'with --auto-checkpoint: idle time after a cell before its checkpoint starts (default 500)').argParser(parseMs))
+    .option('--auto-checkpoint', 'with --checkpoint: checkpoint incrementally after every cell (the next cell waits for it), not only at the end', false)
+    .addOption(
+      new Option('--idle-ms <ms>', 'with --auto-checkpoint: checkpoint in the background instead, once the kernel has been idle this long after a cell; the next cell preempts it').argParser(parseMs),
+    )
     .addOption(allowLossOption())
     .addOption(keyFileOption('sign the checkpoint with'))
     .addOption(timeoutOption())

@@ -15,7 +15,12 @@ export interface RunArgs {
   notebook: string;
   python?: string;
   checkpoint?: string;
-  /** With `checkpoint`: checkpoint after every cell in the background (incrementally), instead of once at the end. */
+  /**
+   * With `checkpoint`: checkpoint incrementally after every cell instead of once at the end. Without
+   * `idleMs` the next cell waits for the checkpoint (a batch run: a crash loses at most one cell);
+   * with it, checkpoints run in the background once the kernel has been idle that long, and the
+   * next cell preempts one in flight (as for an interactive kernel).
+   */
   autoCheckpoint?: { idleMs?: number };
   allowLoss: boolean;
   keyFile?: string;
@@ -31,8 +36,9 @@ export async function runCommand(args: RunArgs): Promise<number> {
   const key = args.checkpoint ? await signingKey(args.keyFile) : undefined;
   let auto: AutoCheckpointer | undefined;
   const startAuto = (recorder: AutoCheckpointer['recorder']) => {
-    if (!args.checkpoint || !args.autoCheckpoint) return;
-    auto = new AutoCheckpointer(recorder, new LocalStore(args.checkpoint, { key }), {
+    if (!args.checkpoint || !args.autoCheckpoint) return undefined;
+    const background = args.autoCheckpoint.idleMs !== undefined;
+    const started = new AutoCheckpointer(recorder, new LocalStore(args.checkpoint, { key }), {
       idleMs: args.autoCheckpoint.idleMs,
       refuseLoss: !args.allowLoss,
       key,
@@ -41,8 +47,10 @@ export async function runCommand(args: RunArgs): Promise<number> {
       // A failed auto-checkpoint is retried after the next cell; say why now, on stderr.
       onError: (error) => process.stderr.write(`nbferry run: auto-checkpoint failed: ${(error as Error).message ?? String(error)}\n`),
     });
+    auto = started;
+    return background ? undefined : () => started.flush();
   };
-  const run = await runRecorded(args.notebook, args.python, args.json || args.quiet ? 'none' : 'outputs', args.signal, args.limits, startAuto);
+  const run = await runRecorded(args.notebook, args.python, args.json || args.quiet ? 'none' : 'outputs', args.signal, args.limits, { onAttached: startAuto });
   try {
     const document: RunDocument = {
       schema: 'nbferry/run@1',
