@@ -358,13 +358,14 @@ class _SaveProgress:
         self.shim = shim
         self.before = 0  # bytes of the groups already saved
         self.done = 0
+        self.pushed = 0
         self.last = 0.0
 
     def stored(self, n: int) -> None:
         """`n`: bytes of the current group stored so far."""
         self.done = max(self.done, self.before + n)
         now = time.monotonic()
-        if now - self.last >= self.INTERVAL:
+        if self.done > self.pushed and now - self.last >= self.INTERVAL:
             self.last = now
             self._push()
 
@@ -373,9 +374,11 @@ class _SaveProgress:
         self.done = max(self.done, self.before)
 
     def finish(self) -> None:
-        self._push()
+        if self.done > self.pushed:
+            self._push()
 
     def _push(self) -> None:
+        self.pushed = self.done
         self.shim.channel.push("progress", {"op": "save", "done": self.done, "total": self.done})
 
 
