@@ -75,6 +75,27 @@ describe('nbferry log, gc, restore --checkpoint, run --auto-checkpoint', () => {
     }
   });
 
+  it('run --auto-checkpoint --idle-ms checkpoints in the background; the last checkpoint holds the final state', async () => {
+    const background = join(dir, 'background');
+    const result = await nbferry(['run', join(dir, 'nb.ipynb'), '--python', testPython(), '--checkpoint', background, '--auto-checkpoint', '--idle-ms', '0', '--quiet']);
+    expect(result.code, result.stderr).toBe(0);
+    const line = /auto-checkpoint: (\d+) committed, (\d+) abandoned \(preempted by a cell\), 0 failed; last (\S+) in /.exec(result.stdout);
+    expect(line, result.stdout).not.toBeNull();
+    // Cells follow each other at once: some checkpoints may be preempted, the one after the last cell is not.
+    expect(Number(line![1])).toBeGreaterThanOrEqual(1);
+    const logged = JSON.parse((await nbferry(['log', background, '--json'])).stdout) as LogDoc;
+    expect(logged.checkpoints).toHaveLength(Number(line![1]));
+    expect(logged.checkpoints.at(-1)).toMatchObject({ id: line![3], latest: true, executionCount: CELLS.length });
+  }, 120_000);
+
+  it('--auto-checkpoint and --idle-ms are usage errors without what they need', async () => {
+    const nb = join(dir, 'nb.ipynb');
+    for (const args of [['--auto-checkpoint'], ['--checkpoint', join(dir, 'x'), '--idle-ms', '10'], ['--checkpoint', join(dir, 'x'), '--auto-checkpoint', '--idle-ms', 'soon']]) {
+      const result = await nbferry(['run', nb, '--python', testPython(), ...args]);
+      expect(result.code, `${args.join(' ')}: ${result.stderr}`).toBe(2);
+    }
+  });
+
   it('log prints one line per checkpoint with its parent, cell and bytes', async () => {
     const text = await nbferry(['log', store]);
     expect(text.code, text.stderr).toBe(0);
