@@ -3,7 +3,7 @@ import { KernelError } from '@nbferry/kernel';
 import { CheckpointLossError, MigrationError } from '@nbferry/migrate';
 import { NbferryError, NotebookFormatError } from '@nbferry/protocol';
 import { RecorderError } from '@nbferry/recorder';
-import { KeyFileError, StoreError } from '@nbferry/store';
+import { GcBusyError, KeyFileError, StoreBusyError, StoreError } from '@nbferry/store';
 import { InterruptedError, UsageError } from './errors.js';
 
 export const EXIT = {
@@ -19,6 +19,8 @@ export const EXIT = {
   checkpoint: 4,
   /** A bug in nbferry (an error it did not expect). */
   internal: 5,
+  /** The store is busy: another process is garbage-collecting it. Nothing was changed; try again later. */
+  busy: 75,
   /** Interrupted by SIGINT (Ctrl-C) / SIGTERM; what the command started was stopped and cleaned up. */
   interrupted: 130,
   terminated: 143,
@@ -40,6 +42,8 @@ Exit status:
        key's: see --trust-unsigned), not writable, incompatible environment,
        target kernel already has the checkpoint's variables (see --replace-existing)
   5    internal error (a bug: please report it)
+  75   store busy: another process is garbage-collecting it (nbferry gc); nothing
+       was changed, try again when it is done
   130  interrupted (SIGINT, Ctrl-C); 143 terminated (SIGTERM); 141 stdout closed
        (| head). Kernels the command started are stopped and its temporary files removed.
 `;
@@ -48,6 +52,7 @@ export function exitCodeFor(error: unknown): number {
   if (error instanceof InterruptedError) return error.signal === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted;
   if (error instanceof CheckpointLossError) return EXIT.incomplete;
   // A key file is the caller's input, like the notebook: missing, unreadable, or public-only where signing is needed.
+  if (error instanceof GcBusyError || error instanceof StoreBusyError) return EXIT.busy;
   if (error instanceof UsageError || error instanceof NotebookFormatError || error instanceof KeyFileError) return EXIT.usage;
   if (error instanceof KernelError || error instanceof RecorderError) return EXIT.kernel;
   if (error instanceof StoreError || error instanceof MigrationError) return EXIT.checkpoint;

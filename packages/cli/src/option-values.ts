@@ -33,3 +33,21 @@ export async function checkNotebookPath(command: string, path: string): Promise<
 export function toMs(seconds: number | undefined): number | undefined {
   return seconds === undefined ? undefined : Math.round(seconds * 1000);
 }
+
+const DURATION_UNITS_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/** `--keep-within 30m`, `12h`, `7d` (units s, m, h, d, w): milliseconds. */
+export function parseDuration(value: string): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$/.exec(value);
+  if (!match) throw new InvalidArgumentError('expected a duration: a number and a unit s, m, h, d or w, e.g. 30m, 12h or 7d.');
+  return Math.round(Number(match[1]) * DURATION_UNITS_MS[match[2]!]!);
+}
+
+/** `--keep 5`: a whole number of checkpoints, at least 1 (the latest is always kept). */
+export function parseCount(value: string): number {
+  const count = Number(value);
+  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(count) || count < 1) {
+    throw new InvalidArgumentError('expected a whole number of checkpoints, at least 1, e.g. 5.');
+  }
+  return count;
+}

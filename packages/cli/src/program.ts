@@ -4,9 +4,11 @@
  * file for signed checkpoints) is one helper and one line per command.
  */
 import { createRequire } from 'node:module';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { checkpointCommand } from './commands/checkpoint.js';
+import { gcCommand } from './commands/gc.js';
 import { inspectCommand } from './commands/inspect.js';
+import { logCommand } from './commands/log.js';
 import { keygenCommand } from './commands/keygen.js';
 import { migrateCommand } from './commands/migrate.js';
 import { recordCommand } from './commands/record.js';
@@ -16,7 +18,7 @@ import { UsageError } from './errors.js';
 import { EXIT_CODES_HELP } from './exit-codes.js';
 import { pythonFrom } from './kernel-options.js';
 import type { Limits } from './limits.js';
-import { checkNotebookPath, parseSeconds, toMs } from './option-values.js';
+import { checkNotebookPath, parseCount, parseDuration, parseSeconds, toMs } from './option-values.js';
 import { PROGRESS_MODES, type ProgressMode } from './progress/progress.js';
 
 export interface ProgramContext {
@@ -89,6 +91,10 @@ export function buildProgram(context: ProgramContext): Command {
     .argument('<notebook>', 'the .ipynb file to run')
     .addOption(pythonOption())
     .option('--checkpoint <dir>', 'checkpoint the kernel into this store after the run')
+    .option('--auto-checkpoint', 'with --checkpoint: checkpoint incrementally after every cell (the next cell waits for it), not only at the end', false)
+    .addOption(
+      new Option('--idle-ms <ms>', 'with --auto-checkpoint: checkpoint in the background instead, once the kernel has been idle this long after a cell; the next cell preempts it').argParser(parseMs),
+    )
     .addOption(allowLossOption())
     .addOption(keyFileOption('sign the checkpoint with'))
     .addOption(timeoutOption())
@@ -101,14 +107,29 @@ export function buildProgram(context: ProgramContext): Command {
     .action(
       async (
         notebook: string,
-        o: { python?: string; checkpoint?: string; allowLoss: boolean; keyFile?: string; json: boolean; quiet: boolean; progress: ProgressMode } & LimitOptions,
+        o: {
+          python?: string;
+          checkpoint?: string;
+          autoCheckpoint: boolean;
+          idleMs?: number;
+          allowLoss: boolean;
+          keyFile?: string;
+          json: boolean;
+          quiet: boolean;
+          progress: ProgressMode;
+        } & LimitOptions,
       ) => {
+        if ((o.autoCheckpoint || o.idleMs !== undefined) && !o.checkpoint) {
+          throw new UsageError('nbferry run: --auto-checkpoint and --idle-ms need --checkpoint DIR (the store the checkpoints go to)');
+        }
+        if (o.idleMs !== undefined && !o.autoCheckpoint) throw new UsageError('nbferry run: --idle-ms goes with --auto-checkpoint');
         await checkNotebookPath('run', notebook);
         done(
           await runCommand({
             notebook,
             python: pythonFrom(o.python),
             checkpoint: o.checkpoint,
+            autoCheckpoint: o.autoCheckpoint ? { idleMs: o.idleMs } : undefined,
             allowLoss: o.allowLoss,
             keyFile: o.keyFile,
             limits: limitsFrom(o),
@@ -181,6 +202,7 @@ export function buildProgram(context: ProgramContext): Command {
         'A fresh kernel starts in the current directory (or --cwd), not where the checkpoint was taken unless --cwd-from-checkpoint.',
     )
     .argument('<checkpoint>', 'a store, or one checkpoint directory in it')
+    .option('--checkpoint <id>', "restore this checkpoint of the store instead of its latest (nbferry log STORE lists the ids)")
     .addOption(pythonOption().conflicts('connectionFile'))
     .option('--connection-file <file>', 'restore into this running kernel instead of a fresh one')
     .addOption(new Option('--cwd <dir>', 'start the fresh kernel in this directory (default: the current one)').conflicts(['connectionFile', 'cwdFromCheckpoint']))
@@ -201,6 +223,7 @@ export function buildProgram(context: ProgramContext): Command {
       async (
         checkpoint: string,
         o: {
+          checkpoint?: string;
           python?: string;
           connectionFile?: string;
           cwd?: string;
@@ -217,6 +240,7 @@ export function buildProgram(context: ProgramContext): Command {
         done(
           await restoreCommand({
             checkpoint,
+            checkpointId: o.checkpoint,
             python: pythonFrom(o.python),
             connectionFile: o.connectionFile,
             cwd: o.cwd,
@@ -249,6 +273,38 @@ export function buildProgram(context: ProgramContext): Command {
       done(await inspectCommand({ path, keyFile: o.keyFile, trustUnsigned: o.trustUnsigned, json: o.json, signal }));
     });
 
+  command(program, 'log')
+    .summary("a store's checkpoints: parents, cells, bytes, changed variables")
+    .description(
+      "List a store's checkpoints, oldest first: id, time, parent (and branches), the last cell's execution count and first line, " +
+        'bytes added and total, variables changed since the parent. Exit status 1 if a checkpoint cannot be read (it is listed with why).',
+    )
+    .argument('<store>', 'the store')
+    .addOption(keyFileOption('verify the checkpoints against (a .pub suffices)'))
+    .addOption(trustUnsignedOption())
+    .addOption(jsonOption())
+    .action(async (store: string, o: { keyFile?: string; trustUnsigned: boolean; json: boolean }) => {
+      done(await logCommand({ store, keyFile: o.keyFile, trustUnsigned: o.trustUnsigned, json: o.json }));
+    });
+
+  command(program, 'gc')
+    .summary('delete old checkpoints and the chunks nothing references')
+    .description(
+      'Delete the checkpoints beyond the retention (never the latest), then the chunks no remaining checkpoint references. ' +
+        'Safe while another process writes a checkpoint (gc waits for it). Exit status 1 if chunks could not be swept (why is printed), ' +
+        '75 if another gc is running.',
+    )
+    .argument('<store>', 'the store')
+    .addOption(new Option('--keep <n>', 'keep the newest N checkpoints').argParser(parseCount))
+    .addOption(new Option('--keep-within <duration>', 'keep the checkpoints younger than this: 30m, 12h, 7d (units s, m, h, d, w)').argParser(parseDuration))
+    .addOption(jsonOption())
+    .action(async (store: string, o: { keep?: number; keepWithin?: number; json: boolean }) => {
+      if (o.keep === undefined && o.keepWithin === undefined) {
+        throw new UsageError('nbferry gc: needs --keep N and/or --keep-within DURATION (which checkpoints to keep; the latest is always kept)');
+      }
+      done(await gcCommand({ store, keep: o.keep, keepWithinMs: o.keepWithin, json: o.json, signal }));
+    });
+
   command(program, 'keygen')
     .summary('write a new key for signed checkpoints')
     .description(
@@ -271,6 +327,13 @@ interface LimitOptions {
   measureBudget?: number;
   cellTimeout?: number;
   unresponsive?: number;
+}
+
+/** `--idle-ms 200`: a whole number of milliseconds, 0 or more. */
+function parseMs(value: string): number {
+  const ms = Number(value);
+  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(ms)) throw new InvalidArgumentError('expected a whole number of milliseconds, e.g. 500.');
+  return ms;
 }
 
 function limitsFrom(o: LimitOptions): Limits {

@@ -20,12 +20,21 @@ export interface RecordedRun {
   runMs: number;
 }
 
+export interface RunHooks {
+  /**
+   * Called once the recorder is attached, before the first cell (e.g. to start an AutoCheckpointer);
+   * may return what to await after each cell before the next one starts.
+   */
+  onAttached?: (recorder: Recorder) => ((run: CellRun) => Promise<void>) | undefined;
+}
+
 export async function runRecorded(
   path: string,
   python: string | undefined,
   echo: 'outputs' | 'cells' | 'none',
   signal?: AbortSignal,
   limits: Limits = {},
+  hooks: RunHooks = {},
 ): Promise<RecordedRun> {
   const notebookPath = resolve(path);
   const notebook = await readNotebook(notebookPath);
@@ -36,11 +45,13 @@ export async function runRecorded(
   const kernelReadyMs = performance.now() - t0;
   try {
     const recorder = await Recorder.attach(kernel.client, { signal, timeoutMs: limits.timeoutMs });
+    const afterCell = hooks.onAttached?.(recorder);
     const t1 = performance.now();
     const runs = await runNotebook(kernel.client, notebook, {
       signal,
       cellTimeoutMs: limits.cellTimeoutMs,
       unresponsiveMs: limits.unresponsiveMs,
+      afterCell,
       onCellStart: (cell) => {
         if (echo === 'outputs') process.stdout.write(`\n── cell ${cell.index + 1}/${notebook.cells.length} ──\n`);
       },

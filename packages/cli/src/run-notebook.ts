@@ -21,6 +21,8 @@ export interface RunNotebookOptions {
   cellTimeoutMs?: number;
   /** Give a cell up when the kernel stops answering its control channel this long (KernelUnresponsiveError). */
   unresponsiveMs?: number;
+  /** Awaited after each cell, before the next one is sent. */
+  afterCell?: (run: CellRun) => Promise<void>;
   /** Stop at the first unexpected error (default true), as Run All does. */
   stopOnError?: boolean;
 }
@@ -39,7 +41,9 @@ export async function runNotebook(client: KernelClient, notebook: Notebook, opti
       stopOnError: false,
       onOutput: (output) => options.onOutput?.(cell, output),
     });
-    runs.push({ cell, result, ms: performance.now() - started });
+    const run = { cell, result, ms: performance.now() - started };
+    runs.push(run);
+    await options.afterCell?.(run);
     if (result.status === 'error' && !cell.expectError && (options.stopOnError ?? true)) break;
   }
   return runs;

@@ -250,7 +250,7 @@ async function checkpointOnce(recorder: Recorder, store: LocalStore, writeBlobs:
     if (options.refuseLoss) refuseLoss(prepared);
     const guard: SaveGuard = { seq: prepared.measurement.seq, owner: currentOwner() };
     const t0 = performance.now();
-    const saved = await serializeWatched(prepared, draft.blobsDir, (groups) => writeBlobs(groups, draft.blobsDir, call, guard), options, store.root);
+    const saved = await serializeWatched(recorder, prepared, draft.blobsDir, (groups) => writeBlobs(groups, draft.blobsDir, call, guard), options, store.root);
     if (options.refuseLoss) refuseLoss(prepared); // a group that failed to save may have made things worse
     const t1 = performance.now();
     options.onProgress?.({ phase: 'commit' });
@@ -285,8 +285,13 @@ export async function throwIfStateMoved(recorder: Recorder, prepared: PreparedCh
   if (recorder.graph.lastSeq !== seq) throw new StateChangedError(seq, recorder.graph.lastSeq);
 }
 
-/** serializePlanned, reporting the bytes in `blobsDir` as they grow (`bytes` progress events). */
+/**
+ * serializePlanned, reporting the bytes saved as they grow (`bytes` progress events): from the
+ * shim's `progress` pushes (format 2 writes chunks into the store's shared chunks directory), and
+ * from the files growing in `blobsDir` (format 1 blob files), whichever is further.
+ */
 async function serializeWatched(
+  recorder: Recorder,
   prepared: PreparedCheckpoint,
   blobsDir: string,
   save: (groups: string[][]) => Promise<SavedBlob[]>,
@@ -297,7 +302,14 @@ async function serializeWatched(
   if (!progress) return serializePlanned(prepared, save, options, storePath);
   let total = 0;
   let saving = false;
-  const watch = watchDirBytes(blobsDir, (done) => progress({ phase: 'bytes', op: 'save', done, total: Math.max(total, done) }));
+  let reported = 0;
+  const report = (done: number) => {
+    if (done <= reported) return; // two sources: report only progress
+    reported = done;
+    progress({ phase: 'bytes', op: 'save', done, total: Math.max(total, done) });
+  };
+  const watch = watchDirBytes(blobsDir, report);
+  const unsubscribe = recorder.events.on('progress', (p) => p.op === 'save' && report(p.done));
   try {
     const saved = await serializePlanned(prepared, save, {
       ...options,
@@ -309,11 +321,13 @@ async function serializeWatched(
         progress(event);
       },
     }, storePath);
+    unsubscribe();
     await watch.stop();
     const bytes = [...saved.values()].reduce((sum, blob) => sum + (blob.bytes ?? 0), 0);
     if (saving) progress({ phase: 'bytes', op: 'save', done: bytes, total: bytes });
     return saved;
   } finally {
+    unsubscribe();
     await watch.stop();
   }
 }

@@ -105,7 +105,8 @@ export async function saveToDir(
   guard: SaveGuard = {},
   chunksDir?: string,
 ): Promise<SavedBlob[]> {
-  const args = chunksDir === undefined ? { groups, dir, ...guard } : { groups, dir, chunks: chunksDir, ...guard };
+  // `progress`: the shim pushes `progress` events (op "save", bytes stored) while it writes.
+  const args = chunksDir === undefined ? { groups, dir, progress: true, ...guard } : { groups, dir, chunks: chunksDir, progress: true, ...guard };
   const { result } = await recorder.request<SaveReply>('save', args, options);
   throwIfMoved(result);
   return result.blobs;

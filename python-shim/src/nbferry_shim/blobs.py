@@ -119,6 +119,7 @@ def op_save(shim: "Shim", args: dict[str, Any], bufs: list[memoryview]) -> tuple
         return {"blobs": [{"names": g, "ok": False, "seconds": 0.0, "error": err} for g in groups],
                 "checksum": chunksum.DEFAULT}, []
     out: list[dict[str, Any]] = []
+    progress = _SaveProgress(shim) if args.get("progress") else None
     for i, names in enumerate(groups):
         t0 = time.perf_counter()
         item: dict[str, Any] = {"names": names}
@@ -131,11 +132,12 @@ def op_save(shim: "Shim", args: dict[str, Any], bufs: list[memoryview]) -> tuple
             continue
         try:
             if cas_root is not None:
-                checksum, digests, new_bytes = cas.write_parts(cas_root, seg.parts, do_fsync, alive, _gone)
+                checksum, digests, new_bytes = cas.write_parts(cas_root, seg.parts, do_fsync, alive, _gone,
+                                                               progress.stored if progress else None)
                 fname = f"{prefix}-{i:04d}-{checksum.partition(':')[2][:12]}.nbf"
                 item.update(ok=True, file=fname, bytes=seg.n, checksum=checksum, chunks=digests, newBytes=new_bytes)
             else:
-                checksum = _write(seg, tmp, do_fsync, alive)
+                checksum = _write(seg, tmp, do_fsync, alive, progress.stored if progress else None)
                 fname = f"{prefix}-{i:04d}-{checksum.partition(':')[2][:12]}.nbf"
                 os.replace(tmp, os.path.join(d, fname))
                 item.update(ok=True, file=fname, bytes=seg.n, checksum=checksum)
@@ -156,6 +158,10 @@ def op_save(shim: "Shim", args: dict[str, Any], bufs: list[memoryview]) -> tuple
             break
         item["seconds"] = time.perf_counter() - t0
         out.append(item)
+        if progress is not None:
+            progress.group_done(seg.n)
+    if progress is not None:
+        progress.finish()
     pickled.CACHE.clear()  # groups the plan did not save: their pickles would only hold memory
     if do_fsync and cas_root is None:
         _fsync_dir(d)
@@ -181,9 +187,10 @@ def _gone() -> BaseException:
     return _OwnerGone("the coordinator of this checkpoint exited; the blob was abandoned")
 
 
-def _write(seg: _Segments, tmp: str, do_fsync: bool, alive: Any) -> str:
+def _write(seg: _Segments, tmp: str, do_fsync: bool, alive: Any, on_bytes: Any = None) -> str:
     """Writes the blob to `tmp`; returns its checksum. Workers hash chunk k while this thread
     writes it (both release the GIL). Between chunks, checks that the coordinator still exists."""
+    written = 0
     with chunksum.Summer() as summer, open(tmp, "wb") as f:
         for pieces in chunksum.chunks(seg.parts):
             if not alive():
@@ -191,6 +198,9 @@ def _write(seg: _Segments, tmp: str, do_fsync: bool, alive: Any) -> str:
             summer.add(pieces)
             for part in pieces:
                 f.write(part)
+                written += part.nbytes
+            if on_bytes is not None:
+                on_bytes(written)
         f.flush()
         if do_fsync:
             os.fsync(f.fileno())
@@ -334,6 +344,42 @@ def _pyplot_not_interactive() -> Iterator[None]:
                     manager.canvas.figure.stale = False
                 except Exception:
                     pass
+
+
+class _SaveProgress:
+    """`progress` events ({op: "save", done, total} bytes stored) pushed while groups are written, at
+    most every 0.1 s plus a last one: format 2 writes chunks into the shared chunks directory, where
+    a coordinator cannot tell this save's bytes from others'. `total` is what is known so far (the
+    coordinator has the measured estimate)."""
+
+    INTERVAL = 0.1
+
+    def __init__(self, shim: "Shim") -> None:
+        self.shim = shim
+        self.before = 0  # bytes of the groups already saved
+        self.done = 0
+        self.pushed = 0
+        self.last = 0.0
+
+    def stored(self, n: int) -> None:
+        """`n`: bytes of the current group stored so far."""
+        self.done = max(self.done, self.before + n)
+        now = time.monotonic()
+        if self.done > self.pushed and now - self.last >= self.INTERVAL:
+            self.last = now
+            self._push()
+
+    def group_done(self, n: int) -> None:
+        self.before += n
+        self.done = max(self.done, self.before)
+
+    def finish(self) -> None:
+        if self.done > self.pushed:
+            self._push()
+
+    def _push(self) -> None:
+        self.pushed = self.done
+        self.shim.channel.push("progress", {"op": "save", "done": self.done, "total": self.done})
 
 
 class _LoadProgress:

@@ -92,6 +92,7 @@ class ChunkWriter:
         self.workers = workers or max(1, min(4, os.cpu_count() or 1))
         self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="nbferry-chunk")
         self._futures: list[Future[tuple[str, int, str | None]]] = []
+        self._sizes: list[int] = []
 
     def __enter__(self) -> "ChunkWriter":
         return self
@@ -105,11 +106,17 @@ class ChunkWriter:
         if len(waiting) >= 2 * self.workers:
             waiting[0].result()
         self._futures.append(self._pool.submit(_store_one, self.root, pieces, self.do_fsync, self.alive, self.gone))
+        self._sizes.append(sum(p.nbytes for p in pieces))
+
+    def done_bytes(self) -> int:
+        """Bytes of the chunks added so far that are stored (written, or found already there)."""
+        return sum(size for f, size in zip(self._futures, self._sizes) if f.done())
 
     def finish(self) -> tuple[str, list[str], int]:
         """(`sha256-8m:<hex>`, chunk digests in order, bytes newly written); raises what a worker raised."""
         results = [f.result() for f in self._futures]
         self._futures = []
+        self._sizes = []
         if self.do_fsync:
             for sub in {r[2] for r in results if r[2]}:
                 _fsync_dir(sub)
@@ -118,13 +125,17 @@ class ChunkWriter:
 
 
 def write_parts(root: str, parts: Iterable[memoryview], do_fsync: bool, alive: Callable[[], bool],
-                gone: Callable[[], BaseException]) -> tuple[str, list[str], int]:
-    """Stores a blob given as segments; checks `alive()` between chunks (raises `gone()` if not)."""
+                gone: Callable[[], BaseException],
+                on_bytes: Callable[[int], None] | None = None) -> tuple[str, list[str], int]:
+    """Stores a blob given as segments; checks `alive()` between chunks (raises `gone()` if not).
+    `on_bytes(n)`: the blob's bytes stored so far, called on this thread between chunks."""
     with ChunkWriter(root, do_fsync, alive=alive, gone=gone) as writer:
         for pieces in chunksum.chunks(parts):
             if not alive():
                 raise gone()
             writer.add(pieces)
+            if on_bytes is not None:
+                on_bytes(writer.done_bytes())
         return writer.finish()
 
 

@@ -41,6 +41,8 @@ export async function inspectCommand(args: InspectArgs): Promise<number> {
       ok,
       checkpointsInStore: ids,
       checkpoint: described,
+      parent: manifest.parent ?? null,
+      stats: manifest.stats ? { newBytes: manifest.stats.newBytes, totalBytes: manifest.stats.totalBytes } : null,
       environment: manifest.environment,
       executions: manifest.body.history.executions.length,
       blobs,
@@ -51,6 +53,8 @@ export async function inspectCommand(args: InspectArgs): Promise<number> {
   const lines = [
     `checkpoint ${manifest.id} (${manifest.createdAt}) at ${checkpoint.dir}`,
     ids.length ? `store holds ${ids.length} checkpoint(s): ${ids.join(', ')}` : '',
+    `parent: ${manifest.parent ?? 'none (the first checkpoint of its line)'}`,
+    ...(manifest.stats ? [`bytes: +${formatBytes(manifest.stats.newBytes)} new of ${formatBytes(manifest.stats.totalBytes)} total (the rest reused from earlier checkpoints)`] : []),
     `signature: ${describeSignature(described.signature)}`,
     `environment: Python ${manifest.environment.python} on ${manifest.environment.platform}; ` +
       Object.entries(manifest.environment.packages)

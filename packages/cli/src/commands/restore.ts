@@ -7,8 +7,8 @@
  * input from the store and is used only with --cwd-from-checkpoint.
  */
 import { checkpointWorkingDirectory, formatMs, renderVerification, restore, type CheckpointBody } from '@nbferry/migrate';
-import { openCheckpoint, type StoredCheckpoint } from '@nbferry/store';
-import { UsageError } from '../errors.js';
+import { CheckpointNotFoundError, LocalStore, openCheckpoint, type StoredCheckpoint, type TrustOptions } from '@nbferry/store';
+import { UnknownCheckpointIdError, UsageError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
 import { openKernel, stopKernel } from '../kernel-options.js';
 import { verifyingKey } from '../keys.js';
@@ -16,11 +16,13 @@ import type { Limits } from '../limits.js';
 import { restoreDocument, writeDocument } from '../output/documents.js';
 import { verdictText } from '../output/verdict.js';
 import { createProgress, type ProgressMode } from '../progress/progress.js';
-import { statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 
 export interface RestoreArgs {
   checkpoint: string;
+  /** A checkpoint of the store `checkpoint` by id (default: its latest). */
+  checkpointId?: string;
   python?: string;
   connectionFile?: string;
   /** Where a fresh kernel starts (default: the current directory). */
@@ -42,7 +44,7 @@ export async function restoreCommand(args: RestoreArgs): Promise<number> {
   const key = await verifyingKey(args.keyFile);
   const trust = { key, trustUnsigned: args.trustUnsigned ?? false };
   // With a key, an untrusted checkpoint is refused here, before any kernel starts.
-  const stored = await openCheckpoint<CheckpointBody>(args.checkpoint, trust);
+  const stored = args.checkpointId === undefined ? await openCheckpoint<CheckpointBody>(args.checkpoint, trust) : await openById(args.checkpoint, args.checkpointId, trust);
   const cwd = args.connectionFile ? undefined : startDirectory(stored, args);
   const kernel = await openKernel({
     python: args.python,
@@ -82,6 +84,20 @@ export async function restoreCommand(args: RestoreArgs): Promise<number> {
     if (keep) await kernel.detach();
     else await stopKernel(kernel, args.signal);
   }
+}
+
+/** One checkpoint of a store by id; an unknown id says how to list the ids. */
+async function openById(store: string, id: string, trust: TrustOptions): Promise<StoredCheckpoint<CheckpointBody>> {
+  const root = resolve(store);
+  if (!existsSync(join(root, 'checkpoints'))) {
+    throw new CheckpointNotFoundError(root, `it is not a store (no checkpoints/ directory): --checkpoint ID picks a checkpoint of a store`);
+  }
+  const local = new LocalStore(root, trust);
+  const ids = await local.list();
+  if (!ids.includes(id)) {
+    throw new UnknownCheckpointIdError(root, id);
+  }
+  return local.open<CheckpointBody>(id, trust);
 }
 
 /** --cwd, else with consent the checkpoint's recorded directory (if it exists here), else the current directory. */

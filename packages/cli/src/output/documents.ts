@@ -145,8 +145,10 @@ export interface RunDocument {
   failedCell: number | null;
   runMs: number;
   kernelReadyMs: number;
-  /** The checkpoint taken after the run (--checkpoint), or null. */
+  /** The checkpoint taken after the run (--checkpoint; with --auto-checkpoint the last one committed), or null. */
   checkpoint: CheckpointDocument | null;
+  /** With --auto-checkpoint: its counts; else null. */
+  autoCheckpoint: AutoCheckpointDocument | null;
 }
 
 export interface MigrateDocument {
@@ -169,9 +171,64 @@ export interface InspectDocument {
   ok: boolean;
   checkpointsInStore: string[];
   checkpoint: CheckpointDocument;
+  /** The checkpoint its state continued (format 2), or null. */
+  parent: string | null;
+  /** Bytes it added to the store and its blobs' total (format 2), or null. */
+  stats: { newBytes: number; totalBytes: number } | null;
   environment: { python: string; platform: string; packages: Record<string, string> };
   executions: number;
   blobs: { file: string; bytes: number; checksum: string; group: string; variables: string[]; intact: boolean }[];
+}
+
+export interface LogDocument {
+  schema: 'nbferry/log@1';
+  /** Every checkpoint could be read (and, with a key, is trusted). */
+  ok: boolean;
+  store: string;
+  /** Oldest first. */
+  checkpoints: LogEntryDocument[];
+}
+
+export interface LogEntryDocument {
+  id: string;
+  /** Empty when unreadable. */
+  createdAt: string;
+  /** The checkpoint this one's state continued, or null. */
+  parent: string | null;
+  /** Checkpoints continuing this one (more than one: a branch). */
+  children: string[];
+  latest: boolean;
+  executionCount: number | null;
+  /** First line of the last cell the state includes. */
+  cell: string;
+  /** Bytes this checkpoint added to the store (null for format 1 stores). */
+  newBytes: number | null;
+  totalBytes: number;
+  variablesChanged: string[];
+  /** Why the checkpoint could not be read, or null. */
+  error: string | null;
+}
+
+export interface GcDocument {
+  schema: 'nbferry/gc@1';
+  store: string;
+  deletedCheckpoints: string[];
+  keptCheckpoints: string[];
+  deletedChunks: number;
+  freedBytes: number;
+  /** False when unreferenced chunks were not deleted (why in `skipped`). */
+  swept: boolean;
+  skipped: string | null;
+}
+
+/** What --auto-checkpoint did during a run. */
+export interface AutoCheckpointDocument {
+  committed: number;
+  /** Preempted by a cell: nothing committed. */
+  abandoned: number;
+  failed: number;
+  /** The last checkpoint committed from the run's kernel, or null. */
+  lastCheckpointId: string | null;
 }
 
 export interface KeygenDocument {
@@ -192,7 +249,7 @@ export interface ErrorDocument {
   exitCode: number;
 }
 
-export type Document = CheckpointDocument | RestoreDocument | RunDocument | MigrateDocument | InspectDocument | KeygenDocument | ErrorDocument;
+export type Document = CheckpointDocument | RestoreDocument | RunDocument | MigrateDocument | InspectDocument | KeygenDocument | LogDocument | GcDocument | ErrorDocument;
 
 export function writeDocument(document: Document): void {
   process.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
