@@ -164,7 +164,7 @@ def op_save(shim: "Shim", args: dict[str, Any], bufs: list[memoryview]) -> tuple
         progress.finish()
     pickled.CACHE.clear()  # groups the plan did not save: their pickles would only hold memory
     if do_fsync and cas_root is None:
-        _fsync_dir(d)
+        cas.fsync_dir(d)
     return {"blobs": out, "checksum": chunksum.DEFAULT}, []
 
 
@@ -659,14 +659,3 @@ def _unlink(p: str) -> None:
         pass
 
 
-def _fsync_dir(d: str) -> None:
-    try:
-        fd = os.open(d, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

@@ -119,7 +119,7 @@ class ChunkWriter:
         self._sizes = []
         if self.do_fsync:
             for sub in {r[2] for r in results if r[2]}:
-                _fsync_dir(sub)
+                fsync_dir(sub)
         digests = [r[0] for r in results]
         return chunksum.digest_hashes(bytes.fromhex(d) for d in digests), digests, sum(r[1] for r in results)
 
@@ -188,7 +188,8 @@ def read_chunks(root: str, digests: list[str], total: int,
     return raw, chunksum.digest_hashes(bytes.fromhex(d) for d in digests)
 
 
-def _fsync_dir(d: str) -> None:
+def fsync_dir(d: str) -> None:
+    """Makes a directory's entries durable (a rename into it); best effort where unsupported."""
     try:
         fd = os.open(d, os.O_RDONLY)
     except OSError:
