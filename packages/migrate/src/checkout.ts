@@ -5,7 +5,8 @@
  *
  * A group is left as it is only with two witnesses, both free of hashing: no history record since
  * the kernel's last checkpoint (its lineage point) wrote any of its names, and that checkpoint
- * recorded the same content fingerprint for each name as the checked-out one. Without a lineage
+ * recorded the same content fingerprint for each name as the checked-out one (and had the same
+ * group: the same names sharing objects). Without a lineage
  * point in this store (or a history that restarted, another fingerprint algorithm) every group is
  * restored. Afterwards the kernel continues the checked-out checkpoint: its next checkpoint names
  * it as parent, so working on after an undo makes a branch that `log` shows.
@@ -87,7 +88,10 @@ function unchangedGroups(
     if (record.seq <= point.seq) continue;
     for (const name of [...record.created, ...record.modified, ...record.deleted]) written.add(name);
   }
+  // Sharing between names must be as at the target too: the same members make one group in both.
+  const groupsNow = new Set(point.manifest.body.problem.groups.map((g) => [...g.names].sort().join('\0')));
   for (const group of target.manifest.body.problem.groups) {
+    if (!groupsNow.has([...group.names].sort().join('\0'))) continue;
     const same = group.names.every((name) => {
       const fingerprint = then.values[name];
       return live.has(name) && !written.has(name) && typeof fingerprint === 'string' && now.values[name] === fingerprint;

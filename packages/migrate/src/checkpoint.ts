@@ -114,8 +114,8 @@ export async function prepareCheckpoint(
   options: CheckpointOptions = {},
   /** Finds blobs to reuse once measured (incremental checkpoints); their groups cost nothing to checkpoint. */
   reuse?: (measurement: Measurement) => Promise<Map<string, BlobEntry>>,
-  /** Measure only what changed since an earlier measurement (incremental.ts measureSince). */
-  since?: MeasureSince,
+  /** Measure only what changed since an earlier measurement (incremental.ts measureSince); asked after the sync. */
+  since?: () => MeasureSince | undefined,
 ): Promise<PreparedCheckpoint> {
   const progress = options.onProgress ?? (() => {});
   const call: CallOptions = { signal: options.signal, timeoutMs: options.timeoutMs };
@@ -124,7 +124,7 @@ export async function prepareCheckpoint(
   await recorder.sync(call);
   const t1 = performance.now();
   progress({ phase: 'measure' });
-  const measurement = await measure(recorder, { ...call, budgetSec: options.measureBudgetSec, since });
+  const measurement = await measure(recorder, { ...call, budgetSec: options.measureBudgetSec, since: since?.() });
   const t2 = performance.now();
   progress({ phase: 'plan' });
   const reused = reuse ? await reuse(measurement) : new Map<string, BlobEntry>();
@@ -251,7 +251,7 @@ async function checkpointOnce(recorder: Recorder, store: LocalStore, writeBlobs:
   const draft = await store.begin({ signal: options.signal });
   try {
     const previous = options.incremental === false ? undefined : lastCheckpointOf(recorder, store.root);
-    const since = options.incremental === false ? undefined : measureSince(recorder, previous);
+    const since = options.incremental === false ? undefined : () => measureSince(recorder, previous);
     const prepared = await prepareCheckpoint(recorder, options, (m) => reusableBlobs(recorder, m, previous, store.chunksDir), since);
     if (options.refuseLoss) refuseLoss(prepared);
     const guard: SaveGuard = { seq: prepared.measurement.seq, owner: currentOwner() };
