@@ -99,6 +99,38 @@ describe('undo in the same kernel', () => {
     expect(await valueOf(fresh.client, 'int(big[::4096].sum()) == big_sum')).toBe('True');
   }, 240_000);
 
+  it('undoes through reruns: a recomputed value comes back, kept values are not clobbered by the rerun', async () => {
+    const store = new LocalStore(join(dir, 'store'));
+    const source = await kernel();
+    const recorder = await Recorder.attach(source.client);
+    // Cheap deterministic cells: the planner may rerun them instead of loading.
+    await run(source.client, 'base = list(range(10))');
+    await run(source.client, 'scale = 3');
+    await checkpoint(recorder, store);
+    await run(source.client, 'derived = [b * scale for b in base]');
+    const c2 = await checkpoint(recorder, store);
+    await run(source.client, 'derived.append(99)\nscale = 4\nextra = 1');
+    await checkpoint(recorder, store);
+    const report = await undo(recorder, store);
+    expect(report.checkpointId).toBe(c2.checkpoint.manifest.id);
+    expect(report.verification.ok).toBe(true);
+    expect(await valueOf(source.client, 'derived')).toBe('[0, 3, 6, 9, 12, 15, 18, 21, 24, 27]');
+    expect(await valueOf(source.client, 'scale')).toBe('3');
+    expect(await valueOf(source.client, 'base')).toBe('[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]');
+    expect(await valueOf(source.client, 'extra')).toBeUndefined();
+    const baseGroup = c2.checkpoint.manifest.body.problem.groups.find((g) => g.names.includes('base'))!.id;
+    // `derived` is recomputed by rerunning its cell, which reads the kept `base` as it is: base's cell is not rerun.
+    expect(report.keptGroups).toContain(baseGroup);
+    expect(report.steps.some((s) => s.label.includes('base = list'))).toBe(false);
+    expect(report.rerunCells).toBeGreaterThan(0); // the planner recomputes these cheap cells (this is the path under test)
+    expect(report.steps.some((s) => s.label.includes('derived = '))).toBe(true);
+    // Twice: back to the first checkpoint's state.
+    const twice = await undo(recorder, store);
+    expect(twice.verification.ok).toBe(true);
+    expect(await valueOf(source.client, 'derived')).toBeUndefined();
+    expect(await valueOf(source.client, 'scale')).toBe('3');
+  }, 120_000);
+
   it('refuses to undo with no checkpoint to go back to, changing nothing', async () => {
     const store = new LocalStore(join(dir, 'store'));
     const source = await kernel();

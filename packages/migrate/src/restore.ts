@@ -178,7 +178,8 @@ async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: Kern
   const maxFallbacks = problem.cells.length + problem.groups.length;
   for (let attempt = 0; ; attempt++) {
     steps = [];
-    const failure = await runProgram(kept.size === 0 ? plan.program : withoutKept(plan, kept));
+    const keptNames = new Set([...kept].flatMap((g) => options.unchangedGroups?.get(g) ?? []));
+    const failure = await runProgram(kept.size === 0 ? plan.program : withoutKept(plan, problem, kept, keptNames));
     if (!failure) break;
     fallbacks.push(failure.message);
     progress({ phase: 'fallback', reason: failure.message });
@@ -320,20 +321,37 @@ async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: Kern
 function keptGroups(plan: ReplicationPlan, problem: PlanningProblem, offered: ReadonlyMap<string, readonly string[]>): Set<string> {
   const kept = new Set([...offered.keys()].filter((g) => problem.groups.some((p) => p.id === g)));
   for (;;) {
-    const writes = new Set(neededReruns(plan, kept).flatMap((cell) => problem.cells.find((c) => c.id === cell)?.writes ?? []));
+    const keptNames = new Set([...kept].flatMap((g) => offered.get(g) ?? []));
+    const writes = new Set(neededReruns(plan, problem, kept, keptNames).flatMap((cell) => problem.cells.find((c) => c.id === cell)?.writes ?? []));
     const clobbered = [...kept].filter((g) => (offered.get(g) ?? []).some((name) => writes.has(name)));
     if (clobbered.length === 0) return kept;
     for (const g of clobbered) kept.delete(g);
   }
 }
 
-/** Reruns that produce a group not kept, with every rerun they depend on. */
-function neededReruns(plan: ReplicationPlan, kept: ReadonlySet<string>): number[] {
+/**
+ * Reruns that produce a group not kept, with every rerun they depend on, except a prerequisite
+ * whose only use is a kept name at its active version (the target holds that very value).
+ */
+function neededReruns(plan: ReplicationPlan, problem: PlanningProblem, kept: ReadonlySet<string>, keptNames: ReadonlySet<string>): number[] {
+  const order = new Map(problem.cells.map((c, i) => [c.id, i]));
+  const lastWriterBefore = (cell: number, name: string): number | undefined => {
+    for (let i = (order.get(cell) ?? 0) - 1; i >= 0; i--) {
+      const c = problem.cells[i]!;
+      if (c.writes.includes(name) || c.deletes.includes(name)) return c.id;
+    }
+    return undefined;
+  };
+  const servedByKept = (before: number, cell: number): boolean => {
+    const reads = problem.cells[order.get(cell) ?? -1]?.reads ?? [];
+    const via = reads.filter((name) => lastWriterBefore(cell, name) === before);
+    return via.length > 0 && via.every((name) => keptNames.has(name) && activeWriter(problem, name)?.id === before);
+  };
   const needed = new Set(plan.dependencies.cellToGroup.filter(([, group]) => !kept.has(group)).map(([cell]) => cell));
   for (let grown = true; grown; ) {
     grown = false;
     for (const [before, cell] of plan.dependencies.cellToCell) {
-      if (needed.has(cell) && !needed.has(before)) {
+      if (needed.has(cell) && !needed.has(before) && !servedByKept(before, cell)) {
         needed.add(before);
         grown = true;
       }
@@ -343,8 +361,8 @@ function neededReruns(plan: ReplicationPlan, kept: ReadonlySet<string>): number[
 }
 
 /** The plan's program without the loads of kept groups and the reruns only they needed. */
-function withoutKept(plan: ReplicationPlan, kept: ReadonlySet<string>): RestoreStep[] {
-  const reruns = new Set(neededReruns(plan, kept));
+function withoutKept(plan: ReplicationPlan, problem: PlanningProblem, kept: ReadonlySet<string>, keptNames: ReadonlySet<string>): RestoreStep[] {
+  const reruns = new Set(neededReruns(plan, problem, kept, keptNames));
   return plan.program.filter((step) => (step.kind === 'load' ? !kept.has(step.group) : reruns.has(step.cell)));
 }
 
