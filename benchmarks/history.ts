@@ -2,7 +2,8 @@
  * npm run bench:history — the cost of a checkpoint after every cell (issue 12): a full first
  * checkpoint of 1 GiB of arrays and 10^6 small objects, then the incremental checkpoint after a cell
  * that changes a 1 MB variable (bytes written, time, and the kernel's share), undo of one cell that
- * changed < 10 MB in the same kernel (what it reloaded), and a gc.
+ * changed < 10 MB in the same kernel (what it reloaded), and a gc. `measure` is the coordinator's round
+ * trip of the shim's measure (an upper bound of its kernel time).
  *
  *   npx tsx --conditions=source benchmarks/history.ts [--gib 1] [--small 1000000]
  */
@@ -24,7 +25,7 @@ const MiB = 1024 * 1024;
 function line(label: string, result: CheckpointResult): string {
   const t = result.timings;
   const stats = result.checkpoint.manifest.stats!;
-  return `${label.padEnd(34)} total ${t.totalMs.toFixed(0).padStart(6)} ms (measure ${t.measureMs.toFixed(0)} ms, save ${t.saveMs.toFixed(0)} ms, commit ${t.commitMs.toFixed(0)} ms)  written ${(stats.newBytes / MiB).toFixed(2).padStart(8)} MiB of ${(stats.totalBytes / MiB).toFixed(0)} MiB  reused groups ${result.reused.length}`;
+  return `${label.padEnd(34)} total ${t.totalMs.toFixed(0).padStart(6)} ms (measure ${t.measureMs.toFixed(0)} ms, save ${t.saveMs.toFixed(0)} ms, commit ${t.commitMs.toFixed(0)} ms)  written ${(stats.newBytes / MiB).toFixed(2).padStart(8)} MiB of ${(stats.totalBytes / MiB).toFixed(0)} MiB  reused groups ${result.reused.length}, measurement reused for ${result.measureReused?.length ?? 0}`;
 }
 
 async function timedUndo(label: string, recorder: Recorder, store: LocalStore): Promise<string> {
