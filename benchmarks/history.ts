@@ -1,7 +1,9 @@
 /**
  * npm run bench:history — the cost of a checkpoint after every cell (issue 12): a full first
  * checkpoint of 1 GiB of arrays and 10^6 small objects, then the incremental checkpoint after a cell
- * that changes a 1 MB variable (bytes written, time, and the kernel's share), and a gc.
+ * that changes a 1 MB variable (bytes written, time, and the kernel's share), undo of one cell that
+ * changed < 10 MB in the same kernel (what it reloaded), and a gc. `measure` is the coordinator's round
+ * trip of the shim's measure (an upper bound of its kernel time).
  *
  *   npx tsx --conditions=source benchmarks/history.ts [--gib 1] [--small 1000000]
  */
@@ -10,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { launchKernel } from '@nbferry/kernel';
-import { checkpoint, type CheckpointResult } from '@nbferry/migrate';
+import { checkpoint, undo, type CheckoutReport, type CheckpointResult } from '@nbferry/migrate';
 import { Recorder } from '@nbferry/recorder';
 import { gc, LocalStore } from '@nbferry/store';
 import { testPython } from '../test/support/python.js';
@@ -23,7 +25,15 @@ const MiB = 1024 * 1024;
 function line(label: string, result: CheckpointResult): string {
   const t = result.timings;
   const stats = result.checkpoint.manifest.stats!;
-  return `${label.padEnd(34)} total ${t.totalMs.toFixed(0).padStart(6)} ms (measure ${t.measureMs.toFixed(0)} ms, save ${t.saveMs.toFixed(0)} ms, commit ${t.commitMs.toFixed(0)} ms)  written ${(stats.newBytes / MiB).toFixed(2).padStart(8)} MiB of ${(stats.totalBytes / MiB).toFixed(0)} MiB  reused groups ${result.reused.length}`;
+  return `${label.padEnd(34)} total ${t.totalMs.toFixed(0).padStart(6)} ms (measure ${t.measureMs.toFixed(0)} ms, save ${t.saveMs.toFixed(0)} ms, commit ${t.commitMs.toFixed(0)} ms)  written ${(stats.newBytes / MiB).toFixed(2).padStart(8)} MiB of ${(stats.totalBytes / MiB).toFixed(0)} MiB  reused groups ${result.reused.length}, measurement reused for ${result.measureReused?.length ?? 0}`;
+}
+
+async function timedUndo(label: string, recorder: Recorder, store: LocalStore): Promise<string> {
+  const started = performance.now();
+  const report: CheckoutReport = await undo(recorder, store);
+  const ms = performance.now() - started;
+  const t = report.timings;
+  return `${label.padEnd(34)} total ${ms.toFixed(0).padStart(6)} ms (replay ${t.replayMs.toFixed(0)} ms, verify ${t.verifyMs.toFixed(0)} ms)  loaded ${report.loadedGroups} groups ${((report.loadedBytes ?? 0) / MiB).toFixed(2)} MiB, reran ${report.rerunCells} cells, kept ${report.keptGroups?.length ?? 0} groups, verified ${report.verification.ok ? 'ok' : 'NOT ok'}`;
 }
 
 const dir = await mkdtemp(join(tmpdir(), 'nbf-bench-history-'));
@@ -46,6 +56,11 @@ try {
   await kernel.client.execute('mb[:10] = 0');
   console.log(line('after `mb[:10] = 0` (incremental)', await checkpoint(recorder, store)));
   console.log(line('same, not incremental (dedup only)', await checkpoint(recorder, store, { incremental: false })));
+  await kernel.client.execute('mb = mb + 1\nsmall = list(range(1000))');
+  console.log(line('after `mb = mb + 1` (incremental)', await checkpoint(recorder, store)));
+  console.log(await timedUndo('undo that cell (same kernel)', recorder, store));
+  await kernel.client.execute('mb = mb * 3');
+  console.log(await timedUndo('undo `mb = mb * 3` (not checkpointed)', recorder, store));
   const started = performance.now();
   const swept = await gc(store, { keep: 1 });
   console.log(`gc keep 1: ${(performance.now() - started).toFixed(0)} ms, ${swept.deletedCheckpoints.length} checkpoints and ${swept.deletedChunks} chunks (${(swept.freedBytes / MiB).toFixed(1)} MiB) deleted`);

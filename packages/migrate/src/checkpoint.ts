@@ -18,12 +18,12 @@ import { watchDirBytes } from './bytes-watch.js';
 import { kernelEnvironment, packagesOf } from './environment.js';
 import { CheckpointLossError } from './errors.js';
 import type { CheckpointBody, CheckpointTimings } from './manifest-body.js';
-import { planningProblem } from './planning-problem.js';
+import { groupId, planningProblem } from './planning-problem.js';
 import type { ProgressListener } from './progress.js';
-import { measure, rngStates, saveToDir, type Measurement, type SaveGuard, type SavedBlob } from './shim-api.js';
+import { measure, rngStates, saveToDir, type MeasureSince, type Measurement, type SaveGuard, type SavedBlob } from './shim-api.js';
 import { StateChangedError } from './errors.js';
 import { lastCheckpointOf, setLastCheckpoint } from './lineage.js';
-import { reusableBlobs } from './incremental.js';
+import { measureSince, reusableBlobs } from './incremental.js';
 
 export interface CheckpointOptions extends CallOptions {
   costs?: Partial<CostSettings>;
@@ -44,7 +44,8 @@ export interface CheckpointOptions extends CallOptions {
   key?: CheckpointKey;
   /**
    * Reuse the blobs of groups unchanged since this kernel's last checkpoint in the same store
-   * (incremental.ts); default true. False pickles and writes every serialized group again.
+   * (incremental.ts), and measure only the names written since it; default true. False measures,
+   * pickles and writes every serialized group again.
    */
   incremental?: boolean;
   /**
@@ -62,6 +63,8 @@ export interface CheckpointResult {
   timings: CheckpointTimings;
   /** Groups not pickled nor written: their blobs were reused from the parent checkpoint. */
   reused: string[];
+  /** Groups whose measurement (fingerprints, pickled size) was reused from the kernel's last checkpoint. */
+  measureReused?: string[];
 }
 
 export interface Planned {
@@ -111,6 +114,8 @@ export async function prepareCheckpoint(
   options: CheckpointOptions = {},
   /** Finds blobs to reuse once measured (incremental checkpoints); their groups cost nothing to checkpoint. */
   reuse?: (measurement: Measurement) => Promise<Map<string, BlobEntry>>,
+  /** Measure only what changed since an earlier measurement (incremental.ts measureSince); asked after the sync. */
+  since?: () => MeasureSince | undefined,
 ): Promise<PreparedCheckpoint> {
   const progress = options.onProgress ?? (() => {});
   const call: CallOptions = { signal: options.signal, timeoutMs: options.timeoutMs };
@@ -119,7 +124,7 @@ export async function prepareCheckpoint(
   await recorder.sync(call);
   const t1 = performance.now();
   progress({ phase: 'measure' });
-  const measurement = await measure(recorder, { ...call, budgetSec: options.measureBudgetSec });
+  const measurement = await measure(recorder, { ...call, budgetSec: options.measureBudgetSec, since: since?.() });
   const t2 = performance.now();
   progress({ phase: 'plan' });
   const reused = reuse ? await reuse(measurement) : new Map<string, BlobEntry>();
@@ -246,7 +251,8 @@ async function checkpointOnce(recorder: Recorder, store: LocalStore, writeBlobs:
   const draft = await store.begin({ signal: options.signal });
   try {
     const previous = options.incremental === false ? undefined : lastCheckpointOf(recorder, store.root);
-    const prepared = await prepareCheckpoint(recorder, options, (m) => reusableBlobs(recorder, m, previous, store.chunksDir));
+    const since = options.incremental === false ? undefined : () => measureSince(recorder, previous);
+    const prepared = await prepareCheckpoint(recorder, options, (m) => reusableBlobs(recorder, m, previous, store.chunksDir), since);
     if (options.refuseLoss) refuseLoss(prepared);
     const guard: SaveGuard = { seq: prepared.measurement.seq, owner: currentOwner() };
     const t0 = performance.now();
@@ -259,11 +265,12 @@ async function checkpointOnce(recorder: Recorder, store: LocalStore, writeBlobs:
     const parent = previous?.id ?? lastCheckpointOf(recorder, store.root)?.id;
     const stats = { newBytes: sumOf([...saved.values()], (b) => b.newBytes ?? b.bytes ?? 0), totalBytes: sumOf(content.blobs, (b) => b.bytes) };
     const committed = await draft.commit<CheckpointBody>({ ...content, ...(parent ? { parent } : {}), stats }, { signWith: options.key });
-    setLastCheckpoint(recorder, { root: store.root, id: committed.manifest.id, manifest: committed.manifest, seq: prepared.measurement.seq });
+    setLastCheckpoint(recorder, { root: store.root, id: committed.manifest.id, manifest: committed.manifest, seq: prepared.measurement.seq, measurement: prepared.measurement });
     const t2 = performance.now();
     const timings = { ...content.body.timings, commitMs: t2 - t1, totalMs: t2 - prepared.startedAt };
     const reused = prepared.planned.plan.serialize.filter((g) => prepared.reused?.has(g));
-    return { checkpoint: committed, plan: prepared.planned.plan, deadlineMissed: prepared.planned.deadlineMissed, timings, reused };
+    const measureReused = prepared.measurement.groups.filter((g) => g.reused).map(groupId);
+    return { checkpoint: committed, plan: prepared.planned.plan, deadlineMissed: prepared.planned.deadlineMissed, timings, reused, measureReused };
   } catch (error) {
     await draft.abort().catch(() => {});
     // A writer's raw file-system error (ENOSPC from the coordinator's own writes) is a store failure.

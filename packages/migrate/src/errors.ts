@@ -104,3 +104,14 @@ export class RestoreFallbackError extends MigrationError {
     );
   }
 }
+
+/**
+ * Undo found nothing to go back to: the kernel has no checkpoint in this store (none taken or
+ * restored since it started), or its last one has no parent. Nothing was changed.
+ */
+export class NothingToUndoError extends MigrationError {
+  override name = 'NothingToUndoError';
+  constructor(readonly store: string, reason: string) {
+    super(`nothing to undo in ${store}: ${reason}. Checkpoint after each cell (AutoCheckpointer, run --auto-checkpoint) so undo has a state to return to.`, 'NOTHING_TO_UNDO');
+  }
+}

@@ -11,7 +11,7 @@ import type { Recorder } from '@nbferry/recorder';
 import { chunkPath, chunkSpans, type BlobEntry } from '@nbferry/store';
 import type { LineagePoint } from './lineage.js';
 import { groupId } from './planning-problem.js';
-import type { Measurement } from './shim-api.js';
+import type { MeasureSince, Measurement } from './shim-api.js';
 
 /** Planner group id -> the previous checkpoint's blob entry to reuse (its `group` set to that id). */
 export async function reusableBlobs(
@@ -50,4 +50,23 @@ async function chunksPresent(chunksDir: string, entry: BlobEntry): Promise<boole
     if (!info?.isFile() || info.size !== bytes) return false;
   }
   return true;
+}
+
+/**
+ * What the next measure can reuse (shim-api MeasureSince): the lineage point's measurement and the
+ * names written since. Undefined (measure everything) whenever in doubt: no measurement kept (a
+ * restore, another recorder), a history that restarted, a cell that may have touched any name
+ * (`readsAll`), or a change made outside recorded cells.
+ */
+export function measureSince(recorder: Recorder, previous: LineagePoint | undefined): MeasureSince | undefined {
+  const measurement = previous?.measurement;
+  if (!measurement || previous.seq === undefined || measurement.seq !== previous.seq) return undefined;
+  if (recorder.graph.lastSeq < previous.seq) return undefined;
+  const changed = new Set<string>();
+  for (const record of recorder.graph.executions) {
+    if (record.seq <= previous.seq) continue;
+    if (record.kind !== 'cell' || record.readsAll) return undefined;
+    for (const name of [...record.created, ...record.modified, ...record.deleted]) changed.add(name);
+  }
+  return { previous: measurement, changed: [...changed].sort(), since: recorder.graph.lastSeq };
 }

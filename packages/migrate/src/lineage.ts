@@ -6,6 +6,7 @@
 import type { Recorder } from '@nbferry/recorder';
 import type { Manifest } from '@nbferry/store';
 import type { CheckpointBody } from './manifest-body.js';
+import type { Measurement } from './shim-api.js';
 
 export interface LineagePoint {
   /** The store's root directory. */
@@ -14,6 +15,8 @@ export interface LineagePoint {
   manifest: Manifest<CheckpointBody>;
   /** This kernel's history position the checkpoint's state is at (its recorder's seq); unknown: no reuse. */
   seq?: number;
+  /** The kernel's measurement at `seq` (set by a checkpoint, not a restore): the next one measures only what changed. */
+  measurement?: Measurement;
 }
 
 const points = new WeakMap<Recorder, LineagePoint>();

@@ -44,6 +44,12 @@ export interface RestoreOptions extends CallOptions, TrustOptions {
   blobSource?: BlobSource;
   /** The target, readied by `prepareTarget` while the checkpoint was written (used if it is this target). */
   prepared?: PreparedTarget;
+  /**
+   * Groups (planner ids) the target already holds at exactly the checkpoint's values (checkout.ts
+   * proves it): they are neither loaded nor recomputed, and count as restored. Ignored after a
+   * fallback (which clears every name the checkpoint owns and starts over).
+   */
+  unchangedGroups?: ReadonlyMap<string, readonly string[]>;
 }
 
 /**
@@ -67,6 +73,10 @@ export interface RestoreReport {
   mismatches: Mismatch[];
   timings: { compatibilityMs: number; attachMs: number; replayMs: number; verifyMs: number; totalMs: number };
   loadedGroups: number;
+  /** Bytes of the blobs loaded (all loads of the program that completed). */
+  loadedBytes?: number;
+  /** Groups left as the target held them (`unchangedGroups` honoured). */
+  keptGroups?: string[];
   rerunCells: number;
   /** Time of each load (as the kernel measured it) and rerun of the program that completed, in order. */
   steps: StepTiming[];
@@ -152,9 +162,11 @@ async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: Kern
     ),
   };
   let plan = body.plan;
+  let kept = options.unchangedGroups ? keptGroups(body.plan, body.problem, options.unchangedGroups) : new Set<string>();
   const unrecoverable = new Map(body.unrecoverable.map((u) => [u.name, u.reason]));
   const fallbacks: string[] = [];
   let loadedGroups = 0;
+  let loadedBytes = 0;
   let rerunCells = 0;
   let steps: StepTiming[] = [];
   // Bytes of every load in the current program, and of the loads finished so far (progress).
@@ -166,7 +178,8 @@ async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: Kern
   const maxFallbacks = problem.cells.length + problem.groups.length;
   for (let attempt = 0; ; attempt++) {
     steps = [];
-    const failure = await runProgram(plan.program);
+    const keptNames = new Set([...kept].flatMap((g) => options.unchangedGroups?.get(g) ?? []));
+    const failure = await runProgram(kept.size === 0 ? plan.program : withoutKept(plan, problem, kept, keptNames));
     if (!failure) break;
     fallbacks.push(failure.message);
     progress({ phase: 'fallback', reason: failure.message });
@@ -179,6 +192,7 @@ async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: Kern
     // Start over without what the half-run program bound (it may be wrong versions); only names
     // the checkpoint owns, never the target's other variables.
     await deleteNames(target, [...owned], call);
+    kept = new Set();
     if (attempt > maxFallbacks) throw new RestoreFallbackError(fallbacks);
   }
   await deleteNames(target, plan.strayNames, call);
@@ -186,8 +200,10 @@ async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: Kern
 
   progress({ phase: 'verify' });
   const expected = new Map(Object.entries(body.fingerprints.values));
-  const present = await fingerprints(recorder, [...expected.keys()], body.fingerprints.algo, call);
-  const actual = new Map<string, string | null>();
+  // Kept names were proven equal before the restore (their fingerprints, checkout.ts): not hashed again.
+  const keptNames = new Set([...kept].flatMap((g) => options.unchangedGroups?.get(g) ?? []));
+  const present = await fingerprints(recorder, [...expected.keys()].filter((n) => !keptNames.has(n)), body.fingerprints.algo, call);
+  const actual = new Map<string, string | null>([...keptNames].map((n) => [n, expected.get(n) ?? null]));
   for (const [name, fp] of Object.entries(present)) {
     if (fp.error === 'not defined') continue;
     actual.set(name, fp.reliable ? fp.digest : null);
@@ -204,6 +220,8 @@ async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: Kern
     mismatches,
     timings: { compatibilityMs: t1 - t0, attachMs: t2 - t1, replayMs: t3 - t2, verifyMs: t4 - t3, totalMs: t4 - t0 },
     loadedGroups,
+    loadedBytes,
+    keptGroups: [...kept],
     rerunCells,
     steps,
     recorder,
@@ -234,6 +252,7 @@ async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: Kern
             return { message, exclude: (p, lost) => excludeBlob(p, s.group, message, lost) };
           }
           loadedGroups += 1;
+          loadedBytes += blobByGroup.get(s.group)?.bytes ?? 0;
           steps.push({ label: `load ${s.group} (${s.names.join(', ')})`, ms: (result.seconds ?? 0) * 1000 });
         }
         index += batch.length - 1;
@@ -292,6 +311,59 @@ async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: Kern
     const buffers = blobs.buffers.get(groups[0]!)!;
     return load(recorder, [{ ...specs[0]!, buffers: [0, buffers.length] }], { ...call, buffers });
   }
+}
+
+/**
+ * Which of the offered unchanged groups the restore can leave alone: a rerun the program still needs
+ * must not rebind any of their names (the program would reload them after it), so such groups are
+ * dropped from the kept set until nothing changes.
+ */
+function keptGroups(plan: ReplicationPlan, problem: PlanningProblem, offered: ReadonlyMap<string, readonly string[]>): Set<string> {
+  const kept = new Set([...offered.keys()].filter((g) => problem.groups.some((p) => p.id === g)));
+  for (;;) {
+    const keptNames = new Set([...kept].flatMap((g) => offered.get(g) ?? []));
+    const writes = new Set(neededReruns(plan, problem, kept, keptNames).flatMap((cell) => problem.cells.find((c) => c.id === cell)?.writes ?? []));
+    const clobbered = [...kept].filter((g) => (offered.get(g) ?? []).some((name) => writes.has(name)));
+    if (clobbered.length === 0) return kept;
+    for (const g of clobbered) kept.delete(g);
+  }
+}
+
+/**
+ * Reruns that produce a group not kept, with every rerun they depend on, except a prerequisite
+ * whose only use is a kept name at its active version (the target holds that very value).
+ */
+function neededReruns(plan: ReplicationPlan, problem: PlanningProblem, kept: ReadonlySet<string>, keptNames: ReadonlySet<string>): number[] {
+  const order = new Map(problem.cells.map((c, i) => [c.id, i]));
+  const lastWriterBefore = (cell: number, name: string): number | undefined => {
+    for (let i = (order.get(cell) ?? 0) - 1; i >= 0; i--) {
+      const c = problem.cells[i]!;
+      if (c.writes.includes(name) || c.deletes.includes(name)) return c.id;
+    }
+    return undefined;
+  };
+  const servedByKept = (before: number, cell: number): boolean => {
+    const reads = problem.cells[order.get(cell) ?? -1]?.reads ?? [];
+    const via = reads.filter((name) => lastWriterBefore(cell, name) === before);
+    return via.length > 0 && via.every((name) => keptNames.has(name) && activeWriter(problem, name)?.id === before);
+  };
+  const needed = new Set(plan.dependencies.cellToGroup.filter(([, group]) => !kept.has(group)).map(([cell]) => cell));
+  for (let grown = true; grown; ) {
+    grown = false;
+    for (const [before, cell] of plan.dependencies.cellToCell) {
+      if (needed.has(cell) && !needed.has(before) && !servedByKept(before, cell)) {
+        needed.add(before);
+        grown = true;
+      }
+    }
+  }
+  return plan.rerun.filter((cell) => needed.has(cell));
+}
+
+/** The plan's program without the loads of kept groups and the reruns only they needed. */
+function withoutKept(plan: ReplicationPlan, problem: PlanningProblem, kept: ReadonlySet<string>, keptNames: ReadonlySet<string>): RestoreStep[] {
+  const reruns = new Set(neededReruns(plan, problem, kept, keptNames));
+  return plan.program.filter((step) => (step.kind === 'load' ? !kept.has(step.group) : reruns.has(step.cell)));
 }
 
 /** The target's versions of `packages`, reusing what `prepareTarget` already read. */

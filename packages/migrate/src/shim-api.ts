@@ -15,7 +15,7 @@ export interface MeasuredVariable {
   group: number;
 }
 
-export type MeasuredGroup = { id: number; names: string[] } & (
+export type MeasuredGroup = { id: number; names: string[]; /** Taken from the previous measurement (MeasureSince), not pickled again. */ reused?: boolean } & (
   | { serializable: true; bytes: number; dumpSec: number; loadSecEst: number; estimate: string | null }
   | { serializable: false; reason: string }
 );
@@ -28,6 +28,18 @@ export interface Measurement {
   seconds: number;
   /** The shim's last history record when measured: saves check that nothing ran since. */
   seq?: number;
+}
+
+/**
+ * Measure only what changed: `previous` (a measurement of this kernel at history record
+ * `previous.seq`) is reused for every name not in `changed` and every group with none of them and
+ * the same members. `since` is the last history record the caller saw: if the shim's history moved
+ * past it (a change outside cells found at measure time), the shim measures everything.
+ */
+export interface MeasureSince {
+  previous: Measurement;
+  changed: string[];
+  since: number;
 }
 
 export interface SavedBlob {
@@ -83,8 +95,9 @@ export interface Fingerprint {
   error: string | null;
 }
 
-export function measure(recorder: Recorder, options: CallOptions & { budgetSec?: number } = {}): Promise<Measurement> {
-  return recorder.request<Measurement>('measure', { budgetSec: options.budgetSec ?? 2 }, options).then((r) => r.result);
+export function measure(recorder: Recorder, options: CallOptions & { budgetSec?: number; since?: MeasureSince } = {}): Promise<Measurement> {
+  const since = options.since ? { previous: options.since.previous, changed: options.since.changed, since: options.since.since } : {};
+  return recorder.request<Measurement>('measure', { budgetSec: options.budgetSec ?? 2, ...since }, options).then((r) => r.result);
 }
 
 interface SaveReply {

@@ -208,15 +208,53 @@ def _op_measure(shim: "Shim", args: dict[str, Any]) -> tuple[Any, list[bytes]]:
     names = sorted(rec.snapshot) if want is None else [n for n in want if n in rec.snapshot]
     budget = float(args.get("budgetSec") or 2.0)
     t_start = time.perf_counter()
-    return _measure(shim, ns, names, algo, budget, t_start)
+    return _measure(shim, ns, names, algo, budget, t_start, _reuse_of(shim, args, algo))
+
+
+class _Reuse:
+    """An earlier measurement of this kernel and the names written since it: every other name, and
+    every group with no written name and the same members, is taken from it as it was."""
+
+    __slots__ = ("variables", "groups", "changed")
+
+    def __init__(self, previous: dict[str, Any], changed: set[str]) -> None:
+        self.variables: dict[str, Any] = previous.get("variables") or {}
+        self.groups = {tuple(sorted(g["names"])): g for g in previous.get("groups") or []}
+        self.changed = changed
+
+    def variable(self, name: str) -> dict[str, Any] | None:
+        v = self.variables.get(name)
+        return None if name in self.changed or v is None else {k: x for k, x in v.items() if k != "group"}
+
+    def group(self, names: list[str]) -> dict[str, Any] | None:
+        if any(n in self.changed for n in names):
+            return None
+        g = self.groups.get(tuple(sorted(names)))
+        return None if g is None else {k: x for k, x in g.items() if k not in ("id", "names")}
+
+
+def _reuse_of(shim: "Shim", args: dict[str, Any], algo: str) -> _Reuse | None:
+    """Reuse only what the coordinator vouches for: `changed` (names written since `previous`, from
+    the history up to `since`) and a `previous` of the same algorithm. If the history moved past
+    `since` (a change outside cells recorded just now), or anything is missing: measure it all."""
+    previous, changed, since = args.get("previous"), args.get("changed"), args.get("since")
+    if not isinstance(previous, dict) or not isinstance(changed, list) or since is None:
+        return None
+    if previous.get("algo") != algo or int(since) != shim.history.last_seq:
+        return None
+    return _Reuse(previous, set(changed))
 
 
 def _measure(shim: "Shim", ns: dict[str, Any], names: list[str], algo: str, budget: float,
-             t_start: float) -> tuple[Any, list[bytes]]:
+             t_start: float, reuse: _Reuse | None = None) -> tuple[Any, list[bytes]]:
     rec = shim.recorder
     variables: dict[str, Any] = {}
     bound = Bounded(ns, budget)  # per variable: notebook code the probe calls may not block it
     for n in names:  # fresh probes: current fingerprints and current sharing
+        kept = reuse.variable(n) if reuse else None
+        if kept is not None:  # not written since: its fingerprint and sharing facts still hold
+            variables[n] = kept
+            continue
         pr = bounded_probe(bound, ns[n], ns, algo)  # strong, process-independent digest for verification
         rec.index.refresh(n, pr.shared)  # and fresh sharing facts for grouping
         rec.reach_known(n)  # once no reach is unknown, the tokens (and their over-grouping) go
@@ -236,8 +274,13 @@ def _measure(shim: "Shim", ns: dict[str, Any], names: list[str], algo: str, budg
     for gid, g in enumerate(groups):
         for n in g:
             variables[n]["group"] = gid
-        info = measure_group({n: ns[n] for n in g}, ns, budget, modules_by_name=_by_name(shim, g, variables),
-                             keep_seq=shim.history.last_seq)
+        info = reuse.group(g) if reuse else None
+        if info is not None:
+            info["reused"] = True
+        else:
+            info = measure_group({n: ns[n] for n in g}, ns, budget, modules_by_name=_by_name(shim, g, variables),
+                                 keep_seq=shim.history.last_seq)
+            info["reused"] = False
         info["id"] = gid
         info["names"] = g
         out_groups.append(info)
