@@ -1,14 +1,12 @@
 // Auto-checkpoint on a real kernel: a checkpoint after every cell once idle, preempted by the next
 // cell (abandoned: nothing committed, nothing half-written read), each checkpoint restorable.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { launchKernel, type Kernel, type KernelClient } from '@nbferry/kernel';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { KernelClient } from '@nbferry/kernel';
 import { AutoCheckpointer, log, restore, type CheckpointBody } from '@nbferry/migrate';
 import { Recorder } from '@nbferry/recorder';
 import { LocalStore } from '@nbferry/store';
-import { testPython } from './support/python.js';
+import { useKernelSandbox } from './support/kernel-sandbox.js';
 
 async function valueOf(client: KernelClient, expression: string): Promise<string | undefined> {
   const r = await client.execute('', { silent: true, userExpressions: { v: expression } });
@@ -25,21 +23,12 @@ async function until(condition: () => boolean, ms = 60_000): Promise<void> {
 }
 
 describe('auto-checkpoint', () => {
+  const sandbox = useKernelSandbox('nbf-auto-');
+  const kernel = sandbox.kernel;
   let dir: string;
-  const kernels: Kernel[] = [];
-  beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'nbf-auto-'));
+  beforeEach(() => {
+    dir = sandbox.dir();
   });
-  afterEach(async () => {
-    for (const kernel of kernels.splice(0)) await kernel.dispose().catch(() => {});
-    await rm(dir, { recursive: true, force: true });
-  });
-
-  async function kernel(): Promise<Kernel> {
-    const k = await launchKernel({ python: testPython(), cwd: dir });
-    kernels.push(k);
-    return k;
-  }
 
   it('checkpoints after each cell once idle, and every checkpoint restores the state after its cell', async () => {
     const store = new LocalStore(join(dir, 'store'));

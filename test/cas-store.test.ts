@@ -10,6 +10,7 @@ import { checkpoint, checkpointWith, restore, type SavedBlob } from '@nbferry/mi
 import { Recorder } from '@nbferry/recorder';
 import { LocalStore, MANIFEST_FILE, decodeManifest, encodeManifest } from '@nbferry/store';
 import { testPython } from './support/python.js';
+import { useKernelSandbox } from './support/kernel-sandbox.js';
 
 const MiB = 1024 * 1024;
 
@@ -29,21 +30,12 @@ async function chunkFiles(root: string): Promise<{ count: number; bytes: number;
 }
 
 describe('content-addressed store (format 2)', () => {
+  const sandbox = useKernelSandbox('nbf-cas-');
+  const kernel = sandbox.kernel;
   let dir: string;
-  const kernels: Kernel[] = [];
-  beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'nbf-cas-'));
+  beforeEach(() => {
+    dir = sandbox.dir();
   });
-  afterEach(async () => {
-    for (const kernel of kernels.splice(0)) await kernel.dispose();
-    await rm(dir, { recursive: true, force: true });
-  });
-
-  async function kernel(): Promise<Kernel> {
-    const k = await launchKernel({ python: testPython(), cwd: dir });
-    kernels.push(k);
-    return k;
-  }
 
   it('two kernels writing the same data to one store write its bytes once, and both restore verified', async () => {
     const store = new LocalStore(join(dir, 'store'));

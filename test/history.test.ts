@@ -1,14 +1,12 @@
 // History on real kernels: log, restoring any checkpoint by id, branches, crash recovery after
 // SIGKILL (mid-cell and mid-checkpoint), and gc racing a writer.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { launchKernel, type Kernel, type KernelClient } from '@nbferry/kernel';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { KernelClient } from '@nbferry/kernel';
 import { checkpoint, log, renderLog, restore, type CheckpointResult } from '@nbferry/migrate';
 import { Recorder } from '@nbferry/recorder';
 import { gc, LocalStore } from '@nbferry/store';
-import { testPython } from './support/python.js';
+import { useKernelSandbox } from './support/kernel-sandbox.js';
 
 async function valueOf(client: KernelClient, expression: string): Promise<string | undefined> {
   const r = await client.execute('', { silent: true, userExpressions: { v: expression } });
@@ -17,21 +15,12 @@ async function valueOf(client: KernelClient, expression: string): Promise<string
 }
 
 describe('checkpoint history', () => {
+  const sandbox = useKernelSandbox('nbf-history-');
+  const kernel = sandbox.kernel;
   let dir: string;
-  const kernels: Kernel[] = [];
-  beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'nbf-history-'));
+  beforeEach(() => {
+    dir = sandbox.dir();
   });
-  afterEach(async () => {
-    for (const kernel of kernels.splice(0)) await kernel.dispose().catch(() => {});
-    await rm(dir, { recursive: true, force: true });
-  });
-
-  async function kernel(): Promise<Kernel> {
-    const k = await launchKernel({ python: testPython(), cwd: dir });
-    kernels.push(k);
-    return k;
-  }
 
   async function run(client: KernelClient, code: string): Promise<void> {
     const result = await client.execute(code);

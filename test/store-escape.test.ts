@@ -1,33 +1,22 @@
 // End to end on real kernels: a blob swapped for a FIFO or a sparse 100 GiB file is refused before
 // it is read (the restore finishes and says why), and nothing in a store leads a restore outside it.
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { restoreOverWire } from '@nbferry/jupyter-server';
-import { launchKernel, type Kernel } from '@nbferry/kernel';
 import { checkpoint, restore } from '@nbferry/migrate';
 import { Recorder } from '@nbferry/recorder';
 import { LocalStore, UnsafeStoreEntryError } from '@nbferry/store';
-import { testPython } from './support/python.js';
+import { useKernelSandbox } from './support/kernel-sandbox.js';
 
 describe('restoring from a store with hostile entries', () => {
+  const sandbox = useKernelSandbox('nbf-escape-');
+  const kernel = sandbox.kernel;
   let dir: string;
-  const kernels: Kernel[] = [];
-  beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'nbf-escape-'));
+  beforeEach(() => {
+    dir = sandbox.dir();
   });
-  afterEach(async () => {
-    for (const kernel of kernels.splice(0)) await kernel.dispose();
-    await rm(dir, { recursive: true, force: true });
-  });
-
-  async function kernel(): Promise<Kernel> {
-    const k = await launchKernel({ python: testPython(), cwd: dir });
-    kernels.push(k);
-    return k;
-  }
 
   it('a FIFO or sparse file in place of a blob fails that load at once; the restore completes and says why', async () => {
     const source = await kernel();

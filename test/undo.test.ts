@@ -1,14 +1,12 @@
 // Undo / checkout into the same running kernel (issue 12): only the groups that differ come back,
 // names created since are deleted, everything is verified, and working on makes a branch.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { launchKernel, type Kernel, type KernelClient } from '@nbferry/kernel';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { KernelClient } from '@nbferry/kernel';
 import { checkout, checkpoint, log, NothingToUndoError, restore, undo } from '@nbferry/migrate';
 import { Recorder } from '@nbferry/recorder';
 import { LocalStore } from '@nbferry/store';
-import { testPython } from './support/python.js';
+import { useKernelSandbox } from './support/kernel-sandbox.js';
 
 async function valueOf(client: KernelClient, expression: string): Promise<string | undefined> {
   const r = await client.execute('', { silent: true, userExpressions: { v: expression } });
@@ -19,21 +17,12 @@ async function valueOf(client: KernelClient, expression: string): Promise<string
 const MiB = 1024 * 1024;
 
 describe('undo in the same kernel', () => {
+  const sandbox = useKernelSandbox('nbf-undo-');
+  const kernel = sandbox.kernel;
   let dir: string;
-  const kernels: Kernel[] = [];
-  beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'nbf-undo-'));
+  beforeEach(() => {
+    dir = sandbox.dir();
   });
-  afterEach(async () => {
-    for (const kernel of kernels.splice(0)) await kernel.dispose().catch(() => {});
-    await rm(dir, { recursive: true, force: true });
-  });
-
-  async function kernel(): Promise<Kernel> {
-    const k = await launchKernel({ python: testPython(), cwd: dir });
-    kernels.push(k);
-    return k;
-  }
 
   async function run(client: KernelClient, code: string): Promise<void> {
     const result = await client.execute(code);

@@ -1,0 +1,34 @@
+/** Test harness: a scratch directory per test and kernels started in it, all gone after the test. */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach } from 'vitest';
+import { launchKernel, type Kernel } from '@nbferry/kernel';
+import { testPython } from './python.js';
+
+export interface KernelSandbox {
+  /** The current test's scratch directory (every kernel's cwd). */
+  dir(): string;
+  /** A fresh kernel in that directory, disposed after the test. */
+  kernel(): Promise<Kernel>;
+}
+
+export function useKernelSandbox(prefix: string): KernelSandbox {
+  let dir = '';
+  const kernels: Kernel[] = [];
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), prefix));
+  });
+  afterEach(async () => {
+    for (const kernel of kernels.splice(0)) await kernel.dispose().catch(() => {});
+    await rm(dir, { recursive: true, force: true });
+  });
+  return {
+    dir: () => dir,
+    async kernel() {
+      const kernel = await launchKernel({ python: testPython(), cwd: dir });
+      kernels.push(kernel);
+      return kernel;
+    },
+  };
+}
