@@ -38,6 +38,8 @@ export interface HistoryCorpusOptions {
   /** Also measure the delay with idle 0 (a checkpoint starts the moment a cell ends). */
   idleZero: boolean;
   timeoutSec: number;
+  /** Runs per side for the delay. */
+  repeat: number;
 }
 
 interface StoredBytes {
@@ -53,6 +55,8 @@ interface StoredBytes {
 
 interface Delay {
   idleMs: number | 'default';
+  /** Runs per side; per-cell times are medians over them. */
+  repeat: number;
   plainMs: number;
   autoMs: number;
   /** (auto - plain) / plain over all cells, in %. */
@@ -61,6 +65,7 @@ interface Delay {
   maxCellDiffMs: number;
   /** Median over cells of each cell's difference as % of its plain time. */
   medianCellPct: number;
+  /** Auto-checkpoints committed / abandoned (preempted) / failed, median over the runs (the final flush included). */
   committed: number;
   abandoned: number;
   failed: number;
@@ -106,7 +111,7 @@ export async function historyCorpus(options: HistoryCorpusOptions): Promise<void
       }
       for (const idleMs of options.idleZero ? (['default', 0] as const) : (['default'] as const)) {
         try {
-          result.delays.push(await delay(notebook, parsed, env, options.python, join(scratch, `auto-${idleMs}`), idleMs, index % 2 === 0, signal()));
+          result.delays.push(await delay(notebook, parsed, env, options.python, join(scratch, `auto-${idleMs}`), idleMs, options.repeat, signal()));
         } catch (error) {
           result.failures.push(`delay (idle ${idleMs}): ${describeError(error)}`);
         }
@@ -195,27 +200,37 @@ async function cellTimes(notebook: CorpusNotebook, parsed: Notebook, env: Record
   });
 }
 
-async function delay(notebook: CorpusNotebook, parsed: Notebook, env: Record<string, string>, python: string, store: string, idleMs: number | 'default', autoFirst: boolean, signal: AbortSignal): Promise<Delay> {
-  const runAuto = () => cellTimes(notebook, parsed, env, python, store, idleMs, signal);
-  const runPlain = () => cellTimes(notebook, parsed, env, python, undefined, idleMs, signal);
-  const auto = autoFirst ? await runAuto() : undefined;
-  const plain = await runPlain();
-  const withAuto = auto ?? (await runAuto());
-  const diffs = plain.times.map((p, i) => withAuto.times[i]! - p);
-  const pcts = plain.times.map((p, i) => (100 * diffs[i]!) / p);
-  const plainMs = plain.times.reduce((a, b) => a + b, 0);
-  const autoMs = withAuto.times.reduce((a, b) => a + b, 0);
+async function delay(notebook: CorpusNotebook, parsed: Notebook, env: Record<string, string>, python: string, store: string, idleMs: number | 'default', repeat: number, signal: AbortSignal): Promise<Delay> {
+  type Run = Awaited<ReturnType<typeof cellTimes>>;
+  const autoRuns: Run[] = [];
+  const plainRuns: Run[] = [];
+  // Alternate which goes first so a warm cache or a late import favours neither side.
+  for (let i = 0; i < repeat; i++) {
+    for (const withAuto of i % 2 === 0 ? [true, false] : [false, true]) {
+      const dir = withAuto ? join(store, String(i)) : undefined;
+      (withAuto ? autoRuns : plainRuns).push(await cellTimes(notebook, parsed, env, python, dir, idleMs, signal));
+    }
+  }
+  const perCell = (runs: Run[]) => parsed.cells.map((_, c) => median(runs.map((r) => r.times[c]!)));
+  const plain = perCell(plainRuns);
+  const auto = perCell(autoRuns);
+  const diffs = plain.map((p, i) => auto[i]! - p);
+  const pcts = plain.map((p, i) => (100 * diffs[i]!) / p);
+  const plainMs = plain.reduce((a, b) => a + b, 0);
+  const autoMs = auto.reduce((a, b) => a + b, 0);
+  const stat = (key: 'committed' | 'abandoned' | 'failed') => median(autoRuns.map((r) => r.stats![key]));
   return {
     idleMs,
+    repeat,
     plainMs,
     autoMs,
     delayPct: (100 * (autoMs - plainMs)) / plainMs,
     medianCellDiffMs: median(diffs),
     maxCellDiffMs: Math.max(...diffs),
     medianCellPct: median(pcts),
-    committed: withAuto.stats!.committed,
-    abandoned: withAuto.stats!.abandoned,
-    failed: withAuto.stats!.failed,
+    committed: stat('committed'),
+    abandoned: stat('abandoned'),
+    failed: stat('failed'),
   };
 }
 
@@ -244,7 +259,8 @@ async function kishuBytes(notebook: CorpusNotebook, parsed: Notebook, env: Recor
 const HEADER = ['notebook', 'cells', 'ckpts', 'store MiB', 'full MiB', 'ratio', 'ckpt ms med/max', 'delay % (idle default)', 'delay % (idle 0)', 'Kishu MiB'];
 
 function pct(d: Delay | undefined): string {
-  return d ? `${d.delayPct.toFixed(1)} (cell med ${d.medianCellPct.toFixed(1)}, +${d.maxCellDiffMs.toFixed(0)} ms max, ${d.committed} ckpts)` : '—';
+  if (!d) return '—';
+  return `${d.delayPct.toFixed(1)} of ${(d.plainMs / 1000).toFixed(1)} s (cell med ${d.medianCellPct.toFixed(1)}, worst +${d.maxCellDiffMs.toFixed(0)} ms; ${d.committed} saved, ${d.abandoned} preempted${d.failed ? `, ${d.failed} FAILED` : ''})`;
 }
 
 function rowOf(r: NotebookResult): string[] {
@@ -294,7 +310,7 @@ async function writeReports(options: HistoryCorpusOptions, kishu: KishuEnv | und
     '',
     '- **store MiB**: chunk files on disk after a checkpoint after every cell (incremental, sequential); **full MiB**: one full checkpoint of the final state in a fresh store; **ratio** = store / full (target ≤ 1.5×).',
     '- **ckpt ms**: median / max wall time of one per-cell checkpoint.',
-    '- **delay %**: cells back to back in fresh recorded kernels, with an AutoCheckpointer vs without: (sum of cell times with − without) / without; in brackets the median per-cell difference in %, the slowest cell\'s extra ms, and the checkpoints committed. Targets: median over notebooks ≤ 2%, worst ≤ 10%. One run each: differences of a few % are within run-to-run noise on this machine.',
+    `- **delay %**: cells sent back to back in fresh recorded kernels, with an AutoCheckpointer (default idle 500 ms; idle 0: it starts the moment a cell ends) vs without, ${options.repeat} runs each in alternating order, per-cell median: (sum of cell times with − without) / without, of the plain total; in brackets the median per-cell difference in %, the worst cell's extra ms, and the auto-checkpoints saved and preempted by the next cell (the final flush after the last cell included). Targets: median over notebooks ≤ 2%, worst ≤ 10%. Small notebooks' cells are short, so differences of several % are within run-to-run noise on this 2-core machine.`,
     '- **Kishu MiB**: its database after its commit-per-cell run of the same notebook.',
     '',
     row(HEADER),

@@ -8,7 +8,7 @@
  *   npx tsx --conditions=source benchmarks/history.ts [--gib 1] [--small 1000000]
  *
  * With --corpus it measures the corpus notebooks instead (history-corpus.ts):
- *   npm run bench:history -- --corpus [--size small|medium] [--only a,b] [--kishu] [--idle-zero] [--timeout SEC]
+ *   npm run bench:history -- --corpus [--size small|medium] [--only a,b] [--kishu] [--idle-zero] [--repeat N] [--timeout SEC]
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -31,6 +31,7 @@ const { values } = parseArgs({
     kishu: { type: 'boolean', default: false },
     'idle-zero': { type: 'boolean', default: false },
     timeout: { type: 'string', default: '900' },
+    repeat: { type: 'string', default: '3' },
   },
 });
 const gib = Number(values.gib);
@@ -61,6 +62,7 @@ if (values.corpus) {
     kishu: values.kishu,
     idleZero: values['idle-zero'],
     timeoutSec: Number(values.timeout),
+    repeat: Number(values.repeat),
   });
 } else {
   await synthetic();
