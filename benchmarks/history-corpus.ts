@@ -40,6 +40,8 @@ export interface HistoryCorpusOptions {
   timeoutSec: number;
   /** Runs per side for the delay. */
   repeat: number;
+  /** Measure stored bytes (and Kishu's) only. */
+  skipDelay: boolean;
 }
 
 interface StoredBytes {
@@ -109,7 +111,7 @@ export async function historyCorpus(options: HistoryCorpusOptions): Promise<void
       } catch (error) {
         result.failures.push(`stored bytes: ${describeError(error)}`);
       }
-      for (const idleMs of options.idleZero ? (['default', 0] as const) : (['default'] as const)) {
+      for (const idleMs of options.skipDelay ? [] : options.idleZero ? (['default', 0] as const) : (['default'] as const)) {
         try {
           result.delays.push(await delay(notebook, parsed, env, options.python, join(scratch, `auto-${idleMs}`), idleMs, options.repeat, signal()));
         } catch (error) {
@@ -300,7 +302,7 @@ async function writeReports(options: HistoryCorpusOptions, kishu: KishuEnv | und
   await mkdir(out, { recursive: true });
   const sum = summary(results);
   const kishuNote = !kishu ? 'not selected' : 'unavailable' in kishu ? `unavailable: ${kishu.unavailable}` : `kishu ${kishu.version} (PyPI)`;
-  const json = { settings: { size: options.size, only: options.only, kishu: kishuNote, python: options.python, idleZero: options.idleZero }, durationSec, summary: sum, notebooks: results };
+  const json = { settings: { size: options.size, only: options.only, kishu: kishuNote, python: options.python, idleZero: options.idleZero, skipDelay: options.skipDelay, repeat: options.repeat }, durationSec, summary: sum, notebooks: results };
   await writeFile(join(out, `history-${options.size}.json`), `${JSON.stringify(json, null, 2)}\n`);
   const row = (cells: string[]) => `| ${cells.join(' | ')} |`;
   const lines = [

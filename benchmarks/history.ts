@@ -8,7 +8,7 @@
  *   npx tsx --conditions=source benchmarks/history.ts [--gib 1] [--small 1000000]
  *
  * With --corpus it measures the corpus notebooks instead (history-corpus.ts):
- *   npm run bench:history -- --corpus [--size small|medium] [--only a,b] [--kishu] [--idle-zero] [--repeat N] [--timeout SEC]
+ *   npm run bench:history -- --corpus [--size small|medium] [--only a,b] [--kishu] [--idle-zero] [--repeat N] [--skip-delay] [--timeout SEC]
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -32,6 +32,7 @@ const { values } = parseArgs({
     'idle-zero': { type: 'boolean', default: false },
     timeout: { type: 'string', default: '900' },
     repeat: { type: 'string', default: '3' },
+    'skip-delay': { type: 'boolean', default: false },
   },
 });
 const gib = Number(values.gib);
@@ -63,6 +64,7 @@ if (values.corpus) {
     idleZero: values['idle-zero'],
     timeoutSec: Number(values.timeout),
     repeat: Number(values.repeat),
+    skipDelay: values['skip-delay'],
   });
 } else {
   await synthetic();
