@@ -68,7 +68,7 @@ export async function runKishu(ctx: TrialContext, python: string): Promise<Metho
 }
 
 /** Kishu's SQLite database (and its journal files) next to the notebook copy. */
-async function databaseBytes(dir: string, notebook: string): Promise<number> {
+export async function databaseBytes(dir: string, notebook: string): Promise<number> {
   const stem = basename(notebook).replace(/\.ipynb$/, '');
   let total = 0;
   for (const name of await readdir(dir)) if (name.startsWith(`${stem}.kishudb`)) total += await diskBytes(join(dir, name));
