@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
+import { checkpointOverWire } from '@nbferry/jupyter-server';
 import { attachKernel, launchKernel, type ExecuteResult } from '@nbferry/kernel';
 import { checkpoint, restore, restoreToNewKernel, StateChangedError, TargetNamespaceConflictError } from '@nbferry/migrate';
 import { Recorder } from '@nbferry/recorder';
@@ -41,12 +42,15 @@ describe('a checkpoint never commits a lossy or torn state', () => {
     }
   });
 
-  it('redoes a checkpoint when a cell runs between measuring and saving, so the saved state is one cut', async () => {
+  it.each([
+    ['by the kernel', checkpoint],
+    ['over the wire (comm buffers)', checkpointOverWire],
+  ] as const)('redoes a checkpoint written %s when a cell runs between measuring and saving, so the saved state is one cut', async (_, write) => {
     const source = await start();
     await source.run('import os\ntoken = os.urandom(8).hex()');
     const local = new LocalStore(store());
     let late: Promise<ExecuteResult> | undefined;
-    const saved = await checkpoint(source.recorder, local, {
+    const saved = await write(source.recorder, local, {
       onProgress: (event) => {
         // The user's cell goes out just before the save request: the kernel runs it in between.
         if (event.phase === 'save' && !late) late = source.kernel.client.execute('token = "changed"\nlate = 1');

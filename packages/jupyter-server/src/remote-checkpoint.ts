@@ -19,6 +19,7 @@ import {
   type CheckpointResult,
   type RestoreOptions,
   type RestoreReport,
+  saveToBuffers,
   type SavedBlob,
 } from '@nbferry/migrate';
 import type { Recorder } from '@nbferry/recorder';
@@ -30,11 +31,14 @@ export function checkpointOverWire(recorder: Recorder, store: LocalStore, option
   return checkpointWith(
     recorder,
     store,
-    async (groups, blobsDir, call) => {
+    async (groups, blobsDir, call, guard) => {
       const blobs: SavedBlob[] = [];
       for (const names of groups) {
-        const { result, buffers } = await recorder.request<{ blobs: SavedBlob[] }>('save_buffers', { groups: [names] }, call);
-        const blob = result.blobs[0]!;
+        // The guard's seq makes the kernel refuse (StateChangedError) once a cell ran since measuring,
+        // before any more bytes cross the websocket; the checkpoint then starts over.
+        const reply = await saveToBuffers(recorder, [names], call, guard);
+        const blob = reply.blobs[0]!;
+        const buffers = reply.buffers;
         if (blob.ok && blob.buffers) {
           const file = `group-${String(index++).padStart(4, '0')}.nbf`;
           await writeDurably(join(blobsDir, file), buffers.slice(blob.buffers[0], blob.buffers[0] + blob.buffers[1]));

@@ -22,6 +22,7 @@ export {
   type StepTiming,
 } from './restore.js';
 export type { LoadResult, LoadSpec, SaveGuard, SavedBlob } from './shim-api.js';
+export { saveToBuffers } from './shim-api.js';
 export { migrateLive, type LiveMigrationOptions, type LiveMigrationReport } from './live-migrate.js';
 export { verify, type VariableOutcome, type VariableReport, type VerificationReport } from './verification.js';
 export { compareEnvironments, type Mismatch } from './compatibility.js';
