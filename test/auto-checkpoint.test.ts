@@ -2,25 +2,11 @@
 // cell (abandoned: nothing committed, nothing half-written read), each checkpoint restorable.
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { KernelClient } from '@nbferry/kernel';
 import { AutoCheckpointer, log, restore, type CheckpointBody } from '@nbferry/migrate';
 import { Recorder } from '@nbferry/recorder';
 import { LocalStore } from '@nbferry/store';
-import { useKernelSandbox } from './support/kernel-sandbox.js';
-
-async function valueOf(client: KernelClient, expression: string): Promise<string | undefined> {
-  const r = await client.execute('', { silent: true, userExpressions: { v: expression } });
-  const v = r.userExpressions.v;
-  return v?.status === 'ok' ? String(v.data['text/plain']) : undefined;
-}
-
-async function until(condition: () => boolean, ms = 60_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+import { useKernelSandbox, valueOf } from './support/kernel-sandbox.js';
+import { waitUntil } from './support/processes.js';
 
 describe('auto-checkpoint', () => {
   const sandbox = useKernelSandbox('nbf-auto-');
@@ -39,7 +25,7 @@ describe('auto-checkpoint', () => {
     const expected: (string | undefined)[] = [];
     for (const [i, code] of cells.entries()) {
       expect((await source.client.execute(code)).status).toBe('ok');
-      await until(() => auto.stats.committed === i + 1);
+      expect(await waitUntil(() => auto.stats.committed === i + 1, 60_000), JSON.stringify(auto.stats)).toBe(true);
       expected.push(await valueOf(source.client, 'seed'));
     }
     await auto.stop();
@@ -84,9 +70,8 @@ describe('auto-checkpoint', () => {
       }, 150);
     };
     expect((await source.client.execute('import numpy as np\nbig = np.random.default_rng().random(80_000_000)')).status).toBe('ok');
-    await until(() => auto.stats.abandoned >= 1 && auto.stats.committed >= 1, 60_000).catch((error: unknown) => {
-      throw new Error(`${(error as Error).message}: ${JSON.stringify({ ...auto.stats, sent, cellMs })}`);
-    });
+    const settled = await waitUntil(() => auto.stats.abandoned >= 1 && auto.stats.committed >= 1, 60_000);
+    expect(settled, JSON.stringify({ ...auto.stats, sent, cellMs })).toBe(true);
     await auto.stop();
     expect(sent).toBe(1);
     const ids = await store.list();

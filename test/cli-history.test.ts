@@ -5,22 +5,17 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { attachKernel, type KernelClient } from '@nbferry/kernel';
+import { attachKernel } from '@nbferry/kernel';
 import { currentOwner, GC_LEASE } from '@nbferry/store';
 import { nbferry } from './support/cli.js';
 import { notebook } from './support/notebook.js';
 import { testPython } from './support/python.js';
 import { assertDocument } from './support/schemas.js';
+import { valueOf } from './support/kernel-sandbox.js';
 
 interface LogDoc {
   ok: boolean;
   checkpoints: { id: string; parent: string | null; latest: boolean; executionCount: number | null; cell: string; newBytes: number | null; totalBytes: number; variablesChanged: string[]; error: string | null }[];
-}
-
-async function valueOf(client: KernelClient, expression: string): Promise<string | undefined> {
-  const r = await client.execute('', { silent: true, userExpressions: { v: expression } });
-  const v = r.userExpressions.v;
-  return v?.status === 'ok' ? String(v.data['text/plain']) : undefined;
 }
 
 // Cell 1 draws random bytes (cannot be recomputed: it must be serialized); cell 3 changes `a` and `noise`.

@@ -2,17 +2,10 @@
 // SIGKILL (mid-cell and mid-checkpoint), and gc racing a writer.
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { KernelClient } from '@nbferry/kernel';
 import { checkpoint, log, renderLog, restore, type CheckpointResult } from '@nbferry/migrate';
 import { Recorder } from '@nbferry/recorder';
 import { gc, LocalStore } from '@nbferry/store';
-import { useKernelSandbox } from './support/kernel-sandbox.js';
-
-async function valueOf(client: KernelClient, expression: string): Promise<string | undefined> {
-  const r = await client.execute('', { silent: true, userExpressions: { v: expression } });
-  const v = r.userExpressions.v;
-  return v?.status === 'ok' ? String(v.data['text/plain']) : undefined;
-}
+import { runCell, useKernelSandbox, valueOf } from './support/kernel-sandbox.js';
 
 describe('checkpoint history', () => {
   const sandbox = useKernelSandbox('nbf-history-');
@@ -21,11 +14,6 @@ describe('checkpoint history', () => {
   beforeEach(() => {
     dir = sandbox.dir();
   });
-
-  async function run(client: KernelClient, code: string): Promise<void> {
-    const result = await client.execute(code);
-    expect(result.status, code).toBe('ok');
-  }
 
   it('logs every checkpoint, restores any of them by id, and shows a branch after restoring an old one', async () => {
     const store = new LocalStore(join(dir, 'store'));
@@ -36,7 +24,7 @@ describe('checkpoint history', () => {
     const saved: CheckpointResult[] = [];
     const expected: Record<string, string | undefined>[] = [];
     for (const code of cells) {
-      await run(source.client, code);
+      await runCell(source.client, code);
       saved.push(await checkpoint(recorder, store));
       expected.push({ x: await valueOf(source.client, 'x'), y: await valueOf(source.client, 'y') });
     }
@@ -49,7 +37,7 @@ describe('checkpoint history', () => {
     expect(report.verification.ok).toBe(true);
     expect(await valueOf(branch.client, 'x')).toBe(expected[0]!.x);
     expect(await valueOf(branch.client, 'y')).toBeUndefined();
-    await run(branch.client, 'z = x * 2');
+    await runCell(branch.client, 'z = x * 2');
     const branched = await checkpoint(report.recorder, store);
     expect(branched.checkpoint.manifest.parent).toBe(ids[0]);
 
@@ -83,14 +71,14 @@ describe('checkpoint history', () => {
     const pid = Number(await valueOf(source.client, '__import__("os").getpid()'));
     // A checkpoint after every cell, as auto-checkpoint does.
     for (const code of ['import numpy as np\nrng = np.random.default_rng()\nbig = rng.random(20_000_000)', 'small = rng.random(10)', 'total = float(big.sum()) + float(small.sum())']) {
-      await run(source.client, code);
+      await runCell(source.client, code);
       await checkpoint(recorder, store);
     }
     const expectedTotal = await valueOf(source.client, 'total');
     const lastGood = await store.latestId();
 
     // Mid-checkpoint: a cell replaced `big` (160 MB to write); kill -9 while the kernel writes it.
-    await run(source.client, 'big = rng.random(20_000_000)');
+    await runCell(source.client, 'big = rng.random(20_000_000)');
     let killed = false;
     const dying = checkpoint(recorder, store, {
       onProgress: (event) => {
@@ -114,7 +102,7 @@ describe('checkpoint history', () => {
     // Mid-cell: the restored kernel works on, checkpointing after each cell; killed inside a cell.
     const targetRecorder = report.recorder;
     const targetPid = Number(await valueOf(target.client, '__import__("os").getpid()'));
-    await run(target.client, 'after = rng.random(5)');
+    await runCell(target.client, 'after = rng.random(5)');
     const before = await checkpoint(targetRecorder, store);
     const expectedAfter = await valueOf(target.client, 'after.tolist()');
     const cell = target.client.execute('import time\nafter = rng.random(5)\ntime.sleep(30)');
@@ -133,14 +121,14 @@ describe('checkpoint history', () => {
     const store = new LocalStore(join(dir, 'store'));
     const source = await kernel();
     const recorder = await Recorder.attach(source.client);
-    await run(source.client, 'import numpy as np\nrng = np.random.default_rng()');
+    await runCell(source.client, 'import numpy as np\nrng = np.random.default_rng()');
     let writing = true;
     const committed: string[] = [];
     const writer = (async () => {
       try {
         for (let i = 0; i < 10; i++) {
           // A new 16 MB array each time (2 chunks), plus one kept throughout (its chunks are reused).
-          await run(source.client, `data = rng.random(2_000_000)${i === 0 ? '\nkept = rng.random(1_500_000)' : ''}`);
+          await runCell(source.client, `data = rng.random(2_000_000)${i === 0 ? '\nkept = rng.random(1_500_000)' : ''}`);
           committed.push((await checkpoint(recorder, store)).checkpoint.manifest.id);
         }
       } finally {

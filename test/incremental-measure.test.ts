@@ -2,17 +2,10 @@
 // names a cell wrote since the kernel's last checkpoint; the checkpoint still restores verified.
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { KernelClient } from '@nbferry/kernel';
 import { checkpoint, restore } from '@nbferry/migrate';
 import { Recorder } from '@nbferry/recorder';
 import { LocalStore } from '@nbferry/store';
-import { useKernelSandbox } from './support/kernel-sandbox.js';
-
-async function valueOf(client: KernelClient, expression: string): Promise<string | undefined> {
-  const r = await client.execute('', { silent: true, userExpressions: { v: expression } });
-  const v = r.userExpressions.v;
-  return v?.status === 'ok' ? String(v.data['text/plain']) : undefined;
-}
+import { runCell, useKernelSandbox, valueOf } from './support/kernel-sandbox.js';
 
 describe('incremental measure', () => {
   const sandbox = useKernelSandbox('nbf-measure-');
@@ -22,21 +15,16 @@ describe('incremental measure', () => {
     dir = sandbox.dir();
   });
 
-  async function run(client: KernelClient, code: string): Promise<void> {
-    const result = await client.execute(code);
-    expect(result.status, code).toBe('ok');
-  }
-
   it('re-measures a value changed in place, reuses untouched groups, and restores verified', async () => {
     const store = new LocalStore(join(dir, 'store'));
     const source = await kernel();
     const recorder = await Recorder.attach(source.client);
-    await run(source.client, 'import os, numpy as np\nkept = np.frombuffer(os.urandom(4 << 20), dtype=np.uint8).copy()\nedited = np.frombuffer(os.urandom(1 << 20), dtype=np.uint8).copy()');
+    await runCell(source.client, 'import os, numpy as np\nkept = np.frombuffer(os.urandom(4 << 20), dtype=np.uint8).copy()\nedited = np.frombuffer(os.urandom(1 << 20), dtype=np.uint8).copy()');
     const first = await checkpoint(recorder, store);
     expect(first.measureReused).toEqual([]);
     const groupOf = (result: typeof first, name: string) => result.checkpoint.manifest.body.problem.groups.find((g) => g.names.includes(name))!.id;
 
-    await run(source.client, 'edited[:100] = 0');
+    await runCell(source.client, 'edited[:100] = 0');
     const second = await checkpoint(recorder, store);
     expect(second.measureReused).toContain(groupOf(second, 'kept'));
     expect(second.measureReused).not.toContain(groupOf(second, 'edited'));
@@ -61,7 +49,7 @@ describe('incremental measure', () => {
     const store = new LocalStore(join(dir, 'store'));
     const source = await kernel();
     const recorder = await Recorder.attach(source.client);
-    await run(source.client, 'a = [1, 2]\nb = [3]');
+    await runCell(source.client, 'a = [1, 2]\nb = [3]');
     await checkpoint(recorder, store);
     // Not a recorded cell: the shim records it as an `outside` change when the measure starts.
     await source.client.execute('a = a + [9]', { silent: true, storeHistory: false });

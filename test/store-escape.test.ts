@@ -18,15 +18,19 @@ describe('restoring from a store with hostile entries', () => {
     dir = sandbox.dir();
   });
 
-  it('a FIFO or sparse file in place of a blob fails that load at once; the restore completes and says why', async () => {
+  /** A store whose checkpoint must load `data` (defined before recording: no cell can recompute it). */
+  async function storeThatMustLoadData(): Promise<{ store: string; path: string }> {
     const source = await kernel();
-    // Defined before recording: no cell can recompute it, so it must be loaded.
     await source.client.execute('data = list(range(1000))', { silent: true });
     const recorder = await Recorder.attach(source.client);
     const store = join(dir, 'store');
     const saved = await checkpoint(recorder, new LocalStore(store));
     const blob = saved.checkpoint.manifest.blobs.find((b) => b.variables.includes('data'))!;
-    const path = saved.checkpoint.blobPath(blob);
+    return { store, path: saved.checkpoint.blobPath(blob) };
+  }
+
+  it('a FIFO or sparse file in place of a blob fails that load at once; the restore completes and says why', async () => {
+    const { store, path } = await storeThatMustLoadData();
 
     for (const plant of ['fifo', 'sparse'] as const) {
       await rm(path, { force: true });
@@ -44,14 +48,9 @@ describe('restoring from a store with hostile entries', () => {
   });
 
   it('through the wire path (blobs uploaded in chunks) a FIFO blob fails its load too, instead of hanging the upload', async () => {
-    const source = await kernel();
-    await source.client.execute('data = list(range(1000))', { silent: true });
-    const recorder = await Recorder.attach(source.client);
-    const store = join(dir, 'store');
-    const saved = await checkpoint(recorder, new LocalStore(store));
-    const blob = saved.checkpoint.manifest.blobs.find((b) => b.variables.includes('data'))!;
-    await rm(saved.checkpoint.blobPath(blob));
-    expect(spawnSync('mkfifo', [saved.checkpoint.blobPath(blob)]).status).toBe(0);
+    const { store, path } = await storeThatMustLoadData();
+    await rm(path);
+    expect(spawnSync('mkfifo', [path]).status).toBe(0);
     const target = await kernel();
     const report = await restoreOverWire(store, target.client);
     const data = report.verification.variables.find((v) => v.name === 'data')!;

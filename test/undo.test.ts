@@ -2,17 +2,10 @@
 // names created since are deleted, everything is verified, and working on makes a branch.
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { KernelClient } from '@nbferry/kernel';
 import { checkout, checkpoint, log, NothingToUndoError, restore, undo } from '@nbferry/migrate';
 import { Recorder } from '@nbferry/recorder';
 import { LocalStore } from '@nbferry/store';
-import { useKernelSandbox } from './support/kernel-sandbox.js';
-
-async function valueOf(client: KernelClient, expression: string): Promise<string | undefined> {
-  const r = await client.execute('', { silent: true, userExpressions: { v: expression } });
-  const v = r.userExpressions.v;
-  return v?.status === 'ok' ? String(v.data['text/plain']) : undefined;
-}
+import { runCell, useKernelSandbox, valueOf } from './support/kernel-sandbox.js';
 
 const MiB = 1024 * 1024;
 
@@ -24,22 +17,17 @@ describe('undo in the same kernel', () => {
     dir = sandbox.dir();
   });
 
-  async function run(client: KernelClient, code: string): Promise<void> {
-    const result = await client.execute(code);
-    expect(result.status, code).toBe('ok');
-  }
-
   it('undoes the last cell reloading only what it changed, then branches', async () => {
     const store = new LocalStore(join(dir, 'store'));
     const source = await kernel();
     const recorder = await Recorder.attach(source.client);
     // 200 MB of entropy: no rerun can bring it back, so only a reload could, and undo must not.
-    await run(source.client, 'import os, numpy as np\nbig = np.frombuffer(os.urandom(200 * 2**20), dtype=np.uint8)\nbig_sum = int(big[::4096].sum())');
+    await runCell(source.client, 'import os, numpy as np\nbig = np.frombuffer(os.urandom(200 * 2**20), dtype=np.uint8)\nbig_sum = int(big[::4096].sum())');
     const c1 = await checkpoint(recorder, store);
-    await run(source.client, 'x = int.from_bytes(os.urandom(6), "big")\nlst = [x, 2, 3]');
+    await runCell(source.client, 'x = int.from_bytes(os.urandom(6), "big")\nlst = [x, 2, 3]');
     const c2 = await checkpoint(recorder, store);
     const before = { x: await valueOf(source.client, 'x'), lst: await valueOf(source.client, 'lst') };
-    await run(source.client, 'x = x + 1\nlst.append(4)\ncreated = "since"');
+    await runCell(source.client, 'x = x + 1\nlst.append(4)\ncreated = "since"');
     const c3 = await checkpoint(recorder, store);
     expect(c3.checkpoint.manifest.parent).toBe(c2.checkpoint.manifest.id);
 
@@ -59,7 +47,7 @@ describe('undo in the same kernel', () => {
     expect(await valueOf(source.client, 'int(big[::4096].sum()) == big_sum')).toBe('True');
 
     // Working on from the undone state: the new checkpoint's parent is the checked-out one (a branch).
-    await run(source.client, 'y = x + 10');
+    await runCell(source.client, 'y = x + 10');
     const branched = await checkpoint(recorder, store);
     expect(branched.checkpoint.manifest.parent).toBe(c2.checkpoint.manifest.id);
     expect(branched.reused).toContain(bigGroup.id); // still not written again
@@ -69,7 +57,7 @@ describe('undo in the same kernel', () => {
     expect(entries.find((e) => e.id === c1.checkpoint.manifest.id)!.children).toEqual([c2.checkpoint.manifest.id]);
 
     // A cell run since the last checkpoint: undo goes back to that checkpoint, not its parent.
-    await run(source.client, 'x = -1\ndel y');
+    await runCell(source.client, 'x = -1\ndel y');
     const again = await undo(recorder, store);
     expect(again.checkpointId).toBe(branched.checkpoint.manifest.id);
     expect(again.verification.ok).toBe(true);
@@ -93,12 +81,12 @@ describe('undo in the same kernel', () => {
     const source = await kernel();
     const recorder = await Recorder.attach(source.client);
     // Cheap deterministic cells: the planner may rerun them instead of loading.
-    await run(source.client, 'base = list(range(10))');
-    await run(source.client, 'scale = 3');
+    await runCell(source.client, 'base = list(range(10))');
+    await runCell(source.client, 'scale = 3');
     await checkpoint(recorder, store);
-    await run(source.client, 'derived = [b * scale for b in base]');
+    await runCell(source.client, 'derived = [b * scale for b in base]');
     const c2 = await checkpoint(recorder, store);
-    await run(source.client, 'derived.append(99)\nscale = 4\nextra = 1');
+    await runCell(source.client, 'derived.append(99)\nscale = 4\nextra = 1');
     await checkpoint(recorder, store);
     const report = await undo(recorder, store);
     expect(report.checkpointId).toBe(c2.checkpoint.manifest.id);
@@ -124,7 +112,7 @@ describe('undo in the same kernel', () => {
     const store = new LocalStore(join(dir, 'store'));
     const source = await kernel();
     const recorder = await Recorder.attach(source.client);
-    await run(source.client, 'a = 1');
+    await runCell(source.client, 'a = 1');
     await expect(undo(recorder, store)).rejects.toBeInstanceOf(NothingToUndoError);
     await checkpoint(recorder, store);
     await expect(undo(recorder, store)).rejects.toMatchObject({ code: 'NOTHING_TO_UNDO' });

@@ -2,8 +2,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach } from 'vitest';
-import { launchKernel, type Kernel } from '@nbferry/kernel';
+import { afterEach, beforeEach, expect } from 'vitest';
+import { launchKernel, type Kernel, type KernelClient } from '@nbferry/kernel';
 import { testPython } from './python.js';
 
 export interface KernelSandbox {
@@ -31,4 +31,17 @@ export function useKernelSandbox(prefix: string): KernelSandbox {
       return kernel;
     },
   };
+}
+
+/** Runs a cell as a frontend would and asserts it succeeded. */
+export async function runCell(client: KernelClient, code: string): Promise<void> {
+  const result = await client.execute(code);
+  expect(result.status, code).toBe('ok');
+}
+
+/** An expression's text/plain in the kernel (silent, unrecorded), or undefined if it raised. */
+export async function valueOf(client: KernelClient, expression: string): Promise<string | undefined> {
+  const r = await client.execute('', { silent: true, userExpressions: { v: expression } });
+  const v = r.userExpressions.v;
+  return v?.status === 'ok' ? String(v.data['text/plain']) : undefined;
 }
