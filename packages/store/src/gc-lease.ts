@@ -16,7 +16,7 @@
  * it to finish (or gives up sweeping after `waitForWritersMs`). A gc or writer that crashed holding
  * its lease is recognised as gone (staging-lease.ts) and does not block the other.
  */
-import { readdir, rm, writeFile } from 'node:fs/promises';
+import { link, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StoreError } from './errors.js';
 import { LEASE_SUFFIX, currentOwner, isAbandoned } from './staging-lease.js';
@@ -44,7 +44,7 @@ export async function acquireGcLease(root: string): Promise<() => Promise<void>>
   const path = join(root, GC_LEASE);
   for (let attempt = 0; ; attempt++) {
     try {
-      await writeFile(path, JSON.stringify(currentOwner()), { flag: 'wx', mode: 0o600 });
+      await createWhole(path, JSON.stringify(currentOwner()));
       return () => rm(path, { force: true });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) {
@@ -54,6 +54,20 @@ export async function acquireGcLease(root: string): Promise<() => Promise<void>>
       if (!(await isAbandoned(path, path))) throw new GcBusyError(root);
       await rm(path, { force: true }); // its gc crashed: take over
     }
+  }
+}
+
+/**
+ * Creates `path` with `text` only if it does not exist (EEXIST otherwise), never visible half
+ * written: a gc killed mid-write must not leave an empty lease that reads as a live, unknown owner.
+ */
+async function createWhole(path: string, text: string): Promise<void> {
+  const temp = `${path}-tmp-${process.pid}`;
+  await writeFile(temp, text, { mode: 0o600 });
+  try {
+    await link(temp, path);
+  } finally {
+    await rm(temp, { force: true });
   }
 }
 
