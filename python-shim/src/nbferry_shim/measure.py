@@ -211,7 +211,8 @@ def _op_measure(shim: "Shim", args: dict[str, Any]) -> tuple[Any, list[bytes]]:
     names = sorted(rec.snapshot) if want is None else [n for n in want if n in rec.snapshot]
     budget = float(args.get("budgetSec") or 2.0)
     t_start = time.perf_counter()
-    return _measure(shim, ns, names, algo, budget, t_start, _reuse_of(shim, args, algo))
+    reuse = _reuse_of(shim, args, algo)
+    return _measure(shim, ns, names, algo, budget, t_start, reuse, None if reuse else _suspect_of(shim, args, algo))
 
 
 class _Reuse:
@@ -251,8 +252,19 @@ def _reuse_of(shim: "Shim", args: dict[str, Any], algo: str) -> _Reuse | None:
     return _Reuse(previous, set(changed))
 
 
+def _suspect_of(shim: "Shim", args: dict[str, Any], algo: str) -> _Reuse | None:
+    """A `previous` refused only because code outside recorded cells ran since: its fingerprints
+    still tell which names that code changed in place (they differ, and no record wrote them)."""
+    previous, changed, since = args.get("previous"), args.get("changed"), args.get("since")
+    if not isinstance(previous, dict) or not isinstance(changed, list) or since is None:
+        return None
+    if previous.get("algo") != algo or int(since) != shim.history.last_seq:
+        return None
+    return _Reuse(previous, set(changed))
+
+
 def _measure(shim: "Shim", ns: dict[str, Any], names: list[str], algo: str, budget: float,
-             t_start: float, reuse: _Reuse | None = None) -> tuple[Any, list[bytes]]:
+             t_start: float, reuse: _Reuse | None = None, suspect: _Reuse | None = None) -> tuple[Any, list[bytes]]:
     rec = shim.recorder
     unobserved = shim.unobserved.count  # as the measure starts: code running during it counts after
     variables: dict[str, Any] = {}
@@ -275,6 +287,9 @@ def _measure(shim: "Shim", ns: dict[str, Any], names: list[str], algo: str, budg
             "provenance": ent.provenance if ent else "unknown",
             "writer": ent.writer if ent else 0,
         }
+    if suspect is not None:
+        rec.record_changed_in_place([n for n in names if (was := suspect.variable(n)) is not None and was.get(
+            "reliable") and was.get("fingerprint") != variables[n]["fingerprint"]])
     groups = rec.index.groups(names)
     out_groups = []
     pickled.CACHE.clear()  # pickles of an earlier measure are stale by now

@@ -30,6 +30,7 @@ class Shim:
         from . import ops
 
         self.channel = Channel(ops.build(self), lambda: ops.build(self)["hello"]({}, [])[0])
+        self.channel.own_message = self.unobserved.own_message
         self._comm_registered = False
 
     def _on_record(self, rec: Record) -> None:

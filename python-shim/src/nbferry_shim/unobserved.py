@@ -10,7 +10,8 @@ code ran in between. `count` goes up whenever some did, or may have:
   exempt: they bind or delete names only (seen by `outside` records) or touch no variable;
 * a comm open, message or close for a comm that is not nbferry's (widget callbacks, comm handlers);
 * a Python thread started by notebook code (threading.Thread.start), and any such thread alive when
-  a measure checks, or alive at the check before (it may have run in between).
+  a measure checks, or alive at the check before (it may have run in between). Threads started
+  while an nbferry request is handled (the save's writer pool) are nbferry's.
 
 Not detectable here (PROTOCOL.md §4.4): asyncio tasks and loop callbacks notebook code scheduled on
 the kernel's event loop, threads started outside `threading` (C extensions, `_thread`), signal
@@ -20,6 +21,7 @@ handlers, and other processes writing shared or memory-mapped data.
 from __future__ import annotations
 
 import threading
+import weakref
 from typing import Any, Callable
 
 INTERNAL_MARK = "# nbferry:internal"
@@ -51,6 +53,7 @@ class Unobserved:
         self._threads_alive = False
         self._wrapped: dict[str, Any] = {}
         self._thread_start: Any = None
+        self._own_threads: weakref.WeakSet[threading.Thread] = weakref.WeakSet()  # started by nbferry's ops
 
     # -- IPython events ------------------------------------------------------------------------
     def pre_execute(self) -> None:
@@ -60,7 +63,14 @@ class Unobserved:
         if threading.get_ident() == self.exec_thread:
             self.cells += 1
 
+    def own_message(self) -> None:
+        """nbferry's own comm request is being handled: `comm` triggers execute events around it."""
+        self._local.own = True
+
     def post_execute(self) -> None:
+        if getattr(self._local, "own", False):
+            self._local.own = False
+            return
         started = getattr(self._local, "cells", None)
         self._local.cells = None
         recorded = threading.get_ident() == self.exec_thread and started is not None and self.cells > started
@@ -80,7 +90,7 @@ class Unobserved:
     def check_threads(self) -> None:
         """Before a measure: a notebook thread alive now, or at the last check, may have written."""
         try:
-            alive = any(_foreign(t) for t in threading.enumerate())
+            alive = any(_foreign(t) and t not in self._own_threads for t in threading.enumerate())
         except Exception:
             alive = True
         if alive or self._threads_alive:
@@ -147,7 +157,9 @@ class Unobserved:
         me = self
 
         def start(thread: threading.Thread) -> None:
-            if _foreign(thread):
+            if getattr(me._local, "own", False):  # e.g. the save's writer pool, during an nbferry op
+                me._own_threads.add(thread)
+            elif _foreign(thread):
                 me.count += 1
                 me._threads_alive = True
             original(thread)
