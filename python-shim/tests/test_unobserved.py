@@ -126,3 +126,12 @@ def test_a_change_in_place_found_by_measure_is_recorded_as_outside(sess: Any) ->
     outside = [r for r in sess.records(first["seq"]) if r["kind"] == "outside"]
     assert [r["modified"] for r in outside] == [["touched"]]
     assert since["seq"] == outside[-1]["seq"]  # the measured state includes that record
+
+
+def test_a_restore_or_checkout_drops_the_points_of_other_stores(sess: Any) -> None:
+    sess.call("lineage", set={"store": "/a", "id": "a1", "seq": 1})
+    sess.call("lineage", set={"store": "/b", "id": "b1", "seq": 2})
+    assert sess.call("lineage", store="/a")[0]["point"]["id"] == "a1"  # a checkpoint into /b keeps /a's
+    sess.call("lineage", set={"store": "/b", "id": "b0", "seq": 3, "exclusive": True})
+    assert sess.call("lineage", store="/a")[0]["point"] is None
+    assert sess.call("lineage", store="/b")[0]["point"]["id"] == "b0"

@@ -70,7 +70,7 @@ export async function checkout(recorder: Recorder, store: LocalStore, checkpoint
     { ...options, replaceExisting: true, prepared: { client: recorder.client, recorder, environment, packages }, unchangedGroups: unchanged },
   );
   const state = await replayedState(recorder, checkpoint.manifest, report.verification, call);
-  await commitLineage(recorder, { root: store.root, id: checkpoint.manifest.id, manifest: checkpoint.manifest, ...state }, call);
+  await commitLineage(recorder, { root: store.root, id: checkpoint.manifest.id, manifest: checkpoint.manifest, ...state }, { ...call, replacesState: true });
   return { ...report, checkpointId: checkpoint.manifest.id, deleted, fromCheckpointId: point?.id, refingerprinted };
 }
 

@@ -101,15 +101,19 @@ export async function lineageOf(recorder: Recorder, store: LocalStore, options: 
 
 /**
  * Sets the point here and in the kernel. `pinLast`: the kernel keeps its own last measurement
- * (the one this checkpoint was made from) instead of receiving `point.measurement`. Keeping it in
- * the kernel is best effort: if that fails, only other processes lose it (they then measure all).
+ * (the one this checkpoint was made from) instead of receiving `point.measurement`. `replacesState`
+ * (a restore or checkout): the kernel no longer continues its points in other stores; they are
+ * dropped. Keeping it in the kernel is best effort: if that fails, only other processes lose it
+ * (they then measure all).
  */
-export async function commitLineage(recorder: Recorder, point: LineagePoint, options: CallOptions & { pinLast?: boolean } = {}): Promise<void> {
+export async function commitLineage(recorder: Recorder, point: LineagePoint, options: CallOptions & { pinLast?: boolean; replacesState?: boolean } = {}): Promise<void> {
+  if (options.replacesState) points.delete(recorder);
   setLastCheckpoint(recorder, point);
   if (point.seq === undefined) return;
   const set: Record<string, unknown> = { store: storeIdentity(point.root), id: point.id, seq: point.seq };
   if (point.unobserved !== undefined) set.unobserved = point.unobserved;
   if (options.pinLast) set.pinLast = true;
+  if (options.replacesState) set.exclusive = true;
   else if (point.measurement) set.measurement = point.measurement;
   try {
     await recorder.request('lineage', { set }, { signal: options.signal, timeoutMs: options.timeoutMs });

@@ -105,7 +105,7 @@ export async function restore(
   // parent, and measures again only what did not come back equal to it.
   const call: CallOptions = { signal: options.signal, timeoutMs: options.timeoutMs };
   const state = await replayedState(report.recorder, checkpoint.manifest, report.verification, call);
-  await commitLineage(report.recorder, { root: dirname(dirname(checkpoint.dir)), id: checkpoint.manifest.id, manifest: checkpoint.manifest, ...state }, call);
+  await commitLineage(report.recorder, { root: dirname(dirname(checkpoint.dir)), id: checkpoint.manifest.id, manifest: checkpoint.manifest, ...state }, { ...call, replacesState: true });
   return report;
 }
 

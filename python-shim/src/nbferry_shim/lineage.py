@@ -25,13 +25,16 @@ class Lineage:
 
 
 def op_lineage(shim: "Shim", args: dict[str, Any], bufs: list[memoryview]) -> tuple[Any, list[bytes]]:
-    """{set: {store, id, seq, unobserved?, measurement?, pinLast?}} records a point; {store} reads it back."""
+    """{set: {store, id, seq, unobserved?, measurement?, pinLast?, exclusive?}} records a point; {store} reads it back."""
     lineage = shim.lineage
     point = args.get("set")
     if isinstance(point, dict):
         store, cid, seq = point.get("store"), point.get("id"), point.get("seq")
         if not isinstance(store, str) or not isinstance(cid, str) or not isinstance(seq, int):
             raise OpError("lineage set needs store (str), id (str) and seq (int)")
+        if point.get("exclusive"):  # a restore or checkout: the state no longer continues other stores' points
+            lineage.points.clear()
+            lineage.measurements.clear()
         lineage.points[store] = {"id": cid, "seq": seq}
         if isinstance(point.get("unobserved"), int):
             lineage.points[store]["unobserved"] = point["unobserved"]
