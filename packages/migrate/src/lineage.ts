@@ -112,8 +112,8 @@ export async function commitLineage(recorder: Recorder, point: LineagePoint, opt
   if (point.seq === undefined) return;
   const set: Record<string, unknown> = { store: storeIdentity(point.root), id: point.id, seq: point.seq };
   if (point.unobserved !== undefined) set.unobserved = point.unobserved;
-  if (options.pinLast) set.pinLast = true;
   if (options.replacesState) set.exclusive = true;
+  if (options.pinLast) set.pinLast = true;
   else if (point.measurement) set.measurement = point.measurement;
   try {
     await recorder.request('lineage', { set }, { signal: options.signal, timeoutMs: options.timeoutMs });
