@@ -54,8 +54,9 @@ async function chunksPresent(chunksDir: string, entry: BlobEntry): Promise<boole
 
 /**
  * What the next measure can reuse (shim-api MeasureSince): the lineage point's measurement and the
- * names written since. Undefined (measure everything) whenever in doubt: no measurement kept (a
- * restore, another recorder), a history that restarted or lost records, a cell that may have touched
+ * names written since (after a restore or checkout, the checked-out checkpoint's figures for what
+ * came back equal: replayed-measurement.ts). Undefined (measure everything) whenever in doubt: no
+ * measurement kept (an older shim), a history that restarted or lost records, a cell that may have touched
  * any name (`readsAll`), or a change made outside recorded cells. The shim also measures everything
  * when code it did not record ran since the previous measurement (its `unobserved` count moved).
  */
