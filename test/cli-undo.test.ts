@@ -84,7 +84,9 @@ describe('nbferry undo and checkout', () => {
     // A store, but this kernel was never recorded: the shim is installed by the undo itself.
     const other = await kernel();
     await runCell(other.client, 'b = 2');
-    expect((await nbferry(['checkpoint', '--connection-file', other.connectionFile, '--out', store])).code).toBe(0);
+    const otherCheckpoint = await nbferry(['checkpoint', '--connection-file', other.connectionFile, '--out', store, '--json']);
+    expect(otherCheckpoint.code, otherCheckpoint.stderr).toBe(0);
+    const otherId = json<{ id: string }>(otherCheckpoint.stdout).id;
     const unrecorded = await nbferry(['undo', store, '--kernel', k.connectionFile, '--json']);
     expect(unrecorded.code).toBe(4);
     const error = json<{ code: string; message: string }>(unrecorded.stdout);
@@ -98,6 +100,17 @@ describe('nbferry undo and checkout', () => {
     expect(first.code).toBe(4);
     expect(first.stderr).toContain('is the first of its line');
     expect(await valueOf(k.client, 'a')).toBe('1');
+
+    // Another kernel's checkpoint is fine: this kernel takes that state and continues that line.
+    const across = await nbferry(['checkout', store, '--checkpoint', otherId, '--kernel', k.connectionFile, '--json']);
+    expect(across.code, across.stderr).toBe(0);
+    expect(json<CheckoutDoc>(across.stdout)).toMatchObject({ ok: true, checkpointId: otherId, deleted: ['a'] });
+    expect(await valueOf(k.client, 'b')).toBe('2');
+    await runCell(k.client, 'c = b + 1');
+    const continued = await nbferry(['checkpoint', '--connection-file', k.connectionFile, '--out', store, '--json']);
+    const continuedId = json<{ id: string }>(continued.stdout).id;
+    const logged = json<{ checkpoints: { id: string; parent: string | null }[] }>((await nbferry(['log', store, '--json'])).stdout);
+    expect(logged.checkpoints.find((c) => c.id === continuedId)?.parent).toBe(otherId);
 
     const unknown = await nbferry(['checkout', store, '--checkpoint', 'nope', '--kernel', k.connectionFile]);
     expect(unknown.code).toBe(4);
