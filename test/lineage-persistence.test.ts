@@ -71,6 +71,31 @@ describe('lineage kept in the kernel', () => {
     expect(await valueOf(source.client, 'float(shared[:10].sum())')).toBe('70.0');
   }, 180_000);
 
+  it('a value changed in place by a comm handler (a widget callback) is not reused stale', async () => {
+    const store = new LocalStore(join(dir, 'store'));
+    const source = await kernel();
+    const recorder = await Recorder.attach(source.client);
+    await runCell(
+      source.client,
+      'import numpy as np\nstate = np.zeros(1 << 16)\n' +
+        'def _on_open(comm, msg):\n    comm.on_msg(lambda m: state.__setitem__(slice(0, 4), m["content"]["data"]["v"]))\n' +
+        'get_ipython().kernel.comm_manager.register_target("zz-widget", _on_open)',
+    );
+    const before = await checkpoint(recorder, store);
+    const comm = await source.client.openComm('zz-widget');
+    await comm.send({ v: 3 });
+    await expect.poll(() => valueOf(source.client, 'float(state[:4].sum())'), { timeout: 10_000 }).toBe('12.0');
+    const after = await checkpoint(recorder, store);
+    const group = after.checkpoint.manifest.body.problem.groups.find((g) => g.names.includes('state'))!.id;
+    expect(after.measureReused).not.toContain(group);
+    expect(after.checkpoint.manifest.body.fingerprints.values.state).not.toBe(before.checkpoint.manifest.body.fingerprints.values.state);
+    // Recorded as changed outside cells: a restore loads it rather than rerunning the cell that made zeros.
+    const fresh = await kernel();
+    const restored = await restore(await store.open(after.checkpoint.manifest.id), fresh.client);
+    expect(restored.verification.ok).toBe(true);
+    expect(await valueOf(fresh.client, 'float(state[:4].sum())')).toBe('12.0');
+  }, 180_000);
+
   it('the first checkpoint after an undo or a restore reuses the checked-out measurement', async () => {
     const store = new LocalStore(join(dir, 'store'));
     const source = await kernel();
