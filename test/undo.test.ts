@@ -2,7 +2,7 @@
 // names created since are deleted, everything is verified, and working on makes a branch.
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { checkout, checkpoint, log, NothingToUndoError, restore, undo } from '@nbferry/migrate';
+import { checkout, checkpoint, DEFAULT_COSTS, log, NothingToUndoError, restore, undo } from '@nbferry/migrate';
 import { Recorder } from '@nbferry/recorder';
 import { LocalStore } from '@nbferry/store';
 import { runCell, useKernelSandbox, valueOf } from './support/kernel-sandbox.js';
@@ -80,14 +80,16 @@ describe('undo in the same kernel', () => {
     const store = new LocalStore(join(dir, 'store'));
     const source = await kernel();
     const recorder = await Recorder.attach(source.client);
-    // Cheap deterministic cells: the planner may rerun them instead of loading.
+    // Cheap deterministic cells, and a store slow to read from: the planner reruns them instead of
+    // loading (left to measured timings, near a tie, the choice varied from run to run).
+    const slowStore = { costs: { store: { ...DEFAULT_COSTS.store, latencyMs: 2000 } } };
     await runCell(source.client, 'base = list(range(10))');
     await runCell(source.client, 'scale = 3');
-    await checkpoint(recorder, store);
+    await checkpoint(recorder, store, slowStore);
     await runCell(source.client, 'derived = [b * scale for b in base]');
-    const c2 = await checkpoint(recorder, store);
+    const c2 = await checkpoint(recorder, store, slowStore);
     await runCell(source.client, 'derived.append(99)\nscale = 4\nextra = 1');
-    await checkpoint(recorder, store);
+    await checkpoint(recorder, store, slowStore);
     const report = await undo(recorder, store);
     expect(report.checkpointId).toBe(c2.checkpoint.manifest.id);
     expect(report.verification.ok).toBe(true);

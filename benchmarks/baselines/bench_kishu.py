@@ -45,3 +45,11 @@ def database(notebook_path):
     from pathlib import Path
 
     return json.dumps({"path": str(KishuPath.database_path(Path(notebook_path)))})
+
+
+def head(_unused=""):
+    """The commit Kishu's session is at (after its automatic commit of the last cell)."""
+    shell = get_ipython()
+    with shell.builtin_trap:
+        commit_id = shell.user_ns["_kishu"]._kishu_graph.head()
+    return json.dumps({"commit": str(commit_id)})

@@ -15,7 +15,7 @@ export const EXIT = {
   usage: 2,
   /** The kernel failed: did not start, died, stopped answering, or the shim could not be installed. */
   kernel: 3,
-  /** The checkpoint or store failed: missing, corrupt, unwritable, or made by an incompatible environment. */
+  /** The checkpoint or store failed: missing, corrupt, unwritable, made by an incompatible environment; or nothing to undo. */
   checkpoint: 4,
   /** A bug in nbferry (an error it did not expect). */
   internal: 5,
@@ -40,7 +40,8 @@ Exit status:
        --cell-timeout, --unresponsive), shim not installed
   4    checkpoint or store failure: not found, corrupt, untrusted (unsigned or another
        key's: see --trust-unsigned), not writable, incompatible environment,
-       target kernel already has the checkpoint's variables (see --replace-existing)
+       target kernel already has the checkpoint's variables (see --replace-existing),
+       nothing to undo (undo: no checkpoint to go back to, or a kernel not recorded)
   5    internal error (a bug: please report it)
   75   store busy: another process is garbage-collecting it (nbferry gc); nothing
        was changed, try again when it is done

@@ -5,6 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { checkoutCommand } from './commands/checkout.js';
 import { checkpointCommand } from './commands/checkpoint.js';
 import { gcCommand } from './commands/gc.js';
 import { inspectCommand } from './commands/inspect.js';
@@ -258,6 +259,64 @@ export function buildProgram(context: ProgramContext): Command {
         );
       },
     );
+
+  const checkoutOptions = (c: Command): Command =>
+    c
+      // Checked in the action rather than with requiredOption: a mistyped option is then reported as such.
+      .option('--kernel <connection-file>', "(required) the running kernel's connection file; it keeps running")
+      .addOption(allowDifferentOption())
+      .option('--force', 'even if Python or package versions differ from the checkpoint\'s', false)
+      .addOption(keyFileOption('verify the checkpoint against (a .pub suffices)'))
+      .addOption(trustUnsignedOption())
+      .addOption(timeoutOption())
+      .addOption(jsonOption())
+      .addOption(progressOption());
+  type CheckoutOptions = { kernel?: string; checkpoint?: string; allowDifferent: boolean; force: boolean; keyFile?: string; trustUnsigned: boolean; json: boolean; progress: ProgressMode } & LimitOptions;
+  const runCheckout = async (name: string, store: string, o: CheckoutOptions) => {
+    if (!o.kernel) throw new UsageError(`nbferry ${name}: needs --kernel F (the running kernel's connection file)`);
+    done(
+      await checkoutCommand({
+        store,
+        kernel: o.kernel,
+        checkpointId: o.checkpoint,
+        allowDifferent: o.allowDifferent,
+        force: o.force,
+        keyFile: o.keyFile,
+        trustUnsigned: o.trustUnsigned,
+        limits: limitsFrom(o),
+        json: o.json,
+        progress: o.progress,
+        signal,
+      }),
+    );
+  };
+
+  checkoutOptions(
+    command(program, 'undo')
+      .summary('bring a running kernel back to the state before its last cell (in place)')
+      .description(
+        "Bring a running kernel back to its last checkpoint in STORE if a cell ran since it, else to that checkpoint's parent (the state " +
+          'before the last checkpointed cell), in place: only the variable groups that differ are reloaded or recomputed, names bound ' +
+          'since are deleted, every variable is verified. The kernel\'s last checkpoint is kept in the kernel, whichever process took it. ' +
+          'Exit status 4 if there is nothing to undo (NothingToUndoError; KernelNotRecordedError if nbferry was not recording the kernel).',
+      )
+      .argument('<store>', 'the store the kernel was checkpointed into'),
+  ).action(async (store: string, o: CheckoutOptions) => runCheckout('undo', store, { ...o, checkpoint: undefined }));
+
+  checkoutOptions(
+    command(program, 'checkout')
+      .summary("bring a running kernel to any checkpoint of a store (in place)")
+      .description(
+        'Bring a running kernel to checkpoint ID of STORE in place: only the variable groups that differ from what it holds are reloaded ' +
+          'or recomputed, names bound since are deleted, every variable is verified. Any checkpoint may be checked out, also one of ' +
+          "another kernel's line: the kernel's next checkpoint names it as parent (a branch, shown by nbferry log).",
+      )
+      .argument('<store>', 'the store')
+      .option('--checkpoint <id>', '(required) the checkpoint to check out (nbferry log STORE lists the ids)'),
+  ).action(async (store: string, o: CheckoutOptions) => {
+    if (!o.checkpoint) throw new UsageError('nbferry checkout: needs --checkpoint ID (nbferry log STORE lists the ids)');
+    await runCheckout('checkout', store, o);
+  });
 
   command(program, 'inspect')
     .summary("a store's checkpoints, plan, signature, environment, blob checks")

@@ -22,7 +22,7 @@ import { groupId, planningProblem } from './planning-problem.js';
 import type { ProgressListener } from './progress.js';
 import { measure, rngStates, saveToDir, type MeasureSince, type Measurement, type SaveGuard, type SavedBlob } from './shim-api.js';
 import { StateChangedError } from './errors.js';
-import { lastCheckpointOf, setLastCheckpoint } from './lineage.js';
+import { commitLineage, lineageOf } from './lineage.js';
 import { measureSince, reusableBlobs } from './incremental.js';
 
 export interface CheckpointOptions extends CallOptions {
@@ -250,7 +250,9 @@ async function checkpointOnce(recorder: Recorder, store: LocalStore, writeBlobs:
   // The staging lease is held from before measuring: chunks found reusable stay until the commit (gc waits).
   const draft = await store.begin({ signal: options.signal });
   try {
-    const previous = options.incremental === false ? undefined : lastCheckpointOf(recorder, store.root);
+    // The kernel's lineage point: this process's, or the one the kernel keeps from another process.
+    const point = await lineageOf(recorder, store, call);
+    const previous = options.incremental === false ? undefined : point;
     const since = options.incremental === false ? undefined : () => measureSince(recorder, previous);
     const prepared = await prepareCheckpoint(recorder, options, (m) => reusableBlobs(recorder, m, previous, store.chunksDir), since);
     if (options.refuseLoss) refuseLoss(prepared);
@@ -262,10 +264,11 @@ async function checkpointOnce(recorder: Recorder, store: LocalStore, writeBlobs:
     options.onProgress?.({ phase: 'commit' });
     const content = await describeCheckpoint(recorder, prepared, saved, (blob) => blob.file!, t1 - t0, call);
     await throwIfStateMoved(recorder, prepared, call);
-    const parent = previous?.id ?? lastCheckpointOf(recorder, store.root)?.id;
+    const parent = point?.id;
     const stats = { newBytes: sumOf([...saved.values()], (b) => b.newBytes ?? b.bytes ?? 0), totalBytes: sumOf(content.blobs, (b) => b.bytes) };
     const committed = await draft.commit<CheckpointBody>({ ...content, ...(parent ? { parent } : {}), stats }, { signWith: options.key });
-    setLastCheckpoint(recorder, { root: store.root, id: committed.manifest.id, manifest: committed.manifest, seq: prepared.measurement.seq, measurement: prepared.measurement });
+    const { seq, unobserved } = prepared.measurement;
+    await commitLineage(recorder, { root: store.root, id: committed.manifest.id, manifest: committed.manifest, seq, measurement: prepared.measurement, unobserved }, { ...call, pinLast: true });
     const t2 = performance.now();
     const timings = { ...content.body.timings, commitMs: t2 - t1, totalMs: t2 - prepared.startedAt };
     const reused = prepared.planned.plan.serialize.filter((g) => prepared.reused?.has(g));

@@ -115,3 +115,18 @@ export class NothingToUndoError extends MigrationError {
     super(`nothing to undo in ${store}: ${reason}. Checkpoint after each cell (AutoCheckpointer, run --auto-checkpoint) so undo has a state to return to.`, 'NOTHING_TO_UNDO');
   }
 }
+
+/**
+ * Undo in a kernel nbferry was not recording: the shim was installed by this very command, so the
+ * kernel has no checkpoint to go back to and no history since one. Nothing was changed.
+ */
+export class KernelNotRecordedError extends MigrationError {
+  override name = 'KernelNotRecordedError';
+  constructor(readonly store: string) {
+    super(
+      `nothing to undo in ${store}: nbferry was not recording this kernel (no checkpoint of it in any store, no history). ` +
+        `Checkpoint it first (nbferry checkpoint --connection-file F --out ${store}); undo then goes back to that state.`,
+      'KERNEL_NOT_RECORDED',
+    );
+  }
+}

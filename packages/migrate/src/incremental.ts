@@ -9,7 +9,7 @@
 import { lstat } from 'node:fs/promises';
 import type { Recorder } from '@nbferry/recorder';
 import { chunkPath, chunkSpans, type BlobEntry } from '@nbferry/store';
-import type { LineagePoint } from './lineage.js';
+import { recordsSince, type LineagePoint } from './lineage.js';
 import { groupId } from './planning-problem.js';
 import type { MeasureSince, Measurement } from './shim-api.js';
 
@@ -23,10 +23,10 @@ export async function reusableBlobs(
   const reused = new Map<string, BlobEntry>();
   if (!previous || previous.seq === undefined) return reused;
   const before = previous.manifest.body.fingerprints;
-  if (before.algo !== measurement.algo || recorder.graph.lastSeq < previous.seq) return reused;
+  const since = recordsSince(recorder, previous.seq);
+  if (before.algo !== measurement.algo || !since) return reused;
   const touched = new Set<string>();
-  for (const record of recorder.graph.executions) {
-    if (record.seq <= previous.seq) continue;
+  for (const record of since) {
     for (const name of [...record.created, ...record.modified, ...record.deleted]) touched.add(name);
   }
   const byNames = new Map(previous.manifest.blobs.filter((b) => b.chunks).map((b) => [[...b.variables].sort().join('\0'), b]));
@@ -54,17 +54,19 @@ async function chunksPresent(chunksDir: string, entry: BlobEntry): Promise<boole
 
 /**
  * What the next measure can reuse (shim-api MeasureSince): the lineage point's measurement and the
- * names written since. Undefined (measure everything) whenever in doubt: no measurement kept (a
- * restore, another recorder), a history that restarted, a cell that may have touched any name
- * (`readsAll`), or a change made outside recorded cells.
+ * names written since (after a restore or checkout, the checked-out checkpoint's figures for what
+ * came back equal: replayed-measurement.ts). Undefined (measure everything) whenever in doubt: no
+ * measurement kept (an older shim), a history that restarted or lost records, a cell that may have touched
+ * any name (`readsAll`), or a change made outside recorded cells. The shim also measures everything
+ * when code it did not record ran since the previous measurement (its `unobserved` count moved).
  */
 export function measureSince(recorder: Recorder, previous: LineagePoint | undefined): MeasureSince | undefined {
   const measurement = previous?.measurement;
   if (!measurement || previous.seq === undefined || measurement.seq !== previous.seq) return undefined;
-  if (recorder.graph.lastSeq < previous.seq) return undefined;
+  const since = recordsSince(recorder, previous.seq);
+  if (!since) return undefined;
   const changed = new Set<string>();
-  for (const record of recorder.graph.executions) {
-    if (record.seq <= previous.seq) continue;
+  for (const record of since) {
     if (record.kind !== 'cell' || record.readsAll) return undefined;
     for (const name of [...record.created, ...record.modified, ...record.deleted]) changed.add(name);
   }

@@ -1,5 +1,6 @@
 /** Reading a structured answer from a kernel without touching its user namespace or history. */
 import type { CallOptions, KernelClient } from '@nbferry/kernel';
+import { internalCode } from '@nbferry/recorder';
 
 /** Default bound of a query when the caller sets none (a busy kernel answers after its cell). */
 export const QUERY_TIMEOUT_MS = 60_000;
@@ -10,7 +11,7 @@ export const QUERY_TIMEOUT_MS = 60_000;
  * unescaping: strip its quotes, decode, parse. Throws with the kernel's error when either fails.
  */
 export async function evaluateJson<T>(client: KernelClient, code: string, jsonExpression: string, options: CallOptions = {}): Promise<T> {
-  const result = await client.execute(code, {
+  const result = await client.execute(internalCode(code), {
     ...options,
     timeoutMs: options.timeoutMs ?? QUERY_TIMEOUT_MS, // nbferry's own code: always bounded
     silent: true,

@@ -14,13 +14,14 @@
 import { dirname } from 'node:path';
 import type { CallOptions, KernelClient } from '@nbferry/kernel';
 import { type PlanningProblem, type ReplicationPlan, type RestoreStep } from '@nbferry/planner';
-import { Recorder, type CellRecord } from '@nbferry/recorder';
+import { internalCode, Recorder, type CellRecord } from '@nbferry/recorder';
 import { openCheckpoint, type Environment, type StoredCheckpoint, type TrustOptions } from '@nbferry/store';
 import { assertCheckpointBody } from './body-check.js';
 import { planOrDrop } from './checkpoint.js';
 import { compareEnvironments, type Mismatch } from './compatibility.js';
 import { kernelEnvironment } from './environment.js';
-import { setLastCheckpoint } from './lineage.js';
+import { commitLineage } from './lineage.js';
+import { replayedState } from './replayed-measurement.js';
 import { IncompatibleEnvironmentError, RestoreFallbackError, TargetNamespaceConflictError } from './errors.js';
 import { evaluateJson } from './kernel-json.js';
 import type { CheckpointBody } from './manifest-body.js';
@@ -100,8 +101,11 @@ export async function restore(
   if (typeof source !== 'string') checkpoint.checkTrust(trust);
   assertCheckpointBody(checkpoint.manifest.body, checkpoint.dir);
   const report = await replay(checkpoint.manifest, options.blobSource ?? { kind: 'dir', dir: checkpoint.blobsDir, chunksDir: checkpoint.chunksDir }, target, options);
-  // The target's state continues this checkpoint: its next checkpoint in this store names it as parent.
-  setLastCheckpoint(report.recorder, { root: dirname(dirname(checkpoint.dir)), id: checkpoint.manifest.id, manifest: checkpoint.manifest, seq: report.recorder.graph.lastSeq });
+  // The target's state continues this checkpoint: its next checkpoint in this store names it as
+  // parent, and measures again only what did not come back equal to it.
+  const call: CallOptions = { signal: options.signal, timeoutMs: options.timeoutMs };
+  const state = await replayedState(report.recorder, checkpoint.manifest, report.verification, call);
+  await commitLineage(report.recorder, { root: dirname(dirname(checkpoint.dir)), id: checkpoint.manifest.id, manifest: checkpoint.manifest, ...state }, { ...call, replacesState: true });
   return report;
 }
 
@@ -440,7 +444,7 @@ function markUnreplayable(problem: PlanningProblem, cellId: number): PlanningPro
 async function deleteNames(target: KernelClient, names: readonly string[], call: CallOptions): Promise<void> {
   if (names.length === 0) return;
   const code = `for __n in ${JSON.stringify(names)}:\n    get_ipython().user_ns.pop(__n, None)\ndel __n`;
-  await target.execute(code, { ...call, silent: true, storeHistory: false });
+  await target.execute(internalCode(code), { ...call, silent: true, storeHistory: false });
 }
 
 function firstLine(code: string): string {

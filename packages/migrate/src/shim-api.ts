@@ -28,6 +28,8 @@ export interface Measurement {
   seconds: number;
   /** The shim's last history record when measured: saves check that nothing ran since. */
   seq?: number;
+  /** The shim's count of code run outside recorded cells as measured (lineage.ts LineagePoint.unobserved). */
+  unobserved?: number;
 }
 
 /**

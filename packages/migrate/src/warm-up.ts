@@ -4,7 +4,7 @@
  * writing its checkpoint.
  */
 import type { CallOptions, KernelClient } from '@nbferry/kernel';
-import { Recorder } from '@nbferry/recorder';
+import { internalCode, Recorder } from '@nbferry/recorder';
 import type { Environment } from '@nbferry/store';
 import { kernelEnvironment, packagesOf } from './environment.js';
 import { evaluateJson } from './kernel-json.js';
@@ -34,7 +34,7 @@ export async function warmUp(target: KernelClient, modules: readonly string[], o
   const code =
     `for __m in ${JSON.stringify(modules)}:\n    try:\n        __import__(__m)\n    except Exception:\n        pass\ndel __m\n` +
     `if "matplotlib.pyplot" in __import__("sys").modules:\n    try:\n        __import__("sys").modules["matplotlib.pyplot"]._get_backend_mod()\n    except Exception:\n        pass`;
-  await target.execute(code, { ...options, silent: true, storeHistory: false });
+  await target.execute(internalCode(code), { ...options, silent: true, storeHistory: false });
 }
 
 /** A target kernel made ready before the checkpoint exists: pass it to `restore` as `prepared`. */

@@ -86,8 +86,19 @@ async function readBundle(root: string, explicit: boolean): Promise<ShimBundle> 
 }
 
 /** The silent-execute code that installs (or re-uses) the shim. */
+/**
+ * The first line of nbferry's own silent requests to a kernel: the shim does not count them as code
+ * that may have changed variables in place outside recorded cells (python-shim unobserved.py).
+ */
+export const INTERNAL_CODE_MARK = '# nbferry:internal';
+
+/** `code` marked as nbferry's own (empty code stays empty: the kernel then runs nothing). */
+export function internalCode(code: string): string {
+  return code === '' ? code : `${INTERNAL_CODE_MARK}\n${code}`;
+}
+
 export function injectionCode(bundle: ShimBundle): string {
-  return bundle.injectTemplate
+  return internalCode(bundle.injectTemplate)
     .replaceAll('{{SOURCES_JSON}}', JSON.stringify(bundle.sources))
     .replaceAll('{{VERSION}}', bundle.version);
 }

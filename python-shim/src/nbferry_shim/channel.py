@@ -27,6 +27,8 @@ class Channel:
         self.handlers = handlers
         self.on_open_payload = on_open_payload
         self.comms: list[Any] = []
+        # Called as a message of nbferry's own comm is handled (comm wraps it in execute events).
+        self.own_message: Callable[[], None] = lambda: None
         self._seq = 0
         self._lock = threading.Lock()
 
@@ -64,6 +66,7 @@ class Channel:
                 self._closed(comm)
 
     def on_msg(self, comm: Any, msg: Any) -> None:
+        self.own_message()
         content = msg.get("content", {}) if isinstance(msg, dict) else {}
         data = content.get("data") or {}
         buffers = [memoryview(b) for b in (msg.get("buffers") or [])]

@@ -193,7 +193,10 @@ def op_measure(shim: "Shim", args: dict[str, Any], bufs: list[memoryview]) -> tu
     try:
         with Bounded(rec.ns, float(args.get("budgetSec") or 2.0)):
             rec.sync_pending_outside()  # probes what changed outside cells
-        return _op_measure(shim, args)
+        shim.unobserved.check_threads()
+        result = _op_measure(shim, args)
+        shim.lineage.last_measurement = result[0]  # a checkpoint that commits it pins it (lineage.py)
+        return result
     finally:
         reduced.MEMO.stop()
 
@@ -208,7 +211,8 @@ def _op_measure(shim: "Shim", args: dict[str, Any]) -> tuple[Any, list[bytes]]:
     names = sorted(rec.snapshot) if want is None else [n for n in want if n in rec.snapshot]
     budget = float(args.get("budgetSec") or 2.0)
     t_start = time.perf_counter()
-    return _measure(shim, ns, names, algo, budget, t_start, _reuse_of(shim, args, algo))
+    reuse = _reuse_of(shim, args, algo)
+    return _measure(shim, ns, names, algo, budget, t_start, reuse, None if reuse else _suspect_of(shim, args, algo))
 
 
 class _Reuse:
@@ -242,12 +246,27 @@ def _reuse_of(shim: "Shim", args: dict[str, Any], algo: str) -> _Reuse | None:
         return None
     if previous.get("algo") != algo or int(since) != shim.history.last_seq:
         return None
+    # Code outside recorded cells ran since (unobserved.py): any name may have changed in place.
+    if previous.get("unobserved") != shim.unobserved.count:
+        return None
+    return _Reuse(previous, set(changed))
+
+
+def _suspect_of(shim: "Shim", args: dict[str, Any], algo: str) -> _Reuse | None:
+    """A `previous` refused only because code outside recorded cells ran since: its fingerprints
+    still tell which names that code changed in place (they differ, and no record wrote them)."""
+    previous, changed, since = args.get("previous"), args.get("changed"), args.get("since")
+    if not isinstance(previous, dict) or not isinstance(changed, list) or since is None:
+        return None
+    if previous.get("algo") != algo or int(since) != shim.history.last_seq:
+        return None
     return _Reuse(previous, set(changed))
 
 
 def _measure(shim: "Shim", ns: dict[str, Any], names: list[str], algo: str, budget: float,
-             t_start: float, reuse: _Reuse | None = None) -> tuple[Any, list[bytes]]:
+             t_start: float, reuse: _Reuse | None = None, suspect: _Reuse | None = None) -> tuple[Any, list[bytes]]:
     rec = shim.recorder
+    unobserved = shim.unobserved.count  # as the measure starts: code running during it counts after
     variables: dict[str, Any] = {}
     bound = Bounded(ns, budget)  # per variable: notebook code the probe calls may not block it
     for n in names:  # fresh probes: current fingerprints and current sharing
@@ -268,6 +287,9 @@ def _measure(shim: "Shim", ns: dict[str, Any], names: list[str], algo: str, budg
             "provenance": ent.provenance if ent else "unknown",
             "writer": ent.writer if ent else 0,
         }
+    if suspect is not None:
+        rec.record_changed_in_place([n for n in names if (was := suspect.variable(n)) is not None and was.get(
+            "reliable") and was.get("fingerprint") != variables[n]["fingerprint"]])
     groups = rec.index.groups(names)
     out_groups = []
     pickled.CACHE.clear()  # pickles of an earlier measure are stale by now
@@ -287,5 +309,5 @@ def _measure(shim: "Shim", ns: dict[str, Any], names: list[str], algo: str, budg
     # The state measured is the one after record `seq`: save refuses to run after another record
     # (a cell run meanwhile), so a checkpoint is never a mix of two states.
     return {"algo": algo, "pickler": serialize.pickler_name(), "variables": variables, "groups": out_groups,
-            "seq": shim.history.last_seq, "calibration": dict(_calibration),
+            "seq": shim.history.last_seq, "unobserved": unobserved, "calibration": dict(_calibration),
             "seconds": time.perf_counter() - t_start}, []

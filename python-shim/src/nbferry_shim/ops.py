@@ -78,12 +78,13 @@ def build(shim: "Shim") -> dict[str, Handler]:
             e = rec.entries.get(n)
             out[n] = {
                 "type": e.type_name if e else type(rec.ns.get(n)).__qualname__,
+                "module": type(rec.ns.get(n)).__module__,
                 "provenance": e.provenance if e else "unknown",
                 "writer": e.writer if e else 0,
                 "group": gid[n],
                 "unserializable": e.probe.unserializable if e else None,
             }
-        return {"variables": out, "groups": groups}, []
+        return {"variables": out, "groups": groups, "lastSeq": shim.history.last_seq, "unobserved": shim.unobserved.count}, []
 
     def rng_state(args: dict[str, Any], bufs: list[memoryview]) -> tuple[Any, list[bytes]]:
         seqs = args.get("seqs")
@@ -161,4 +162,5 @@ def build(shim: "Shim") -> dict[str, Handler]:
         return {"pickler": serialize.pickler_name()}, []
 
     handlers["warm_load"] = warm_load
+    handlers["lineage"] = lazy("lineage", "op_lineage")
     return handlers

@@ -315,6 +315,16 @@ class Recorder:
                        "rebound": rebound, "startedAt": time.time()}
         self._emit(rec, writes=created + rebound)
 
+    def record_changed_in_place(self, names: list[str]) -> None:
+        """`measure` found these names changed in place since its previous measurement, and no record
+        wrote them: code outside recorded cells did (a thread, a callback). Recorded as an `outside`
+        change, so that no plan rebuilds them by rerunning the cell that last wrote them."""
+        if not names:
+            return
+        rec: Record = {"kind": "outside", "created": [], "modified": sorted(names), "deleted": [],
+                       "rebound": [], "startedAt": time.time()}
+        self._emit(rec, writes=sorted(names))
+
     # -- post ----------------------------------------------------------------------------------
     def _finish(self, p: Pending, result: Any, lost: bool = False) -> None:
         try:

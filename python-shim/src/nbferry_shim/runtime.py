@@ -11,7 +11,9 @@ from . import audit as audit_mod
 from ._version import PROTOCOL, VERSION
 from .channel import TARGET, Channel
 from .history import History, Record
+from .lineage import Lineage
 from .recorder import Recorder
+from .unobserved import Unobserved
 
 _shim: "Shim | None" = None
 
@@ -23,14 +25,23 @@ class Shim:
         self.attached_at = time.time()
         self.history = History()
         self.recorder = Recorder(shell, self.history, self._on_record)
+        self.lineage = Lineage()
+        self.unobserved = Unobserved(shell, self.recorder.exec_thread, self._is_ours)
         from . import ops
 
         self.channel = Channel(ops.build(self), lambda: ops.build(self)["hello"]({}, [])[0])
+        self.channel.own_message = self.unobserved.own_message
         self._comm_registered = False
 
     def _on_record(self, rec: Record) -> None:
         if self.channel.comms:
             self.channel.push("records", {"records": [rec], "lastSeq": self.history.last_seq})
+
+    def _is_ours(self, msg_type: str, content: dict[str, Any]) -> bool:
+        """A comm message for nbferry's own channel (not notebook code)."""
+        if msg_type == "comm_open":
+            return content.get("target_name") == TARGET
+        return any(getattr(c, "comm_id", None) == content.get("comm_id") for c in self.channel.comms)
 
     def start(self) -> None:
         self._pin_kernel_json()
@@ -38,6 +49,7 @@ class Shim:
         ev = self.shell.events
         ev.register("pre_run_cell", self.recorder.pre_run_cell)
         ev.register("post_run_cell", self.recorder.post_run_cell)
+        self.unobserved.install()
         audit_mod.install(self.recorder.audit)
         try:
             import comm
@@ -84,6 +96,7 @@ class Shim:
             except ValueError:
                 pass
         audit_mod.uninstall(self.recorder.audit)
+        self.unobserved.uninstall()
         for c in list(self.channel.comms):
             try:
                 c.close()

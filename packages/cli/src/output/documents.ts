@@ -3,7 +3,7 @@
  * appears (a checkpoint is the same object in checkpoint, run, migrate and inspect). Described by
  * packages/cli/schemas/<kind>.schema.json (shipped: @nbferry/cli/schemas/, nbferry/schemas/); a change of shape is a new version there and here.
  */
-import type { CheckpointBody, CheckpointTimings, RestoreReport, VariableReport } from '@nbferry/migrate';
+import type { CheckoutReport, CheckpointBody, CheckpointTimings, RestoreReport, VariableReport } from '@nbferry/migrate';
 import type { ReplicationPlan } from '@nbferry/planner';
 import type { SignatureStatus, StoredCheckpoint } from '@nbferry/store';
 
@@ -136,6 +136,67 @@ export function restoreDocument(report: RestoreReport, connectionFile: string | 
   };
 }
 
+/** One variable group of a checkout, and what the checkout did with it. */
+export interface CheckoutGroupDocument {
+  id: string;
+  names: string[];
+  /** Serialized size (as measured at checkpoint). */
+  bytes: number;
+}
+
+export interface CheckoutDocument {
+  schema: 'nbferry/checkout@1';
+  /** Nothing lost and nothing loaded differs. */
+  ok: boolean;
+  command: 'undo' | 'checkout';
+  store: string;
+  /** The running kernel (left running). */
+  connectionFile: string;
+  /** The checkpoint the kernel now holds. */
+  checkpointId: string;
+  /** The checkpoint the kernel continued before, or null if it had none in this store. */
+  fromCheckpointId: string | null;
+  groups: { reloaded: CheckoutGroupDocument[]; kept: CheckoutGroupDocument[]; recomputed: CheckoutGroupDocument[] };
+  loadedBytes: number;
+  rerunCells: number;
+  /** Names bound since that checkpoint: deleted. */
+  deleted: string[];
+  /** Names fingerprinted again before keeping them (code ran outside recorded cells since the kernel's last checkpoint). */
+  refingerprinted: string[];
+  totals: RestoreReport['verification']['totals'];
+  variables: VariableReport[];
+  fallbacks: string[];
+  timings: RestoreReport['timings'] & { commandMs: number };
+}
+
+export function checkoutDocument(command: 'undo' | 'checkout', store: string, connectionFile: string, report: CheckoutReport, commandMs: number): CheckoutDocument {
+  const kept = new Set(report.keptGroups ?? []);
+  const group = (g: { id: string; names: readonly string[]; bytes: number }): CheckoutGroupDocument => ({ id: g.id, names: [...g.names], bytes: g.bytes });
+  const groups = report.plan.groups;
+  return {
+    schema: 'nbferry/checkout@1',
+    ok: report.verification.ok,
+    command,
+    store,
+    connectionFile,
+    checkpointId: report.checkpointId,
+    fromCheckpointId: report.fromCheckpointId ?? null,
+    groups: {
+      reloaded: groups.filter((g) => !kept.has(g.id) && g.decision === 'serialize').map(group),
+      kept: groups.filter((g) => kept.has(g.id)).map(group),
+      recomputed: groups.filter((g) => !kept.has(g.id) && g.decision !== 'serialize').map(group),
+    },
+    loadedBytes: report.loadedBytes ?? 0,
+    rerunCells: report.rerunCells,
+    deleted: [...report.deleted],
+    refingerprinted: [...report.refingerprinted],
+    totals: report.verification.totals,
+    variables: report.verification.variables.map((v) => ({ name: v.name, outcome: v.outcome, detail: v.detail })),
+    fallbacks: [...report.fallbacks],
+    timings: { ...report.timings, commandMs },
+  };
+}
+
 export interface RunDocument {
   schema: 'nbferry/run@1';
   notebook: string;
@@ -249,7 +310,7 @@ export interface ErrorDocument {
   exitCode: number;
 }
 
-export type Document = CheckpointDocument | RestoreDocument | RunDocument | MigrateDocument | InspectDocument | KeygenDocument | LogDocument | GcDocument | ErrorDocument;
+export type Document = CheckpointDocument | RestoreDocument | CheckoutDocument | RunDocument | MigrateDocument | InspectDocument | KeygenDocument | LogDocument | GcDocument | ErrorDocument;
 
 export function writeDocument(document: Document): void {
   process.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
