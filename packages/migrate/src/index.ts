@@ -42,3 +42,5 @@ export { checkout, undo, type CheckoutOptions, type CheckoutReport } from './che
 export { lastCheckpointOf, type LineagePoint } from './lineage.js';
 export { gc, type GcOptions, type GcResult } from '@nbferry/store';
 export { AutoCheckpointer, type AutoCheckpointOptions, type AutoCheckpointStats } from './auto-checkpoint.js';
+export { fork, ForkError, type ForkChild, type ForkOptions, type ForkResult } from './fork.js';
+export { WarmPool, WarmPoolClosedError, DEFAULT_WARM_MODULES, type WarmKernel, type WarmPoolOptions } from './warm-pool.js';
