@@ -9,6 +9,7 @@
 import { checkpointWorkingDirectory, formatMs, renderVerification, restore, type CheckpointBody } from '@nbferry/migrate';
 import { CheckpointNotFoundError, LocalStore, openCheckpoint, type StoredCheckpoint, type TrustOptions } from '@nbferry/store';
 import { UnknownCheckpointIdError, UsageError } from '../errors.js';
+import { isDirectory } from '../option-values.js';
 import { EXIT } from '../exit-codes.js';
 import { openKernel, stopKernel } from '../kernel-options.js';
 import { verifyingKey } from '../keys.js';
@@ -16,7 +17,7 @@ import type { Limits } from '../limits.js';
 import { restoreDocument, writeDocument } from '../output/documents.js';
 import { verdictText } from '../output/verdict.js';
 import { createProgress, type ProgressMode } from '../progress/progress.js';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 export interface RestoreArgs {
@@ -126,12 +127,4 @@ function hintWorkingDirectory(stored: StoredCheckpoint<CheckpointBody>, cwd: str
     `nbferry restore: the kernel ran in ${cwd}; the checkpoint was taken in ${recorded}. If reruns read files by relative path, ` +
       'restore with --cwd DIR (where those files are) or --cwd-from-checkpoint.\n',
   );
-}
-
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
 }
