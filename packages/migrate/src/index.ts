@@ -18,6 +18,7 @@ export {
   type CustomBlobLoader,
   type ReplayInput,
   type RestoreOptions,
+  type UsableEvent,
   type RestoreReport,
   type StepTiming,
 } from './restore.js';

@@ -10,6 +10,7 @@ from typing import Any
 from . import audit as audit_mod
 from ._version import PROTOCOL, VERSION
 from .channel import TARGET, Channel
+from .gate import NamespaceGate
 from .history import History, Record
 from .recorder import Recorder
 
@@ -25,7 +26,9 @@ class Shim:
         self.recorder = Recorder(shell, self.history, self._on_record)
         from . import ops
 
-        self.channel = Channel(ops.build(self), lambda: ops.build(self)["hello"]({}, [])[0])
+        self.gate = NamespaceGate()
+        self.background: Any = None  # background.BackgroundLoad, made by the first load_background
+        self.channel = Channel(ops.build(self), lambda: ops.build(self)["hello"]({}, [])[0], self.gate)
         self._comm_registered = False
 
     def _on_record(self, rec: Record) -> None:
@@ -84,6 +87,8 @@ class Shim:
             except ValueError:
                 pass
         audit_mod.uninstall(self.recorder.audit)
+        if self.background is not None:
+            self.background.unhook()
         for c in list(self.channel.comms):
             try:
                 c.close()
