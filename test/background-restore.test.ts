@@ -8,7 +8,11 @@ import type { KernelClient } from '@nbferry/kernel';
 import { checkpoint, restore, type RestoreReport, type UsableEvent } from '@nbferry/migrate';
 import { Recorder } from '@nbferry/recorder';
 import { chunkPath, LocalStore } from '@nbferry/store';
+import { attachKernel } from '@nbferry/kernel';
+import { nbferry } from './support/cli.js';
 import { runCell, useKernelSandbox, valueOf } from './support/kernel-sandbox.js';
+import { testPython } from './support/python.js';
+import { assertDocument } from './support/schemas.js';
 
 // `slow` takes 3 s to unpickle; its value is random, so only loading brings it back.
 const SOURCE_CELLS = [
@@ -92,5 +96,21 @@ describe('restore with background loads', () => {
     expect(slow.outcome).toBe('lost');
     expect(slow.detail).toMatch(/background.*checksum/);
     expect(await valueOf(target, 'small')).toBeDefined();
+  });
+
+  it('nbferry restore --background says when the kernel was usable and when the last byte arrived', async () => {
+    const { store } = await checkpointed();
+    const result = await nbferry(['restore', store.root, '--background', '--python', testPython(), '--cwd', sandbox.dir(), '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    const document = JSON.parse(result.stdout) as { connectionFile: string; timings: { usableMs: number; lastByteMs: number; totalMs: number } };
+    assertDocument('restore', document);
+    expect(document.timings.usableMs).toBeLessThan(document.timings.lastByteMs);
+    const kernel = await attachKernel(document.connectionFile);
+    try {
+      expect(await valueOf(kernel.client, 'len(slow.v)')).toBe('16');
+    } finally {
+      await kernel.client.shutdown();
+      await kernel.detach();
+    }
   });
 });

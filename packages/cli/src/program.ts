@@ -214,6 +214,7 @@ export function buildProgram(context: ProgramContext): Command {
         .conflicts('connectionFile'),
     )
     .option('--replace-existing', 'with --connection-file: overwrite variables the running kernel already has under the checkpoint\'s names', false)
+    .option('--background', 'make the kernel usable before its largest variables have arrived (they load in the background; a cell that uses one waits for it)', false)
     .addOption(allowDifferentOption())
     .option('--force', 'restore even if Python or package versions differ', false)
     .addOption(keyFileOption('verify the checkpoint against (a .pub suffices)'))
@@ -231,6 +232,7 @@ export function buildProgram(context: ProgramContext): Command {
           cwd?: string;
           cwdFromCheckpoint: boolean;
           replaceExisting: boolean;
+          background: boolean;
           allowDifferent: boolean;
           force: boolean;
           keyFile?: string;
@@ -248,6 +250,7 @@ export function buildProgram(context: ProgramContext): Command {
             cwd: o.cwd,
             cwdFromCheckpoint: o.cwdFromCheckpoint,
             replaceExisting: o.replaceExisting,
+            background: o.background,
             allowDifferent: o.allowDifferent,
             force: o.force,
             keyFile: o.keyFile,

@@ -31,6 +31,8 @@ export interface RestoreArgs {
   /** Start a fresh kernel in the checkpoint's recorded directory (the caller's consent). */
   cwdFromCheckpoint?: boolean;
   replaceExisting?: boolean;
+  /** Hand the kernel over before its largest groups have arrived (RestoreOptions.background). */
+  background?: boolean;
   allowDifferent?: boolean;
   force: boolean;
   keyFile?: string;
@@ -67,6 +69,15 @@ export async function restoreCommand(args: RestoreArgs): Promise<number> {
       timeoutMs: args.limits?.timeoutMs,
       onProgress: progress.listener('restore'),
       signal: args.signal,
+      background: args.background ?? false,
+      onUsable: (event) => {
+        if (args.json || event.inFlight.length === 0) return;
+        progress.end();
+        process.stdout.write(
+          `kernel usable after ${formatMs(event.ms)} (${event.inFlight.length} variables still arriving; a cell that uses one waits for it): ` +
+            `jupyter console --existing ${kernel.connectionFile}\n`,
+        );
+      },
     });
     progress.end();
     keep = true;
