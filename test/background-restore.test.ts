@@ -98,6 +98,15 @@ describe('restore with background loads', () => {
     expect(await valueOf(target, 'small')).toBeDefined();
   });
 
+  it('a plain restore loads after the reruns: unpickling `slow` needs the `time` its import cell binds', async () => {
+    const { saved, source } = await checkpointed();
+    const target = (await sandbox.kernel()).client;
+    const report = await restore(saved.checkpoint, target);
+    expect(report.fallbacks).toEqual([]);
+    expect(report.verification.ok).toBe(true);
+    expect(await valueOf(target, 'slow.v')).toBe(await valueOf(source, 'slow.v'));
+  });
+
   it('nbferry restore --background says when the kernel was usable and when the last byte arrived', async () => {
     const { store } = await checkpointed();
     const result = await nbferry(['restore', store.root, '--background', '--python', testPython(), '--cwd', sandbox.dir(), '--json']);
