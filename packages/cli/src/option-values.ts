@@ -1,4 +1,5 @@
 /** Parsers and checks for option and argument values: a bad value is a usage error naming what is accepted. */
+import { statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { InvalidArgumentError } from 'commander';
 import { UsageError } from './errors.js';
@@ -43,11 +44,27 @@ export function parseDuration(value: string): number {
   return Math.round(Number(match[1]) * DURATION_UNITS_MS[match[2]!]!);
 }
 
+/** A parser of whole numbers ≥ 1 of `things` (checkpoints to keep, kernels to fork). */
+function countOf(things: string): (value: string) => number {
+  return (value) => {
+    const count = Number(value);
+    if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(count) || count < 1) {
+      throw new InvalidArgumentError(`expected a whole number of ${things}, at least 1, e.g. ${things === 'kernels' ? 2 : 5}.`);
+    }
+    return count;
+  };
+}
+
 /** `--keep 5`: a whole number of checkpoints, at least 1 (the latest is always kept). */
-export function parseCount(value: string): number {
-  const count = Number(value);
-  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(count) || count < 1) {
-    throw new InvalidArgumentError('expected a whole number of checkpoints, at least 1, e.g. 5.');
+export const parseCount = countOf('checkpoints');
+/** `--count 4`: how many kernels a fork brings up. */
+export const parseKernelCount = countOf('kernels');
+
+/** An existing directory (following symbolic links). */
+export function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
   }
-  return count;
 }

@@ -4,9 +4,11 @@
  * file for signed checkpoints) is one helper and one line per command.
  */
 import { createRequire } from 'node:module';
+import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { checkoutCommand } from './commands/checkout.js';
 import { checkpointCommand } from './commands/checkpoint.js';
+import { forkCommand } from './commands/fork.js';
 import { gcCommand } from './commands/gc.js';
 import { inspectCommand } from './commands/inspect.js';
 import { logCommand } from './commands/log.js';
@@ -19,7 +21,7 @@ import { UsageError } from './errors.js';
 import { EXIT_CODES_HELP } from './exit-codes.js';
 import { pythonFrom } from './kernel-options.js';
 import type { Limits } from './limits.js';
-import { checkNotebookPath, parseCount, parseDuration, parseSeconds, toMs } from './option-values.js';
+import { checkNotebookPath, parseCount, parseDuration, parseKernelCount, parseSeconds, toMs } from './option-values.js';
 import { PROGRESS_MODES, type ProgressMode } from './progress/progress.js';
 
 export interface ProgramContext {
@@ -213,6 +215,7 @@ export function buildProgram(context: ProgramContext): Command {
         .conflicts('connectionFile'),
     )
     .option('--replace-existing', 'with --connection-file: overwrite variables the running kernel already has under the checkpoint\'s names', false)
+    .option('--background', 'make the kernel usable before its largest variables have arrived (they load in the background; a cell that uses one waits for it)', false)
     .addOption(allowDifferentOption())
     .option('--force', 'restore even if Python or package versions differ', false)
     .addOption(keyFileOption('verify the checkpoint against (a .pub suffices)'))
@@ -230,6 +233,7 @@ export function buildProgram(context: ProgramContext): Command {
           cwd?: string;
           cwdFromCheckpoint: boolean;
           replaceExisting: boolean;
+          background: boolean;
           allowDifferent: boolean;
           force: boolean;
           keyFile?: string;
@@ -247,6 +251,7 @@ export function buildProgram(context: ProgramContext): Command {
             cwd: o.cwd,
             cwdFromCheckpoint: o.cwdFromCheckpoint,
             replaceExisting: o.replaceExisting,
+            background: o.background,
             allowDifferent: o.allowDifferent,
             force: o.force,
             keyFile: o.keyFile,
@@ -363,6 +368,48 @@ export function buildProgram(context: ProgramContext): Command {
       }
       done(await gcCommand({ store, keep: o.keep, keepWithinMs: o.keepWithin, json: o.json, signal }));
     });
+
+  command(program, 'fork')
+    .summary('bring up N new kernels holding a running kernel\'s state')
+    .description(
+      'Checkpoint a running kernel into the store once and restore that checkpoint into N fresh kernels at once, each verified ' +
+        '(what-if exploration, agent search trees). The kernels are left running; their connection files are printed. The source ' +
+        'kernel keeps running unchanged. All or nothing: if one kernel cannot be started or restored, none is left running.',
+    )
+    .argument('<store>', 'the store to write the checkpoint to (created if missing)')
+    .option('--connection-file <file>', "(required) the running kernel's connection file")
+    .option('--count <n>', 'how many kernels to bring up', parseKernelCount, 2)
+    .addOption(pythonOption())
+    .option('--cwd <dir>', 'start the new kernels in this directory (default: the current one)')
+    .addOption(allowLossOption())
+    .addOption(allowDifferentOption())
+    .addOption(keyFileOption('sign the checkpoint with, and verify the restores against'))
+    .addOption(timeoutOption())
+    .addOption(measureBudgetOption())
+    .addOption(jsonOption())
+    .action(
+      async (
+        store: string,
+        o: { connectionFile?: string; count: number; python?: string; cwd?: string; allowLoss: boolean; allowDifferent: boolean; keyFile?: string; json: boolean } & LimitOptions,
+      ) => {
+        if (!o.connectionFile) throw new UsageError('nbferry fork: needs --connection-file F (the running kernel to fork)');
+        done(
+          await forkCommand({
+            store,
+            connectionFile: o.connectionFile,
+            count: o.count,
+            python: pythonFrom(o.python),
+            cwd: resolve(o.cwd ?? process.cwd()),
+            allowLoss: o.allowLoss,
+            allowDifferent: o.allowDifferent,
+            keyFile: o.keyFile,
+            limits: limitsFrom(o),
+            json: o.json,
+            signal,
+          }),
+        );
+      },
+    );
 
   command(program, 'keygen')
     .summary('write a new key for signed checkpoints')

@@ -18,6 +18,7 @@ export {
   type CustomBlobLoader,
   type ReplayInput,
   type RestoreOptions,
+  type UsableEvent,
   type RestoreReport,
   type StepTiming,
 } from './restore.js';
@@ -42,3 +43,5 @@ export { checkout, undo, type CheckoutOptions, type CheckoutReport } from './che
 export { commitLineage, lastCheckpointOf, lineageOf, storeIdentity, type LineagePoint } from './lineage.js';
 export { gc, type GcOptions, type GcResult } from '@nbferry/store';
 export { AutoCheckpointer, type AutoCheckpointOptions, type AutoCheckpointStats } from './auto-checkpoint.js';
+export { fork, ForkError, type ForkChild, type ForkOptions, type ForkResult } from './fork.js';
+export { WarmPool, WarmPoolClosedError, DEFAULT_WARM_MODULES, type WarmKernel, type WarmPoolOptions } from './warm-pool.js';

@@ -12,9 +12,9 @@
  * would overwrite or delete, restore refuses (TargetNamespaceConflictError) unless `replaceExisting`.
  */
 import { dirname } from 'node:path';
-import type { CallOptions, KernelClient } from '@nbferry/kernel';
+import { cancellable, type CallOptions, type KernelClient } from '@nbferry/kernel';
 import { type PlanningProblem, type ReplicationPlan, type RestoreStep } from '@nbferry/planner';
-import { internalCode, Recorder, type CellRecord } from '@nbferry/recorder';
+import { internalCode, Recorder, SHIM_TIMEOUTS_MS, type BackgroundLoadEvent, type CellRecord } from '@nbferry/recorder';
 import { openCheckpoint, type Environment, type StoredCheckpoint, type TrustOptions } from '@nbferry/store';
 import { assertCheckpointBody } from './body-check.js';
 import { planOrDrop } from './checkpoint.js';
@@ -22,11 +22,11 @@ import { compareEnvironments, type Mismatch } from './compatibility.js';
 import { kernelEnvironment } from './environment.js';
 import { commitLineage } from './lineage.js';
 import { replayedState } from './replayed-measurement.js';
-import { IncompatibleEnvironmentError, RestoreFallbackError, TargetNamespaceConflictError } from './errors.js';
+import { IncompatibleEnvironmentError, MigrationError, RestoreFallbackError, TargetNamespaceConflictError } from './errors.js';
 import { evaluateJson } from './kernel-json.js';
 import type { CheckpointBody } from './manifest-body.js';
 import type { ProgressListener } from './progress.js';
-import { fingerprints, load, setRng, type LoadResult, type LoadSpec } from './shim-api.js';
+import { fingerprints, load, loadBackground, setRng, type LoadResult, type LoadSpec } from './shim-api.js';
 import { verify, type VerificationReport } from './verification.js';
 import type { PreparedTarget } from './warm-up.js';
 
@@ -51,6 +51,23 @@ export interface RestoreOptions extends CallOptions, TrustOptions {
    * fallback (which clears every name the checkpoint owns and starts over).
    */
   unchangedGroups?: ReadonlyMap<string, readonly string[]>;
+  /**
+   * A usable prompt before the largest groups have arrived: the loads no rerun needs run last, on a
+   * worker thread in the kernel (smallest first), and `onUsable` is called as soon as
+   * everything else is restored and verified; a cell that touches a name still in flight waits for
+   * exactly that name (python-shim background.py). The restore resolves once the last group has
+   * arrived and been verified. A group that fails to load after the hand-over is reported lost with
+   * why (no fallback then: the user's cells may already have run). Blobs read from a directory only.
+   */
+  background?: boolean;
+  onUsable?: (event: UsableEvent) => void;
+}
+
+export interface UsableEvent {
+  /** Since the restore started. */
+  ms: number;
+  /** Names still arriving. */
+  inFlight: string[];
 }
 
 /**
@@ -72,13 +89,24 @@ export interface RestoreReport {
   plan: ReplicationPlan;
   fallbacks: string[];
   mismatches: Mismatch[];
-  timings: { compatibilityMs: number; attachMs: number; replayMs: number; verifyMs: number; totalMs: number };
+  timings: {
+    compatibilityMs: number;
+    attachMs: number;
+    replayMs: number;
+    verifyMs: number;
+    totalMs: number;
+    /** With `background`: when the kernel was handed over (onUsable), and when the last group arrived. */
+    usableMs?: number;
+    lastByteMs?: number;
+  };
   loadedGroups: number;
   /** Bytes of the blobs loaded (all loads of the program that completed). */
   loadedBytes?: number;
   /** Groups left as the target held them (`unchangedGroups` honoured). */
   keptGroups?: string[];
   rerunCells: number;
+  /** With `background`: the groups loaded after the kernel was handed over. */
+  backgroundGroups?: number;
   /** Time of each load (as the kernel measured it) and rerun of the program that completed, in order. */
   steps: StepTiming[];
   recorder: Recorder;
@@ -180,10 +208,18 @@ async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: Kern
   // Each fallback removes at least one cell or group from the problem (re-planning drops what no
   // longer has a way back), so more attempts than the original problem has parts means a bug.
   const maxFallbacks = problem.cells.length + problem.groups.length;
+  let background: BackgroundLoads | undefined;
   for (let attempt = 0; ; attempt++) {
     steps = [];
     const keptNames = new Set([...kept].flatMap((g) => options.unchangedGroups?.get(g) ?? []));
-    const failure = await runProgram(kept.size === 0 ? plan.program : withoutKept(plan, problem, kept, keptNames));
+    const program = kept.size === 0 ? plan.program : withoutKept(plan, problem, kept, keptNames);
+    const [now, later] = options.background && blobs.kind === 'dir' ? splitDeferrableLoads(program, problem) : [program, []];
+    let failure = await runProgram(now);
+    if (!failure && later.length > 0) {
+      background = await startBackground(later);
+      // Refused (a file missing): load them now, with the usual fallback.
+      if (!background) failure = await runProgram(later);
+    }
     if (!failure) break;
     fallbacks.push(failure.message);
     progress({ phase: 'fallback', reason: failure.message });
@@ -204,13 +240,41 @@ async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: Kern
 
   progress({ phase: 'verify' });
   const expected = new Map(Object.entries(body.fingerprints.values));
-  // Kept names were proven equal before the restore (their fingerprints, checkout.ts): not hashed again.
+  // Kept names were proven equal before the restore (their fingerprints, checkout.ts): not hashed
+  // again; names loading in the background are fingerprinted by the kernel as they arrive.
   const keptNames = new Set([...kept].flatMap((g) => options.unchangedGroups?.get(g) ?? []));
-  const present = await fingerprints(recorder, [...expected.keys()].filter((n) => !keptNames.has(n)), body.fingerprints.algo, call);
+  const inFlight = new Set(background?.names ?? []);
+  const present = await fingerprints(recorder, [...expected.keys()].filter((n) => !keptNames.has(n) && !inFlight.has(n)), body.fingerprints.algo, call);
   const actual = new Map<string, string | null>([...keptNames].map((n) => [n, expected.get(n) ?? null]));
   for (const [name, fp] of Object.entries(present)) {
     if (fp.error === 'not defined') continue;
     actual.set(name, fp.reliable ? fp.digest : null);
+  }
+  let usableMs: number | undefined;
+  let lastByteMs: number | undefined;
+  if (options.background) {
+    usableMs = performance.now() - t0;
+    options.onUsable?.({ ms: usableMs, inFlight: [...inFlight] });
+  }
+  if (background) {
+    const arrived = await background.arrived;
+    lastByteMs = performance.now() - t0;
+    for (const event of arrived) {
+      const step = background.steps[event.index ?? -1];
+      if (!step) continue;
+      if (!event.ok) {
+        const why = `${event.error?.kind}: ${event.error?.message}`;
+        for (const name of step.names) {
+          unrecoverable.set(name, `loading it in the background failed after the kernel was handed over (${why}); restore again without background loading to fall back to recomputing it`);
+        }
+        fallbacks.push(`background load of ${step.names.join(', ')} failed (${why})`);
+        continue;
+      }
+      loadedGroups += 1;
+      loadedBytes += event.bytes ?? 0;
+      steps.push({ label: `load ${step.group} (${step.names.join(', ')}) in the background`, ms: (event.seconds ?? 0) * 1000 });
+      for (const [name, fp] of Object.entries(event.fingerprints ?? {})) actual.set(name, fp.reliable ? fp.digest : null);
+    }
   }
   const method = new Map(plan.variables.map((v) => [v.name, v.decision === 'serialize' ? ('load' as const) : ('rerun' as const)]));
   const verification = verify({ expected, actual, method, failures: unrecoverable, allowRecomputedDifferent: options.allowRecomputedDifferent });
@@ -222,8 +286,9 @@ async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: Kern
     plan,
     fallbacks,
     mismatches,
-    timings: { compatibilityMs: t1 - t0, attachMs: t2 - t1, replayMs: t3 - t2, verifyMs: t4 - t3, totalMs: t4 - t0 },
+    timings: { compatibilityMs: t1 - t0, attachMs: t2 - t1, replayMs: t3 - t2, verifyMs: t4 - t3, totalMs: t4 - t0, usableMs, lastByteMs },
     loadedGroups,
+    backgroundGroups: background?.steps.length,
     loadedBytes,
     keptGroups: [...kept],
     rerunCells,
@@ -284,15 +349,9 @@ async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: Kern
   /** Loads groups (with the names each binds); one result per group, in order. */
   async function loadGroups(groups: string[], binds: string[][]): Promise<(LoadResult | undefined)[]> {
     // `bind`: an early load may bind only the names later reruns will not overwrite.
-    const specs = groups.map((group, i): LoadSpec => {
-      const blob = blobByGroup.get(group)!;
-      return { ...checksumField(blob.checksum), bytes: blob.bytes, names: blob.variables, bind: binds[i]! };
-    });
+    const specs = groups.map((group, i) => loadSpec(group, binds[i]!));
     if (blobs.kind === 'dir') {
-      const files = specs.map((spec, i) => {
-        const blob = blobByGroup.get(groups[i]!)!;
-        return blob.chunks ? { ...spec, chunks: blob.chunks } : { ...spec, file: blob.file };
-      });
+      const files = groups.map((group, i) => withFiles(specs[i]!, group));
       const before = loadDone;
       let last = -1;
       const report = (done: number) => {
@@ -314,6 +373,42 @@ async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: Kern
     if (blobs.kind === 'custom') return [await blobs.load(recorder, specs[0]!, groups[0]!, call)];
     const buffers = blobs.buffers.get(groups[0]!)!;
     return load(recorder, [{ ...specs[0]!, buffers: [0, buffers.length] }], { ...call, buffers });
+  }
+
+  function loadSpec(group: string, bind: string[]): LoadSpec {
+    const blob = blobByGroup.get(group)!;
+    return { ...checksumField(blob.checksum), bytes: blob.bytes, names: blob.variables, bind };
+  }
+
+  function withFiles(spec: LoadSpec, group: string): LoadSpec {
+    const blob = blobByGroup.get(group)!;
+    return blob.chunks ? { ...spec, chunks: blob.chunks } : { ...spec, file: blob.file };
+  }
+
+  /** Starts the loads on the kernel's worker thread; undefined when the kernel refused (a file missing). */
+  async function startBackground(later: readonly LoadStep[]): Promise<BackgroundLoads | undefined> {
+    if (blobs.kind !== 'dir') return undefined;
+    const events: BackgroundLoadEvent[] = [];
+    let finish!: () => void;
+    const finished = new Promise<void>((resolve) => (finish = resolve));
+    // Listening before asking: the first group may arrive before the reply.
+    const unsubscribe = recorder.events.on('backgroundLoad', (event) => (event.done ? finish() : events.push(event)));
+    const started = await loadBackground(recorder, later.map((s) => withFiles(loadSpec(s.group, s.names), s.group)), {
+      ...call,
+      dir: blobs.dir,
+      chunksDir: blobs.chunksDir,
+      algo: body.fingerprints.algo,
+    }).catch((error: unknown) => {
+      unsubscribe();
+      throw error;
+    });
+    if (!started.started) {
+      unsubscribe();
+      return undefined;
+    }
+    const arrived = untilArrived(finished, target, call).then(() => events).finally(unsubscribe);
+    arrived.catch(() => {}); // awaited after the hand-over; this only avoids an unhandled rejection meanwhile
+    return { steps: later, names: started.names ?? later.flatMap((s) => s.names), arrived };
   }
 }
 
@@ -449,4 +544,54 @@ async function deleteNames(target: KernelClient, names: readonly string[], call:
 
 function firstLine(code: string): string {
   return (code.split('\n').find((l) => l.trim() !== '') ?? '').slice(0, 60);
+}
+
+type LoadStep = RestoreStep & { kind: 'load' };
+
+interface BackgroundLoads {
+  /** The loads handed to the kernel's worker, in request order (events name them by index). */
+  steps: readonly LoadStep[];
+  names: string[];
+  /** Every group's result, once the last has arrived. */
+  arrived: Promise<BackgroundLoadEvent[]>;
+}
+
+/**
+ * The program without the loads no later rerun needs (reads, writes or deletes one of their names),
+ * and those loads: they can come last, after every rerun (which also imports what unpickling them
+ * may need), in the background.
+ */
+function splitDeferrableLoads(program: readonly RestoreStep[], problem: PlanningProblem): [RestoreStep[], LoadStep[]] {
+  const cells = new Map(problem.cells.map((c) => [c.id, c]));
+  const now: RestoreStep[] = [];
+  const later: LoadStep[] = [];
+  for (const [index, step] of program.entries()) {
+    if (step.kind !== 'load') {
+      now.push(step);
+      continue;
+    }
+    const names = new Set(step.names);
+    const needed = program.slice(index + 1).some((next) => {
+      if (next.kind !== 'run') return false;
+      const cell = cells.get(next.cell);
+      return !cell || [...cell.reads, ...cell.writes, ...cell.deletes].some((name) => names.has(name));
+    });
+    (needed ? now : later).push(step);
+  }
+  return [now, later];
+}
+
+/** Resolves when `finished` does; rejects if the kernel dies, the caller aborts, or the bulk timeout passes. */
+function untilArrived(finished: Promise<void>, target: KernelClient, call: CallOptions): Promise<void> {
+  const timeoutMs = call.timeoutMs ?? SHIM_TIMEOUTS_MS.bulk;
+  return cancellable<void>(
+    { signal: call.signal, timeoutMs },
+    (ms) => new MigrationError(`the background loads did not finish within ${ms} ms; the kernel keeps what has arrived`, 'BACKGROUND_LOAD_TIMEOUT'),
+    (reason) => (reason instanceof Error ? reason : new Error(String(reason))),
+    (resolve, reject) => {
+      void finished.then(resolve);
+      const off = target.events.on('dead', (error) => reject(error));
+      return off;
+    },
+  );
 }

@@ -160,6 +160,21 @@ export async function load(
   return result.results;
 }
 
+/**
+ * Starts loading blobs (from files or chunks) on a worker thread in the kernel and returns at once
+ * (background.py); each group's result arrives as a `backgroundLoad` event of the recorder. Refused
+ * (`started: false`, why per blob) when a blob's files are not all there: nothing started then.
+ */
+export async function loadBackground(
+  recorder: Recorder,
+  blobs: LoadSpec[],
+  options: CallOptions & { dir: string; chunksDir?: string; algo: string },
+): Promise<{ started: boolean; problems?: (string | null)[]; names?: string[] }> {
+  const args = { blobs, dir: options.dir, algo: options.algo, ...(options.chunksDir === undefined ? {} : { chunksDir: options.chunksDir }) };
+  const { result } = await recorder.request<{ started: boolean; problems?: (string | null)[]; names?: string[] }>('load_background', args, options);
+  return result;
+}
+
 export interface RngState {
   seq: number;
   python?: Uint8Array;

@@ -28,7 +28,8 @@ export interface IndexedProgram {
  * safe makes each load serve as many later needs as possible; just-in-time placement keeps the
  * safe set largest. At the end, every serialized group whose last load was partial or was clobbered
  * by a later rerun is loaded once more, in full, so shared references within the group are intact.
- * Groups no rerun touches are loaded first.
+ * Groups no rerun touches are loaded last, after every rerun: unpickling one may need what a
+ * rerun binds (a module a class's `__setstate__` calls, imported by a cell that is rerun).
  *
  * Gap with respect to the min-cut objective: the min-cut charges one load per serialized group.
  * When reruns clobber a group (they rebind names of it that an earlier rerun needed loaded), the
@@ -67,12 +68,6 @@ export function buildRestoreProgram(h: History, d: Decision, tainted?: Uint8Arra
     loads[g]!++;
     steps.push({ kind: 'load', group: g, names });
   };
-
-  const touched = new Uint8Array(groupCount);
-  for (let n = 0; n < nameCount; n++) {
-    if (events.start[n + 1]! > events.start[n]! && h.groupOfName[n]! >= 0) touched[h.groupOfName[n]!] = 1;
-  }
-  for (let g = 0; g < groupCount; g++) if (serialized(g) && !touched[g]) load(g, [...h.groupNames[g]!]);
 
   const pending: number[] = [];
   order.forEach((c, p) => {

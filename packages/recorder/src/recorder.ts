@@ -36,8 +36,22 @@ export interface ShimProgress {
   total: number;
 }
 
+/** Pushed by the shim as each group of a background load arrives (or fails); the last has `done`. */
+export interface BackgroundLoadEvent {
+  /** The group's index in the `load_background` request; absent on the last event. */
+  index?: number;
+  ok?: boolean;
+  names?: string[];
+  fingerprints?: Record<string, { digest: string | null; reliable: boolean; error?: string | null }>;
+  error?: { kind: string; message: string };
+  bytes?: number;
+  seconds?: number;
+  done?: boolean;
+}
+
 export interface RecorderEvents extends Record<string, unknown> {
   progress: ShimProgress;
+  backgroundLoad: BackgroundLoadEvent;
 }
 
 export interface AttachRecorderOptions extends CallOptions {
@@ -116,6 +130,10 @@ export class Recorder {
     if (op === 'progress') {
       const p = payload as Partial<ShimProgress> | undefined;
       if (typeof p?.done === 'number' && typeof p.total === 'number') this.events.emit('progress', { op: String(p.op), done: p.done, total: p.total });
+      return;
+    }
+    if (op === 'background_load') {
+      if (payload !== null && typeof payload === 'object') this.events.emit('backgroundLoad', payload as BackgroundLoadEvent);
       return;
     }
     if (op !== 'records') return;

@@ -23,8 +23,9 @@ class OpError(Exception):
 
 
 class Channel:
-    def __init__(self, handlers: dict[str, Handler], on_open_payload: Callable[[], Any]) -> None:
+    def __init__(self, handlers: dict[str, Handler], on_open_payload: Callable[[], Any], gate: Any = None) -> None:
         self.handlers = handlers
+        self.gate = gate  # NamespaceGate: held while a request runs
         self.on_open_payload = on_open_payload
         self.comms: list[Any] = []
         # Called as a message of nbferry's own comm is handled (comm wraps it in execute events).
@@ -70,7 +71,13 @@ class Channel:
         content = msg.get("content", {}) if isinstance(msg, dict) else {}
         data = content.get("data") or {}
         buffers = [memoryview(b) for b in (msg.get("buffers") or [])]
-        data_out, payload, extra = self.handle(data, buffers)
+        if self.gate is not None:
+            self.gate.enter()
+        try:
+            data_out, payload, extra = self.handle(data, buffers)
+        finally:
+            if self.gate is not None:
+                self.gate.leave()
         self.send(comm, data_out, payload, extra)
 
     def handle(self, data: dict[str, Any], buffers: list[memoryview]) -> tuple[dict[str, Any], Any, list[bytes]]:

@@ -147,6 +147,7 @@ def build(shim: "Shim") -> dict[str, Handler]:
     handlers["save"] = lazy("blobs", "op_save")
     handlers["save_buffers"] = lazy("blobs", "op_save_buffers")
     handlers["load"] = lazy("staging", "op_load")  # blobs.op_load, plus `staged` sources
+    handlers["load_background"] = lazy("background", "op_load_background")
     handlers["stage_chunk"] = lazy("staging", "op_stage_chunk")
     handlers["stage_drop"] = lazy("staging", "op_stage_drop")
 

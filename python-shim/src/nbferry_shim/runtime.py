@@ -10,6 +10,7 @@ from typing import Any
 from . import audit as audit_mod
 from ._version import PROTOCOL, VERSION
 from .channel import TARGET, Channel
+from .gate import NamespaceGate
 from .history import History, Record
 from .lineage import Lineage
 from .recorder import Recorder
@@ -29,7 +30,9 @@ class Shim:
         self.unobserved = Unobserved(shell, self.recorder.exec_thread, self._is_ours)
         from . import ops
 
-        self.channel = Channel(ops.build(self), lambda: ops.build(self)["hello"]({}, [])[0])
+        self.gate = NamespaceGate()
+        self.background: Any = None  # background.BackgroundLoad, made by the first load_background
+        self.channel = Channel(ops.build(self), lambda: ops.build(self)["hello"]({}, [])[0], self.gate)
         self.channel.own_message = self.unobserved.own_message
         self._comm_registered = False
 
@@ -97,6 +100,8 @@ class Shim:
                 pass
         audit_mod.uninstall(self.recorder.audit)
         self.unobserved.uninstall()
+        if self.background is not None:
+            self.background.unhook()
         for c in list(self.channel.comms):
             try:
                 c.close()

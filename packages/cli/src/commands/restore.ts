@@ -9,6 +9,7 @@
 import { checkpointWorkingDirectory, formatMs, renderVerification, restore, type CheckpointBody } from '@nbferry/migrate';
 import { CheckpointNotFoundError, LocalStore, openCheckpoint, type StoredCheckpoint, type TrustOptions } from '@nbferry/store';
 import { UnknownCheckpointIdError, UsageError } from '../errors.js';
+import { isDirectory } from '../option-values.js';
 import { EXIT } from '../exit-codes.js';
 import { openKernel, stopKernel } from '../kernel-options.js';
 import { verifyingKey } from '../keys.js';
@@ -16,7 +17,7 @@ import type { Limits } from '../limits.js';
 import { restoreDocument, writeDocument } from '../output/documents.js';
 import { verdictText } from '../output/verdict.js';
 import { createProgress, type ProgressMode } from '../progress/progress.js';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 export interface RestoreArgs {
@@ -30,6 +31,8 @@ export interface RestoreArgs {
   /** Start a fresh kernel in the checkpoint's recorded directory (the caller's consent). */
   cwdFromCheckpoint?: boolean;
   replaceExisting?: boolean;
+  /** Hand the kernel over before its largest groups have arrived (RestoreOptions.background). */
+  background?: boolean;
   allowDifferent?: boolean;
   force: boolean;
   keyFile?: string;
@@ -66,6 +69,15 @@ export async function restoreCommand(args: RestoreArgs): Promise<number> {
       timeoutMs: args.limits?.timeoutMs,
       onProgress: progress.listener('restore'),
       signal: args.signal,
+      background: args.background ?? false,
+      onUsable: (event) => {
+        if (args.json || event.inFlight.length === 0) return;
+        progress.end();
+        process.stdout.write(
+          `kernel usable after ${formatMs(event.ms)} (${event.inFlight.length} variables still arriving; a cell that uses one waits for it): ` +
+            `jupyter console --existing ${kernel.connectionFile}\n`,
+        );
+      },
     });
     progress.end();
     keep = true;
@@ -126,12 +138,4 @@ function hintWorkingDirectory(stored: StoredCheckpoint<CheckpointBody>, cwd: str
     `nbferry restore: the kernel ran in ${cwd}; the checkpoint was taken in ${recorded}. If reruns read files by relative path, ` +
       'restore with --cwd DIR (where those files are) or --cwd-from-checkpoint.\n',
   );
-}
-
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
 }

@@ -226,6 +226,17 @@ export interface MigrateDocument {
   restore: RestoreDocument;
 }
 
+export interface ForkDocument {
+  schema: 'nbferry/fork@1';
+  /** Every child restored whole. */
+  ok: boolean;
+  /** The one checkpoint every child was restored from. */
+  checkpoint: CheckpointDocument;
+  /** One restore per child, each with the connection file of its kernel (left running). */
+  children: RestoreDocument[];
+  timings: { checkpointMs: number; targetsReadyMs: number; restoreMs: number; totalMs: number };
+}
+
 export interface InspectDocument {
   schema: 'nbferry/inspect@1';
   /** All blobs intact. */
@@ -310,7 +321,7 @@ export interface ErrorDocument {
   exitCode: number;
 }
 
-export type Document = CheckpointDocument | RestoreDocument | CheckoutDocument | RunDocument | MigrateDocument | InspectDocument | KeygenDocument | LogDocument | GcDocument | ErrorDocument;
+export type Document = CheckpointDocument | RestoreDocument | CheckoutDocument | RunDocument | MigrateDocument | ForkDocument | InspectDocument | KeygenDocument | LogDocument | GcDocument | ErrorDocument;
 
 export function writeDocument(document: Document): void {
   process.stdout.write(`${JSON.stringify(document, null, 2)}\n`);

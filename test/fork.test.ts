@@ -1,0 +1,128 @@
+// Fork and the warm kernel pool (issue 17): one checkpoint, n verified children that share its
+// blobs and then live their own lives; a pool hands out started, shim-attached kernels and never
+// a dead one.
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { fork, ForkError, log, WarmPool, WarmPoolClosedError, type WarmKernel } from '@nbferry/migrate';
+import { Recorder } from '@nbferry/recorder';
+import { LocalStore, readKeyFile, writeKeyFile } from '@nbferry/store';
+import { runCell, useKernelSandbox, valueOf } from './support/kernel-sandbox.js';
+import { testPython } from './support/python.js';
+
+describe('fork', () => {
+  const sandbox = useKernelSandbox('nbf-fork-');
+
+  it('brings up n verified kernels from one checkpoint, each independent of the others', async () => {
+    const source = await sandbox.kernel();
+    const recorder = await Recorder.attach(source.client);
+    // Unseeded randomness: a child holds the source's values only if they were loaded, not rerun.
+    await runCell(source.client, 'import numpy as np\narr = np.random.default_rng().random(200_000)\nitems = [1, 2]\nitems.append(int(arr[0] * 1e9))');
+    await runCell(source.client, 'def scale(k):\n    return arr * k\ntotal = float(scale(2).sum())');
+    const store = new LocalStore(join(sandbox.dir(), 'store'));
+    const result = await fork(recorder, store, 3, { launch: { python: testPython(), cwd: sandbox.dir() } });
+    try {
+      expect(result.children).toHaveLength(3);
+      expect((await log(store)).map((e) => e.id)).toEqual([result.checkpoint.checkpoint.manifest.id]); // one checkpoint
+      const expected = { items: await valueOf(source.client, 'items'), total: await valueOf(source.client, 'total') };
+      for (const [i, child] of result.children.entries()) {
+        expect(child.report.verification.ok).toBe(true);
+        expect(child.kernel.client).not.toBe(source.client);
+        expect(await valueOf(child.kernel.client, 'items')).toBe(expected.items);
+        expect(await valueOf(child.kernel.client, 'float(scale(2).sum())')).toBe(expected.total);
+        await runCell(child.kernel.client, `items.append(${100 + i})`); // each child goes its own way
+      }
+      const after = await Promise.all(result.children.map((c) => valueOf(c.kernel.client, 'items[-1]')));
+      expect(after).toEqual(['100', '101', '102']);
+      expect(await valueOf(source.client, 'items')).toBe(expected.items); // the source is only read
+    } finally {
+      await Promise.all(result.children.map((c) => c.kernel.dispose()));
+    }
+  });
+
+  it('takes its children from a warm pool, which refills', async () => {
+    const source = await sandbox.kernel();
+    const recorder = await Recorder.attach(source.client);
+    await runCell(source.client, 'import os\nsecret = os.urandom(16).hex()');
+    const pool = new WarmPool({ size: 2, launch: { python: testPython(), cwd: sandbox.dir() }, modules: ['json'] });
+    try {
+      await pool.whenFilled();
+      expect(pool.readyCount).toBe(2);
+      const result = await fork(recorder, new LocalStore(join(sandbox.dir(), 'store')), 2, { pool });
+      try {
+        for (const child of result.children) {
+          expect(child.report.verification.ok).toBe(true);
+          expect(await valueOf(child.kernel.client, 'secret')).toBe(await valueOf(source.client, 'secret'));
+        }
+      } finally {
+        await Promise.all(result.children.map((c) => c.kernel.dispose()));
+      }
+      await pool.whenFilled(); // the two taken were replaced in the background
+      expect(pool.readyCount).toBe(2);
+    } finally {
+      await pool.close();
+    }
+    expect(pool.readyCount).toBe(0);
+    await expect(pool.take()).rejects.toBeInstanceOf(WarmPoolClosedError);
+  });
+
+  it('refuses a bad count, and fails whole when a child cannot start', async () => {
+    const source = await sandbox.kernel();
+    const recorder = await Recorder.attach(source.client);
+    await runCell(source.client, 'x = 41 + 1');
+    const store = new LocalStore(join(sandbox.dir(), 'store'));
+    await expect(fork(recorder, store, 0)).rejects.toMatchObject({ code: 'FORK_COUNT' });
+    const failed = fork(recorder, store, 2, { launch: { python: join(sandbox.dir(), 'no-such-python') } });
+    await expect(failed).rejects.toBeInstanceOf(ForkError);
+    await expect(failed).rejects.toMatchObject({ code: 'FORK_FAILED', stage: 'start', failed: 2, requested: 2 });
+    expect(await valueOf(source.client, 'x')).toBe('42'); // the source is untouched
+  });
+
+  it('shuts down every child when a restore is refused', async () => {
+    const source = await sandbox.kernel();
+    const recorder = await Recorder.attach(source.client);
+    await runCell(source.client, 'x = 7');
+    const warmed: WarmKernel[] = [];
+    const pool = new WarmPool({ size: 2, launch: { python: testPython(), cwd: sandbox.dir() }, modules: [], onReady: (w) => warmed.push(w) });
+    try {
+      await pool.whenFilled();
+      // An unsigned checkpoint restored with a key is refused before anything loads.
+      const key = await readKeyFile((await writeKeyFile(join(sandbox.dir(), 'key'))).path);
+      const failed = fork(recorder, new LocalStore(join(sandbox.dir(), 'store')), 2, { pool, restore: { key } });
+      await expect(failed).rejects.toMatchObject({ code: 'FORK_FAILED', stage: 'restore', failed: 2 });
+      const handedOut = warmed.slice(0, 2);
+      for (const child of handedOut) expect(child.kernel.client.isAlive).toBe(false);
+      expect(await valueOf(source.client, 'x')).toBe('7');
+    } finally {
+      await pool.close();
+    }
+  });
+});
+
+describe('warm pool', () => {
+  const sandbox = useKernelSandbox('nbf-pool-');
+
+  it('never hands out a kernel that died while idle', async () => {
+    const warmed: WarmKernel[] = [];
+    const pool = new WarmPool({ size: 1, launch: { python: testPython(), cwd: sandbox.dir() }, modules: [], onReady: (w) => warmed.push(w) });
+    try {
+      await pool.whenFilled();
+      const first = await pool.take();
+      await pool.whenFilled();
+      // Kill the pooled replacement while it waits; the next take must give a live one.
+      expect(warmed).toHaveLength(2);
+      const idle = warmed[1]!;
+      expect(idle.kernel.client.process!.signal('SIGKILL')).toBe(true);
+      await expect.poll(() => idle.kernel.client.isAlive, { timeout: 10_000 }).toBe(false);
+      const second = await pool.take();
+      try {
+        expect(second.kernel.client.isAlive).toBe(true);
+        expect(second.kernel).not.toBe(idle.kernel);
+        await runCell(second.kernel.client, 'ok = 1');
+      } finally {
+        await Promise.all([first.kernel.dispose(), second.kernel.dispose()]);
+      }
+    } finally {
+      await pool.close();
+    }
+  });
+});
