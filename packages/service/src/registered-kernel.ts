@@ -41,6 +41,8 @@ export interface KernelState {
   source: KernelSource;
   store: string;
   registeredAt: string;
+  /** The kernel's process id (on its own machine). */
+  pid: number;
   /** `installed`: recording since its first cell (kernelspec); `injected`: attached later. */
   shim: 'installed' | 'injected';
   /** Variables that were there before recording started: no recorded cell can recompute them. */
@@ -170,6 +172,7 @@ export class RegisteredKernel {
       source: this.source,
       store: this.storeName,
       registeredAt: this.registeredAt,
+      pid: this.recorder.hello.pid,
       shim: this.recorder.shimOrigin,
       unknownProvenance: this.recorder.hello.unknownProvenance,
       lastCell: this.recorder.graph.lastSeq,
