@@ -1,4 +1,4 @@
-export { startService, checkpointOnSigterm, type RunningService, type ServiceOptions } from './start-service.js';
+export { startService, type RunningService, type ServiceOptions } from './start-service.js';
 export { KernelService, type KernelServiceOptions, type RegisterOptions, type FreshKernelOptions, type RestoreOutcome } from './kernel-service.js';
 export { RegisteredKernel, type KernelSource, type KernelState, type CheckpointSummary } from './registered-kernel.js';
 export { handleNotice, type NoticeReport, type NoticeOutcome } from './preemption.js';

@@ -1,8 +1,7 @@
 /**
- * `nbferry serve`: the kernel service behind its HTTP API, on loopback unless told otherwise. With
- * a grace period, SIGTERM (what a node drain or a spot eviction sends) is a preemption notice:
- * every kernel is checkpointed within the grace period, most valuable first, then the service
- * lets go of its kernels and exits.
+ * `nbferry serve`: the kernel service behind its HTTP API, on loopback unless told otherwise.
+ * `drain` is what SIGTERM (a node drain, a spot eviction) does with a grace period: a preemption
+ * notice for every kernel within it, most valuable first, then the service lets go of its kernels.
  */
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { buildApi } from './http-api.js';
@@ -26,6 +25,11 @@ export interface RunningService {
   app: FastifyInstance;
   /** Stops listening and lets go of every kernel (they keep running). */
   close(): Promise<void>;
+  /**
+   * What to do on SIGTERM with a grace period: a preemption notice of `graceSeconds` minus a margin
+   * (what logging and exiting need), then close. Resolves with the notice's report.
+   */
+  drain(graceSeconds: number): Promise<NoticeReport>;
 }
 
 export async function startService(options: ServiceOptions): Promise<RunningService> {
@@ -37,48 +41,27 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   const host = options.host ?? '127.0.0.1';
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      await app.close();
+      await service.close();
+    })());
   return {
     url,
     port,
     service,
     app,
-    close: () =>
-      (closing ??= (async () => {
-        await app.close();
-        await service.close();
-      })()),
+    close,
+    async drain(graceSeconds) {
+      const deadlineSeconds = Math.max(0.1, graceSeconds - Math.min(2, graceSeconds * 0.1));
+      app.log.warn({ graceSeconds, deadlineSeconds }, 'terminating: checkpointing every kernel first');
+      try {
+        const report = await service.handleNotice(deadlineSeconds);
+        app.log.warn({ allSafe: report.allSafe, elapsedMs: report.elapsedMs, kernels: report.kernels }, 'kernels checkpointed before exit');
+        return report;
+      } finally {
+        await close();
+      }
+    },
   };
-}
-
-/**
- * On SIGTERM: a notice of `graceSeconds` minus `marginSeconds` (what the service itself needs to
- * log and exit), then close. Returns a function that removes the handler.
- */
-export function checkpointOnSigterm(
-  running: RunningService,
-  graceSeconds: number,
-  onDone: (report: NoticeReport | undefined, error?: unknown) => void,
-  marginSeconds = Math.min(2, graceSeconds * 0.1),
-): () => void {
-  const handler = () => {
-    process.off('SIGTERM', handler);
-    const deadline = Math.max(0.1, graceSeconds - marginSeconds);
-    running.app.log.warn({ graceSeconds, deadlineSeconds: deadline }, 'SIGTERM: checkpointing every kernel before exit');
-    running.service
-      .handleNotice(deadline)
-      .then(
-        async (report) => {
-          running.app.log.warn({ allSafe: report.allSafe, elapsedMs: report.elapsedMs, kernels: report.kernels }, 'SIGTERM notice handled');
-          await running.close();
-          onDone(report);
-        },
-        async (error: unknown) => {
-          await running.close().catch(() => {});
-          onDone(undefined, error);
-        },
-      )
-      .catch(() => {});
-  };
-  process.on('SIGTERM', handler);
-  return () => process.off('SIGTERM', handler);
 }
