@@ -1,12 +1,12 @@
 // Issue 15, `nbferry serve`: the service on 127.0.0.1 (ephemeral port) with real kernels, driven
 // over HTTP as an operator's tooling would: auth, register, checkpoint, log, restore, migrate,
 // auto-checkpoint, metrics scraped and parsed.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { attachKernel, launchKernel, type Kernel } from '@nbferry/kernel';
-import { startService, type CheckpointSummary, type KernelState, type RestoreOutcome, type RunningService } from '@nbferry/service';
+import { cgroupMemoryLimit, startService, type CheckpointSummary, type KernelState, type RestoreOutcome, type RunningService } from '@nbferry/service';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runCell, valueOf } from './support/kernel-sandbox.js';
 import { testPython } from './support/python.js';
@@ -186,4 +186,35 @@ describe('nbferry serve (HTTP API)', () => {
     expect(sampleValue(samples, 'nbferry_checkpoints_total', { trigger: 'auto', outcome: 'committed' })).toBeGreaterThanOrEqual(1);
     expect(sampleValue(samples, 'nbferry_restore_duration_seconds_count', { operation: 'migrate' })).toBe(1);
   });
+
+  it('right-sizing: checkpoints a kernel whose memory passes the threshold of its limit, and not before', async () => {
+    const kernel = await kernelWith('import numpy as np\nsmall = np.arange(10)');
+    const registered = await api<KernelState>('POST', '/kernels', { connectionFile: kernel.connectionFile, id: 'mem' });
+    const rss = Number(/^VmRSS:\s+(\d+)/m.exec(await readFile(`/proc/${registered.body.pid}/status`, 'utf8'))![1]) * 1024;
+    // A limit the kernel is well under now, and passes once it holds 200 MB more.
+    const limitBytes = rss + 150 * 2 ** 20;
+    const watched = await api<KernelState>('PUT', '/kernels/mem/memory-watch', { enabled: true, limitBytes, thresholdFraction: 0.9, intervalMs: 100 });
+    expect(watched.status).toBe(200);
+    expect(watched.body.memoryWatch).toMatchObject({ enabled: true, limitBytes, limitSource: 'configured' });
+    await sleep(500);
+    expect((await api<KernelState>('GET', '/kernels/mem')).body.lastCheckpoint).toBeUndefined();
+
+    await runCell(kernel.client, 'big = np.ones(200 * 2**20, dtype=np.uint8)');
+    await eventually(async () => (await api<KernelState>('GET', '/kernels/mem')).body.lastCheckpoint?.trigger === 'memory', 'a memory checkpoint');
+    const state = (await api<KernelState>('GET', '/kernels/mem')).body;
+    expect(state.memoryWatch.rssBytes).toBeGreaterThan(0.9 * limitBytes);
+    expect(state.memoryWatch.checkpoints).toBe(1);
+    expect(state.protected).toBe(true);
+    const samples = parseExposition((await api('GET', '/metrics')).text);
+    expect(sampleValue(samples, 'nbferry_checkpoints_total', { trigger: 'memory', outcome: 'committed' })).toBe(1);
+  });
+
+  it('refuses a memory watch without a limit when the kernel\'s cgroup sets none', async () => {
+    const kernel = await kernelWith('x = 1');
+    const { pid } = (await api<KernelState>('POST', '/kernels', { connectionFile: kernel.connectionFile, id: 'nolimit' })).body;
+    const response = await api<{ error: { code: string } }>('PUT', '/kernels/nolimit/memory-watch', { enabled: true });
+    if ((await cgroupMemoryLimit(pid)) === undefined) expect(response).toMatchObject({ status: 400, body: { error: { code: 'BAD_REQUEST' } } });
+    else expect(response.status).toBe(200); // a machine that does limit the kernel: the cgroup's limit is used
+  });
 });
+

@@ -139,6 +139,17 @@ export function buildApi(service: KernelService, token: string, logger: FastifyS
     },
   );
 
+  app.put<{ Params: IdParams; Body: { enabled: boolean; limitBytes?: number; thresholdFraction?: number; intervalMs?: number } }>(
+    '/kernels/:id/memory-watch',
+    { schema: { body: schemas.MemoryWatchRequest } },
+    async (request) => {
+      const kernel = service.get(request.params.id);
+      const { enabled, ...policy } = request.body;
+      await kernel.setMemoryWatch(enabled ? policy : undefined);
+      return kernel.state();
+    },
+  );
+
   app.post<{ Body: { deadlineSeconds: number } }>('/notice', { schema: { body: schemas.NoticeRequest } }, async (request) => {
     request.log.warn({ deadlineSeconds: request.body.deadlineSeconds }, 'preemption notice');
     const report = await service.handleNotice(request.body.deadlineSeconds);

@@ -1,8 +1,8 @@
 /** Operator metrics (Prometheus text format, prom-client), one registry per service instance. */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-/** What started a checkpoint: an API call, a kernel's auto-checkpoint policy, or a preemption notice. */
-export type Trigger = 'api' | 'auto' | 'notice';
+/** What started a checkpoint: an API call, auto-checkpoint, a preemption notice, or memory near its limit. */
+export type Trigger = 'api' | 'auto' | 'notice' | 'memory';
 
 export class ServiceMetrics {
   readonly registry = new Registry();

@@ -3,7 +3,6 @@
  * state (last checkpoint, what cannot be saved) and its auto-checkpoint policy. Operations on one
  * kernel run one at a time (the kernel serves one shim request at a time anyway).
  */
-import { readFile } from 'node:fs/promises';
 import { checkpointOverWire } from '@nbferry/jupyter-server';
 import {
   AutoCheckpointer,
@@ -15,7 +14,26 @@ import {
 } from '@nbferry/migrate';
 import type { Recorder } from '@nbferry/recorder';
 import type { LocalStore } from '@nbferry/store';
+import { BadRequestError, NotLocalKernelError } from './errors.js';
+import { cgroupMemoryLimit, residentBytes } from './memory-limit.js';
 import type { ServiceMetrics, Trigger } from './metrics.js';
+
+export interface MemoryPolicy {
+  /** The memory the kernel may use (default: its cgroup's memory.max). */
+  limitBytes?: number;
+  /** Checkpoint once resident memory passes this fraction of the limit (default 0.85). */
+  thresholdFraction?: number;
+  /** How often to read the kernel's memory (default 1000 ms). */
+  intervalMs?: number;
+}
+
+interface MemoryWatch extends MemoryPolicy {
+  limitBytes: number;
+  source: 'cgroup' | 'configured';
+  rssBytes?: number;
+  checkpoints: number;
+  timer: NodeJS.Timeout;
+}
 
 export type KernelSource =
   | { kind: 'connection-file'; connectionFile: string }
@@ -55,6 +73,15 @@ export interface KernelState {
   unsaveable: { name: string; reason: string }[];
   lastError?: { at: string; code?: string; message: string };
   autoCheckpoint: { enabled: boolean; idleMs?: number; committed: number; abandoned: number; failed: number };
+  memoryWatch: {
+    enabled: boolean;
+    limitBytes?: number;
+    limitSource?: 'cgroup' | 'configured';
+    thresholdFraction?: number;
+    /** Resident memory at the last reading. */
+    rssBytes?: number;
+    checkpoints?: number;
+  };
 }
 
 export interface KernelCheckpointOptions {
@@ -70,6 +97,7 @@ export class RegisteredKernel {
   unsaveable: { name: string; reason: string }[] = [];
   lastError?: KernelState['lastError'];
   private auto?: { checkpointer: AutoCheckpointer; idleMs: number };
+  private memory?: MemoryWatch;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -181,18 +209,61 @@ export class RegisteredKernel {
       unsaveable: this.unsaveable,
       ...(this.lastError ? { lastError: this.lastError } : {}),
       autoCheckpoint: { enabled: this.auto !== undefined, ...(this.auto ? { idleMs: this.auto.idleMs } : {}), ...stats },
+      memoryWatch: this.memory
+        ? {
+            enabled: true,
+            limitBytes: this.memory.limitBytes,
+            limitSource: this.memory.source,
+            thresholdFraction: this.memory.thresholdFraction ?? 0.85,
+            ...(this.memory.rssBytes !== undefined ? { rssBytes: this.memory.rssBytes } : {}),
+            checkpoints: this.memory.checkpoints,
+          }
+        : { enabled: false },
     };
   }
 
   /** Resident memory of the kernel's process (bytes), when it runs here; else undefined. */
   async residentBytes(): Promise<number | undefined> {
-    if (this.localPid === undefined) return undefined;
-    const status = await readFile(`/proc/${this.localPid}/status`, 'utf8').catch(() => '');
-    const kb = /^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1];
-    return kb === undefined ? undefined : Number(kb) * 1024;
+    return this.localPid === undefined ? undefined : residentBytes(this.localPid);
+  }
+
+  /**
+   * Right-sizing: every `intervalMs`, if the kernel's resident memory is past `thresholdFraction`
+   * of its limit (`limitBytes`, else its cgroup's) and its state is not already in a checkpoint,
+   * checkpoint it (allowing loss: before an OOM kill, what can be saved is better than nothing).
+   * The kernel answers between cells, so the checkpoint holds the state after the cell that
+   * crossed the line, before the next one (the one that may be killed) runs.
+   */
+  async setMemoryWatch(policy: MemoryPolicy | undefined): Promise<void> {
+    if (this.memory) clearInterval(this.memory.timer);
+    this.memory = undefined;
+    if (!policy) return;
+    if (this.localPid === undefined) throw new NotLocalKernelError(this.id, 'watching its memory');
+    const limitBytes = policy.limitBytes ?? (await cgroupMemoryLimit(this.localPid));
+    if (limitBytes === undefined) {
+      throw new BadRequestError(`kernel "${this.id}" has no memory limit in its cgroup: give limitBytes (the memory it may use)`);
+    }
+    const watch: MemoryWatch = { ...policy, limitBytes, source: policy.limitBytes === undefined ? 'cgroup' : 'configured', checkpoints: 0, timer: undefined! };
+    const thresholdBytes = limitBytes * (policy.thresholdFraction ?? 0.85);
+    let busy = false;
+    watch.timer = setInterval(() => {
+      if (busy) return;
+      busy = true;
+      void (async () => {
+        watch.rssBytes = await this.residentBytes();
+        if (watch.rssBytes === undefined || watch.rssBytes < thresholdBytes || this.isProtected) return;
+        await this.checkpoint({ trigger: 'memory', allowLoss: true });
+        watch.checkpoints += 1;
+      })()
+        .catch(() => {}) // counted and kept in lastError by checkpoint()
+        .finally(() => (busy = false));
+    }, policy.intervalMs ?? 1000);
+    watch.timer.unref();
+    this.memory = watch;
   }
 
   async close(): Promise<void> {
+    await this.setMemoryWatch(undefined);
     await this.setAutoCheckpoint(undefined);
     await this.queue;
     await this.release();
