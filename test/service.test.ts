@@ -99,14 +99,14 @@ describe('nbferry serve (HTTP API)', () => {
     expect(second.status).toBe(200);
     expect(second.body.newBytes).toBeLessThan(second.body.totalBytes); // incremental: weights not written again
 
-    const log = await api<{ checkpoints: { id: string; parent?: string; latest: boolean }[] }>('GET', '/kernels/alice/log');
+    const log = await api<{ checkpoints: { id: string; parent?: string; latest: boolean }[] }>('GET', '/stores/alice/log');
     expect(log.body.checkpoints.map((c) => c.id)).toEqual([first.body.id, second.body.id]);
     expect(log.body.checkpoints[1]).toMatchObject({ parent: first.body.id, latest: true });
 
-    const restored = await api<RestoreOutcome>('POST', '/kernels/alice/restore', { id: 'alice-2' });
+    const restored = await api<RestoreOutcome>('POST', '/stores/alice/restore', { id: 'alice-2' });
     expect(restored.status).toBe(200);
     startedPids.push(restored.body.kernel.pid);
-    expect(restored.body).toMatchObject({ ok: true, lost: [], kernel: { id: 'alice-2', store: 'alice', source: { kind: 'started', from: 'alice' } } });
+    expect(restored.body).toMatchObject({ ok: true, lost: [], kernel: { id: 'alice-2', store: 'alice', source: { kind: 'started', from: 'store:alice' } } });
     const target = await attachKernel(restored.body.connectionFile);
     try {
       expect(await valueOf(target.client, 'total == float(weights.sum())')).toBe('True');
@@ -115,7 +115,10 @@ describe('nbferry serve (HTTP API)', () => {
       await target.detach();
     }
 
-    const gc = await api<{ deletedCheckpoints: string[] }>('POST', '/kernels/alice/gc', { keep: 1 });
+    expect((await api<{ stores: string[] }>('GET', '/stores')).body.stores).toEqual(['alice']);
+    expect(await api('POST', '/stores/bob/restore', {})).toMatchObject({ status: 404, body: { error: { code: 'UNKNOWN_STORE' } } });
+    expect(await api('POST', '/stores/alice/restore', { checkpointId: 'nope' })).toMatchObject({ status: 404 });
+    const gc = await api<{ deletedCheckpoints: string[] }>('POST', '/stores/alice/gc', { keep: 1 });
     expect(gc.body.deletedCheckpoints).toEqual([first.body.id]);
 
     const metrics = await api('GET', '/metrics');

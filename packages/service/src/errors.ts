@@ -20,6 +20,13 @@ export class UnknownKernelError extends ServiceError {
   }
 }
 
+export class UnknownStoreError extends ServiceError {
+  override name = 'UnknownStoreError';
+  constructor(readonly store: string) {
+    super(`no store "${store}" in this service's store root: GET /stores lists them`, 'UNKNOWN_STORE', 404);
+  }
+}
+
 /** A request body the API cannot act on (what is wrong and what is accepted). */
 export class BadRequestError extends ServiceError {
   override name = 'BadRequestError';

@@ -20,6 +20,10 @@ interface IdParams {
   id: string;
 }
 
+interface StoreParams {
+  store: string;
+}
+
 export function buildApi(service: KernelService, token: string, logger: FastifyServerOptions['logger'] = true): FastifyInstance {
   const app = Fastify({
     logger,
@@ -97,13 +101,15 @@ export function buildApi(service: KernelService, token: string, logger: FastifyS
     },
   );
 
-  app.post<{ Params: IdParams; Body: { checkpointId?: string; python?: string; cwd?: string; id?: string } }>(
-    '/kernels/:id/restore',
+  app.get('/stores', async () => ({ stores: await service.stores() }));
+
+  app.post<{ Params: StoreParams; Body: { checkpointId?: string; python?: string; cwd?: string; id?: string } }>(
+    '/stores/:store/restore',
     { schema: { body: schemas.RestoreRequest } },
     async (request) => {
       const { checkpointId, ...fresh } = request.body;
-      const outcome = await service.restore(request.params.id, checkpointId, fresh);
-      request.log.info({ kernel: request.params.id, restored: outcome.kernel.id, ok: outcome.ok, lost: outcome.lost.length }, 'restored');
+      const outcome = await service.restore(request.params.store, checkpointId, fresh);
+      request.log.info({ store: request.params.store, restored: outcome.kernel.id, ok: outcome.ok, lost: outcome.lost.length }, 'restored');
       return outcome;
     },
   );
@@ -118,14 +124,14 @@ export function buildApi(service: KernelService, token: string, logger: FastifyS
     },
   );
 
-  app.get<{ Params: IdParams }>('/kernels/:id/log', async (request) => ({ checkpoints: await service.log(request.params.id) }));
+  app.get<{ Params: StoreParams }>('/stores/:store/log', async (request) => ({ checkpoints: await service.log(request.params.store) }));
 
-  app.post<{ Params: IdParams; Body: { keep?: number; keepWithinSeconds?: number } }>(
-    '/kernels/:id/gc',
+  app.post<{ Params: StoreParams; Body: { keep?: number; keepWithinSeconds?: number } }>(
+    '/stores/:store/gc',
     { schema: { body: schemas.GcRequest } },
     async (request) => {
       const { keep, keepWithinSeconds } = request.body;
-      return service.gc(request.params.id, keep, keepWithinSeconds === undefined ? undefined : keepWithinSeconds * 1000);
+      return service.gc(request.params.store, keep, keepWithinSeconds === undefined ? undefined : keepWithinSeconds * 1000);
     },
   );
 

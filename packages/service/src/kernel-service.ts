@@ -7,13 +7,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { connectServerKernel } from '@nbferry/jupyter-server';
 import { attachKernel, launchKernel, type Kernel } from '@nbferry/kernel';
 import { gc, log, migrateLive, restoreToNewKernel, type CheckpointBody, type GcResult, type LogEntry, type RestoreReport } from '@nbferry/migrate';
 import { Recorder } from '@nbferry/recorder';
 import { LocalStore } from '@nbferry/store';
-import { BadRequestError, NoticeInProgressError, UnknownKernelError } from './errors.js';
+import { BadRequestError, NoticeInProgressError, UnknownKernelError, UnknownStoreError } from './errors.js';
 import { ServiceMetrics } from './metrics.js';
 import { handleNotice, type NoticeReport } from './preemption.js';
 import { RegisteredKernel, type KernelSource, type KernelState } from './registered-kernel.js';
@@ -133,15 +134,30 @@ export class KernelService {
     await kernel.close();
   }
 
-  /** Restores a checkpoint of the kernel's store (default the latest) into a new kernel started here, and registers it. */
-  async restore(id: string, checkpointId: string | undefined, fresh: FreshKernelOptions = {}): Promise<RestoreOutcome> {
-    const source = this.get(id);
+  /** The stores under storeRoot (a suspended session's store outlives its kernel). */
+  async stores(): Promise<string[]> {
+    const entries = await readdir(this.options.storeRoot, { withFileTypes: true }).catch(() => []);
+    return entries.filter((e) => e.isDirectory() && SAFE_NAME.test(e.name)).map((e) => e.name).sort();
+  }
+
+  /** An existing store by name. */
+  store(name: string): LocalStore {
+    if (!SAFE_NAME.test(name) || !existsSync(join(this.options.storeRoot, name))) throw new UnknownStoreError(name);
+    return new LocalStore(join(this.options.storeRoot, name));
+  }
+
+  /**
+   * Restores a checkpoint of a store (default the latest) into a new kernel started here, and
+   * registers it; it continues that store. The kernel that wrote it may be gone (a suspended session).
+   */
+  async restore(storeName: string, checkpointId: string | undefined, fresh: FreshKernelOptions = {}): Promise<RestoreOutcome> {
+    const store = this.store(storeName);
     const newId = this.newId(fresh.id);
     const t0 = performance.now();
     try {
-      const stored = await source.store.open<CheckpointBody>(checkpointId);
+      const stored = await store.open<CheckpointBody>(checkpointId);
       const { kernel, report } = await restoreToNewKernel(stored, this.launchOptions(fresh), { timeoutMs: this.options.timeoutMs });
-      return this.adopt(newId, id, source.storeName, kernel, report, 'restore', t0);
+      return this.adopt(newId, `store:${storeName}`, storeName, kernel, report, 'restore', t0);
     } catch (error) {
       this.metrics.failures.inc({ operation: 'restore' });
       throw error;
@@ -181,14 +197,14 @@ export class KernelService {
     return { kernel: adopted.state(), connectionFile: kernel.connectionFile, ok: report.verification.ok, totals: report.verification.totals, timings: report.timings, lost };
   }
 
-  log(id: string): Promise<LogEntry[]> {
-    return log(this.get(id).store);
+  log(storeName: string): Promise<LogEntry[]> {
+    return log(this.store(storeName));
   }
 
-  async gc(id: string, keep: number | undefined, keepWithinMs: number | undefined): Promise<GcResult> {
+  async gc(storeName: string, keep: number | undefined, keepWithinMs: number | undefined): Promise<GcResult> {
     if (keep === undefined && keepWithinMs === undefined) throw new BadRequestError('gc needs keep and/or keepWithinSeconds (the latest checkpoint is always kept)');
     try {
-      return await gc(this.get(id).store, { keep, keepWithin: keepWithinMs });
+      return await gc(this.store(storeName), { keep, keepWithin: keepWithinMs });
     } catch (error) {
       this.metrics.failures.inc({ operation: 'gc' });
       throw error;
