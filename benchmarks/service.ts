@@ -10,7 +10,7 @@
  *    then shut the kernel down; resume = restore into a fresh kernel, verified. Against a cold
  *    restart: start a kernel and rerun every cell.
  *
- *   npm run bench:service
+ *   npm run bench:service                 (generates the notebooks' small data sets first, as the demo does)
  *   npm run bench:service -- --counts 1,4 --state-mb 16 --notebook benchmarks/notebooks/house_prices_regression.ipynb
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
