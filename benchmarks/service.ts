@@ -42,7 +42,8 @@ async function call<T>(running: RunningService, method: string, path: string, bo
     headers: { authorization: `Bearer ${TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  const json = (await response.json()) as T;
+  const text = await response.text();
+  const json = (text ? JSON.parse(text) : undefined) as T;
   if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(json)}`);
   return json;
 }

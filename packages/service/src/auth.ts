@@ -19,11 +19,13 @@ export function tokenMatcher(token: string): (authorization: string | undefined)
 /** The token from `--token-file` (must not be readable by others) or $NBFERRY_SERVICE_TOKEN. */
 export async function loadToken(tokenFile: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<string> {
   if (tokenFile) {
-    const mode = (await stat(tokenFile)).mode;
+    const unreadable = (error: unknown) =>
+      new ServiceError(`cannot read the token file ${tokenFile}: ${(error as Error).message}`, 'SERVICE_TOKEN_FILE_UNREADABLE', 500, { cause: error });
+    const mode = (await stat(tokenFile).catch((error: unknown) => Promise.reject(unreadable(error)))).mode;
     if (mode & 0o077) {
       throw new ServiceError(`token file ${tokenFile} is readable by others (mode ${(mode & 0o777).toString(8)}): chmod 600 it`, 'SERVICE_TOKEN_FILE_OPEN', 500);
     }
-    const token = (await readFile(tokenFile, 'utf8')).trim();
+    const token = (await readFile(tokenFile, 'utf8').catch((error: unknown) => Promise.reject(unreadable(error)))).trim();
     if (token) return token;
   } else if (env.NBFERRY_SERVICE_TOKEN?.trim()) {
     return env.NBFERRY_SERVICE_TOKEN.trim();

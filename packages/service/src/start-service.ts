@@ -4,6 +4,7 @@
  * notice for every kernel within it, most valuable first, then the service lets go of its kernels.
  */
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import { ServiceError } from './errors.js';
 import { buildApi } from './http-api.js';
 import { KernelService, type KernelServiceOptions } from './kernel-service.js';
 import type { NoticeReport } from './preemption.js';
@@ -35,7 +36,19 @@ export interface RunningService {
 export async function startService(options: ServiceOptions): Promise<RunningService> {
   const service = new KernelService(options);
   const app = buildApi(service, options.token, options.logger ?? true);
-  await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 8765 });
+  try {
+    await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 8765 });
+  } catch (error) {
+    await service.close();
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new ServiceError(
+      `cannot listen on ${options.host ?? '127.0.0.1'}:${options.port ?? 8765}: ${(error as Error).message}` +
+        (code === 'EADDRINUSE' ? ' (another process has that port: choose another with --port, or 0 for any free one)' : ''),
+      'SERVICE_LISTEN_FAILED',
+      500,
+      { cause: error },
+    );
+  }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : (options.port ?? 8765);
   const host = options.host ?? '127.0.0.1';

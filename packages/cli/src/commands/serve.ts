@@ -5,6 +5,7 @@
  * an HTTP server, and the service package stays below the CLI (it never imports it).
  */
 import { resolve } from 'node:path';
+import { UsageError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
 
 export interface ServeArgs {
@@ -23,7 +24,8 @@ export interface ServeArgs {
 
 export async function serveCommand(args: ServeArgs): Promise<number> {
   const { loadToken, startService } = await import('@nbferry/service');
-  const token = await loadToken(args.tokenFile);
+  // A missing or unreadable token is the caller's input, like a bad option (exit 2).
+  const token = await loadToken(args.tokenFile).catch((error: unknown) => Promise.reject(new UsageError(`nbferry serve: ${(error as Error).message}`)));
   if (args.graceSeconds !== undefined) args.setCleanupBudget?.((args.graceSeconds + 10) * 1000);
   const running = await startService({
     token,
@@ -33,7 +35,10 @@ export async function serveCommand(args: ServeArgs): Promise<number> {
     python: args.python,
     timeoutMs: args.timeoutMs,
     logger: { level: args.logLevel },
-  });
+  }).catch((error: unknown) =>
+    // A port taken or not allowed: the caller's --host/--port, like a bad option value.
+    Promise.reject((error as { code?: string }).code === 'SERVICE_LISTEN_FAILED' ? new UsageError(`nbferry serve: ${(error as Error).message}`) : error),
+  );
   await new Promise<void>((done) => {
     if (args.signal.aborted) done();
     else args.signal.addEventListener('abort', () => done(), { once: true });
