@@ -314,7 +314,8 @@ export function buildProgram(context: ProgramContext): Command {
       'Run the nbferry service until SIGINT/SIGTERM: an HTTP API (OpenAPI: @nbferry/service/openapi.json) to register kernels, ' +
         'checkpoint, restore, migrate, log, gc, set auto-checkpoint policies and send preemption notices, and Prometheus metrics ' +
         'at /metrics. Every route but /health needs "Authorization: Bearer <token>". Logs are JSON lines on stdout. With --grace, ' +
-        'SIGTERM first checkpoints every kernel within that many seconds, most valuable first (exit 0 if all are safe, else 1).',
+        'SIGTERM first checkpoints every kernel within that many seconds, most valuable first; the log line "kernels checkpointed before exit" ' +
+        'says what was saved. Exits 143 on SIGTERM, 130 on SIGINT.',
     )
     .option('--stores <dir>', '(required) where the kernels\' stores go (one directory per kernel)')
     .option('--token-file <file>', 'the API token (mode 0600); default $NBFERRY_SERVICE_TOKEN')

@@ -47,6 +47,7 @@ export async function serveCommand(args: ServeArgs): Promise<number> {
     await running.close();
     return EXIT.ok;
   }
+  // The signal decides the exit status (143/130, runCli); the report is in the log.
   const report = await running.drain(args.graceSeconds);
   return report.allSafe ? EXIT.ok : EXIT.incomplete;
 }
