@@ -155,6 +155,21 @@ describe('nbferry serve (HTTP API)', () => {
     expect(sampleValue(samples, 'nbferry_lost_variables_total', { operation: 'checkpoint' })).toBeGreaterThanOrEqual(1);
   });
 
+  it('abandons a checkpoint not done by its deadline (504), committing nothing', async () => {
+    const kernel = await kernelWith('import os\nblob = os.urandom(64 * 2**20)');
+    await api('POST', '/kernels', { connectionFile: kernel.connectionFile, id: 'late' });
+    const late = await api<{ error: { code: string } }>('POST', '/kernels/late/checkpoint', { deadlineSeconds: 0.05 });
+    expect(late).toMatchObject({ status: 504, body: { error: { code: 'CHECKPOINT_DEADLINE_PASSED' } } });
+    const state = (await api<KernelState>('GET', '/kernels/late')).body;
+    expect(state.lastCheckpoint).toBeUndefined();
+    expect(state.lastError?.code).toBe('CHECKPOINT_DEADLINE_PASSED');
+    expect((await api<{ checkpoints: unknown[] }>('GET', '/stores/late/log')).body.checkpoints).toEqual([]);
+    // The kernel is fine and the next checkpoint, with time, commits.
+    expect((await api('POST', '/kernels/late/checkpoint', {})).status).toBe(200);
+    const samples = parseExposition((await api('GET', '/metrics')).text);
+    expect(sampleValue(samples, 'nbferry_checkpoints_total', { trigger: 'api', outcome: 'aborted' })).toBe(1);
+  });
+
   it('answers bad requests with typed errors: unknown kernel 404, unknown field or missing target 400', async () => {
     expect(await api('POST', '/kernels/nope/checkpoint', {})).toMatchObject({ status: 404, body: { error: { code: 'UNKNOWN_KERNEL' } } });
     expect(await api('POST', '/kernels', { connectionFile: '/x.json', deadline: 3 })).toMatchObject({ status: 400, body: { error: { code: 'BAD_REQUEST' } } });

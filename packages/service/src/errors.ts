@@ -60,6 +60,20 @@ export class NotLocalKernelError extends ServiceError {
   }
 }
 
+/** A checkpoint with a deadline was not done by then: abandoned, nothing committed. */
+export class CheckpointDeadlineError extends ServiceError {
+  override name = 'CheckpointDeadlineError';
+  constructor(id: string, deadlineMs: number, options?: { cause?: unknown }) {
+    super(
+      `the checkpoint of kernel "${id}" was not done within its ${deadlineMs / 1000} s deadline: it was abandoned, nothing was committed ` +
+        'and the previous checkpoint is still the latest. Give it more time, or turn auto-checkpoint on so that less is left to write',
+      'CHECKPOINT_DEADLINE_PASSED',
+      504,
+      options,
+    );
+  }
+}
+
 /** A notice arrived while one is already being handled: the first one's deadline stands. */
 export class NoticeInProgressError extends ServiceError {
   override name = 'NoticeInProgressError';

@@ -14,7 +14,7 @@ import {
 } from '@nbferry/migrate';
 import type { Recorder } from '@nbferry/recorder';
 import type { LocalStore } from '@nbferry/store';
-import { BadRequestError, NotLocalKernelError } from './errors.js';
+import { BadRequestError, CheckpointDeadlineError, NotLocalKernelError } from './errors.js';
 import { cgroupMemoryLimit, residentBytes } from './memory-limit.js';
 import type { ServiceMetrics, Trigger } from './metrics.js';
 
@@ -138,8 +138,9 @@ export class RegisteredKernel {
       this.metrics.checkpoints.inc({ trigger, outcome });
       if (outcome === 'failed') this.metrics.failures.inc({ operation: 'checkpoint' });
       if (error instanceof CheckpointLossError) this.unsaveable = error.unrecoverable;
-      this.noteError(error);
-      throw error;
+      const typed = outcome === 'aborted' && deadlineMs !== undefined ? new CheckpointDeadlineError(this.id, deadlineMs, { cause: error }) : error;
+      this.noteError(typed);
+      throw typed;
     }
   }
 
