@@ -80,6 +80,34 @@ describe('preemption notice', () => {
     }
   });
 
+  it('a kernel busy in a long cell goes last and is reported missed; the idle one is saved first', async () => {
+    const idle = await launchKernel({ python: testPython(), cwd: dir });
+    const busy = await launchKernel({ python: testPython(), cwd: dir });
+    kernels.push(idle, busy);
+    // By value alone the busy one would go first (1 s of recompute against none) and stall the notice.
+    await runCell(idle.client, 'small = list(range(100))');
+    await runCell(busy.client, 'import time\ntime.sleep(1)\nx = 1');
+    const running = await startService({ token: TOKEN, port: 0, storeRoot: join(dir, 'stores'), python: testPython(), logger: false });
+    try {
+      await post(running.url, '/kernels', { connectionFile: busy.connectionFile, id: 'busy' });
+      await post(running.url, '/kernels', { connectionFile: idle.connectionFile, id: 'idle' });
+      const cell = busy.client.execute('import time\ntime.sleep(20)');
+      const start = Date.now();
+      while (busy.client.status !== 'busy' && Date.now() - start < 10_000) await new Promise((r) => setTimeout(r, 20));
+      const { body: report } = await post<NoticeReport>(running.url, '/notice', { deadlineSeconds: 4 });
+      expect(report.kernels.map((k) => [k.id, k.busy, k.outcome])).toEqual([
+        ['idle', false, 'saved'],
+        ['busy', true, 'missed'],
+      ]);
+      expect(report.allSafe).toBe(false);
+      expect(report.elapsedMs).toBeLessThan(8000);
+      await busy.client.interrupt().catch(() => {});
+      void cell.catch(() => {});
+    } finally {
+      await running.close();
+    }
+  });
+
   it(`SIGTERM to \`nbferry serve --grace ${NOTICE_SECONDS}\` checkpoints every kernel before the service exits`, async () => {
     const { large, small } = await twoKernels();
     const tokenFile = join(dir, 'token');

@@ -5,6 +5,9 @@
  * kernels pickling at once finish both later than one after the other, and the first one is the
  * one that matters most.
  *
+ * A kernel busy in a cell when the notice arrives goes last: its checkpoint can only start once the
+ * cell ends (the kernel answers one request at a time), and waiting for it would stall the others.
+ *
  * Value = recompute time saved per byte written: the run time of the cells since the kernel's last
  * checkpoint (what a cold restart would have to redo) over the bytes the checkpoint is expected to
  * write (the kernel's resident memory when it runs here, else its last checkpoint's size, else
@@ -19,6 +22,8 @@ export interface NoticeOutcome {
   order: number;
   recomputeSec: number;
   estimatedBytes: number;
+  /** Running a cell when the notice arrived (checkpointed after the idle ones). */
+  busy: boolean;
   /**
    * saved: committed before the deadline (see `checkpoint.unrecoverable` for what it could not
    * keep); protected: its latest checkpoint already held its state, nothing to write; missed: the
@@ -49,12 +54,13 @@ export async function handleNotice(kernels: readonly RegisteredKernel[], deadlin
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(new Error(`the ${deadlineSeconds} s preemption notice ran out`)), deadlineSeconds * 1000);
   try {
-    const ranked = (await Promise.all(kernels.map(async (kernel) => ({ kernel, ...(await estimate(kernel)) })))).sort(
-      (a, b) => b.recomputeSec / b.estimatedBytes - a.recomputeSec / a.estimatedBytes || a.estimatedBytes - b.estimatedBytes,
+    const ranked = (await Promise.all(kernels.map(async (kernel) => ({ kernel, busy: kernel.recorder.client.status === 'busy', ...(await estimate(kernel)) })))).sort(
+      (a, b) =>
+        Number(a.busy) - Number(b.busy) || b.recomputeSec / b.estimatedBytes - a.recomputeSec / a.estimatedBytes || a.estimatedBytes - b.estimatedBytes,
     );
     const outcomes: NoticeOutcome[] = [];
-    for (const [index, { kernel, recomputeSec, estimatedBytes }] of ranked.entries()) {
-      const base = { id: kernel.id, order: index + 1, recomputeSec, estimatedBytes };
+    for (const [index, { kernel, busy, recomputeSec, estimatedBytes }] of ranked.entries()) {
+      const base = { id: kernel.id, order: index + 1, recomputeSec, estimatedBytes, busy };
       const remainingMs = deadlineAt - performance.now();
       if (kernel.isProtected) {
         outcomes.push({ ...base, outcome: 'protected', atMs: Math.round(performance.now() - t0) });
