@@ -78,6 +78,10 @@ describe('a Jupyter Server kernel from the nbferry kernelspec, registered with t
     expect(registered.body).toMatchObject({ shim: 'installed', unknownProvenance: [], lastCell: 3, source: { kind: 'jupyter-server', kernelId: kernel.kernelId } });
     expect(JSON.stringify(registered.body)).not.toContain(server.token);
 
+    // Auto-checkpoint would have the kernel write the store on its own machine: refused for server kernels.
+    const auto = await api<{ error: { code: string } }>('PUT', '/kernels/hub-user/auto-checkpoint', { enabled: true });
+    expect(auto).toMatchObject({ status: 409, body: { error: { code: 'KERNEL_NOT_LOCAL' } } });
+
     const saved = await api<CheckpointSummary>('POST', '/kernels/hub-user/checkpoint', {});
     expect(saved.status).toBe(200);
     expect(saved.body.unrecoverable).toEqual([]);

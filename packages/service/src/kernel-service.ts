@@ -104,7 +104,13 @@ export class KernelService {
         throw error;
       });
       const kernel = this.add(id, source, recorder, options.store ?? id, release);
-      if (options.autoCheckpointIdleMs !== undefined) await kernel.setAutoCheckpoint(options.autoCheckpointIdleMs);
+      if (options.autoCheckpointIdleMs !== undefined) {
+        await kernel.setAutoCheckpoint(options.autoCheckpointIdleMs).catch(async (error: unknown) => {
+          this.kernels.delete(id); // registered whole or not at all
+          await kernel.close().catch(() => {});
+          throw error;
+        });
+      }
       return kernel.state();
     } catch (error) {
       this.metrics.failures.inc({ operation: 'register' });

@@ -177,6 +177,9 @@ export class RegisteredKernel {
     await this.auto?.checkpointer.stop();
     this.auto = undefined;
     if (idleMs === undefined) return;
+    // Auto-checkpoints have the kernel write into the store's path itself: on a server elsewhere
+    // that would be its own disk. (Explicit and notice checkpoints of such kernels go over the wire.)
+    if (this.source.kind === 'jupyter-server') throw new NotLocalKernelError(this.id, 'auto-checkpoint (the kernel writes the store itself)');
     const checkpointer = new AutoCheckpointer(this.recorder, this.store, {
       idleMs,
       onCheckpoint: (result) => this.committed(result, 'auto'),
