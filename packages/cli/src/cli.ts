@@ -15,7 +15,11 @@ export async function runCli(argv: string[]): Promise<number> {
   const interruption = new Interruption();
   interruption.install();
   let exitCode: number = EXIT.ok;
-  const program = buildProgram({ signal: interruption.signal, setExitCode: (code) => (exitCode = code) });
+  const program = buildProgram({
+    signal: interruption.signal,
+    setExitCode: (code) => (exitCode = code),
+    setCleanupBudget: (ms) => (interruption.cleanupBudgetMs = ms),
+  });
   try {
     await program.parseAsync(argv, { from: 'user' });
     return interruption.by ? interrupted(interruption) : exitCode;

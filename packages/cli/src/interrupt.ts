@@ -13,6 +13,8 @@ export class Interruption {
   private readonly controller = new AbortController();
   private received: NodeJS.Signals | undefined;
   private readonly handler = (signal: NodeJS.Signals) => this.onSignal(signal);
+  /** How long cleanup may take after the first signal (`nbferry serve --grace` extends it). */
+  cleanupBudgetMs = CLEANUP_BUDGET_MS;
 
   get signal(): AbortSignal {
     return this.controller.signal;
@@ -60,7 +62,7 @@ export class Interruption {
     setTimeout(() => {
       process.stderr.write('nbferry: cleanup is taking too long: exiting now\n');
       process.exit(this.exitCode);
-    }, CLEANUP_BUDGET_MS).unref();
+    }, this.cleanupBudgetMs).unref();
     this.controller.abort(new InterruptedError(signal));
   }
 }

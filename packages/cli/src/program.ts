@@ -17,6 +17,7 @@ import { migrateCommand } from './commands/migrate.js';
 import { recordCommand } from './commands/record.js';
 import { restoreCommand } from './commands/restore.js';
 import { runCommand } from './commands/run.js';
+import { serveCommand } from './commands/serve.js';
 import { UsageError } from './errors.js';
 import { EXIT_CODES_HELP } from './exit-codes.js';
 import { pythonFrom } from './kernel-options.js';
@@ -29,6 +30,8 @@ export interface ProgramContext {
   signal: AbortSignal;
   /** Set by the command that ran: the exit status. */
   setExitCode(code: number): void;
+  /** How long a signal's cleanup may take before the process exits anyway (default 20 s). */
+  setCleanupBudget?(ms: number): void;
 }
 
 export function cliVersion(): string {
@@ -411,6 +414,41 @@ export function buildProgram(context: ProgramContext): Command {
       },
     );
 
+  command(program, 'serve')
+    .summary('run the kernel service: HTTP API, metrics, checkpoints on SIGTERM')
+    .description(
+      'Run the nbferry service until SIGINT/SIGTERM: an HTTP API (OpenAPI: @nbferry/service/openapi.json) to register kernels, ' +
+        'checkpoint, restore, migrate, log, gc, set auto-checkpoint policies and send preemption notices, and Prometheus metrics ' +
+        'at /metrics. Every route but /health needs "Authorization: Bearer <token>". Logs are JSON lines on stdout. With --grace, ' +
+        'SIGTERM first checkpoints every kernel within that many seconds, most valuable first; the log line "kernels checkpointed before exit" ' +
+        'says what was saved. Exits 143 on SIGTERM, 130 on SIGINT.',
+    )
+    .option('--stores <dir>', '(required) where the kernels\' stores go (one directory per kernel)')
+    .option('--token-file <file>', 'the API token (mode 0600); default $NBFERRY_SERVICE_TOKEN')
+    .option('--host <address>', 'address to listen on (default loopback; 0.0.0.0 exposes it to the network)', '127.0.0.1')
+    .addOption(new Option('--port <n>', 'port to listen on (0: any free port, logged at start)').default(8765).argParser(parsePort))
+    .addOption(pythonOption())
+    .addOption(new Option('--grace <seconds>', 'on SIGTERM, checkpoint every kernel within this many seconds before exiting').argParser(parseSeconds))
+    .addOption(timeoutOption())
+    .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'))
+    .action(async (o: { stores?: string; tokenFile?: string; host: string; port: number; python?: string; grace?: number; timeout?: number; logLevel: string }) => {
+      if (!o.stores) throw new UsageError('nbferry serve: needs --stores DIR (where the kernels\' checkpoints go)');
+      done(
+        await serveCommand({
+          stores: o.stores,
+          tokenFile: o.tokenFile,
+          host: o.host,
+          port: o.port,
+          python: pythonFrom(o.python) ?? 'python3',
+          graceSeconds: o.grace,
+          timeoutMs: toMs(o.timeout),
+          logLevel: o.logLevel,
+          signal,
+          setCleanupBudget: context.setCleanupBudget,
+        }),
+      );
+    });
+
   command(program, 'keygen')
     .summary('write a new key for signed checkpoints')
     .description(
@@ -440,6 +478,12 @@ function parseMs(value: string): number {
   const ms = Number(value);
   if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(ms)) throw new InvalidArgumentError('expected a whole number of milliseconds, e.g. 500.');
   return ms;
+}
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!/^\s*\d+\s*$/.test(value) || port > 65535) throw new InvalidArgumentError('expected a port number from 0 to 65535.');
+  return port;
 }
 
 function limitsFrom(o: LimitOptions): Limits {

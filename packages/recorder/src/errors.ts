@@ -14,6 +14,25 @@ export class ShimInjectionError extends RecorderError {
   }
 }
 
+/**
+ * The kernel runs a pip-installed shim (started by the nbferry kernelspec, recording from its first
+ * cell) of another version than this coordinator's. Replacing it would drop that history.
+ */
+export class InstalledShimVersionError extends RecorderError {
+  override name = 'InstalledShimVersionError';
+  constructor(
+    readonly installed: string,
+    readonly expected: string,
+  ) {
+    super(
+      `the kernel runs the installed nbferry_shim ${installed}, this nbferry needs ${expected}: ` +
+        `install nbferry_shim ${expected} in the kernels' Python (pip install nbferry_shim==${expected}) and restart the kernel, ` +
+        `or attach with replaceInstalledShim (the kernel's recorded history is then lost)`,
+      'SHIM_INSTALLED_VERSION_MISMATCH',
+    );
+  }
+}
+
 /** The shim answered a request with an error (its message is the shim's own). */
 export class ShimRequestError extends RecorderError {
   override name = 'ShimRequestError';

@@ -8,7 +8,7 @@
 import { Emitter, RequestTimeoutError, type CallOptions, type KernelClient } from '@nbferry/kernel';
 import type { JsonObject } from '@nbferry/protocol';
 import { normalizeRecord } from './wire-records.js';
-import { MalformedRecordError, ShimInjectionError, ShimTimeoutError } from './errors.js';
+import { InstalledShimVersionError, MalformedRecordError, ShimInjectionError, ShimTimeoutError } from './errors.js';
 import { SHIM_TIMEOUTS_MS } from './shim-timeouts.js';
 import { HistoryGraph } from './history-graph.js';
 import { ShimChannel, type ShimReply } from './shim-channel.js';
@@ -57,7 +57,16 @@ export interface RecorderEvents extends Record<string, unknown> {
 export interface AttachRecorderOptions extends CallOptions {
   /** A python-shim directory to inject from (default: $NBFERRY_SHIM_DIR, else the shim shipped with this package). */
   shimRoot?: string;
+  /**
+   * A kernel started with a pip-installed shim of another version (nbferry_shim.launch) is refused
+   * (InstalledShimVersionError): replacing it would drop the history it recorded from the first
+   * cell. `true` replaces it anyway (its variables then get unknown provenance).
+   */
+  replaceInstalledShim?: boolean;
 }
+
+/** How the shim got into the kernel: sent by a coordinator, or installed and loaded at kernel start. */
+export type ShimOrigin = 'injected' | 'installed';
 
 export class Recorder {
   /** Replaced when the kernel restarts: a restarted kernel's history starts over. */
@@ -72,6 +81,8 @@ export class Recorder {
     private channel: ShimChannel,
     public hello: ShimHello,
     private readonly options: AttachRecorderOptions,
+    /** `installed`: the kernel was recording from its first cell (nothing was injected). */
+    public shimOrigin: ShimOrigin,
   ) {
     this.graph.addPreexisting(hello.unknownProvenance);
     // A restart empties the kernel, shim included: install it again and start a new history.
@@ -85,17 +96,19 @@ export class Recorder {
   static async attach(client: KernelClient, options: AttachRecorderOptions = {}): Promise<Recorder> {
     const bundle = await loadShimBundle(options.shimRoot);
     let recorder: Recorder | undefined;
-    const { channel, hello } = await connect(client, bundle, options, (op, data, payload) => recorder?.onPush(op, data, payload));
-    recorder = new Recorder(client, channel, hello, { shimRoot: options.shimRoot });
+    const { channel, hello, origin } = await connect(client, bundle, options, (op, data, payload) => recorder?.onPush(op, data, payload));
+    recorder = new Recorder(client, channel, hello, { shimRoot: options.shimRoot, replaceInstalledShim: options.replaceInstalledShim }, origin);
     await recorder.sync(options);
     return recorder;
   }
 
   private async reconnect(): Promise<void> {
     const bundle = await loadShimBundle(this.options.shimRoot);
-    const { channel, hello } = await connect(this.client, bundle, {}, (op, data, payload) => this.onPush(op, data, payload));
+    // A restarted kernel re-runs its launcher: an installed shim is back (with a new, empty history).
+    const { channel, hello, origin } = await connect(this.client, bundle, { replaceInstalledShim: this.options.replaceInstalledShim, afterRestart: true }, (op, data, payload) => this.onPush(op, data, payload));
     this.channel = channel;
     this.hello = hello;
+    this.shimOrigin = origin;
     const graph = new HistoryGraph();
     graph.addPreexisting(hello.unknownProvenance);
     // Not this.sync(): requests wait for this very reconnection to finish.
@@ -154,33 +167,60 @@ export class Recorder {
 async function connect(
   client: KernelClient,
   bundle: ShimBundle,
-  options: CallOptions,
+  options: CallOptions & { replaceInstalledShim?: boolean; afterRestart?: boolean },
   onPush: (op: string, data: JsonObject, payload: unknown) => void,
-): Promise<{ channel: ShimChannel; hello: ShimHello }> {
+): Promise<{ channel: ShimChannel; hello: ShimHello; origin: ShimOrigin }> {
   const timeoutMs = options.timeoutMs ?? SHIM_TIMEOUTS_MS.quick;
-  const injected = await client
-    .execute(injectionCode(bundle), {
-      ...options,
-      timeoutMs,
-      silent: true,
-      storeHistory: false,
-      userExpressions: { version: SHIM_VERSION_EXPRESSION },
-    })
-    .catch((error: unknown) => {
-      throw error instanceof RequestTimeoutError ? new ShimTimeoutError('inject', timeoutMs, options.timeoutMs === undefined) : error;
-    });
-  if (injected.status !== 'ok') {
-    throw new ShimInjectionError(`${injected.error?.ename}: ${injected.error?.evalue}`);
+  const call = { ...options, timeoutMs };
+  const defaulted = options.timeoutMs === undefined;
+  // After a restart the injection must be the first request queued (a user cell sent meanwhile would
+  // run unrecorded), so no probe: the template leaves a same-version shim alone, and a different
+  // installed one was accepted for replacement when the recorder first attached.
+  const present = options.afterRestart ? undefined : await shimStatus(client, '', call, defaulted);
+  let origin: ShimOrigin;
+  if (present?.attached && present.version === bundle.version) {
+    origin = present.origin ?? 'injected';
+  } else if (present?.attached && present.origin === 'installed' && !options.replaceInstalledShim) {
+    throw new InstalledShimVersionError(present.version, bundle.version);
+  } else {
+    const injected = await shimStatus(client, injectionCode(bundle), call, defaulted);
+    if (injected?.version !== bundle.version) {
+      throw new ShimInjectionError(`expected shim ${bundle.version} in the kernel, found ${injected?.version ?? 'none'}`);
+    }
+    origin = injected.origin ?? 'injected';
   }
-  const check = injected.userExpressions.version;
-  const installed = check?.status === 'ok' ? String(check.data['text/plain']).replace(/^'|'$/g, '') : undefined;
-  if (installed !== bundle.version) {
-    throw new ShimInjectionError(`expected shim ${bundle.version} in the kernel, found ${installed ?? 'none'}`);
-  }
-  const comm = await client.openComm(SHIM_COMM_TARGET, {}, [], { ...options, timeoutMs });
+  const comm = await client.openComm(SHIM_COMM_TARGET, {}, [], call);
   const channel = new ShimChannel(comm, onPush);
   const { result: hello } = await channel.request<ShimHello>('hello', { version: bundle.version }, options);
-  return { channel, hello };
+  return { channel, hello, origin };
+}
+
+interface ShimStatus {
+  version: string;
+  attached: boolean;
+  origin?: ShimOrigin;
+}
+
+/**
+ * Runs `code` (empty: a probe; else the injection) silently and returns the shim's status() after
+ * it: undefined when there is no shim (KeyError) or not one that speaks JSON status.
+ */
+async function shimStatus(client: KernelClient, code: string, options: CallOptions & { timeoutMs: number }, defaulted: boolean): Promise<ShimStatus | undefined> {
+  const reply = await client
+    .execute(code, { ...options, silent: true, storeHistory: false, userExpressions: { status: SHIM_STATUS_EXPRESSION } })
+    .catch((error: unknown) => {
+      throw error instanceof RequestTimeoutError ? new ShimTimeoutError('inject', options.timeoutMs, defaulted) : error;
+    });
+  if (reply.status !== 'ok') throw new ShimInjectionError(`${reply.error?.ename}: ${reply.error?.evalue}`);
+  const status = reply.userExpressions.status;
+  if (status?.status !== 'ok') return undefined;
+  try {
+    const parsed = JSON.parse(String(status.data['text/plain'])) as Partial<ShimStatus>;
+    if (typeof parsed.version !== 'string') return undefined;
+    return { version: parsed.version, attached: parsed.attached === true, origin: parsed.origin === 'installed' ? 'installed' : 'injected' };
+  } catch {
+    return undefined; // not a shim we can read: injecting replaces it
+  }
 }
 
 /** The `records` list of a shim payload (`history` result or pushed batch). */
@@ -193,3 +233,5 @@ function recordsOf(payload: unknown): unknown[] {
 
 /** Evaluated in the kernel after injection (user_expressions): the installed shim's version. */
 export const SHIM_VERSION_EXPRESSION = "__import__('sys').modules['nbferry_shim'].VERSION";
+/** Evaluated in the kernel before injecting: the shim already there (status() is raw JSON), or a KeyError. */
+export const SHIM_STATUS_EXPRESSION = "__import__('sys').modules['nbferry_shim'].status()";

@@ -9,7 +9,8 @@ from typing import Any
 
 from ._version import PROTOCOL, VERSION
 
-__all__ = ["VERSION", "PROTOCOL", "attach", "detach", "status", "attached", "current"]
+__all__ = ["VERSION", "PROTOCOL", "attach", "detach", "status", "attached", "current",
+           "load_ipython_extension", "unload_ipython_extension"]
 
 
 def attach(shell: Any = None) -> Any:
@@ -41,3 +42,14 @@ def status() -> Any:
     from . import runtime
 
     return runtime.status()
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """`--ext=nbferry_shim` (or `%load_ext nbferry_shim`): record from now on. The kernelspec written
+    by `python -m nbferry_shim.kernel_install` loads it before the kernel's first execute, so no
+    variable is of unknown provenance and a coordinator attaching later finds it (no injection)."""
+    attach(ipython)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    detach()

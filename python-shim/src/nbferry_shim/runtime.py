@@ -165,4 +165,13 @@ def status() -> _JsonText:
         "target": TARGET,
         "lastSeq": s.history.last_seq if s else 0,
         "commRegistered": bool(s and s._comm_registered),
+        "origin": _origin(),
     })
+
+
+def _origin() -> str:
+    """"injected" when the coordinator sent the sources (inject.py.tmpl names them `<nbferry_shim
+    VERSION>/...`), "installed" when imported from a pip-installed package (the kernelspec's way)."""
+    spec = getattr(__import__("sys").modules.get(__package__), "__spec__", None)
+    origin = str(getattr(spec, "origin", "") or "")
+    return "injected" if origin.startswith("<nbferry_shim") else "installed"

@@ -1,0 +1,238 @@
+/**
+ * The service's kernels and what it does with them, without HTTP: register (connection file or
+ * Jupyter Server), checkpoint, restore or migrate into a fresh kernel on this machine, log, gc,
+ * auto-checkpoint policy, preemption notice. Each kernel's checkpoints go to a store under
+ * `storeRoot`, named after the kernel; a kernel restored or migrated from it continues that store
+ * (and its history line).
+ */
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { connectServerKernel } from '@nbferry/jupyter-server';
+import { attachKernel, launchKernel, type Kernel } from '@nbferry/kernel';
+import { gc, log, migrateLive, restoreToNewKernel, type CheckpointBody, type GcResult, type LogEntry, type RestoreReport } from '@nbferry/migrate';
+import { Recorder } from '@nbferry/recorder';
+import { LocalStore } from '@nbferry/store';
+import { BadRequestError, NoticeInProgressError, UnknownKernelError, UnknownStoreError } from './errors.js';
+import { ServiceMetrics } from './metrics.js';
+import { handleNotice, type NoticeReport } from './preemption.js';
+import { RegisteredKernel, type KernelSource, type KernelState } from './registered-kernel.js';
+
+export interface KernelServiceOptions {
+  /** Where the kernels' stores live (one directory per store). */
+  storeRoot: string;
+  /** The Python (with ipykernel) of kernels the service starts for restores and migrations. */
+  python: string;
+  /** Working directory of restored kernels when the request gives none. */
+  defaultCwd?: string;
+  /** Bound on each of nbferry's own requests to a kernel (ms). */
+  timeoutMs?: number;
+  metrics?: ServiceMetrics;
+}
+
+export interface RegisterOptions {
+  /** The kernel's name in this service (default: a new random one). Also its store's name. */
+  id?: string;
+  /** Continue an existing store (e.g. a kernel that was restored from it elsewhere). */
+  store?: string;
+  autoCheckpointIdleMs?: number;
+}
+
+export interface FreshKernelOptions {
+  python?: string;
+  cwd?: string;
+  id?: string;
+}
+
+export interface RestoreOutcome {
+  kernel: KernelState;
+  connectionFile: string;
+  ok: boolean;
+  totals: RestoreReport['verification']['totals'];
+  timings: RestoreReport['timings'];
+  lost: string[];
+}
+
+const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+export class KernelService {
+  readonly metrics: ServiceMetrics;
+  private readonly kernels = new Map<string, RegisteredKernel>();
+  private notice?: Promise<NoticeReport>;
+  lastNotice?: NoticeReport;
+
+  constructor(readonly options: KernelServiceOptions) {
+    this.metrics = options.metrics ?? new ServiceMetrics();
+    this.metrics.kernelCounts = () => ({ registered: this.kernels.size, protected: [...this.kernels.values()].filter((k) => k.isProtected).length });
+  }
+
+  list(): KernelState[] {
+    return [...this.kernels.values()].map((k) => k.state());
+  }
+
+  get(id: string): RegisteredKernel {
+    const kernel = this.kernels.get(id);
+    if (!kernel) throw new UnknownKernelError(id);
+    return kernel;
+  }
+
+  async registerConnectionFile(connectionFile: string, options: RegisterOptions = {}): Promise<KernelState> {
+    return this.register({ kind: 'connection-file', connectionFile }, options, async () => {
+      const kernel = await attachKernel(connectionFile, { timeoutMs: this.options.timeoutMs });
+      return { client: kernel.client, release: () => kernel.detach() };
+    });
+  }
+
+  async registerServerKernel(baseUrl: string, token: string, kernelId: string, options: RegisterOptions = {}): Promise<KernelState> {
+    return this.register({ kind: 'jupyter-server', baseUrl, kernelId }, options, async () => {
+      const kernel = await connectServerKernel({ baseUrl, token }, kernelId, { timeoutMs: this.options.timeoutMs });
+      return { client: kernel.client, release: () => kernel.detach() };
+    });
+  }
+
+  private async register(
+    source: KernelSource,
+    options: RegisterOptions,
+    connect: () => Promise<{ client: Kernel['client']; release: () => Promise<void> }>,
+  ): Promise<KernelState> {
+    const id = this.newId(options.id);
+    try {
+      const { client, release } = await connect();
+      const recorder = await Recorder.attach(client, { timeoutMs: this.options.timeoutMs }).catch(async (error: unknown) => {
+        await release().catch(() => {});
+        throw error;
+      });
+      const kernel = this.add(id, source, recorder, options.store ?? id, release);
+      if (options.autoCheckpointIdleMs !== undefined) {
+        await kernel.setAutoCheckpoint(options.autoCheckpointIdleMs).catch(async (error: unknown) => {
+          this.kernels.delete(id); // registered whole or not at all
+          await kernel.close().catch(() => {});
+          throw error;
+        });
+      }
+      return kernel.state();
+    } catch (error) {
+      this.metrics.failures.inc({ operation: 'register' });
+      throw error;
+    }
+  }
+
+  private newId(requested: string | undefined): string {
+    if (requested === undefined) return randomUUID().slice(0, 8);
+    if (!SAFE_NAME.test(requested)) throw new BadRequestError(`kernel id ${JSON.stringify(requested)}: use 1-64 letters, digits, '.', '_' or '-'`);
+    if (this.kernels.has(requested)) throw new BadRequestError(`kernel id "${requested}" is already registered: choose another or DELETE /kernels/${requested} first`);
+    return requested;
+  }
+
+  private add(id: string, source: KernelSource, recorder: Recorder, storeName: string, release: () => Promise<void>): RegisteredKernel {
+    if (!SAFE_NAME.test(storeName)) throw new BadRequestError(`store name ${JSON.stringify(storeName)}: use 1-64 letters, digits, '.', '_' or '-'`);
+    const store = new LocalStore(join(this.options.storeRoot, storeName));
+    const kernel = new RegisteredKernel(id, source, recorder, store, storeName, this.metrics, release);
+    this.kernels.set(id, kernel);
+    return kernel;
+  }
+
+  /** Lets go of a kernel (it keeps running); its store stays. */
+  async unregister(id: string): Promise<void> {
+    const kernel = this.get(id);
+    this.kernels.delete(id);
+    await kernel.close();
+  }
+
+  /** The stores under storeRoot (a suspended session's store outlives its kernel). */
+  async stores(): Promise<string[]> {
+    const entries = await readdir(this.options.storeRoot, { withFileTypes: true }).catch(() => []);
+    return entries.filter((e) => e.isDirectory() && SAFE_NAME.test(e.name)).map((e) => e.name).sort();
+  }
+
+  /** An existing store by name. */
+  store(name: string): LocalStore {
+    if (!SAFE_NAME.test(name) || !existsSync(join(this.options.storeRoot, name))) throw new UnknownStoreError(name);
+    return new LocalStore(join(this.options.storeRoot, name));
+  }
+
+  /**
+   * Restores a checkpoint of a store (default the latest) into a new kernel started here, and
+   * registers it; it continues that store. The kernel that wrote it may be gone (a suspended session).
+   */
+  async restore(storeName: string, checkpointId: string | undefined, fresh: FreshKernelOptions = {}): Promise<RestoreOutcome> {
+    const store = this.store(storeName);
+    const newId = this.newId(fresh.id);
+    const t0 = performance.now();
+    try {
+      const stored = await store.open<CheckpointBody>(checkpointId);
+      const { kernel, report } = await restoreToNewKernel(stored, this.launchOptions(fresh), { timeoutMs: this.options.timeoutMs });
+      return this.adopt(newId, `store:${storeName}`, storeName, kernel, report, 'restore', t0);
+    } catch (error) {
+      this.metrics.failures.inc({ operation: 'restore' });
+      throw error;
+    }
+  }
+
+  /**
+   * Moves the kernel's state into a new kernel started here (live: no store in between), verifies
+   * it and registers it. The source keeps running: the caller stops it once it has seen the report.
+   * The new kernel runs in the source's working directory when that exists here.
+   */
+  async migrate(id: string, fresh: FreshKernelOptions = {}): Promise<RestoreOutcome> {
+    const source = this.get(id);
+    const newId = this.newId(fresh.id);
+    const cwd = fresh.cwd ?? (existsSync(source.recorder.hello.cwd) ? source.recorder.hello.cwd : undefined);
+    const t0 = performance.now();
+    const target = await launchKernel({ ...this.launchOptions({ ...fresh, cwd }) });
+    try {
+      const report = await source.exclusive(() => migrateLive(source.recorder, target.client, { timeoutMs: this.options.timeoutMs }));
+      return this.adopt(newId, id, source.storeName, target, report, 'migrate', t0);
+    } catch (error) {
+      this.metrics.failures.inc({ operation: 'migrate' });
+      await target.dispose().catch(() => {});
+      throw error;
+    }
+  }
+
+  private launchOptions(fresh: FreshKernelOptions) {
+    return { python: fresh.python ?? this.options.python, cwd: fresh.cwd ?? this.options.defaultCwd, outlive: true, timeoutMs: this.options.timeoutMs };
+  }
+
+  private adopt(newId: string, from: string, storeName: string, kernel: Kernel, report: RestoreReport, operation: 'restore' | 'migrate', t0: number): RestoreOutcome {
+    this.metrics.restoreSeconds.observe({ operation }, (performance.now() - t0) / 1000);
+    const lost = report.verification.variables.filter((v) => v.outcome === 'lost').map((v) => v.name);
+    if (lost.length > 0) this.metrics.lostVariables.inc({ operation }, lost.length);
+    const adopted = this.add(newId, { kind: 'started', connectionFile: kernel.connectionFile, from }, report.recorder, storeName, () => kernel.detach());
+    return { kernel: adopted.state(), connectionFile: kernel.connectionFile, ok: report.verification.ok, totals: report.verification.totals, timings: report.timings, lost };
+  }
+
+  log(storeName: string): Promise<LogEntry[]> {
+    return log(this.store(storeName));
+  }
+
+  async gc(storeName: string, keep: number | undefined, keepWithinMs: number | undefined): Promise<GcResult> {
+    if (keep === undefined && keepWithinMs === undefined) throw new BadRequestError('gc needs keep and/or keepWithinSeconds (the latest checkpoint is always kept)');
+    try {
+      return await gc(this.store(storeName), { keep, keepWithin: keepWithinMs });
+    } catch (error) {
+      this.metrics.failures.inc({ operation: 'gc' });
+      throw error;
+    }
+  }
+
+  /** Handles a preemption notice (one at a time: a second one while the first runs is refused). */
+  async handleNotice(deadlineSeconds: number): Promise<NoticeReport> {
+    if (this.notice) throw new NoticeInProgressError();
+    this.notice = handleNotice([...this.kernels.values()], deadlineSeconds);
+    try {
+      this.lastNotice = await this.notice;
+      return this.lastNotice;
+    } finally {
+      this.notice = undefined;
+    }
+  }
+
+  /** Lets go of every kernel (they keep running). */
+  async close(): Promise<void> {
+    const kernels = [...this.kernels.values()];
+    this.kernels.clear();
+    await Promise.all(kernels.map((k) => k.close().catch(() => {})));
+  }
+}
