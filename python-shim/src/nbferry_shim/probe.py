@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from sys import getrefcount
 from typing import Any, Iterable
 
-from . import arraysum, codescan, files, hashing, kinds, reduced
+from . import arraysum, codescan, files, hashing, kinds, reduced, weakrefs
 from .budget import OverBudget
 from .userbound import Bounded, UserCodeOverBudget
 
@@ -265,6 +265,8 @@ class DigestPickler(pickle.Pickler):
             key = files.fingerprint_key(obj)  # closed: content is (type, name, mode, closed)
             if key is not None:
                 return (tuple, (key,))
+        if t is weakref.ref or t in weakrefs.WEAK_CONTAINERS:
+            return self._weak(obj, t)
         reason = kinds.unserializable_reason(obj)
         if reason is not None:
             return self._opaque(obj, reason)
@@ -277,6 +279,27 @@ class DigestPickler(pickle.Pickler):
         if self._pd is not None and isinstance(obj, self._pd.Index):
             self._ignore_index(obj)
         return self._generic(obj, t)
+
+    def _weak(self, obj: Any, t: type) -> Any:
+        """A weak reference digests as its target's content, and ties the target to this
+        variable's sharing: saved in one group, the weakref is rebuilt to the restored target
+        (weakrefs.py). Weak sets digest their members' digests sorted (their order is by hash)."""
+        if t is weakref.ref:
+            target = obj()
+            if target is None:
+                return (tuple, (("\x00weakref", "dead"),))
+            if type(target) not in _ATOMS:
+                self.shared.add(id(target))
+            return (tuple, (("\x00weakref",),), target)
+        if t is weakref.WeakSet:
+            members = list(obj)
+            self.shared.update(id(m) for m in members if type(m) not in _ATOMS)
+            digests = sorted((sub_digest(m, self.user_ns, self.algo, self.deadline) or "?") for m in members)
+            return (tuple, (("\x00weakset",),), digests)
+        items = list(obj.items())
+        weak = 0 if t is weakref.WeakKeyDictionary else 1
+        self.shared.update(id(kv[weak]) for kv in items if type(kv[weak]) not in _ATOMS)
+        return (tuple, (("\x00" + t.__name__,),), items)
 
     def _ignore_index(self, idx: Any) -> None:
         """A pandas Index is immutable: sharing one (df.copy() does) is not user-visible sharing.
