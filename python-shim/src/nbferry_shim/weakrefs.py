@@ -99,8 +99,8 @@ def check_targets(values: dict[str, Any], targets: dict[int, Any], user_ns: dict
 
 
 def reached_ids(values: dict[str, Any], wanted: set[int], user_ns: dict[str, Any] | None) -> set[int]:
-    """The ids of `wanted` found by a strong-reference walk from `values` (weakrefs not followed,
-    modules, library classes and the user namespace not entered: none of them is pickled)."""
+    """The ids of `wanted` found by a strong-reference walk from `values` (weakrefs not followed;
+    modules, library classes and functions' globals not entered: pickle saves none of them)."""
     found: set[int] = set()
     seen: set[int] = set()
     skip = {id(user_ns)} if user_ns is not None else set()
@@ -120,5 +120,8 @@ def reached_ids(values: dict[str, Any], wanted: set[int], user_ns: dict[str, Any
         visited += 1
         if visited > _WALK_LIMIT:
             break
+        if t is types.FunctionType:  # its module's globals are not pickled with it
+            stack.extend(x for x in (o.__defaults__, o.__kwdefaults__, o.__closure__, o.__dict__) if x)
+            continue
         stack.extend(gc.get_referents(o))
     return found
