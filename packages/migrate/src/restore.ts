@@ -50,6 +50,11 @@ export interface RestoreOptions extends CallOptions, TrustOptions {
    * fallback (which clears every name the checkpoint owns and starts over).
    */
   unchangedGroups?: ReadonlyMap<string, readonly string[]>;
+  /**
+   * Fingerprint every variable after the restore, also those an intact load already proves
+   * (`proven` in the verification). Default false.
+   */
+  fullVerification?: boolean;
 }
 
 /**
@@ -202,14 +207,33 @@ async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: Kern
   const expected = new Map(Object.entries(body.fingerprints.values));
   // Kept names were proven equal before the restore (their fingerprints, checkout.ts): not hashed again.
   const keptNames = new Set([...kept].flatMap((g) => options.unchangedGroups?.get(g) ?? []));
-  const present = await fingerprints(recorder, [...expected.keys()].filter((n) => !keptNames.has(n)), body.fingerprints.algo, call);
+  // An intact load proves what it bound (faithful types, same package versions): not hashed
+  // again. Nor is what had no fingerprint at checkpoint (it is unverifiable whatever it holds).
+  // Both are only checked to be present.
+  const proven = options.fullVerification || mismatches.length > 0 ? new Set<string>() : provenByLoad(plan, problem, body.fingerprints.faithful);
+  const unhashed = options.fullVerification
+    ? new Set<string>()
+    : new Set([...expected.keys()].filter((n) => !keptNames.has(n) && (proven.has(n) || expected.get(n) === null)));
+  const toHash = [...expected.keys()].filter((n) => !keptNames.has(n) && !unhashed.has(n));
+  const present = toHash.length > 0 ? await fingerprints(recorder, toHash, body.fingerprints.algo, call) : {};
   const actual = new Map<string, string | null>([...keptNames].map((n) => [n, expected.get(n) ?? null]));
   for (const [name, fp] of Object.entries(present)) {
     if (fp.error === 'not defined') continue;
     actual.set(name, fp.reliable ? fp.digest : null);
   }
+  if (unhashed.size > 0) {
+    const bound = new Set(await userNames(target, call));
+    for (const name of unhashed) if (bound.has(name)) actual.set(name, null);
+  }
   const method = new Map(plan.variables.map((v) => [v.name, v.decision === 'serialize' ? ('load' as const) : ('rerun' as const)]));
-  const verification = verify({ expected, actual, method, failures: unrecoverable, allowRecomputedDifferent: options.allowRecomputedDifferent });
+  const verification = verify({
+    expected,
+    actual,
+    method,
+    failures: unrecoverable,
+    proven,
+    allowRecomputedDifferent: options.allowRecomputedDifferent,
+  });
   const t4 = performance.now();
   await recorder.sync(call);
 
@@ -412,6 +436,25 @@ function activeWriter(problem: PlanningProblem, name: string): PlanningProblem['
 }
 
 /** Every name a restore of this checkpoint may bind or delete: its variables and whatever its cells write. */
+/**
+ * Names the program bound last by loading them (no rerun rebinds them afterwards) whose types
+ * pickle faithfully: the load's checksum and unpickling prove their values.
+ */
+function provenByLoad(plan: ReplicationPlan, problem: PlanningProblem, faithful: readonly string[] | undefined): Set<string> {
+  if (!faithful || faithful.length === 0) return new Set();
+  const cells = new Map(problem.cells.map((c) => [c.id, c]));
+  const lastLoaded = new Set<string>();
+  for (const step of plan.program) {
+    if (step.kind === 'load') {
+      for (const name of step.names) lastLoaded.add(name);
+      continue;
+    }
+    const cell = cells.get(step.cell);
+    for (const name of [...(cell?.writes ?? []), ...(cell?.deletes ?? [])]) lastLoaded.delete(name);
+  }
+  return new Set(faithful.filter((name) => lastLoaded.has(name)));
+}
+
 function ownedNames(problem: PlanningProblem): Set<string> {
   const names = new Set<string>();
   for (const group of problem.groups) for (const name of group.names) names.add(name);

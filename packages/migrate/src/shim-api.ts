@@ -11,6 +11,11 @@ export interface MeasuredVariable {
   module: string;
   fingerprint: string | null;
   reliable: boolean;
+  /**
+   * An intact load of it (checksum matched, unpickled) rebuilds exactly this value: its types
+   * pickle faithfully (the shim's faithful.py). Absent from older shims: treated as false.
+   */
+  faithful?: boolean;
   provenance: string;
   group: number;
 }

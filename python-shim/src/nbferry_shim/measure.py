@@ -266,6 +266,8 @@ def _measure(shim: "Shim", ns: dict[str, Any], names: list[str], algo: str, budg
             "module": type(ns[n]).__module__,
             "fingerprint": pr.digest,
             "reliable": pr.reliable,
+            # An intact load of it proves its value: verification need not fingerprint it again.
+            "faithful": pr.reliable and pr.unfaithful is None,
             "fingerprintSec": pr.seconds,
             "provenance": ent.provenance if ent else "unknown",
             "writer": ent.writer if ent else 0,

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from sys import getrefcount
 from typing import Any, Iterable
 
-from . import arraysum, codescan, files, hashing, kinds, reduced, weakrefs
+from . import arraysum, codescan, faithful, files, hashing, kinds, reduced, weakrefs
 from .budget import OverBudget
 from .userbound import Bounded, UserCodeOverBudget
 
@@ -55,6 +55,7 @@ class Probe:
     digested: bool = True  # False for reach-only probes (attach-time scan) and unhashed ones
     aborted: bool = False  # the pass ran past its deadline: nothing here is complete
     arrays: frozenset[int] = frozenset()  # ids of arrays whose digests went through the ArrayCache
+    unfaithful: str | None = None  # why an intact load might not rebuild this value exactly (faithful.py)
     estimate: float | None = None  # unhashed entries: expected seconds of a full pass (backed off)
 
     @property
@@ -129,6 +130,7 @@ class DigestPickler(pickle.Pickler):
         self.nondet: list[str] = []
         self.opaque: list[str] = []
         self.unser: str | None = None
+        self.unfaithful: str | None = None
         self.has_views = False
         self.hasher = getattr(sink, "h", None)
         self.cache: ArrayCache | None = None
@@ -324,6 +326,10 @@ class DigestPickler(pickle.Pickler):
         return (tuple, (("\x00opaque", type(obj).__module__, type(obj).__qualname__),))
 
     def _generic(self, obj: Any, t: type) -> Any:
+        if self.unfaithful is None:
+            why = faithful.unfaithful_reason(t)
+            if why is not None and not kinds.importable(obj):  # a function pickled by name is itself
+                self.unfaithful = why
         rv = reduced.MEMO.get(obj) if reduced.MEMO.active else None
         if rv is None:
             try:
@@ -603,6 +609,7 @@ def probe(obj: Any, user_ns: dict[str, Any] | None, *, algo: str | None = None,
         seconds=time.perf_counter() - t0,
         digested=digest,
         arrays=frozenset(p.arrays),
+        unfaithful=p.unfaithful,
     )
 
 
