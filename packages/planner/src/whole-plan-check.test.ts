@@ -39,3 +39,30 @@ describe('whole-plan check: a restore is never predicted slower than rerunning w
     expect(plan.predicted.restoreMs).toBeCloseTo(5, 3);
   });
 });
+
+describe('an unserializable group reruns only its own cells when their inputs can be loaded', () => {
+  it('loads the inputs its writers read at their saved versions: nothing upstream of them reruns', () => {
+    // 1: raw = read() (30 s)   2: df = clean(raw) (20 s)   3: fig = plot(df); cursor = Cursor(fig) (0.1 s)
+    // 4: fig.suptitle(title) (0.1 s, reads fig, cursor)   {fig, cursor} unserializable (a weakref outside it)
+    const session = problem(
+      [
+        cell(1, 30_000, { writes: ['raw'] }),
+        cell(2, 20_000, { reads: ['raw'], writes: ['df'] }),
+        cell(3, 100, { reads: ['df'], writes: ['fig', 'cursor'] }),
+        cell(4, 100, { reads: ['fig', 'cursor'], writes: ['fig', 'cursor'] }),
+      ],
+      [
+        group('raw', ['raw'], 5 * MB),
+        group('df', ['df'], 5 * MB),
+        group('fig', ['fig', 'cursor'], 0, { serializable: false, reason: 'weakref to an object outside its group' }),
+      ],
+    );
+    const plan = planReplication(session);
+    expect(verifyPlan(session, plan)).toEqual([]);
+    expect(plan.rerun).toEqual([3, 4]);
+    expect(plan.serialize).toEqual(['raw', 'df']);
+    expect(plan.program.findIndex((s) => s.kind === 'load' && s.group === 'df')).toBeLessThan(
+      plan.program.findIndex((s) => s.kind === 'run' && s.cell === 3),
+    );
+  });
+});
