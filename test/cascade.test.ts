@@ -35,18 +35,20 @@ describe('no rerun cascades', () => {
   it('a figure group holding weakrefs to its own artists is saved whole: no cell upstream of it reruns', async () => {
     const source = await start();
     await source.run(
-      `import weakref\nimport numpy as np\nimport pandas as pd\nimport matplotlib\nmatplotlib.use("Agg")\nimport matplotlib.pyplot as plt`,
-      `train = ${FRAME}`,
-      'train["age"] = train["age"].fillna(train["age"].median())',
+      `import time\nimport weakref\nimport numpy as np\nimport pandas as pd\nimport matplotlib\nmatplotlib.use("Agg")\nimport matplotlib.pyplot as plt`,
+      // The data cells take a while (sleep), as the field report's did: rerunning them is the cascade.
+      `time.sleep(0.8)\ntrain = ${FRAME}`,
+      'time.sleep(0.8)\ntrain["age"] = train["age"].fillna(train["age"].median())',
       'class HoverCursor:\n    def __init__(self, ax):\n        self.ax = weakref.ref(ax)\n        self.tracked = weakref.WeakValueDictionary()\n    def track(self, label, artist):\n        self.tracked[label] = artist',
       'fig, axes = plt.subplots(1, 2)\ncursor = HoverCursor(axes[0])',
       'counts, edges, patches = axes[0].hist(train["age"], bins=10)\ncursor.track("age", patches[0])',
-      'train["fare_log"] = np.log1p(train["fare"])',
+      'time.sleep(0.8)\ntrain["fare_log"] = np.log1p(train["fare"])',
       'points = axes[1].scatter(train["age"], train["fare_log"])\ncursor.track("fare", points)',
       'train["bin"] = pd.cut(train["age"], bins=[0, 18, 35, 120], labels=False)',
     );
     const m = await move(source);
     const cursor = m.report.plan.variables.find((v) => v.name === 'cursor')!;
+    expect(m.saved.checkpoint.manifest.body.problem.groups.find((g) => g.names.includes('cursor'))!.serializable).toBe(true);
     expect(cursor.decision).toBe('serialize');
     // Only the import-only cell (it replays matplotlib.use) may rerun; nothing that computed.
     expect(m.report.plan.rerun.length).toBeLessThanOrEqual(1);

@@ -222,7 +222,7 @@ async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: Kern
     actual.set(name, fp.reliable ? fp.digest : null);
   }
   if (unhashed.size > 0) {
-    const bound = new Set(await userNames(target, call));
+    const bound = new Set(await boundNames(target, [...unhashed], call));
     for (const name of unhashed) if (bound.has(name)) actual.set(name, null);
   }
   const method = new Map(plan.variables.map((v) => [v.name, v.decision === 'serialize' ? ('load' as const) : ('rerun' as const)]));
@@ -460,6 +460,16 @@ function ownedNames(problem: PlanningProblem): Set<string> {
   for (const group of problem.groups) for (const name of group.names) names.add(name);
   for (const cell of problem.cells) for (const name of [...cell.writes, ...cell.deletes]) names.add(name);
   return names;
+}
+
+/** Which of `names` the target's namespace binds. */
+async function boundNames(target: KernelClient, names: readonly string[], call: CallOptions): Promise<string[]> {
+  return evaluateJson<string[]>(
+    target,
+    '',
+    `__import__("json").dumps([n for n in ${JSON.stringify(names)} if n in get_ipython().user_ns])`,
+    call,
+  );
 }
 
 /** The target's user variables (as %who lists them). */
