@@ -40,14 +40,8 @@ def rebuild_dead_weakref() -> weakref.ref[Any]:
     return weakref.ref(_Gone())
 
 
-def rebuild_weak_values(cls: type, items: list[tuple[Any, Any]]) -> Any:
-    d = cls()
-    for k, v in items:
-        d[k] = v
-    return d
-
-
-def rebuild_weak_keys(cls: type, items: list[tuple[Any, Any]]) -> Any:
+def rebuild_weak_mapping(cls: type, items: list[tuple[Any, Any]]) -> Any:
+    """A WeakValueDictionary or WeakKeyDictionary, filled in the saved order."""
     d = cls()
     for k, v in items:
         d[k] = v
@@ -73,12 +67,12 @@ def reduce_weak(obj: Any, t: type, targets: dict[int, Any]) -> Any:
         items = list(obj.items())
         for _, v in items:
             targets[id(v)] = v
-        return (rebuild_weak_values, (t, items))
+        return (rebuild_weak_mapping, (t, items))
     if t is weakref.WeakKeyDictionary:
         items = list(obj.items())
         for k, _ in items:
             targets[id(k)] = k
-        return (rebuild_weak_keys, (t, items))
+        return (rebuild_weak_mapping, (t, items))
     if t is weakref.WeakSet:
         members = list(obj)
         for m in members:
