@@ -13,9 +13,12 @@ type Assemble = (d: Decision) => ReplicationPlan;
  * the chosen plan slower than the two plans anyone would compare it with: rerun everything that
  * is needed and load nothing (rerun-all, minus the cells no variable needs) or save everything
  * serializable. Both are valid decisions; whichever predicts better under the objective, extra
- * loads included, is returned instead (ties keep the min-cut plan).
+ * loads included, is returned instead (ties keep the min-cut plan). Only plans with extra loads
+ * are compared: the others are optimal as they are (and planning stays linear).
  */
 export function cheapestWholePlan(ctx: PlanningContext, minCut: ReplicationPlan, assemble: Assemble): ReplicationPlan {
+  // Without extra loads the plan's prediction is the min-cut's objective, which no valid plan beats.
+  if (minCut.predicted.extraLoads === 0) return minCut;
   const { history: h, feasibility: f } = ctx;
   const groupCount = h.groupNames.length;
   const candidates: [PlanChoice, ReplicationPlan][] = [];
