@@ -30,6 +30,16 @@ def test_unverifiable_values_are_never_faithful(sess: Any) -> None:
     assert v["reliable"] is False and v["faithful"] is False
 
 
+def test_a_library_class_whose_setstate_drops_state_is_not_faithful_estimators_are(sess: Any) -> None:
+    sess.run("from sklearn.utils import Bunch\nfrom sklearn.linear_model import LinearRegression\n"
+             "import numpy as np\n"
+             "result = Bunch(importances=np.ones(3))\nresult.note = 'kept only in __dict__'\n"
+             "model = LinearRegression().fit(np.arange(6).reshape(3, 2), np.arange(3))")
+    v = sess.call("measure")[0]["variables"]
+    assert v["result"]["faithful"] is False  # Bunch.__setstate__ drops its attributes
+    assert v["model"]["faithful"] is True
+
+
 def test_rule_by_type() -> None:
     import collections
 
