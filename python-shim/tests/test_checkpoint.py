@@ -66,9 +66,9 @@ def test_round_trip_into_fresh_namespace(sess: Any, shell: Any, tmp_path: Any) -
     sess.run(SETUP)
     m, saved = _save_all(sess, str(tmp_path))
     unser = {tuple(g["names"]): g["reason"] for g in m["groups"] if not g["serializable"]}
-    # SETUP is deterministic (a seeded RandomState; numpy.random is imported at the top of this file,
-    # so the cell is never its "first use"): its modules are left to a rerun of the cell.
-    assert unser == {("np",): "module", ("pd",): "module"}
+    # SETUP imports and computes: its modules are saved by name (re-imported on load), so a restore
+    # need not rerun the cell for them and clobber what it computed.
+    assert unser == {}
     assert [g for g in m["groups"] if "view" in g["names"]][0]["names"] == ["arr", "rev", "view"]
     assert [g for g in m["groups"] if "alias" in g["names"]][0]["names"] == ["alias", "nested"]
     assert [g for g in m["groups"] if "pts" in g["names"]][0]["names"] == ["Point", "pts"]
@@ -83,7 +83,8 @@ def test_round_trip_into_fresh_namespace(sess: Any, shell: Any, tmp_path: Any) -
     res = s2.call("load", dir=str(tmp_path), blobs=blobs, fingerprints=True)[0]["results"]
     assert all(r["ok"] for r in res), res
     got = {n: fp for r in res for n, fp in r["fingerprints"].items()}
-    assert got == {n: expected[n] for n in got} and len(got) == len(expected) - 2
+    assert got == {n: expected[n] for n in got} and len(got) == len(expected)
+    assert got["np"] == expected["np"]
     fps = s2.call("fingerprint", names=sorted(got))[0]["fingerprints"]
     assert {n: v["digest"] for n, v in fps.items()} == got
 
@@ -100,7 +101,7 @@ def test_round_trip_into_fresh_namespace(sess: Any, shell: Any, tmp_path: Any) -
     assert ns["helper"](2) == 20 and ns["pts"][0].scaled() == 10  # live globals of the new kernel
     assert ns["helper"].__globals__ is ns
     loads = [r for r in s2.records() if r["kind"] == "load"]
-    assert len(loads) == 1 and set(loads[0]["created"]) == set(got)  # one record per load request
+    assert len(loads) == 1 and set(loads[0]["created"]) | {"np", "pd"} == set(got)  # one record per load request
     assert s2.call("hello")[0]["unknownProvenance"] == []
 
 

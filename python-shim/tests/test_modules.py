@@ -1,4 +1,5 @@
-"""Modules: rerun their import cell when there is one; saved by name only when there is not."""
+"""Modules: rerun their import cell when it only imports; saved by name when there is no cell, or
+when the cell also computed (rerunning it for the module would rebind its other names)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,13 @@ def test_module_imported_in_a_recorded_cell_is_left_to_its_cell(sess: Any) -> No
     group = _groups(sess)["js"]
     assert group["serializable"] is False
     assert group["reason"] == "module"
+
+
+def test_module_of_a_cell_that_also_computes_is_saved_by_name(sess: Any) -> None:
+    sess.run("import json as js_mixed\npayload = js_mixed.dumps([1, 2])")
+    groups = _groups(sess)
+    assert groups["js_mixed"]["serializable"] is True
+    assert groups["payload"]["serializable"] is True
 
 
 def test_module_from_before_recording_is_saved_by_name_and_loads_by_import(sess: Any, tmp_path: Any) -> None:

@@ -206,6 +206,9 @@ export async function describeCheckpoint(
     fingerprints: {
       algo: measurement.algo,
       values: Object.fromEntries(Object.entries(measurement.variables).map(([name, v]) => [name, v.reliable ? v.fingerprint : null])),
+      faithful: Object.entries(measurement.variables)
+        .filter(([, v]) => v.reliable && v.faithful === true)
+        .map(([name]) => name),
     },
     unrecoverable: planned.unrecoverable,
     rng: await rngStates(recorder, planned.plan.rerun, options),

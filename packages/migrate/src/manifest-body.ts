@@ -7,8 +7,12 @@ export interface CheckpointBody {
   /** The problem as planned, so a restore can re-plan around a blob that fails to load. */
   problem: PlanningProblem;
   plan: ReplicationPlan;
-  /** Content fingerprints at checkpoint time (null: could not be fingerprinted). */
-  fingerprints: { algo: string; values: Record<string, string | null> };
+  /**
+   * Content fingerprints at checkpoint time (null: could not be fingerprinted). `faithful`: names
+   * an intact load reproduces exactly (see MeasuredVariable.faithful); a restore that loads them
+   * last does not fingerprint them again. Absent in older checkpoints: everything is fingerprinted.
+   */
+  fingerprints: { algo: string; values: Record<string, string | null>; faithful?: string[] };
   /** Variables no plan could bring back (unserializable and not recomputable), with why. */
   unrecoverable: { name: string; reason: string }[];
   /** Global RNG states before each rerun cell, so reruns draw the same numbers. */

@@ -52,6 +52,11 @@ export interface RestoreOptions extends CallOptions, TrustOptions {
    */
   unchangedGroups?: ReadonlyMap<string, readonly string[]>;
   /**
+   * Fingerprint every variable after the restore, also those an intact load already proves
+   * (`proven` in the verification). Default false.
+   */
+  fullVerification?: boolean;
+  /**
    * A usable prompt before the largest groups have arrived: the loads no rerun needs run last, on a
    * worker thread in the kernel (smallest first), and `onUsable` is called as soon as
    * everything else is restored and verified; a cell that touches a name still in flight waits for
@@ -240,15 +245,27 @@ async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: Kern
 
   progress({ phase: 'verify' });
   const expected = new Map(Object.entries(body.fingerprints.values));
-  // Kept names were proven equal before the restore (their fingerprints, checkout.ts): not hashed
-  // again; names loading in the background are fingerprinted by the kernel as they arrive.
+  // Kept names were proven equal before the restore (their fingerprints, checkout.ts): not hashed again.
   const keptNames = new Set([...kept].flatMap((g) => options.unchangedGroups?.get(g) ?? []));
+  // An intact load proves what it bound (faithful types, same package versions): not hashed
+  // again. Nor is what had no fingerprint at checkpoint (it is unverifiable whatever it holds).
+  // Both are only checked to be present. Names loading in the background are fingerprinted by the
+  // kernel as they arrive (those a load proves are not).
   const inFlight = new Set(background?.names ?? []);
-  const present = await fingerprints(recorder, [...expected.keys()].filter((n) => !keptNames.has(n) && !inFlight.has(n)), body.fingerprints.algo, call);
+  const proven = options.fullVerification || mismatches.length > 0 ? new Set<string>() : provenByLoad(plan, problem, body.fingerprints.faithful);
+  const unhashed = options.fullVerification
+    ? new Set<string>()
+    : new Set([...expected.keys()].filter((n) => !keptNames.has(n) && !inFlight.has(n) && (proven.has(n) || expected.get(n) === null)));
+  const toHash = [...expected.keys()].filter((n) => !keptNames.has(n) && !unhashed.has(n) && !inFlight.has(n));
+  const present = toHash.length > 0 ? await fingerprints(recorder, toHash, body.fingerprints.algo, call) : {};
   const actual = new Map<string, string | null>([...keptNames].map((n) => [n, expected.get(n) ?? null]));
   for (const [name, fp] of Object.entries(present)) {
     if (fp.error === 'not defined') continue;
     actual.set(name, fp.reliable ? fp.digest : null);
+  }
+  if (unhashed.size > 0) {
+    const bound = new Set(await boundNames(target, [...unhashed], call));
+    for (const name of unhashed) if (bound.has(name)) actual.set(name, null);
   }
   let usableMs: number | undefined;
   let lastByteMs: number | undefined;
@@ -273,11 +290,19 @@ async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: Kern
       loadedGroups += 1;
       loadedBytes += event.bytes ?? 0;
       steps.push({ label: `load ${step.group} (${step.names.join(', ')}) in the background`, ms: (event.seconds ?? 0) * 1000 });
+      for (const name of event.names ?? []) actual.set(name, null); // bound; proven or fingerprinted below
       for (const [name, fp] of Object.entries(event.fingerprints ?? {})) actual.set(name, fp.reliable ? fp.digest : null);
     }
   }
   const method = new Map(plan.variables.map((v) => [v.name, v.decision === 'serialize' ? ('load' as const) : ('rerun' as const)]));
-  const verification = verify({ expected, actual, method, failures: unrecoverable, allowRecomputedDifferent: options.allowRecomputedDifferent });
+  const verification = verify({
+    expected,
+    actual,
+    method,
+    failures: unrecoverable,
+    proven,
+    allowRecomputedDifferent: options.allowRecomputedDifferent,
+  });
   const t4 = performance.now();
   await recorder.sync(call);
 
@@ -393,7 +418,11 @@ async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: Kern
     const finished = new Promise<void>((resolve) => (finish = resolve));
     // Listening before asking: the first group may arrive before the reply.
     const unsubscribe = recorder.events.on('backgroundLoad', (event) => (event.done ? finish() : events.push(event)));
-    const started = await loadBackground(recorder, later.map((s) => withFiles(loadSpec(s.group, s.names), s.group)), {
+    // What an intact load proves (as in the verification below) is bound, not fingerprinted.
+    const proven = options.fullVerification || mismatches.length > 0 ? new Set<string>() : provenByLoad(plan, problem, body.fingerprints.faithful);
+    const hashed = (names: readonly string[]) => names.filter((n) => !proven.has(n) && (body.fingerprints.values[n] ?? null) !== null);
+    const specs = later.map((s) => ({ ...withFiles(loadSpec(s.group, s.names), s.group), verify: hashed(s.names) }));
+    const started = await loadBackground(recorder, specs, {
       ...call,
       dir: blobs.dir,
       chunksDir: blobs.chunksDir,
@@ -511,11 +540,40 @@ function activeWriter(problem: PlanningProblem, name: string): PlanningProblem['
 }
 
 /** Every name a restore of this checkpoint may bind or delete: its variables and whatever its cells write. */
+/**
+ * Names the program bound last by loading them (no rerun rebinds them afterwards) whose types
+ * pickle faithfully: the load's checksum and unpickling prove their values.
+ */
+function provenByLoad(plan: ReplicationPlan, problem: PlanningProblem, faithful: readonly string[] | undefined): Set<string> {
+  if (!faithful || faithful.length === 0) return new Set();
+  const cells = new Map(problem.cells.map((c) => [c.id, c]));
+  const lastLoaded = new Set<string>();
+  for (const step of plan.program) {
+    if (step.kind === 'load') {
+      for (const name of step.names) lastLoaded.add(name);
+      continue;
+    }
+    const cell = cells.get(step.cell);
+    for (const name of [...(cell?.writes ?? []), ...(cell?.deletes ?? [])]) lastLoaded.delete(name);
+  }
+  return new Set(faithful.filter((name) => lastLoaded.has(name)));
+}
+
 function ownedNames(problem: PlanningProblem): Set<string> {
   const names = new Set<string>();
   for (const group of problem.groups) for (const name of group.names) names.add(name);
   for (const cell of problem.cells) for (const name of [...cell.writes, ...cell.deletes]) names.add(name);
   return names;
+}
+
+/** Which of `names` the target's namespace binds. */
+async function boundNames(target: KernelClient, names: readonly string[], call: CallOptions): Promise<string[]> {
+  return evaluateJson<string[]>(
+    target,
+    '',
+    `__import__("json").dumps([n for n in ${JSON.stringify(names)} if n in get_ipython().user_ns])`,
+    call,
+  );
 }
 
 /** The target's user variables (as %who lists them). */

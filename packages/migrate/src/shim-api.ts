@@ -11,6 +11,11 @@ export interface MeasuredVariable {
   module: string;
   fingerprint: string | null;
   reliable: boolean;
+  /**
+   * An intact load of it (checksum matched, unpickled) rebuilds exactly this value: its types
+   * pickle faithfully (the shim's faithful.py). Absent from older shims: treated as false.
+   */
+  faithful?: boolean;
   provenance: string;
   group: number;
 }
@@ -167,7 +172,8 @@ export async function load(
  */
 export async function loadBackground(
   recorder: Recorder,
-  blobs: LoadSpec[],
+  /** `verify`: the names to fingerprint once loaded (default all). */
+  blobs: (LoadSpec & { verify?: string[] })[],
   options: CallOptions & { dir: string; chunksDir?: string; algo: string },
 ): Promise<{ started: boolean; problems?: (string | null)[]; names?: string[] }> {
   const args = { blobs, dir: options.dir, algo: options.algo, ...(options.chunksDir === undefined ? {} : { chunksDir: options.chunksDir }) };

@@ -63,4 +63,35 @@ describe('verify', () => {
     expect(verify(input).ok).toBe(false);
     expect(verify({ ...input, allowRecomputedDifferent: true }).ok).toBe(true);
   });
+
+  it('counts a proven load as restored without its fingerprint, but never a missing one or a rerun', () => {
+    const report = verify({
+      expected: new Map<string, string | null>([
+        ['proven', 'h1'],
+        ['proven_missing', 'h2'],
+        ['proven_but_rerun', 'h3'],
+        ['opaque', null],
+      ]),
+      actual: new Map<string, string | null>([
+        ['proven', null],
+        ['proven_but_rerun', 'zz'],
+        ['opaque', null],
+      ]),
+      method: new Map([
+        ['proven', 'load'],
+        ['proven_missing', 'load'],
+        ['proven_but_rerun', 'rerun'],
+        ['opaque', 'load'],
+      ] as const),
+      failures: new Map(),
+      proven: new Set(['proven', 'proven_missing', 'proven_but_rerun', 'opaque']),
+    });
+    expect(report.variables.map((v) => [v.name, v.outcome])).toEqual([
+      ['opaque', 'unverifiable'],
+      ['proven', 'restored'],
+      ['proven_but_rerun', 'recomputed-different'],
+      ['proven_missing', 'lost'],
+    ]);
+    expect(report.variables.find((v) => v.name === 'proven')!.detail).toMatch(/checksum ok, unpickled/);
+  });
 });

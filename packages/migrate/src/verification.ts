@@ -4,7 +4,10 @@
  */
 
 export type VariableOutcome =
-  /** Loaded from the checkpoint; its fingerprint matches. */
+  /**
+   * Loaded from the checkpoint: its fingerprint matches, or the load proves it (checksum matched,
+   * unpickled, types that rebuild exactly: `proven`).
+   */
   | 'restored'
   /** Rerun from its cells; its fingerprint matches the original. */
   | 'recomputed-equal'
@@ -31,6 +34,12 @@ export interface VerificationInput {
   method: ReadonlyMap<string, 'load' | 'rerun'>;
   /** Why a name could not be brought back, where known (failed load, failed rerun, no plan). */
   failures: ReadonlyMap<string, string>;
+  /**
+   * Names bound last by a load whose blob's checksum matched and which unpickled, of types that
+   * pickle faithfully (the shim's faithful.py): that proves the value, so their fingerprint was not
+   * taken again (`actual` only says they are present). They count as restored.
+   */
+  proven?: ReadonlySet<string>;
   /**
    * The caller accepts variables that a rerun brought back with a different value (e.g. it knows
    * they are timestamps). Without it they make the report not ok.
@@ -62,6 +71,10 @@ export function verify(input: VerificationInput): VerificationReport {
     if (failure !== undefined && method === undefined) {
       // No plan brought it back: what the kernel holds under that name is not the checkpoint's.
       variables.push({ name, outcome: 'lost', detail: failure });
+      continue;
+    }
+    if (method === 'load' && expected !== null && input.proven?.has(name)) {
+      variables.push({ name, outcome: 'restored', detail: 'loaded intact (checksum ok, unpickled; its types rebuild exactly)' });
       continue;
     }
     const actual = input.actual.get(name) ?? null;

@@ -13,6 +13,7 @@ export type {
 export type {
   GroupDecision,
   GroupPlan,
+  PlanChoice,
   PlanDependencies,
   PlanPrediction,
   ReplicationPlan,

@@ -7,10 +7,17 @@ import type { Objective, PlanningProblem } from './problem.js';
 import { explainDecision } from './reasons.js';
 import type { GroupPlan, PlanDependencies, ReplicationPlan, RestoreStep, VariablePlan } from './replication-plan.js';
 import { buildRestoreProgram } from './restore-program.js';
+import { cheapestWholePlan } from './whole-plan-check.js';
 
 export interface PlanOptions {
   /** Max-flow algorithm. Push-relabel is the production solver; Dinic is the test oracle. */
   algorithm?: MaxFlowAlgorithm;
+  /**
+   * Return a whole-state plan (rerun what is needed and load nothing, or save everything) when it
+   * predicts better than the min-cut's once extra loads are counted. Default true; false gives
+   * the min-cut's plan as is (tests compare it with brute force).
+   */
+  wholePlanCheck?: boolean;
 }
 
 /**
@@ -26,7 +33,9 @@ export function planReplication(problem: PlanningProblem, options: PlanOptions =
   const caps = objectiveCapacities(ctx.costs, objective);
   const algorithm = options.algorithm ?? 'push-relabel';
   const decision = decideByMinCut(ctx.history, ctx.feasibility, caps, algorithm);
-  return assemblePlan(ctx, decision, objective, caps, algorithm);
+  const plan = assemblePlan(ctx, decision, objective, caps, algorithm);
+  if (options.wholePlanCheck === false) return plan;
+  return cheapestWholePlan(ctx, plan, (d) => assemblePlan(ctx, d, objective, caps, algorithm));
 }
 
 /** Turns a decision into the public plan: restore program, predictions, reasons. */

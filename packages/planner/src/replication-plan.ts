@@ -96,4 +96,11 @@ export interface SolverStats {
   quantum: number;
   /** Wall time spent building and solving the min-cut network (the only non-deterministic field). */
   solveMs: number;
+  /**
+   * Which plan was returned: the min-cut's, or a whole-state plan predicted to be faster once the
+   * restore program's extra loads are counted (see whole-plan-check.ts). Absent: 'min-cut'.
+   */
+  chosen?: PlanChoice;
 }
+
+export type PlanChoice = 'min-cut' | 'recompute-all' | 'save-all';

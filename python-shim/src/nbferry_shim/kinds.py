@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import sys
 import types
+import weakref
 from typing import Any
 
 from . import files
@@ -95,7 +96,11 @@ def unserializable_reason(obj: Any) -> str | None:
             return "thread"
     if "subprocess" in mods and isinstance(obj, mods["subprocess"].Popen):
         return "subprocess"
-    if isinstance(obj, (types.FrameType, memoryview)) or t.__name__ in ("weakref", "ReferenceType"):
+    # A plain weakref is not known-bad: the pickler saves it when its target is in the same group
+    # (weakrefs.py). Its subclasses (WeakMethod, KeyedRef) and proxies are.
+    if isinstance(obj, (types.FrameType, memoryview)) or (
+            t.__name__ in ("weakref", "ReferenceType", "KeyedRef", "WeakMethod", "weakproxy", "weakcallableproxy")
+            and t is not weakref.ref):
         return t.__name__
     return None
 

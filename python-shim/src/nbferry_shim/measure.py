@@ -173,16 +173,18 @@ def _estimate(values: dict[str, Any], user_ns: dict[str, Any] | None, sink: _Tim
 
 def _by_name(shim: "Shim", group: list[str], variables: dict[str, Any]) -> bool:
     """May this group's modules be saved by name (re-imported) rather than by rerunning their cell?
-    Yes when there is no cell to rerun (bound before the shim attached, or loaded), and when the
-    cell must not be rerun: it had side effects (they would happen again) or computed values a
-    rerun cannot reproduce (they would come back different, or be saved and mixed with new ones).
-    Otherwise rerunning the import cell is preferred: it also replays its configuration
-    (matplotlib.use, pd.set_option), which importing by name would skip."""
+    Yes when there is no cell to rerun (bound before the shim attached, or loaded); when the cell
+    must not be rerun: it had side effects (they would happen again) or computed values a rerun
+    cannot reproduce (they would come back different, or be saved and mixed with new ones); and
+    when the cell also computed: rerunning it for a module would rebind its other names, so the
+    plan would rerun (or reload after) everything that later changed them. Only an import-only
+    cell is left to be rerun: it is cheap, and it also replays its configuration (matplotlib.use,
+    pd.set_option), which importing by name skips."""
     if all(variables[n]["provenance"] != "cell" for n in group):
         return True
     for n in group:
         rec = shim.history.get(variables[n]["writer"]) if variables[n]["writer"] else None
-        if rec is None or rec.get("sideEffects") or rec.get("nondeterministic"):
+        if rec is None or rec.get("sideEffects") or rec.get("nondeterministic") or not rec.get("importOnly"):
             return True
     return False
 
@@ -283,6 +285,8 @@ def _measure(shim: "Shim", ns: dict[str, Any], names: list[str], algo: str, budg
             "module": type(ns[n]).__module__,
             "fingerprint": pr.digest,
             "reliable": pr.reliable,
+            # An intact load of it proves its value: verification need not fingerprint it again.
+            "faithful": pr.reliable and pr.unfaithful is None,
             "fingerprintSec": pr.seconds,
             "provenance": ent.provenance if ent else "unknown",
             "writer": ent.writer if ent else 0,

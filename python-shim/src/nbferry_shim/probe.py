@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from sys import getrefcount
 from typing import Any, Iterable
 
-from . import arraysum, codescan, files, hashing, kinds, reduced
+from . import arraysum, codescan, faithful, files, hashing, kinds, reduced, weakrefs
 from .budget import OverBudget
 from .userbound import Bounded, UserCodeOverBudget
 
@@ -55,6 +55,7 @@ class Probe:
     digested: bool = True  # False for reach-only probes (attach-time scan) and unhashed ones
     aborted: bool = False  # the pass ran past its deadline: nothing here is complete
     arrays: frozenset[int] = frozenset()  # ids of arrays whose digests went through the ArrayCache
+    unfaithful: str | None = None  # why an intact load might not rebuild this value exactly (faithful.py)
     estimate: float | None = None  # unhashed entries: expected seconds of a full pass (backed off)
 
     @property
@@ -129,6 +130,7 @@ class DigestPickler(pickle.Pickler):
         self.nondet: list[str] = []
         self.opaque: list[str] = []
         self.unser: str | None = None
+        self.unfaithful: str | None = None
         self.has_views = False
         self.hasher = getattr(sink, "h", None)
         self.cache: ArrayCache | None = None
@@ -265,6 +267,8 @@ class DigestPickler(pickle.Pickler):
             key = files.fingerprint_key(obj)  # closed: content is (type, name, mode, closed)
             if key is not None:
                 return (tuple, (key,))
+        if t is weakref.ref or t in weakrefs.WEAK_CONTAINERS:
+            return self._weak(obj, t)
         reason = kinds.unserializable_reason(obj)
         if reason is not None:
             return self._opaque(obj, reason)
@@ -277,6 +281,27 @@ class DigestPickler(pickle.Pickler):
         if self._pd is not None and isinstance(obj, self._pd.Index):
             self._ignore_index(obj)
         return self._generic(obj, t)
+
+    def _weak(self, obj: Any, t: type) -> Any:
+        """A weak reference digests as its target's content, and ties the target to this
+        variable's sharing: saved in one group, the weakref is rebuilt to the restored target
+        (weakrefs.py). Weak sets digest their members' digests sorted (their order is by hash)."""
+        if t is weakref.ref:
+            target = obj()
+            if target is None:
+                return (tuple, (("\x00weakref", "dead"),))
+            if type(target) not in _ATOMS:
+                self.shared.add(id(target))
+            return (tuple, (("\x00weakref",),), target)
+        if t is weakref.WeakSet:
+            members = list(obj)
+            self.shared.update(id(m) for m in members if type(m) not in _ATOMS)
+            digests = sorted((sub_digest(m, self.user_ns, self.algo, self.deadline) or "?") for m in members)
+            return (tuple, (("\x00weakset",),), digests)
+        items = list(obj.items())
+        weak = 0 if t is weakref.WeakKeyDictionary else 1
+        self.shared.update(id(kv[weak]) for kv in items if type(kv[weak]) not in _ATOMS)
+        return (tuple, (("\x00" + t.__name__,),), items)
 
     def _ignore_index(self, idx: Any) -> None:
         """A pandas Index is immutable: sharing one (df.copy() does) is not user-visible sharing.
@@ -301,6 +326,10 @@ class DigestPickler(pickle.Pickler):
         return (tuple, (("\x00opaque", type(obj).__module__, type(obj).__qualname__),))
 
     def _generic(self, obj: Any, t: type) -> Any:
+        if self.unfaithful is None:
+            why = faithful.unfaithful_reason(t)
+            if why is not None and not kinds.importable(obj):  # a function pickled by name is itself
+                self.unfaithful = why
         rv = reduced.MEMO.get(obj) if reduced.MEMO.active else None
         if rv is None:
             try:
@@ -580,6 +609,7 @@ def probe(obj: Any, user_ns: dict[str, Any] | None, *, algo: str | None = None,
         seconds=time.perf_counter() - t0,
         digested=digest,
         arrays=frozenset(p.arrays),
+        unfaithful=p.unfaithful,
     )
 
 

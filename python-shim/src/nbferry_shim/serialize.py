@@ -19,9 +19,10 @@ import marshal
 import pickle
 import sys
 import types
+import weakref
 from typing import Any
 
-from . import files, kinds, reduced
+from . import files, kinds, reduced, weakrefs
 
 _EMPTY = ("\x00nbferry-empty-cell",)
 
@@ -127,6 +128,8 @@ def make_pickler(file: Any, user_ns: dict[str, Any] | None, buffer_callback: Any
             # Types known to be picklable (unserializable_reason depends on the type alone, but
             # for files): a figure has ~30,000 objects of a few dozen types.
             self._fine_types: set[type] = set()
+            # Objects weakly referenced from the group, by id: checked after the dump (weakrefs.py).
+            self.weak_targets: dict[int, Any] = {}
 
         def reducer_override(self, obj: Any) -> Any:
             if reduced.MEMO.active:
@@ -153,6 +156,8 @@ def make_pickler(file: Any, user_ns: dict[str, Any] | None, buffer_callback: Any
             elif t is types.ModuleType and kinds.importable_module(obj):
                 # By name: loading imports it. Saved only when the planner chose to (see measure).
                 return (importlib.import_module, (obj.__name__,))
+            elif t is weakref.ref or t in weakrefs.WEAK_CONTAINERS:
+                return weakrefs.reduce_weak(obj, t, self.weak_targets)
             if t not in self._fine_types:
                 reason = kinds.unserializable_reason(obj)
                 if reason is not None and not (reason == "module" and base is not pickle.Pickler):
@@ -235,6 +240,12 @@ def dumps_group(values: dict[str, Any], user_ns: dict[str, Any] | None, file: An
         if _is_pandas_frame(v):
             p.note_pandas(v)  # type: ignore[attr-defined]
     p.dump(values)
+    targets = p.weak_targets  # type: ignore[attr-defined]
+    if targets:
+        why = weakrefs.check_targets(values, targets, user_ns)
+        targets.clear()
+        if why is not None:
+            raise Unserializable(why)
 
 
 def loads_group(data: Any, buffers: list[Any]) -> dict[str, Any]:
