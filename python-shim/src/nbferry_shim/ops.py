@@ -148,6 +148,9 @@ def build(shim: "Shim") -> dict[str, Handler]:
     handlers["load"] = lazy("staging", "op_load")  # blobs.op_load, plus `staged` sources
     handlers["stage_chunk"] = lazy("staging", "op_stage_chunk")
     handlers["stage_drop"] = lazy("staging", "op_stage_drop")
+    handlers["save_open"] = lazy("outbox", "op_save_open")
+    handlers["save_read"] = lazy("outbox", "op_save_read")
+    handlers["save_close"] = lazy("outbox", "op_save_close")
 
     def warm_load(args: dict[str, Any], bufs: list[memoryview]) -> tuple[Any, list[bytes]]:
         """Import what loading needs (the lazy op modules, the pickler: cloudpickle takes
