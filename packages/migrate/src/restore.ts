@@ -26,6 +26,7 @@ import { evaluateJson } from './kernel-json.js';
 import type { CheckpointBody } from './manifest-body.js';
 import type { ProgressListener } from './progress.js';
 import { fingerprints, load, setRng, type LoadResult, type LoadSpec } from './shim-api.js';
+import { remoteBlobSource } from './remote-blobs.js';
 import { verify, type VerificationReport } from './verification.js';
 import type { PreparedTarget } from './warm-up.js';
 
@@ -99,7 +100,9 @@ export async function restore(
   const checkpoint = typeof source === 'string' ? await openCheckpoint<CheckpointBody>(source, trust) : source;
   if (typeof source !== 'string') checkpoint.checkTrust(trust);
   assertCheckpointBody(checkpoint.manifest.body, checkpoint.dir);
-  const report = await replay(checkpoint.manifest, options.blobSource ?? { kind: 'dir', dir: checkpoint.blobsDir, chunksDir: checkpoint.chunksDir }, target, options);
+  // A checkpoint in a remote store (an object store): its chunks come through the coordinator.
+  const blobs: BlobSource = options.blobSource ?? (checkpoint.remote ? remoteBlobSource(checkpoint, checkpoint.remote) : { kind: 'dir', dir: checkpoint.blobsDir, chunksDir: checkpoint.chunksDir });
+  const report = await replay(checkpoint.manifest, blobs, target, options);
   // The target's state continues this checkpoint: its next checkpoint in this store names it as parent.
   setLastCheckpoint(report.recorder, { root: dirname(dirname(checkpoint.dir)), id: checkpoint.manifest.id, manifest: checkpoint.manifest, seq: report.recorder.graph.lastSeq });
   return report;

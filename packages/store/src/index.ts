@@ -25,6 +25,7 @@ export {
   SIGNATURE_FILE,
   configuredKey,
   decodeSignature,
+  encodeSignature,
   keyIdOf,
   readKeyFile,
   signManifest,
