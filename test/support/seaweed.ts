@@ -23,6 +23,8 @@ export interface Seaweed {
   createBucket(name: string): Promise<void>;
   /** SIGKILL: the store dies as a machine would. */
   kill(): Promise<void>;
+  /** Starts it again on the same data and ports (after `kill`). */
+  restart(): Promise<void>;
   stop(): Promise<void>;
   output(): string;
 }
@@ -55,10 +57,10 @@ export async function startSeaweed(): Promise<Seaweed> {
     '-ip.bind=127.0.0.1',
     `-master.port=${master}`,
     `-master.port.grpc=${masterGrpc}`,
-    '-master.volumeSizeLimitMB=1024',
+    '-master.volumeSizeLimitMB=512',
     `-volume.port=${volume}`,
     `-volume.port.grpc=${volumeGrpc}`,
-    '-volume.max=16',
+    '-volume.max=0', // as many volumes as the disk holds: each bucket takes several
     `-filer.port=${filer}`,
     `-filer.port.grpc=${filerGrpc}`,
     '-s3',
@@ -66,22 +68,28 @@ export async function startSeaweed(): Promise<Seaweed> {
     `-s3.port.grpc=${s3Grpc}`,
     `-s3.config=${config}`,
   ];
-  const child = spawn(weedBinary(), args, { cwd: scratch, stdio: ['ignore', 'pipe', 'pipe'] });
-  running.add(child);
+  let child!: ChildProcess;
+  let exited!: Promise<void>;
+  let output = '';
+  const collect = (chunk: Buffer) => {
+    output = (output + chunk.toString('utf8')).slice(-20_000);
+  };
+  const launch = () => {
+    child = spawn(weedBinary(), args, { cwd: scratch, stdio: ['ignore', 'pipe', 'pipe'] });
+    running.add(child);
+    child.stdout!.on('data', collect);
+    child.stderr!.on('data', collect);
+    const current = child;
+    exited = new Promise<void>((resolve) => current.once('exit', () => resolve()));
+    current.once('exit', () => running.delete(current));
+  };
+  launch();
   if (!hooked) {
     hooked = true;
     process.once('exit', () => {
       for (const c of running) c.kill('SIGKILL');
     });
   }
-  let output = '';
-  const collect = (chunk: Buffer) => {
-    output = (output + chunk.toString('utf8')).slice(-20_000);
-  };
-  child.stdout!.on('data', collect);
-  child.stderr!.on('data', collect);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.once('exit', () => running.delete(child));
   const endpoint = `http://127.0.0.1:${s3}`;
   const client = () => new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId, secretAccessKey } });
   const kill = async () => {
@@ -94,6 +102,7 @@ export async function startSeaweed(): Promise<Seaweed> {
     await kill();
     await rm(scratch, { recursive: true, force: true });
   };
+  const ready = async () => {
   // Ready when a signed request succeeds: a bucket can be created.
   const deadline = Date.now() + 90_000;
   const probe = client();
@@ -114,11 +123,12 @@ export async function startSeaweed(): Promise<Seaweed> {
     }
   }
   probe.destroy();
+  };
+  await ready();
   return {
     endpoint,
     accessKeyId,
     secretAccessKey,
-    pid: child.pid!,
     env: { AWS_ENDPOINT_URL: endpoint, AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey, AWS_REGION: 'us-east-1' },
     client,
     createBucket: async (name) => {
@@ -130,6 +140,14 @@ export async function startSeaweed(): Promise<Seaweed> {
       }
     },
     kill,
+    restart: async () => {
+      await kill();
+      launch();
+      await ready();
+    },
+    get pid() {
+      return child.pid!;
+    },
     stop,
     output: () => output,
   };

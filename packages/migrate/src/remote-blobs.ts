@@ -118,6 +118,9 @@ export function remoteBlobSource(checkpoint: StoredCheckpoint, remote: RemoteChu
         if (offset === 0) await recorder.request('stage_chunk', { key, offset: 0 }, call);
       } catch (error) {
         await recorder.request('stage_drop', { keys: [key] }, { timeoutMs: 10_000 }).catch(() => {});
+        // A damaged or missing chunk fails this blob's load (restore falls back, as for a bad file);
+        // a store that cannot be reached fails the restore.
+        if ((error as { code?: string }).code === 'CHUNK_MISMATCH') return { ok: false, error: { kind: 'checksum', message: (error as Error).message }, seconds: 0 } as LoadResult;
         throw error;
       }
       const { result } = await recorder.request<{ results: LoadResult[] }>('load', { blobs: [{ ...spec, staged: key }] }, call);
