@@ -190,8 +190,11 @@ describe('S3 store on real kernels', () => {
     expect(killed).toBeDefined();
     expect(failure).toMatchObject({ code: 'STORE_UNAVAILABLE' });
     expect(failure.message).toMatch(/previous one is intact/);
-    expect(await valueOf(source.client, 'float(b[:3].sum()) > 0 and a.sum() == 1000')).toBe('True');
-    await weed.restart();
+    try {
+      expect(await valueOf(source.client, 'bool(float(b[:3].sum()) > 0 and a.sum() == 1000)')).toBe('True');
+    } finally {
+      await weed.restart();
+    }
     expect(await store.latestId()).toBe(previous.checkpoint.manifest.id);
     expect(await store.list()).toEqual([previous.checkpoint.manifest.id]);
     const opened = await store.open<CheckpointBody>();
@@ -229,9 +232,10 @@ describe('CLI through s3:// (two machines: no shared disk)', () => {
     const a = await machine('a');
     const b = await machine('b');
     try {
-      await writeFile(join(a.cwd, 'data.csv'), 'x\n1\n2\n3\n');
+      const marker = join(a.cwd, 'marker.txt');
+      await writeFile(marker, 'only on machine A');
       const nb = join(a.cwd, 'nb.ipynb');
-      await writeFile(nb, notebook(['import numpy as np\nrows = open("data.csv").read().split()[1:]', 'arr = np.random.default_rng(9).random(2_000_000)\nn = len(rows)']));
+      await writeFile(nb, notebook(['import numpy as np\nimport os', 'arr = np.random.default_rng(9).random(2_000_000)\nrows = [str(i) for i in range(3)]\nn = len(rows)']));
       const ran = await nbferry(['run', nb, '--python', testPython(), '--checkpoint', url, '--json'], { cwd: a.cwd, env: a.env, timeoutMs: 180_000 });
       expect(ran.code, ran.stderr).toBe(0);
       // Machine A is gone: its files (the notebook's data included) cannot be read by B.
@@ -241,12 +245,13 @@ describe('CLI through s3:// (two machines: no shared disk)', () => {
       expect(logged.code, logged.stderr).toBe(0);
       expect((JSON.parse(logged.stdout) as { checkpoints: unknown[] }).checkpoints).toHaveLength(1);
       const restored = await nbferry(['restore', url, '--python', testPython(), '--json'], { cwd: b.cwd, env: b.env, timeoutMs: 180_000 });
-      expect(restored.code, restored.stderr).toBe(0);
+      expect(restored.code, `${restored.stderr}\n${restored.stdout}`).toBe(0);
       const report = JSON.parse(restored.stdout) as { ok: boolean; connectionFile: string; variables: { name: string; outcome: string }[] };
       expect(report.ok).toBe(true);
       const kernel = await attachKernel(report.connectionFile);
       try {
         expect(await valueOf(kernel.client, 'n')).toBe('3');
+        expect(await valueOf(kernel.client, `os.path.exists(${JSON.stringify(marker)})`)).toBe('False');
         expect(await valueOf(kernel.client, 'float(arr.sum()) == float(np.random.default_rng(9).random(2_000_000).sum())')).toBe('True');
       } finally {
         await kernel.client.shutdown();

@@ -9,7 +9,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { testPython } from './python.js';
 
 export interface Seaweed {
@@ -112,7 +112,12 @@ export async function startSeaweed(): Promise<Seaweed> {
       throw new Error(`weed exited during start-up (code ${child.exitCode}):\n${output.slice(-4000)}`);
     }
     try {
-      await probe.send(new CreateBucketCommand({ Bucket: 'nbferry-ready' }));
+      await probe.send(new CreateBucketCommand({ Bucket: 'nbferry-ready' })).catch((error: Error) => {
+        if (!['BucketAlreadyOwnedByYou', 'BucketAlreadyExists'].includes(error.name)) throw error; // a restart
+      });
+      // The volume servers too: an object can be written and read back.
+      await probe.send(new PutObjectCommand({ Bucket: 'nbferry-ready', Key: 'probe', Body: 'ok' }));
+      await (await probe.send(new GetObjectCommand({ Bucket: 'nbferry-ready', Key: 'probe' }))).Body!.transformToString();
       break;
     } catch (error) {
       if (Date.now() > deadline) {
