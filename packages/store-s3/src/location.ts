@@ -22,7 +22,7 @@ export function parseS3Url(url: string): S3Location {
     throw new StoreError(`store ${url}: not an s3://bucket/prefix URL (bucket names are 3 to 63 lower-case letters, digits, dots and hyphens)`, 'STORE_URL_INVALID');
   }
   const prefix = match[2]!.replace(/\/+$/, '');
-  if (prefix.split('/').some((part) => part === '' || part === '.' || part === '..')) {
+  if (prefix !== '' && prefix.split('/').some((part) => part === '' || part === '.' || part === '..')) {
     throw new StoreError(`store ${url}: the prefix has an empty, "." or ".." component`, 'STORE_URL_INVALID');
   }
   return { bucket, prefix };
