@@ -257,6 +257,10 @@ describe('CLI through s3:// (two machines: no shared disk)', () => {
         await kernel.client.shutdown();
         await kernel.detach();
       }
+      // Retention through the URL too: the only checkpoint is the latest, so it stays.
+      const collected = await nbferry(['gc', url, '--keep', '1', '--json'], { cwd: b.cwd, env: b.env });
+      expect(collected.code, collected.stderr).toBe(0);
+      expect(JSON.parse(collected.stdout)).toMatchObject({ swept: true, deletedCheckpoints: [], deletedChunks: 0 });
       // Wrong credentials on B: a typed error (status 4) naming what to check.
       const denied = await nbferry(['log', url, '--json'], { cwd: b.cwd, env: { ...b.env, AWS_SECRET_ACCESS_KEY: 'wrong' } });
       expect(denied.code).toBe(4);

@@ -9,7 +9,7 @@
  *   their names, and staged into the kernel in order (`stage_chunk`, below a Jupyter Server's
  *   10 MiB message limit), then loaded (`load {staged}`), which checks the blob's sha256-8m.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { CallOptions } from '@nbferry/kernel';
 import type { Recorder } from '@nbferry/recorder';
 import { chunkSpans, type RemoteChunks, type StoredCheckpoint } from '@nbferry/store';
@@ -74,7 +74,8 @@ export async function saveToRemote(
     out.push({
       names: result.names,
       ok: true,
-      file: `group-${String(labels++).padStart(4, '0')}-${key}.nbf`,
+      // A label unique in the manifest (reused entries of earlier checkpoints keep theirs): no such file exists.
+      file: `group-${String(labels++).padStart(4, '0')}-${randomBytes(4).toString('hex')}.nbf`,
       bytes: result.bytes!,
       checksum: result.checksum!,
       chunks,
