@@ -63,7 +63,7 @@ export async function saveToRemote(
         const digest = chunks[index]!;
         if (!(await remote.has(digest, sizes[index]!, options.signal))) {
           const { buffers } = await recorder.request('save_read', { key, index }, options);
-          if (await remote.put(digest, buffers, options.signal)) newBytes += sizes[index]!;
+          if (await remote.put(digest, buffers, options.signal, { knownAbsent: true })) newBytes += sizes[index]!;
         }
         stored += sizes[index]!;
         onBytes?.(stored);

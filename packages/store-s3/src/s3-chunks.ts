@@ -18,6 +18,9 @@ export const DEFAULT_CONCURRENCY = 4;
 export const DEFAULT_PART_BYTES = 8 * 1024 * 1024;
 
 export class S3Chunks implements RemoteChunks {
+  /** When each chunk was last seen stored (HEAD) or uploaded by this process: a commit need not look again. */
+  private readonly confirmed = new Map<string, number>();
+
   constructor(
     private readonly client: S3Client,
     private readonly bucket: string,
@@ -35,6 +38,7 @@ export class S3Chunks implements RemoteChunks {
   async has(digest: string, bytes: number, signal?: AbortSignal): Promise<boolean> {
     try {
       const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.keyOf(digest) }), { abortSignal: signal });
+      if (head.ContentLength === bytes) this.confirmed.set(digest, Date.now());
       return head.ContentLength === bytes;
     } catch (error) {
       if (isNotFound(error)) return false;
@@ -43,7 +47,7 @@ export class S3Chunks implements RemoteChunks {
   }
 
   /** Uploads the chunk unless stored; true if it was uploaded now. */
-  async put(digest: string, pieces: readonly Uint8Array[], signal?: AbortSignal): Promise<boolean> {
+  async put(digest: string, pieces: readonly Uint8Array[], signal?: AbortSignal, options: { knownAbsent?: boolean } = {}): Promise<boolean> {
     const hash = createHash('sha256');
     let bytes = 0;
     for (const piece of pieces) {
@@ -52,7 +56,7 @@ export class S3Chunks implements RemoteChunks {
     }
     const sha = hash.digest();
     if (sha.toString('hex') !== digest) throw new ChunkMismatchError(this.location, digest, 'changed before it was uploaded (its SHA-256 is not its name)');
-    if (await this.has(digest, bytes, signal)) return false;
+    if (!options.knownAbsent && (await this.has(digest, bytes, signal))) return false;
     try {
       if (bytes <= this.partBytes) {
         const body = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
@@ -74,7 +78,13 @@ export class S3Chunks implements RemoteChunks {
     } catch (error) {
       throw storeFailure(error, this.location, this.bucket);
     }
+    this.confirmed.set(digest, Date.now());
     return true;
+  }
+
+  /** Was the chunk seen stored or uploaded by this process at or after `since` (ms)? */
+  confirmedSince(digest: string, since: number): boolean {
+    return (this.confirmed.get(digest) ?? -Infinity) >= since;
   }
 
   async get(digest: string, bytes: number, signal?: AbortSignal): Promise<Uint8Array> {

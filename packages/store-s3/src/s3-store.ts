@@ -245,6 +245,8 @@ export class S3Store implements CheckpointStore {
 
 export class S3Draft implements StoreDraft {
   private done = false;
+  /** Chunks confirmed stored since then were confirmed under this draft's lease: gc cannot have swept them. */
+  private readonly startedAt = Date.now();
 
   constructor(
     readonly store: S3Store,
@@ -266,7 +268,8 @@ export class S3Draft implements StoreDraft {
         if (!blob.chunks) throw new StoreError(`blob ${blob.file} has no chunk list: an object store holds content-addressed chunks only`, 'BLOB_NOT_CHUNKED');
         return chunkSpans(blob);
       });
-      await inParallel(spans, store.remote.concurrency * 4, async ({ digest, bytes }) => {
+      const unconfirmed = spans.filter(({ digest }) => !store.remote.confirmedSince(digest, this.startedAt));
+      await inParallel(unconfirmed, store.remote.concurrency * 4, async ({ digest, bytes }) => {
         if (!(await store.remote.has(digest, bytes))) throw new StoreError(`chunk ${digest} is not in ${store.root} with ${bytes} bytes; the checkpoint was not committed`, 'CHUNK_MISSING');
       });
       const bytes = encodeManifest(manifest as Manifest);

@@ -26,8 +26,8 @@ export interface RemoteChunks {
   readonly concurrency: number;
   /** Is the chunk stored, with this size? */
   has(digest: string, bytes: number, signal?: AbortSignal): Promise<boolean>;
-  /** Stores a chunk given as pieces (refused if their SHA-256 is not `digest`); durable when it resolves; true if uploaded now (false: it was stored already). */
-  put(digest: string, pieces: readonly Uint8Array[], signal?: AbortSignal): Promise<boolean>;
+  /** Stores a chunk given as pieces (refused if their SHA-256 is not `digest`); durable when it resolves; true if uploaded now (false: it was stored already). `knownAbsent`: the caller's `has` just said no (skips a second look). */
+  put(digest: string, pieces: readonly Uint8Array[], signal?: AbortSignal, options?: { knownAbsent?: boolean }): Promise<boolean>;
   /** A chunk's bytes, checked against its name and size (CorruptCheckpointError otherwise). */
   get(digest: string, bytes: number, signal?: AbortSignal): Promise<Uint8Array>;
 }
