@@ -156,7 +156,8 @@ describe('S3 store on real kernels', () => {
     const recorder = await Recorder.attach(source.client);
     await runCell(source.client, 'import numpy as np\nold = np.random.default_rng(1).random(2_000_000)');
     const first = await checkpoint(recorder, store);
-    await runCell(source.client, 'del old\nnew = np.random.default_rng(2).random(4_000_000)');
+    // (`old = None`, not `del old`: the planner may rerun this cell, and a rerun `del` needs `old` to exist.)
+    await runCell(source.client, 'old = None\nnew = np.random.default_rng(2).random(4_000_000)');
     const writing = checkpoint(recorder, store);
     // Let the writer take its lease and start uploading, then collect with a short writer wait.
     await new Promise((r) => setTimeout(r, 300));
@@ -170,7 +171,8 @@ describe('S3 store on real kernels', () => {
     expect(after.freedBytes + (during.swept ? during.freedBytes : 0)).toBeGreaterThan(15e6); // `old`'s chunks
     expect(await store.list()).toEqual([second.checkpoint.manifest.id]);
     const target = await sandbox.kernel();
-    expect((await restore(await store.open<CheckpointBody>(), target.client)).verification.ok).toBe(true);
+    const report = await restore(await store.open<CheckpointBody>(), target.client);
+    expect(report.verification.ok, JSON.stringify({ variables: report.verification.variables, fallbacks: report.fallbacks })).toBe(true);
   }, 180_000);
 
   it('the store killed mid-checkpoint: a typed error, the source untouched, the previous checkpoint intact', async () => {
