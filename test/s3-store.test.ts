@@ -1,5 +1,6 @@
 // Checkpoints in an object store (S3 API) on real kernels and a real SeaweedFS: the kernel's bytes
 // reach the bucket only through the coordinator, chunk by chunk; restore reads them back the same way.
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile, chmod } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -240,6 +241,7 @@ describe('CLI through s3:// (two machines: no shared disk)', () => {
       await writeFile(nb, notebook(['import numpy as np\nimport os', 'arr = np.random.default_rng(9).random(2_000_000)\nrows = [str(i) for i in range(3)]\nn = len(rows)']));
       const ran = await nbferry(['run', nb, '--python', testPython(), '--checkpoint', url, '--json'], { cwd: a.cwd, env: a.env, timeoutMs: 180_000 });
       expect(ran.code, ran.stderr).toBe(0);
+      expect(existsSync(join(a.cwd, 's3:'))).toBe(false); // the old bug: a local directory named after the scheme
       // Machine A is gone: its files (the notebook's data included) cannot be read by B.
       await chmod(a.root, 0o000);
       await rm(a.root, { recursive: true, force: true }).catch(() => {});
