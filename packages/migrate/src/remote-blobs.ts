@@ -106,16 +106,24 @@ export function remoteBlobSource(checkpoint: StoredCheckpoint, remote: RemoteChu
         };
         for (let i = 0; i < Math.min(remote.concurrency, spans.length); i++) fetch(i);
         let offset = 0;
+        // Two stage requests in flight: the next chunk crosses the wire while the kernel appends
+        // this one. They are sent in order on one channel; the shim refuses any out of order
+        // (`offset`), so a reordering would fail the load, never corrupt it.
+        const staging: Promise<unknown>[] = [];
         for (let i = 0; i < spans.length; i++) {
           const bytes = await pending[i]!;
           delete pending[i];
           if (i + remote.concurrency < spans.length) fetch(i + remote.concurrency);
           for (let at = 0; at < bytes.byteLength; at += STAGE_BYTES) {
             const piece = bytes.subarray(at, Math.min(bytes.byteLength, at + STAGE_BYTES));
-            await recorder.request('stage_chunk', { key, offset }, { ...call, buffers: [piece] });
+            const sent = recorder.request('stage_chunk', { key, offset }, { ...call, buffers: [piece] });
+            sent.catch(() => {}); // awaited below
+            staging.push(sent);
             offset += piece.byteLength;
+            if (staging.length >= 2) await staging.shift();
           }
         }
+        for (const sent of staging.splice(0)) await sent;
         if (offset === 0) await recorder.request('stage_chunk', { key, offset: 0 }, call);
       } catch (error) {
         await recorder.request('stage_drop', { keys: [key] }, { timeoutMs: 10_000 }).catch(() => {});
