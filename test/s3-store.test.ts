@@ -9,7 +9,7 @@ import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3
 import { attachKernel } from '@nbferry/kernel';
 import { checkpoint, restore, type CheckpointBody } from '@nbferry/migrate';
 import { Recorder } from '@nbferry/recorder';
-import { openStore, type CheckpointStore } from '@nbferry/store';
+import { encodeSignature, openStore, readKeyFile, signManifest, writeKeyFile, type CheckpointStore } from '@nbferry/store';
 import { S3Store } from '@nbferry/store-s3';
 import { nbferry } from './support/cli.js';
 import { notebook } from './support/notebook.js';
@@ -111,6 +111,25 @@ describe('S3 store on real kernels', () => {
     await expect(store.open()).rejects.toMatchObject({ code: 'CHECKPOINT_CORRUPT' });
     client.destroy();
   }, 180_000);
+
+  it('a signed checkpoint is verified from the bucket; a signature or key that does not match is refused', async () => {
+    const store = await freshStore();
+    const keys = sandbox.dir();
+    const mine = await writeKeyFile(join(keys, 'mine.key'));
+    const other = await writeKeyFile(join(keys, 'other.key'));
+    const source = await sandbox.kernel();
+    await runCell(source.client, 'values = list(range(100))');
+    const saved = await checkpoint(await Recorder.attach(source.client), store, { key: await readKeyFile(mine.path) });
+    const id = saved.checkpoint.manifest.id;
+    expect((await store.open(id, { key: await readKeyFile(mine.publicKeyPath) })).signatureStatus).toEqual({ state: 'verified', keyId: mine.keyId });
+    await expect(store.open(id, { key: await readKeyFile(other.publicKeyPath) })).rejects.toMatchObject({ code: 'CHECKPOINT_UNTRUSTED', reason: 'other-key' });
+    // The signature object replaced by one over other bytes: tampering, refused even when unsigned ones are trusted.
+    const forged = encodeSignature(signManifest(Buffer.from('not this manifest'), await readKeyFile(mine.path)));
+    const client = weed.client();
+    await client.send(new PutObjectCommand({ Bucket: store.bucket, Key: store.key(`checkpoints/${id}/manifest.sig`), Body: forged }));
+    client.destroy();
+    await expect(store.open(id, { key: await readKeyFile(mine.publicKeyPath), trustUnsigned: true })).rejects.toMatchObject({ reason: 'bad-signature' });
+  }, 120_000);
 
   it('wrong credentials and a missing bucket are typed errors; the source kernel is untouched', async () => {
     const store = await freshStore();

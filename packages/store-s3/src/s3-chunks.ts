@@ -90,7 +90,8 @@ export class S3Chunks implements RemoteChunks {
   async get(digest: string, bytes: number, signal?: AbortSignal): Promise<Uint8Array> {
     let body: Uint8Array;
     try {
-      const reply = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.keyOf(digest), ChecksumMode: 'ENABLED' }), { abortSignal: signal });
+      // No ChecksumMode: the SDK would hash the chunk a second time; its SHA-256 is checked against its name below.
+      const reply = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.keyOf(digest) }), { abortSignal: signal });
       if (reply.ContentLength !== undefined && reply.ContentLength !== bytes) {
         (reply.Body as { destroy?: () => void } | undefined)?.destroy?.();
         throw new ChunkMismatchError(this.location, digest, `is ${reply.ContentLength} bytes, the manifest says ${bytes}`);
