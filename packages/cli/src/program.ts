@@ -58,7 +58,7 @@ export function buildProgram(context: ProgramContext): Command {
     )
     .argument('<notebook>', 'the .ipynb file to run')
     .addOption(pythonOption())
-    .option('--store <dir>', 'keep the checkpoint in this store (default: a temporary store, removed at the end)')
+    .option('--store <dir>', 'keep the checkpoint in this store: a directory or s3://bucket/prefix (default: a temporary store, removed at the end)')
     .option('--force', 'restore even if Python or package versions differ', false)
     .addOption(allowDifferentOption())
     .addOption(keyFileOption('sign the checkpoint with, and verify it against'))
@@ -96,7 +96,7 @@ export function buildProgram(context: ProgramContext): Command {
     .description('Run the notebook top to bottom in a fresh recorded kernel, as Run All does; with --checkpoint, checkpoint it at the end.')
     .argument('<notebook>', 'the .ipynb file to run')
     .addOption(pythonOption())
-    .option('--checkpoint <dir>', 'checkpoint the kernel into this store after the run')
+    .option('--checkpoint <dir>', 'checkpoint the kernel into this store (a directory or s3://bucket/prefix) after the run')
     .option('--auto-checkpoint', 'with --checkpoint: checkpoint incrementally after every cell (the next cell waits for it), not only at the end', false)
     .addOption(
       new Option('--idle-ms <ms>', 'with --auto-checkpoint: checkpoint in the background instead, once the kernel has been idle this long after a cell; the next cell preempts it').argParser(parseMs),
@@ -169,7 +169,7 @@ export function buildProgram(context: ProgramContext): Command {
     )
     // Checked in the action rather than with requiredOption: a mistyped option is then reported as such.
     .option('--connection-file <file>', "(required) the running kernel's connection file")
-    .option('--out <dir>', '(required) the store to write the checkpoint to (created if missing)')
+    .option('--out <dir>', '(required) the store to write the checkpoint to: a directory (created if missing) or s3://bucket/prefix')
     .option('--deadline <seconds>', 'finish within this many seconds (a spot eviction notice)', parseSeconds)
     .addOption(allowLossOption())
     .addOption(keyFileOption('sign the checkpoint with'))

@@ -11,7 +11,7 @@
  */
 import type { JupyterMessage } from '@nbferry/protocol';
 import type { Recorder } from '@nbferry/recorder';
-import type { LocalStore } from '@nbferry/store';
+import type { CheckpointStore } from '@nbferry/store';
 import { checkpoint, type CheckpointOptions, type CheckpointResult } from './checkpoint.js';
 import { StateChangedError } from './errors.js';
 import { lastCheckpointOf } from './lineage.js';
@@ -43,7 +43,7 @@ export class AutoCheckpointer {
   /** Starts watching the recorder's kernel. */
   constructor(
     readonly recorder: Recorder,
-    readonly store: LocalStore,
+    readonly store: CheckpointStore,
     private readonly options: AutoCheckpointOptions = {},
   ) {
     this.unsubscribe = recorder.client.events.on('iopub', (msg) => this.onIopub(msg));

@@ -13,7 +13,7 @@ import {
   type ReplicationPlan,
 } from '@nbferry/planner';
 import type { Recorder } from '@nbferry/recorder';
-import { CheckpointWriteError, currentOwner, type BlobEntry, type CheckpointKey, type Environment, type LocalStore, type StoredCheckpoint } from '@nbferry/store';
+import { CheckpointWriteError, currentOwner, type BlobEntry, type CheckpointKey, type CheckpointStore, type Environment, type LocalStore, type StoredCheckpoint } from '@nbferry/store';
 import { watchDirBytes } from './bytes-watch.js';
 import { kernelEnvironment, packagesOf } from './environment.js';
 import { CheckpointLossError } from './errors.js';
@@ -24,6 +24,7 @@ import { measure, rngStates, saveToDir, type MeasureSince, type Measurement, typ
 import { StateChangedError } from './errors.js';
 import { commitLineage, lineageOf } from './lineage.js';
 import { measureSince, reusableBlobs } from './incremental.js';
+import { saveToRemote } from './remote-blobs.js';
 
 export interface CheckpointOptions extends CallOptions {
   costs?: Partial<CostSettings>;
@@ -232,7 +233,7 @@ export type BlobWriter = (groups: string[][], blobsDir: string, options: CallOpt
  */
 export async function checkpointWith(
   recorder: Recorder,
-  store: LocalStore,
+  store: CheckpointStore,
   writeBlobs: BlobWriter,
   options: CheckpointOptions = {},
 ): Promise<CheckpointResult> {
@@ -248,7 +249,7 @@ export async function checkpointWith(
   }
 }
 
-async function checkpointOnce(recorder: Recorder, store: LocalStore, writeBlobs: BlobWriter, options: CheckpointOptions): Promise<CheckpointResult> {
+async function checkpointOnce(recorder: Recorder, store: CheckpointStore, writeBlobs: BlobWriter, options: CheckpointOptions): Promise<CheckpointResult> {
   const call: CallOptions = { signal: options.signal, timeoutMs: options.timeoutMs };
   // The staging lease is held from before measuring: chunks found reusable stay until the commit (gc waits).
   const draft = await store.begin({ signal: options.signal });
@@ -257,11 +258,14 @@ async function checkpointOnce(recorder: Recorder, store: LocalStore, writeBlobs:
     const point = await lineageOf(recorder, store, call);
     const previous = options.incremental === false ? undefined : point;
     const since = options.incremental === false ? undefined : () => measureSince(recorder, previous);
-    const prepared = await prepareCheckpoint(recorder, options, (m) => reusableBlobs(recorder, m, previous, store.chunksDir), since);
+    // A remote store's chunks are checked where they are; a local one's on disk.
+    const chunksAt = store.remote ? store.remote : (store as LocalStore).chunksDir;
+    const prepared = await prepareCheckpoint(recorder, options, (m) => reusableBlobs(recorder, m, previous, chunksAt), since);
     if (options.refuseLoss) refuseLoss(prepared);
     const guard: SaveGuard = { seq: prepared.measurement.seq, owner: currentOwner() };
     const t0 = performance.now();
-    const saved = await serializeWatched(recorder, prepared, draft.blobsDir, (groups) => writeBlobs(groups, draft.blobsDir, call, guard), options, store.root);
+    const blobsDir = draft.blobsDir ?? ''; // a remote draft has no directory: its writer ignores it
+    const saved = await serializeWatched(recorder, prepared, blobsDir, (groups) => writeBlobs(groups, blobsDir, call, guard), options, store.root);
     if (options.refuseLoss) refuseLoss(prepared); // a group that failed to save may have made things worse
     const t1 = performance.now();
     options.onProgress?.({ phase: 'commit' });
@@ -350,9 +354,18 @@ function refuseLoss(prepared: PreparedCheckpoint): void {
   if (unrecoverable.length > 0) throw new CheckpointLossError(unrecoverable, plan);
 }
 
-/** Checkpoint into a store the kernel can write to: the kernel writes its blobs straight to disk. */
-export function checkpoint(recorder: Recorder, store: LocalStore, options: CheckpointOptions = {}): Promise<CheckpointResult> {
-  return checkpointWith(recorder, store, (groups, blobsDir, call, guard) => saveToDir(recorder, groups, blobsDir, call, guard, store.chunksDir), options);
+/**
+ * Checkpoint into `store`: a local store's chunks are written by the kernel straight to disk; a
+ * remote one's (an object store) travel through the coordinator chunk by chunk (remote-blobs.ts).
+ */
+export function checkpoint(recorder: Recorder, store: CheckpointStore, options: CheckpointOptions = {}): Promise<CheckpointResult> {
+  const remote = store.remote;
+  if (remote) {
+    const onBytes = (done: number) => recorder.events.emit('progress', { op: 'save', done, total: done });
+    return checkpointWith(recorder, store, (groups, _dir, call, guard) => saveToRemote(recorder, groups, remote, call, guard, onBytes), options);
+  }
+  const local = store as LocalStore;
+  return checkpointWith(recorder, store, (groups, blobsDir, call, guard) => saveToDir(recorder, groups, blobsDir, call, guard, local.chunksDir), options);
 }
 
 function sumOf<T>(items: readonly T[], size: (item: T) => number): number {

@@ -7,7 +7,7 @@
  */
 import { launchKernel, type CallOptions, type Kernel, type LaunchOptions } from '@nbferry/kernel';
 import type { Recorder } from '@nbferry/recorder';
-import type { LocalStore } from '@nbferry/store';
+import type { CheckpointStore } from '@nbferry/store';
 import { checkpoint, type CheckpointOptions, type CheckpointResult } from './checkpoint.js';
 import { MigrationError } from './errors.js';
 import { restore, type RestoreOptions, type RestoreReport } from './restore.js';
@@ -61,7 +61,7 @@ export class ForkError extends MigrationError {
   }
 }
 
-export async function fork(source: Recorder, store: LocalStore, n: number, options: ForkOptions = {}): Promise<ForkResult> {
+export async function fork(source: Recorder, store: CheckpointStore, n: number, options: ForkOptions = {}): Promise<ForkResult> {
   if (!Number.isInteger(n) || n < 1) {
     throw new MigrationError(`fork: the number of kernels must be a whole number ≥ 1, not ${n}`, 'FORK_COUNT');
   }

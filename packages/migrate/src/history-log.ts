@@ -4,7 +4,7 @@
  * followed, the bytes it added and the variables that changed since its parent. Two checkpoints
  * with the same parent are a branch (an old checkpoint restored and worked on).
  */
-import type { LocalStore, StoredCheckpoint, TrustOptions } from '@nbferry/store';
+import type { CheckpointStore, StoredCheckpoint, TrustOptions } from '@nbferry/store';
 import type { CheckpointBody } from './manifest-body.js';
 import { formatBytes } from './report.js';
 
@@ -28,7 +28,7 @@ export interface LogEntry {
 }
 
 /** Every checkpoint in the store, oldest first. With a key, untrusted ones are listed with an error. */
-export async function log(store: LocalStore, trust: TrustOptions = store.options): Promise<LogEntry[]> {
+export async function log(store: CheckpointStore, trust: TrustOptions = store.options): Promise<LogEntry[]> {
   const latest = await store.latestId().catch(() => undefined);
   const opened = new Map<string, StoredCheckpoint<CheckpointBody> | Error>();
   for (const id of await store.list()) {

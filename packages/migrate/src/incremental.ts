@@ -8,7 +8,7 @@
  */
 import { lstat } from 'node:fs/promises';
 import type { Recorder } from '@nbferry/recorder';
-import { chunkPath, chunkSpans, type BlobEntry } from '@nbferry/store';
+import { chunkPath, chunkSpans, type BlobEntry, type RemoteChunks } from '@nbferry/store';
 import { recordsSince, type LineagePoint } from './lineage.js';
 import { groupId } from './planning-problem.js';
 import type { MeasureSince, Measurement } from './shim-api.js';
@@ -18,7 +18,8 @@ export async function reusableBlobs(
   recorder: Recorder,
   measurement: Measurement,
   previous: LineagePoint | undefined,
-  chunksDir: string,
+  /** The local store's chunks directory, or a remote store's chunks. */
+  chunksDir: string | RemoteChunks,
 ): Promise<Map<string, BlobEntry>> {
   const reused = new Map<string, BlobEntry>();
   if (!previous || previous.seq === undefined) return reused;
@@ -44,8 +45,12 @@ export async function reusableBlobs(
 }
 
 /** The caller holds a staging lease, so gc cannot sweep these chunks between this check and the commit. */
-async function chunksPresent(chunksDir: string, entry: BlobEntry): Promise<boolean> {
+async function chunksPresent(chunksDir: string | RemoteChunks, entry: BlobEntry): Promise<boolean> {
   for (const { digest, bytes } of chunkSpans(entry)) {
+    if (typeof chunksDir !== 'string') {
+      if (!(await chunksDir.has(digest, bytes))) return false;
+      continue;
+    }
     const info = await lstat(chunkPath(chunksDir, digest)).catch(() => undefined);
     if (!info?.isFile() || info.size !== bytes) return false;
   }

@@ -13,7 +13,7 @@
 import { realpathSync } from 'node:fs';
 import type { CallOptions } from '@nbferry/kernel';
 import type { Recorder } from '@nbferry/recorder';
-import type { LocalStore, Manifest } from '@nbferry/store';
+import type { CheckpointStore, Manifest } from '@nbferry/store';
 import { checkpointBodyProblem } from './body-check.js';
 import type { CheckpointBody } from './manifest-body.js';
 import type { Measurement } from './shim-api.js';
@@ -74,7 +74,7 @@ interface ShimLineage {
  * gone from the store (gc) or unreadable: it is then as if the kernel had none (the next
  * checkpoint measures everything and has no parent).
  */
-export async function lineageOf(recorder: Recorder, store: LocalStore, options: CallOptions = {}): Promise<LineagePoint | undefined> {
+export async function lineageOf(recorder: Recorder, store: Pick<CheckpointStore, 'root' | 'open'>, options: CallOptions = {}): Promise<LineagePoint | undefined> {
   const known = lastCheckpointOf(recorder, store.root);
   const ask = (withMeasurement: boolean) => recorder.request<ShimLineage>('lineage', { store: storeIdentity(store.root), withMeasurement }, options);
   let reply: ShimLineage;

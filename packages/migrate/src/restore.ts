@@ -27,6 +27,7 @@ import { evaluateJson } from './kernel-json.js';
 import type { CheckpointBody } from './manifest-body.js';
 import type { ProgressListener } from './progress.js';
 import { fingerprints, load, loadBackground, setRng, type LoadResult, type LoadSpec } from './shim-api.js';
+import { remoteBlobSource } from './remote-blobs.js';
 import { verify, type VerificationReport } from './verification.js';
 import type { PreparedTarget } from './warm-up.js';
 
@@ -133,7 +134,9 @@ export async function restore(
   const checkpoint = typeof source === 'string' ? await openCheckpoint<CheckpointBody>(source, trust) : source;
   if (typeof source !== 'string') checkpoint.checkTrust(trust);
   assertCheckpointBody(checkpoint.manifest.body, checkpoint.dir);
-  const report = await replay(checkpoint.manifest, options.blobSource ?? { kind: 'dir', dir: checkpoint.blobsDir, chunksDir: checkpoint.chunksDir }, target, options);
+  // A checkpoint in a remote store (an object store): its chunks come through the coordinator.
+  const blobs: BlobSource = options.blobSource ?? (checkpoint.remote ? remoteBlobSource(checkpoint, checkpoint.remote) : { kind: 'dir', dir: checkpoint.blobsDir, chunksDir: checkpoint.chunksDir });
+  const report = await replay(checkpoint.manifest, blobs, target, options);
   // The target's state continues this checkpoint: its next checkpoint in this store names it as
   // parent, and measures again only what did not come back equal to it.
   const call: CallOptions = { signal: options.signal, timeoutMs: options.timeoutMs };

@@ -33,6 +33,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { gcRunning, StoreBusyError } from './gc-lease.js';
 import { FORMAT_VERSION, MANIFEST_FILE, decodeManifest, encodeManifest, type BlobEntry, type Manifest } from './manifest.js';
 import { assertSafeName, isSafeName } from './names.js';
+import { gc, type GcOptions, type GcResult } from './gc.js';
+import type { CheckpointStore, RemoteChunks } from './store-api.js';
 import { readRegularFile } from './safe-open.js';
 import {
   SIGNATURE_FILE,
@@ -78,7 +80,7 @@ export type SignatureStatus =
   | { state: 'signed'; keyId: string }
   | { state: 'verified'; keyId: string };
 
-export class LocalStore {
+export class LocalStore implements CheckpointStore {
   readonly root: string;
 
   /** `key`: commits are signed with it (a private key) and opens require its signature. */
@@ -206,6 +208,11 @@ export class LocalStore {
     }
   }
 
+  /** Retention and garbage collection (gc.ts). */
+  collectGarbage(options: GcOptions = {}): Promise<GcResult> {
+    return gc(this, options);
+  }
+
   /** @internal Moves a complete staging directory into place and points LATEST at it. */
   async publish(id: string, stagingDir: string): Promise<string> {
     assertSafeName(id, 'checkpoint id', this.root);
@@ -310,6 +317,8 @@ export class StoredCheckpoint<Body = unknown> {
     readonly signature?: ManifestSignature,
     /** The signature as checked when the checkpoint was opened. */
     readonly signatureStatus: SignatureStatus = signature ? { state: 'signed', keyId: signature.keyId } : { state: 'unsigned' },
+    /** Set when the checkpoint is in a remote store (`dir` is then a URL): its chunks are read through this. */
+    readonly remote?: RemoteChunks,
   ) {}
 
   /**
@@ -354,6 +363,10 @@ export class StoredCheckpoint<Body = unknown> {
   async blobProblem(blob: BlobEntry): Promise<string | undefined> {
     try {
       assertSafeName(blob.file, 'blob file', this.blobsDir);
+      if (blob.chunks && this.remote) {
+        for (const { digest, bytes } of chunkSpans(blob)) await this.remote.get(digest, bytes);
+        return undefined;
+      }
       if (blob.chunks) {
         // The manifest decoder checked the checksum is sha256-8m over these names: each chunk matching its name suffices.
         for (const { digest, bytes } of chunkSpans(blob)) {
@@ -364,7 +377,7 @@ export class StoredCheckpoint<Body = unknown> {
       const sum = await fileChecksum(this.blobPath(blob), checksumAlgorithm(blob.checksum), blob.bytes);
       return sum === blob.checksum ? undefined : `${checksumAlgorithm(blob.checksum)} mismatch`;
     } catch (error) {
-      return error instanceof UnsafeStoreEntryError ? error.message : `unreadable (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`;
+      return error instanceof UnsafeStoreEntryError || (this.remote && error instanceof StoreError) ? error.message : `unreadable (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`;
     }
   }
 }
@@ -409,6 +422,13 @@ async function assertRealDir(path: string): Promise<void> {
  * Opens what a user points at: a store (its latest checkpoint) or one checkpoint directory.
  */
 export async function openCheckpoint<Body = unknown>(path: string, trust: TrustOptions = {}): Promise<StoredCheckpoint<Body>> {
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:/.test(path)) {
+    // A URL: its store (s3://, file://) or a typed error; imported here lazily (open-store imports this module).
+    const { openStore } = await import('./open-store.js');
+    const store = await openStore(path, trust);
+    if (store instanceof LocalStore) return openCheckpoint<Body>(store.root, trust);
+    return store.open<Body>(undefined, trust); // its chunks are read through the store later: left open
+  }
   const absolute = resolve(path);
   if (existsSync(join(absolute, MANIFEST_FILE))) return readCheckpointDir<Body>(absolute, trust);
   if (existsSync(join(absolute, LATEST)) || existsSync(join(absolute, CHECKPOINTS))) return new LocalStore(absolute, trust).open<Body>();

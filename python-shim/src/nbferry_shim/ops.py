@@ -150,6 +150,9 @@ def build(shim: "Shim") -> dict[str, Handler]:
     handlers["load_background"] = lazy("background", "op_load_background")
     handlers["stage_chunk"] = lazy("staging", "op_stage_chunk")
     handlers["stage_drop"] = lazy("staging", "op_stage_drop")
+    handlers["save_open"] = lazy("outbox", "op_save_open")
+    handlers["save_read"] = lazy("outbox", "op_save_read")
+    handlers["save_close"] = lazy("outbox", "op_save_close")
 
     def warm_load(args: dict[str, Any], bufs: list[memoryview]) -> tuple[Any, list[bytes]]:
         """Import what loading needs (the lazy op modules, the pickler: cloudpickle takes

@@ -3,7 +3,7 @@ import { attachKernel } from '@nbferry/kernel';
 import { checkpoint, CheckpointLossError } from '@nbferry/migrate';
 import { renderPlanText } from '@nbferry/planner';
 import { Recorder } from '@nbferry/recorder';
-import { LocalStore, type CheckpointKey } from '@nbferry/store';
+import { openStore, type CheckpointKey } from '@nbferry/store';
 import { EXIT } from '../exit-codes.js';
 import { signingKey } from '../keys.js';
 import type { Limits } from '../limits.js';
@@ -49,8 +49,9 @@ export async function takeCheckpoint(
   args: { deadlineSeconds?: number; allowLoss: boolean; key?: CheckpointKey; limits: Limits; progress: ProgressMode; signal: AbortSignal },
 ): Promise<{ document: CheckpointDocument; plan: string }> {
   const progress = createProgress(args.progress);
+  const store = await openStore(out); // a path, file:// or s3:// URL; any other scheme is refused
   try {
-    const result = await checkpoint(recorder, new LocalStore(out), {
+    const result = await checkpoint(recorder, store, {
       deadlineMs: args.deadlineSeconds === undefined ? undefined : args.deadlineSeconds * 1000,
       refuseLoss: !args.allowLoss,
       key: args.key,
@@ -68,5 +69,7 @@ export async function takeCheckpoint(
     progress.end();
     if (!(error instanceof CheckpointLossError)) throw error;
     return { document: refusedCheckpointDocument(error.unrecoverable, error.plan), plan: renderPlanText(error.plan) };
+  } finally {
+    store.close?.();
   }
 }

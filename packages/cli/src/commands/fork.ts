@@ -6,7 +6,7 @@
 import { attachKernel } from '@nbferry/kernel';
 import { fork, formatMs, type ForkResult } from '@nbferry/migrate';
 import { Recorder } from '@nbferry/recorder';
-import { LocalStore } from '@nbferry/store';
+import { openStore } from '@nbferry/store';
 import { UsageError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
 import { isDirectory } from '../option-values.js';
@@ -33,11 +33,12 @@ export interface ForkArgs {
 export async function forkCommand(args: ForkArgs): Promise<number> {
   if (!isDirectory(args.cwd)) throw new UsageError(`nbferry fork: --cwd ${args.cwd} is not a directory.`);
   const key = await signingKey(args.keyFile);
+  const store = await openStore(args.store); // a path, file:// or s3:// URL; any other scheme is refused
   const source = await attachKernel(args.connectionFile, { signal: args.signal, timeoutMs: args.limits.timeoutMs });
   let result: ForkResult;
   try {
     const recorder = await Recorder.attach(source.client, { signal: args.signal, timeoutMs: args.limits.timeoutMs });
-    result = await fork(recorder, new LocalStore(args.store), args.count, {
+    result = await fork(recorder, store, args.count, {
       key,
       refuseLoss: !args.allowLoss,
       timeoutMs: args.limits.timeoutMs,
@@ -48,6 +49,7 @@ export async function forkCommand(args: ForkArgs): Promise<number> {
     });
   } finally {
     await source.detach(); // the user's kernel keeps running
+    store.close?.();
   }
   // The children are the user's now: leave them running.
   await Promise.all(result.children.map((child) => child.kernel.detach()));

@@ -1,8 +1,8 @@
 /** nbferry gc STORE --keep N | --keep-within DURATION: delete old checkpoints, then the chunks no kept checkpoint references. */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { formatBytes, gc } from '@nbferry/migrate';
-import { CheckpointNotFoundError, LocalStore } from '@nbferry/store';
+import { formatBytes } from '@nbferry/migrate';
+import { CheckpointNotFoundError, openStore, storeScheme } from '@nbferry/store';
 import { EXIT } from '../exit-codes.js';
 import { writeDocument, type GcDocument } from '../output/documents.js';
 
@@ -15,9 +15,11 @@ export interface GcArgs {
 }
 
 export async function gcCommand(args: GcArgs): Promise<number> {
-  const root = resolve(args.store);
-  if (!existsSync(root)) throw new CheckpointNotFoundError(root, 'no such directory (give a store: the directory checkpoints were written to)');
-  const result = await gc(new LocalStore(root), { keep: args.keep, keepWithin: args.keepWithinMs, signal: args.signal });
+  const url = storeScheme(args.store) !== undefined;
+  const root = url ? args.store : resolve(args.store);
+  if (!url && !existsSync(root)) throw new CheckpointNotFoundError(root, 'no such directory (give a store: the directory checkpoints were written to)');
+  const store = await openStore(root);
+  const result = await store.collectGarbage({ keep: args.keep, keepWithin: args.keepWithinMs, signal: args.signal }).finally(() => store.close?.());
   if (args.json) {
     const document: GcDocument = {
       schema: 'nbferry/gc@1',

@@ -1,7 +1,7 @@
 /** nbferry inspect DIR: what a store or checkpoint holds: checkpoints, environment, plan, blobs. */
 import { formatBytes, type CheckpointBody } from '@nbferry/migrate';
 import { renderPlanText } from '@nbferry/planner';
-import { LocalStore, openCheckpoint } from '@nbferry/store';
+import { openCheckpoint, openStore } from '@nbferry/store';
 import { EXIT } from '../exit-codes.js';
 import { untilInterrupted } from '../interrupt.js';
 import { describeSignature, verifyingKey } from '../keys.js';
@@ -19,7 +19,7 @@ export interface InspectArgs {
 export async function inspectCommand(args: InspectArgs): Promise<number> {
   const key = await verifyingKey(args.keyFile);
   const checkpoint = await openCheckpoint<CheckpointBody>(args.path, { key, trustUnsigned: args.trustUnsigned ?? false });
-  const ids = await new LocalStore(args.path).list();
+  const ids = await (await openStore(args.path)).list();
   const described = checkpointDocument(checkpoint);
   const { manifest } = checkpoint;
   const checked = Promise.all(

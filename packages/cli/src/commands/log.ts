@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { log, renderLog } from '@nbferry/migrate';
-import { CheckpointNotFoundError, LocalStore } from '@nbferry/store';
+import { CheckpointNotFoundError, openStore, storeScheme } from '@nbferry/store';
 import { EXIT } from '../exit-codes.js';
 import { verifyingKey } from '../keys.js';
 import { writeDocument, type LogDocument } from '../output/documents.js';
@@ -16,9 +16,12 @@ export interface LogArgs {
 
 export async function logCommand(args: LogArgs): Promise<number> {
   const key = await verifyingKey(args.keyFile);
-  const root = resolve(args.store);
-  if (!existsSync(root)) throw new CheckpointNotFoundError(root, 'no such directory (give a store: the directory checkpoints were written to)');
-  const entries = await log(new LocalStore(root, { key, trustUnsigned: args.trustUnsigned ?? false }));
+  const url = storeScheme(args.store) !== undefined;
+  const root = url ? args.store : resolve(args.store);
+  if (!url && !existsSync(root)) throw new CheckpointNotFoundError(root, 'no such directory (give a store: the directory checkpoints were written to)');
+  const store = await openStore(root, { key, trustUnsigned: args.trustUnsigned ?? false });
+  const entries = await log(store);
+  store.close?.();
   // An unreadable entry (damaged, untrusted) is listed with its reason; the log is then not whole.
   const ok = entries.every((e) => e.error === undefined);
   if (args.json) {

@@ -18,7 +18,7 @@ import {
   type PreparedTarget,
 } from '@nbferry/migrate';
 import { renderPlanText } from '@nbferry/planner';
-import { LocalStore } from '@nbferry/store';
+import { openStore } from '@nbferry/store';
 import { EXIT } from '../exit-codes.js';
 import { signingKey } from '../keys.js';
 import type { Limits } from '../limits.js';
@@ -74,7 +74,7 @@ export async function migrateCommand(args: MigrateArgs): Promise<number> {
     target.catch(() => {}); // awaited below; this only avoids an unhandled rejection meanwhile
 
     say('2. Checkpoint (the source kernel keeps running)\n');
-    const saved = await checkpoint(source.recorder, new LocalStore(storeDir), {
+    const saved = await checkpoint(source.recorder, await openStore(storeDir), {
       ...call,
       key,
       measureBudgetSec: limits.measureBudgetSec,

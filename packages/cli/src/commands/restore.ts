@@ -7,7 +7,7 @@
  * input from the store and is used only with --cwd-from-checkpoint.
  */
 import { checkpointWorkingDirectory, formatMs, renderVerification, restore, type CheckpointBody } from '@nbferry/migrate';
-import { CheckpointNotFoundError, LocalStore, openCheckpoint, type StoredCheckpoint, type TrustOptions } from '@nbferry/store';
+import { CheckpointNotFoundError, openCheckpoint, openStore, storeScheme, type StoredCheckpoint, type TrustOptions } from '@nbferry/store';
 import { UnknownCheckpointIdError, UsageError } from '../errors.js';
 import { isDirectory } from '../option-values.js';
 import { EXIT } from '../exit-codes.js';
@@ -100,11 +100,12 @@ export async function restoreCommand(args: RestoreArgs): Promise<number> {
 
 /** One checkpoint of a store by id; an unknown id says how to list the ids. */
 async function openById(store: string, id: string, trust: TrustOptions): Promise<StoredCheckpoint<CheckpointBody>> {
-  const root = resolve(store);
-  if (!existsSync(join(root, 'checkpoints'))) {
+  const url = storeScheme(store) !== undefined && storeScheme(store) !== 'file';
+  const root = url ? store : resolve(store);
+  if (!url && !existsSync(join(root, 'checkpoints'))) {
     throw new CheckpointNotFoundError(root, `it is not a store (no checkpoints/ directory): --checkpoint ID picks a checkpoint of a store`);
   }
-  const local = new LocalStore(root, trust);
+  const local = await openStore(root, trust);
   const ids = await local.list();
   if (!ids.includes(id)) {
     throw new UnknownCheckpointIdError(root, id);

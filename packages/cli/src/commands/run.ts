@@ -1,6 +1,6 @@
 /** nbferry run <nb.ipynb> [--checkpoint DIR [--auto-checkpoint]]: run a notebook in a fresh recorded kernel, optionally checkpoint it. */
 import { AutoCheckpointer, formatMs } from '@nbferry/migrate';
-import { LocalStore } from '@nbferry/store';
+import { openStore } from '@nbferry/store';
 import { EXIT } from '../exit-codes.js';
 import { signingKey } from '../keys.js';
 import type { Limits } from '../limits.js';
@@ -34,11 +34,12 @@ export interface RunArgs {
 export async function runCommand(args: RunArgs): Promise<number> {
   // Before running anything: a key that cannot sign would only fail after the whole notebook ran.
   const key = args.checkpoint ? await signingKey(args.keyFile) : undefined;
+  const autoStore = args.checkpoint && args.autoCheckpoint ? await openStore(args.checkpoint, { key }) : undefined;
   let auto: AutoCheckpointer | undefined;
   const startAuto = (recorder: AutoCheckpointer['recorder']) => {
-    if (!args.checkpoint || !args.autoCheckpoint) return undefined;
+    if (!autoStore || !args.autoCheckpoint) return undefined;
     const background = args.autoCheckpoint.idleMs !== undefined;
-    const started = new AutoCheckpointer(recorder, new LocalStore(args.checkpoint, { key }), {
+    const started = new AutoCheckpointer(recorder, autoStore, {
       idleMs: args.autoCheckpoint.idleMs,
       refuseLoss: !args.allowLoss,
       key,
