@@ -23,9 +23,10 @@ class Shim:
         self.attached_at = time.time()
         self.history = History()
         self.recorder = Recorder(shell, self.history, self._on_record)
-        from . import ops
+        from . import lane, ops
 
-        self.channel = Channel(ops.build(self), lambda: ops.build(self)["hello"]({}, [])[0])
+        handlers = ops.build(self)
+        self.channel = Channel(handlers, lambda: handlers["hello"]({}, [])[0], lane.build(self, handlers))
         self._comm_registered = False
 
     def _on_record(self, rec: Record) -> None:
