@@ -8,7 +8,8 @@
  *   npx tsx --conditions=source benchmarks/history.ts [--gib 1] [--small 1000000]
  *
  * With --corpus it measures the corpus notebooks instead (history-corpus.ts):
- *   npm run bench:history -- --corpus [--size small|medium] [--only a,b] [--kishu] [--idle-zero] [--repeat N] [--skip-delay] [--timeout SEC]
+ *   npm run bench:history -- --corpus [--size small|medium] [--only a,b] [--kishu] [--idle-zero] [--repeat N] [--skip-delay | --skip-bytes]
+ *     [--lanes subshell,main] [--timeout SEC]
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -33,6 +34,8 @@ const { values } = parseArgs({
     timeout: { type: 'string', default: '900' },
     repeat: { type: 'string', default: '3' },
     'skip-delay': { type: 'boolean', default: false },
+    'skip-bytes': { type: 'boolean', default: false },
+    lanes: { type: 'string', default: 'subshell' },
   },
 });
 const gib = Number(values.gib);
@@ -65,6 +68,11 @@ if (values.corpus) {
     timeoutSec: Number(values.timeout),
     repeat: Number(values.repeat),
     skipDelay: values['skip-delay'],
+    skipBytes: values['skip-bytes'],
+    lanes: values.lanes.split(',').map((lane) => {
+      if (lane !== 'subshell' && lane !== 'main') throw new Error(`--lanes: ${lane} is not subshell or main`);
+      return lane;
+    }),
   });
 } else {
   await synthetic();
