@@ -62,11 +62,15 @@ describe('background auto-checkpoint (kernel subshell)', () => {
         if (msg.header.msg_type === 'execute_input' && (msg.content as { code?: string }).code === 'after = 1') requestsAtCellStart = inFlight.count();
       });
       let cell: Promise<unknown> | undefined;
+      let cellMs = 0;
       const auto = new AutoCheckpointer(recorder, new LocalStore(join(dir, 'store')), {
         idleMs: 0,
         lane,
         onError: (error) => console.log('auto-checkpoint failed:', error),
-        onProgress: onceSaving(() => (cell = source.client.execute('after = 1'))),
+        onProgress: onceSaving(() => {
+          const sent = performance.now();
+          cell = source.client.execute('after = 1').then(() => (cellMs = performance.now() - sent));
+        }),
       });
       await runCell(source.client, BIG);
       expect(await waitUntil(() => requestsAtCellStart !== undefined, 60_000)).toBe(true);
@@ -74,6 +78,7 @@ describe('background auto-checkpoint (kernel subshell)', () => {
       expect(await waitUntil(() => auto.stats.committed >= 1, 60_000), JSON.stringify(auto.stats)).toBe(true);
       await auto.stop();
       inFlight.off();
+      console.log(`a cell sent during the ${lane} lane's save of 640 MB took ${cellMs.toFixed(0)} ms`);
       expect(auto.lane).toBe(lane);
       // On the subshell, the save request is still being handled when the cell starts; on the main
       // shell, the kernel handles one request at a time, so the cell starts only after it.

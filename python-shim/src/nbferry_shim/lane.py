@@ -94,9 +94,11 @@ def build(shim: "Shim", main: dict[str, Handler]) -> dict[str, Handler]:
 
         return call
 
-    def locked(name: str) -> LaneOp:
-        def call(args: dict[str, Any], bufs: list[memoryview], watch: Watch) -> tuple[Any, list[bytes]]:
-            with rec.lock:  # the history and RNG states are appended to by the cell hooks
+    def locked(name: str) -> Handler:
+        """Reads that stay true while a cell runs (records and RNG states are only appended)."""
+
+        def call(args: dict[str, Any], bufs: list[memoryview]) -> tuple[Any, list[bytes]]:
+            with rec.lock:  # the cell hooks append to them
                 return main[name](args, bufs)
 
         return call
@@ -114,8 +116,8 @@ def build(shim: "Shim", main: dict[str, Handler]) -> dict[str, Handler]:
 
     return {
         "hello": main["hello"],
-        "history": lane(locked("history")),
-        "rng_state": lane(locked("rng_state")),
+        "history": locked("history"),
+        "rng_state": locked("rng_state"),
         "measure": lane(measure),
         "save": lane(save),
     }
