@@ -59,9 +59,15 @@ export class AutoCheckpointer {
   ) {
     const offIopub = recorder.client.events.on('iopub', (msg) => this.onIopub(msg));
     const offInterrupt = recorder.client.events.on('interrupt', () => this.onInterrupt());
+    // A restarted kernel has no subshells any more: make a new one next time.
+    const offRestart = recorder.client.events.on('restarted', () => {
+      this.subshell = undefined;
+      this.subshellId = undefined;
+    });
     this.unsubscribe = () => {
       offIopub();
       offInterrupt();
+      offRestart();
     };
   }
 
