@@ -155,13 +155,23 @@ export class AutoCheckpointer {
 
   /** The subshell to checkpoint on, created the first time (undefined: the main shell). */
   private laneFor(signal: AbortSignal): Promise<string | undefined> {
-    this.subshell ??= (async () => {
-      const client = this.recorder.client;
-      if (this.options.lane === 'main' || !(await client.supportsSubshells({ signal, timeoutMs: 10_000 }))) return undefined;
-      this.subshellId = await client.createSubshell({ signal, timeoutMs: 10_000 });
-      return this.subshellId;
-    })();
-    this.subshell.catch(() => (this.subshell = undefined)); // aborted or failed: ask again next time
+    if (!this.subshell) {
+      const created = (async () => {
+        const client = this.recorder.client;
+        try {
+          if (this.options.lane === 'main' || !(await client.supportsSubshells({ signal, timeoutMs: 10_000 }))) return undefined;
+          this.subshellId = await client.createSubshell({ signal, timeoutMs: 10_000 });
+          return this.subshellId;
+        } catch (error) {
+          if (signal.aborted) throw error;
+          return undefined; // a kernel that cannot say or cannot make one: the main shell, as before subshells
+        }
+      })();
+      created.catch(() => {
+        if (this.subshell === created) this.subshell = undefined; // aborted: ask again next time
+      });
+      this.subshell = created;
+    }
     return this.subshell;
   }
 
