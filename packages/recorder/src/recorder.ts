@@ -114,8 +114,11 @@ export class Recorder {
       lane = this.client
         .openComm(SHIM_COMM_TARGET, { lane: true }, [], { signal: options.signal, timeoutMs: options.timeoutMs ?? SHIM_TIMEOUTS_MS.quick, subshellId })
         .then((comm) => new ShimChannel(comm, (op, data, payload) => this.onPush(op, data, payload), subshellId));
-      lane.catch(() => this.lanes.delete(subshellId));
-      this.lanes.set(subshellId, lane);
+      const opened = lane;
+      opened.catch(() => {
+        if (this.lanes.get(subshellId) === opened) this.lanes.delete(subshellId); // open again next time
+      });
+      this.lanes.set(subshellId, opened);
     }
     return lane;
   }
