@@ -77,6 +77,14 @@ interface Delay {
   maxCellDiffMs: number;
   /** Median over cells of each cell's difference as % of its plain time. */
   medianCellPct: number;
+  /**
+   * How long cells waited for the kernel to start them (request sent → its execute_input), summed
+   * over the notebook, with minus without: the part of the delay the auto-checkpoint holding the
+   * main shell causes, much less sensitive to run-to-run noise than whole cell times.
+   */
+  startWaitMs: number;
+  /** The longest wait of one cell for its start, with the auto-checkpoint (median over runs). */
+  maxStartWaitMs: number;
   /** Auto-checkpoints committed / abandoned (preempted) / failed, median over the runs (the final flush included). */
   committed: number;
   abandoned: number;
@@ -206,15 +214,28 @@ async function cellTimes(notebook: CorpusNotebook, parsed: Notebook, env: Record
     const auto = store ? new AutoCheckpointer(recorder, new LocalStore(store), idleMs === 'default' ? { lane } : { idleMs, lane }) : undefined;
     try {
       const times: number[] = [];
-      for (const cell of parsed.cells) {
-        const started = performance.now();
-        await kernel.client.execute(cell.source, { cellId: cell.id, signal, stopOnError: false });
-        times.push(performance.now() - started);
+      const startWaits: number[] = [];
+      let sent = 0;
+      let waited: number | undefined;
+      // Cells go one at a time and our own queries are silent (no execute_input): the next one is this cell's.
+      const off = kernel.client.events.on('iopub', (msg) => {
+        if (msg.header.msg_type === 'execute_input' && waited === undefined) waited = performance.now() - sent;
+      });
+      try {
+        for (const cell of parsed.cells) {
+          sent = performance.now();
+          waited = undefined;
+          await kernel.client.execute(cell.source, { cellId: cell.id, signal, stopOnError: false });
+          times.push(performance.now() - sent);
+          startWaits.push(waited ?? Number.NaN);
+        }
+      } finally {
+        off();
       }
       // Let the last cell's checkpoint happen (it delays no cell, but it counts as committed).
       await auto?.flush();
       if (auto && auto.lane !== lane) throw new Error(`auto-checkpoints ran on the ${auto.lane ?? 'unknown'} lane, not ${lane}`);
-      return { times, stats: auto ? { ...auto.stats } : undefined };
+      return { times, startWaits, stats: auto ? { ...auto.stats } : undefined };
     } finally {
       await auto?.stop();
     }
@@ -244,6 +265,7 @@ async function delay(notebook: CorpusNotebook, parsed: Notebook, env: Record<str
     const pcts = plain.map((p, i) => (100 * diffs[i]!) / p);
     const autoMs = auto.reduce((a, b) => a + b, 0);
     const stat = (key: 'committed' | 'abandoned' | 'failed') => median(autoRuns.map((r) => r.stats![key]));
+    const waitOf = (of: Run[]) => median(of.map((r) => r.startWaits.filter((w) => !Number.isNaN(w)).reduce((a, b) => a + b, 0)));
     return {
       idleMs,
       lane,
@@ -254,6 +276,8 @@ async function delay(notebook: CorpusNotebook, parsed: Notebook, env: Record<str
       medianCellDiffMs: median(diffs),
       maxCellDiffMs: Math.max(...diffs),
       medianCellPct: median(pcts),
+      startWaitMs: waitOf(autoRuns) - waitOf(runs.get('plain')!),
+      maxStartWaitMs: median(autoRuns.map((r) => Math.max(...r.startWaits.filter((w) => !Number.isNaN(w))))),
       committed: stat('committed'),
       abandoned: stat('abandoned'),
       failed: stat('failed'),
@@ -295,7 +319,8 @@ function header(options: HistoryCorpusOptions): string[] {
 
 function pct(d: Delay | undefined): string {
   if (!d) return '—';
-  return `${d.delayPct.toFixed(1)} of ${(d.plainMs / 1000).toFixed(1)} s (cell med ${d.medianCellPct.toFixed(1)}, worst +${d.maxCellDiffMs.toFixed(0)} ms; ${d.committed} saved, ${d.abandoned} preempted${d.failed ? `, ${d.failed} FAILED` : ''})`;
+  const wait = `; start wait +${d.startWaitMs.toFixed(0)} ms, longest ${d.maxStartWaitMs.toFixed(0)} ms`;
+  return `${d.delayPct.toFixed(1)} of ${(d.plainMs / 1000).toFixed(1)} s (cell med ${d.medianCellPct.toFixed(1)}, worst +${d.maxCellDiffMs.toFixed(0)} ms${wait}; ${d.committed} saved, ${d.abandoned} preempted${d.failed ? `, ${d.failed} FAILED` : ''})`;
 }
 
 function rowOf(r: NotebookResult, options: HistoryCorpusOptions): string[] {
@@ -343,7 +368,7 @@ async function writeReports(options: HistoryCorpusOptions, kishu: KishuEnv | und
     '',
     '- **store MiB**: chunk files on disk after a checkpoint after every cell (incremental, sequential); **full MiB**: one full checkpoint of the final state in a fresh store; **ratio** = store / full (target ≤ 1.5×).',
     '- **ckpt ms**: median / max wall time of one per-cell checkpoint.',
-    `- **delay %**: cells sent back to back in fresh recorded kernels, with an AutoCheckpointer (default idle 500 ms; idle 0: it starts the moment a cell ends; subshell: its shim work runs on a kernel subshell beside the cells; main: on the main shell between cells, as before subshells) vs without, ${options.repeat} runs each in rotating order, per-cell median: (sum of cell times with − without) / without, of the plain total; in brackets the median per-cell difference in %, the worst cell's extra ms, and the auto-checkpoints saved and preempted by the next cell (the final flush after the last cell included). Targets: median over notebooks ≤ 2%, worst ≤ 10%. Small notebooks' cells are short, so differences of several % are within run-to-run noise on this 2-core machine.`,
+    `- **delay %**: cells sent back to back in fresh recorded kernels, with an AutoCheckpointer (default idle 500 ms; idle 0: it starts the moment a cell ends; subshell: its shim work runs on a kernel subshell beside the cells; main: on the main shell between cells, as before subshells) vs without, ${options.repeat} runs each in rotating order, per-cell median: (sum of cell times with − without) / without, of the plain total; in brackets the median per-cell difference in %, the worst cell's extra ms, the start wait (request sent → the kernel starts the cell, its execute_input; summed, with − without) and the longest single start wait with auto-checkpoint, and the auto-checkpoints saved and preempted by the next cell (the final flush after the last cell included). Targets: median over notebooks ≤ 2%, worst ≤ 10%. Small notebooks' cells are short, so differences of several % are within run-to-run noise on this 2-core machine.`,
     '- **Kishu MiB**: its database after its commit-per-cell run of the same notebook.',
     '',
     row(header(options)),
