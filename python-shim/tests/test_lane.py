@@ -83,3 +83,44 @@ def test_the_lane_serves_only_read_only_operations(sess: Any) -> None:
     data, _, _ = channel.handle({"op": "load", "id": 1}, [memoryview(msgpack_codec.packb({"blobs": []}))],
                                 channel.lane_handlers)
     assert not data["ok"] and "unknown op" in data["error"]
+
+
+class FakeComm:
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+        self.handler: Any = None
+
+    def on_msg(self, cb: Any) -> None:
+        self.handler = cb
+
+    def on_close(self, cb: Any) -> None:
+        pass
+
+    def send(self, data: Any, buffers: Any) -> None:
+        self.sent.append(data)
+
+
+def test_events_never_cross_between_the_main_comms_and_a_lane() -> None:
+    """ipykernel 7.4 routes a comm's messages to the subshell that last published on it: cell records
+    go to main comms only, and what a lane request pushes (save progress) to that lane only."""
+    from nbferry_shim.channel import Channel
+
+    channel: Channel
+
+    def pushing(args: dict[str, Any], bufs: list[memoryview]) -> tuple[Any, list[bytes]]:
+        channel.push("progress", {"op": "save", "done": 1, "total": 1})
+        return {}, []
+
+    channel = Channel({"work": pushing}, lambda: {}, {"work": pushing})
+    main, lane = FakeComm(), FakeComm()
+    channel.on_open(main, {"content": {"data": {}}})
+    channel.on_open(lane, {"content": {"data": {"lane": True}}})
+    main.sent.clear()
+    lane.sent.clear()
+    channel.push("records", {"records": []})
+    assert [m["op"] for m in main.sent] == ["records"] and lane.sent == []
+    main.sent.clear()
+    lane.handler({"content": {"data": {"op": "work", "id": 7}}, "buffers": []})
+    assert [m["op"] for m in lane.sent] == ["progress", "reply"] and main.sent == []
+    main.handler({"content": {"data": {"op": "work", "id": 8}}, "buffers": []})
+    assert [m["op"] for m in main.sent] == ["progress", "reply"] and [m["op"] for m in lane.sent] == ["progress", "reply"]
