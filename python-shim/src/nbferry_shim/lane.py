@@ -20,7 +20,10 @@ Interrupts: SIGINT reaches only the main thread, and ipykernel ignores it betwee
 coordinator that interrupts also sends `preempt` (a main-thread operation) to move the generation.
 
 Limits: notebook code a pickle calls (`__reduce__`) is not time-bounded here (the SIGALRM budget
-works on the main thread only). Pickling holds the GIL; hashing and file writes release it.
+works on the main thread only). Pickling holds the GIL; hashing and file writes release it. A save
+that must pickle a group again (measure's pickle was not kept: over the cache's cap) checks only
+once that group's bytes are produced. Changes made outside cells are probed under the lock at the
+start of a measure, so a cell starting then waits for that probe.
 """
 
 from __future__ import annotations
