@@ -5,9 +5,12 @@
  * 1. stored bytes: a checkpoint after every cell (sequential, incremental as by default) into a
  *    fresh store; the store's chunk bytes on disk against ONE full checkpoint of the final state
  *    (`incremental: false`, fresh store). Target: ≤ 1.5×.
- * 2. delay auto-checkpoint adds to the next cell: the notebook runs twice in fresh recorded kernels,
- *    plain and with an AutoCheckpointer (default idle, and optionally idle 0), cells sent back to
- *    back as a frontend does; per-cell wall time difference. Targets: median ≤ 2%, worst ≤ 10%.
+ * 2. delay auto-checkpoint adds to the next cell: the notebook runs in fresh recorded kernels,
+ *    plain and with an AutoCheckpointer (default idle, and optionally idle 0) for each `--lanes`
+ *    (subshell: the shim's work runs on a kernel subshell beside the cells; main: on the main shell
+ *    between cells, the behaviour before subshells), in rotating order, cells sent back to back as
+ *    a frontend does; per-cell wall time difference. Targets: median ≤ 2%, worst ≤ 10%.
+ *    `--skip-bytes` measures only this, into history-<size>-delay.{md,json}.
  * 3. with --kishu: Kishu's database bytes after its commit-per-cell run of the same notebook.
  *
  * Reuses the bench runner's corpus discovery, data generation and Kishu environment.
@@ -42,7 +45,13 @@ export interface HistoryCorpusOptions {
   repeat: number;
   /** Measure stored bytes (and Kishu's) only. */
   skipDelay: boolean;
+  /** Measure the delay only (results in history-<size>-delay.*). */
+  skipBytes?: boolean;
+  /** Where the auto-checkpoints run, one delay measurement each (default: subshell). */
+  lanes?: Lane[];
 }
+
+type Lane = 'subshell' | 'main';
 
 interface StoredBytes {
   cells: number;
@@ -57,6 +66,7 @@ interface StoredBytes {
 
 interface Delay {
   idleMs: number | 'default';
+  lane: Lane;
   /** Runs per side; per-cell times are medians over them. */
   repeat: number;
   plainMs: number;
@@ -67,6 +77,14 @@ interface Delay {
   maxCellDiffMs: number;
   /** Median over cells of each cell's difference as % of its plain time. */
   medianCellPct: number;
+  /**
+   * How long cells waited for the kernel to start them (request sent → its execute_input), summed
+   * over the notebook, with minus without: the part of the delay the auto-checkpoint holding the
+   * main shell causes, much less sensitive to run-to-run noise than whole cell times.
+   */
+  startWaitMs: number;
+  /** The longest wait of one cell for its start, with the auto-checkpoint (median over runs). */
+  maxStartWaitMs: number;
   /** Auto-checkpoints committed / abandoned (preempted) / failed, median over the runs (the final flush included). */
   committed: number;
   abandoned: number;
@@ -107,13 +125,13 @@ export async function historyCorpus(options: HistoryCorpusOptions): Promise<void
       const signal = () => AbortSignal.timeout(options.timeoutSec * 1000);
       console.log(`[${index + 1}/${notebooks.length}] ${notebook.path}`);
       try {
-        result.stored = await storedBytes(notebook, parsed, env, options.python, scratch, signal());
+        if (!options.skipBytes) result.stored = await storedBytes(notebook, parsed, env, options.python, scratch, signal());
       } catch (error) {
         result.failures.push(`stored bytes: ${describeError(error)}`);
       }
-      for (const idleMs of options.skipDelay ? [] : options.idleZero ? (['default', 0] as const) : (['default'] as const)) {
+      for (const idleMs of idleSettings(options)) {
         try {
-          result.delays.push(await delay(notebook, parsed, env, options.python, join(scratch, `auto-${idleMs}`), idleMs, options.repeat, signal()));
+          result.delays.push(...(await delay(notebook, parsed, env, options.python, join(scratch, `auto-${idleMs}`), idleMs, lanesOf(options), options.repeat, signal())));
         } catch (error) {
           result.failures.push(`delay (idle ${idleMs}): ${describeError(error)}`);
         }
@@ -128,7 +146,7 @@ export async function historyCorpus(options: HistoryCorpusOptions): Promise<void
       }
       await rm(scratch, { recursive: true, force: true });
       results.push(result);
-      console.log(`  ${rowOf(result).join('  ')}`);
+      console.log(`  ${rowOf(result, options).join('  ')}`);
       for (const failure of result.failures) console.log(`  ! ${failure}`);
       await writeReports(options, kishu, results, (performance.now() - t0) / 1000);
     }
@@ -182,58 +200,89 @@ async function storedBytes(notebook: CorpusNotebook, parsed: Notebook, env: Reco
   });
 }
 
-/** Per-cell wall times of the notebook run back to back in a recorded kernel, optionally with auto-checkpoint on. */
-async function cellTimes(notebook: CorpusNotebook, parsed: Notebook, env: Record<string, string>, python: string, store: string | undefined, idleMs: number | 'default', signal: AbortSignal) {
+function idleSettings(options: HistoryCorpusOptions): (number | 'default')[] {
+  return options.skipDelay ? [] : options.idleZero ? ['default', 0] : ['default'];
+}
+
+function lanesOf(options: HistoryCorpusOptions): Lane[] {
+  return options.lanes?.length ? options.lanes : ['subshell'];
+}
+
+/** Per-cell wall times of the notebook run back to back in a recorded kernel, optionally with auto-checkpoint on (on `lane`). */
+async function cellTimes(notebook: CorpusNotebook, parsed: Notebook, env: Record<string, string>, python: string, store: string | undefined, idleMs: number | 'default', lane: Lane, signal: AbortSignal) {
   return withRecordedKernel(notebook, env, python, signal, async (kernel, recorder) => {
-    const auto = store ? new AutoCheckpointer(recorder, new LocalStore(store), idleMs === 'default' ? {} : { idleMs }) : undefined;
+    const auto = store ? new AutoCheckpointer(recorder, new LocalStore(store), idleMs === 'default' ? { lane } : { idleMs, lane }) : undefined;
     try {
       const times: number[] = [];
-      for (const cell of parsed.cells) {
-        const started = performance.now();
-        await kernel.client.execute(cell.source, { cellId: cell.id, signal, stopOnError: false });
-        times.push(performance.now() - started);
+      const startWaits: number[] = [];
+      let sent = 0;
+      let waited: number | undefined;
+      // Cells go one at a time and our own queries are silent (no execute_input): the next one is this cell's.
+      const off = kernel.client.events.on('iopub', (msg) => {
+        if (msg.header.msg_type === 'execute_input' && waited === undefined) waited = performance.now() - sent;
+      });
+      try {
+        for (const cell of parsed.cells) {
+          sent = performance.now();
+          waited = undefined;
+          await kernel.client.execute(cell.source, { cellId: cell.id, signal, stopOnError: false });
+          times.push(performance.now() - sent);
+          startWaits.push(waited ?? Number.NaN);
+        }
+      } finally {
+        off();
       }
       // Let the last cell's checkpoint happen (it delays no cell, but it counts as committed).
       await auto?.flush();
-      return { times, stats: auto ? { ...auto.stats } : undefined };
+      if (auto && auto.lane !== lane) throw new Error(`auto-checkpoints ran on the ${auto.lane ?? 'unknown'} lane, not ${lane}`);
+      return { times, startWaits, stats: auto ? { ...auto.stats } : undefined };
     } finally {
       await auto?.stop();
     }
   });
 }
 
-async function delay(notebook: CorpusNotebook, parsed: Notebook, env: Record<string, string>, python: string, store: string, idleMs: number | 'default', repeat: number, signal: AbortSignal): Promise<Delay> {
+/** One delay per lane, all against the same plain runs. */
+async function delay(notebook: CorpusNotebook, parsed: Notebook, env: Record<string, string>, python: string, store: string, idleMs: number | 'default', lanes: Lane[], repeat: number, signal: AbortSignal): Promise<Delay[]> {
   type Run = Awaited<ReturnType<typeof cellTimes>>;
-  const autoRuns: Run[] = [];
-  const plainRuns: Run[] = [];
-  // Alternate which goes first so a warm cache or a late import favours neither side.
+  const variants: (Lane | 'plain')[] = ['plain', ...lanes];
+  const runs = new Map<Lane | 'plain', Run[]>(variants.map((v) => [v, []]));
+  // Rotate which goes first so a warm cache or a late import favours no side.
   for (let i = 0; i < repeat; i++) {
-    for (const withAuto of i % 2 === 0 ? [true, false] : [false, true]) {
-      const dir = withAuto ? join(store, String(i)) : undefined;
-      (withAuto ? autoRuns : plainRuns).push(await cellTimes(notebook, parsed, env, python, dir, idleMs, signal));
+    for (let k = 0; k < variants.length; k++) {
+      const variant = variants[(i + k) % variants.length]!;
+      const dir = variant === 'plain' ? undefined : join(store, `${variant}-${i}`);
+      runs.get(variant)!.push(await cellTimes(notebook, parsed, env, python, dir, idleMs, variant === 'plain' ? 'subshell' : variant, signal));
     }
   }
-  const perCell = (runs: Run[]) => parsed.cells.map((_, c) => median(runs.map((r) => r.times[c]!)));
-  const plain = perCell(plainRuns);
-  const auto = perCell(autoRuns);
-  const diffs = plain.map((p, i) => auto[i]! - p);
-  const pcts = plain.map((p, i) => (100 * diffs[i]!) / p);
+  const perCell = (of: Run[]) => parsed.cells.map((_, c) => median(of.map((r) => r.times[c]!)));
+  const plain = perCell(runs.get('plain')!);
   const plainMs = plain.reduce((a, b) => a + b, 0);
-  const autoMs = auto.reduce((a, b) => a + b, 0);
-  const stat = (key: 'committed' | 'abandoned' | 'failed') => median(autoRuns.map((r) => r.stats![key]));
-  return {
-    idleMs,
-    repeat,
-    plainMs,
-    autoMs,
-    delayPct: (100 * (autoMs - plainMs)) / plainMs,
-    medianCellDiffMs: median(diffs),
-    maxCellDiffMs: Math.max(...diffs),
-    medianCellPct: median(pcts),
-    committed: stat('committed'),
-    abandoned: stat('abandoned'),
-    failed: stat('failed'),
-  };
+  return lanes.map((lane) => {
+    const autoRuns = runs.get(lane)!;
+    const auto = perCell(autoRuns);
+    const diffs = plain.map((p, i) => auto[i]! - p);
+    const pcts = plain.map((p, i) => (100 * diffs[i]!) / p);
+    const autoMs = auto.reduce((a, b) => a + b, 0);
+    const stat = (key: 'committed' | 'abandoned' | 'failed') => median(autoRuns.map((r) => r.stats![key]));
+    const waitOf = (of: Run[]) => median(of.map((r) => r.startWaits.filter((w) => !Number.isNaN(w)).reduce((a, b) => a + b, 0)));
+    return {
+      idleMs,
+      lane,
+      repeat,
+      plainMs,
+      autoMs,
+      delayPct: (100 * (autoMs - plainMs)) / plainMs,
+      medianCellDiffMs: median(diffs),
+      maxCellDiffMs: Math.max(...diffs),
+      medianCellPct: median(pcts),
+      startWaitMs: waitOf(autoRuns) - waitOf(runs.get('plain')!),
+      maxStartWaitMs: median(autoRuns.map((r) => Math.max(...r.startWaits.filter((w) => !Number.isNaN(w))))),
+      committed: stat('committed'),
+      abandoned: stat('abandoned'),
+      failed: stat('failed'),
+    };
+  });
 }
 
 /** Kishu commits after every cell by itself; its database (next to a copy of the notebook) is its store. */
@@ -258,14 +307,23 @@ async function kishuBytes(notebook: CorpusNotebook, parsed: Notebook, env: Recor
   }
 }
 
-const HEADER = ['notebook', 'cells', 'ckpts', 'store MiB', 'full MiB', 'ratio', 'ckpt ms med/max', 'delay % (idle default)', 'delay % (idle 0)', 'Kishu MiB'];
+/** The delay columns: one per idle setting and lane. */
+function delayColumns(options: HistoryCorpusOptions): { idleMs: number | 'default'; lane: Lane; title: string }[] {
+  const idles: (number | 'default')[] = options.idleZero ? ['default', 0] : ['default'];
+  return idles.flatMap((idleMs) => lanesOf(options).map((lane) => ({ idleMs, lane, title: `delay % (idle ${idleMs}, ${lane})` })));
+}
+
+function header(options: HistoryCorpusOptions): string[] {
+  return ['notebook', 'cells', 'ckpts', 'store MiB', 'full MiB', 'ratio', 'ckpt ms med/max', ...delayColumns(options).map((c) => c.title), 'Kishu MiB'];
+}
 
 function pct(d: Delay | undefined): string {
   if (!d) return '—';
-  return `${d.delayPct.toFixed(1)} of ${(d.plainMs / 1000).toFixed(1)} s (cell med ${d.medianCellPct.toFixed(1)}, worst +${d.maxCellDiffMs.toFixed(0)} ms; ${d.committed} saved, ${d.abandoned} preempted${d.failed ? `, ${d.failed} FAILED` : ''})`;
+  const wait = `; start wait +${d.startWaitMs.toFixed(0)} ms, longest ${d.maxStartWaitMs.toFixed(0)} ms`;
+  return `${d.delayPct.toFixed(1)} of ${(d.plainMs / 1000).toFixed(1)} s (cell med ${d.medianCellPct.toFixed(1)}, worst +${d.maxCellDiffMs.toFixed(0)} ms${wait}; ${d.committed} saved, ${d.abandoned} preempted${d.failed ? `, ${d.failed} FAILED` : ''})`;
 }
 
-function rowOf(r: NotebookResult): string[] {
+function rowOf(r: NotebookResult, options: HistoryCorpusOptions): string[] {
   const s = r.stored;
   const mib = (b: number) => (b / MiB).toFixed(2);
   return [
@@ -276,23 +334,20 @@ function rowOf(r: NotebookResult): string[] {
     s ? mib(s.fullBytes) : '—',
     s ? `${s.ratio.toFixed(2)}×` : '—',
     s ? `${s.medianCheckpointMs.toFixed(0)}/${s.maxCheckpointMs.toFixed(0)}` : '—',
-    pct(r.delays.find((d) => d.idleMs === 'default')),
-    pct(r.delays.find((d) => d.idleMs === 0)),
+    ...delayColumns(options).map((c) => pct(r.delays.find((d) => d.idleMs === c.idleMs && d.lane === c.lane))),
     r.kishuBytes === undefined ? 'not run' : r.kishuBytes === null ? 'failed' : mib(r.kishuBytes),
   ];
 }
 
-function summary(results: NotebookResult[]) {
+function summary(results: NotebookResult[], options: HistoryCorpusOptions) {
   const ratios = results.flatMap((r) => (r.stored ? [r.stored.ratio] : []));
-  const byIdle = (idle: number | 'default') => results.flatMap((r) => r.delays.filter((d) => d.idleMs === idle).map((d) => d.delayPct));
-  const delays = (idle: number | 'default') => {
-    const v = byIdle(idle);
-    return v.length ? { notebooks: v.length, medianPct: median(v), worstPct: Math.max(...v) } : null;
-  };
+  const delays = delayColumns(options).map((c) => {
+    const v = results.flatMap((r) => r.delays.filter((d) => d.idleMs === c.idleMs && d.lane === c.lane).map((d) => d.delayPct));
+    return { idleMs: c.idleMs, lane: c.lane, ...(v.length ? { notebooks: v.length, medianPct: median(v), worstPct: Math.max(...v) } : { notebooks: 0 }) };
+  });
   return {
     storedRatio: ratios.length ? { notebooks: ratios.length, median: median(ratios), worst: Math.max(...ratios), target: 1.5 } : null,
-    delayDefaultIdle: delays('default'),
-    delayIdleZero: delays(0),
+    delays,
     targets: { medianDelayPct: 2, worstNotebookDelayPct: 10 },
   };
 }
@@ -300,10 +355,11 @@ function summary(results: NotebookResult[]) {
 async function writeReports(options: HistoryCorpusOptions, kishu: KishuEnv | undefined, results: NotebookResult[], durationSec: number): Promise<string> {
   const out = join(options.repoRoot, 'benchmarks', 'results');
   await mkdir(out, { recursive: true });
-  const sum = summary(results);
+  const sum = summary(results, options);
   const kishuNote = !kishu ? 'not selected' : 'unavailable' in kishu ? `unavailable: ${kishu.unavailable}` : `kishu ${kishu.version} (PyPI)`;
-  const json = { settings: { size: options.size, only: options.only, kishu: kishuNote, python: options.python, idleZero: options.idleZero, skipDelay: options.skipDelay, repeat: options.repeat }, durationSec, summary: sum, notebooks: results };
-  await writeFile(join(out, `history-${options.size}.json`), `${JSON.stringify(json, null, 2)}\n`);
+  const json = { settings: { size: options.size, only: options.only, kishu: kishuNote, python: options.python, idleZero: options.idleZero, skipDelay: options.skipDelay, skipBytes: options.skipBytes ?? false, lanes: lanesOf(options), repeat: options.repeat }, durationSec, summary: sum, notebooks: results };
+  const name = `history-${options.size}${options.skipBytes ? '-delay' : ''}`; // a delay-only run keeps the bytes results
+  await writeFile(join(out, `${name}.json`), `${JSON.stringify(json, null, 2)}\n`);
   const row = (cells: string[]) => `| ${cells.join(' | ')} |`;
   const lines = [
     `# bench:history --corpus, size ${options.size}`,
@@ -312,22 +368,25 @@ async function writeReports(options: HistoryCorpusOptions, kishu: KishuEnv | und
     '',
     '- **store MiB**: chunk files on disk after a checkpoint after every cell (incremental, sequential); **full MiB**: one full checkpoint of the final state in a fresh store; **ratio** = store / full (target ≤ 1.5×).',
     '- **ckpt ms**: median / max wall time of one per-cell checkpoint.',
-    `- **delay %**: cells sent back to back in fresh recorded kernels, with an AutoCheckpointer (default idle 500 ms; idle 0: it starts the moment a cell ends) vs without, ${options.repeat} runs each in alternating order, per-cell median: (sum of cell times with − without) / without, of the plain total; in brackets the median per-cell difference in %, the worst cell's extra ms, and the auto-checkpoints saved and preempted by the next cell (the final flush after the last cell included). Targets: median over notebooks ≤ 2%, worst ≤ 10%. Small notebooks' cells are short, so differences of several % are within run-to-run noise on this 2-core machine.`,
+    `- **delay %**: cells sent back to back in fresh recorded kernels, with an AutoCheckpointer (default idle 500 ms; idle 0: it starts the moment a cell ends; subshell: its shim work runs on a kernel subshell beside the cells; main: on the main shell between cells, as before subshells) vs without, ${options.repeat} runs each in rotating order, per-cell median: (sum of cell times with − without) / without, of the plain total; in brackets the median per-cell difference in %, the worst cell's extra ms, the start wait (request sent → the kernel starts the cell, its execute_input; summed, with − without) and the longest single start wait with auto-checkpoint, and the auto-checkpoints saved and preempted by the next cell (the final flush after the last cell included). Targets: median over notebooks ≤ 2%, worst ≤ 10%. Small notebooks' cells are short, so differences of several % are within run-to-run noise on this 2-core machine.`,
     '- **Kishu MiB**: its database after its commit-per-cell run of the same notebook.',
     '',
-    row(HEADER),
-    row(HEADER.map(() => '---')),
-    ...results.map((r) => row(rowOf(r))),
+    row(header(options)),
+    row(header(options).map(() => '---')),
+    ...results.map((r) => row(rowOf(r, options))),
     '',
     '## Summary',
     '',
     sum.storedRatio ? `- stored bytes ratio over ${sum.storedRatio.notebooks} notebooks: median ${sum.storedRatio.median.toFixed(2)}×, worst ${sum.storedRatio.worst.toFixed(2)}× (target ≤ 1.5×)` : '- stored bytes: no result',
-    sum.delayDefaultIdle ? `- delay, default idle: median ${sum.delayDefaultIdle.medianPct.toFixed(1)}%, worst notebook ${sum.delayDefaultIdle.worstPct.toFixed(1)}% (targets ≤ 2%, ≤ 10%)` : '- delay, default idle: no result',
-    sum.delayIdleZero ? `- delay, idle 0: median ${sum.delayIdleZero.medianPct.toFixed(1)}%, worst notebook ${sum.delayIdleZero.worstPct.toFixed(1)}%` : '',
+    ...sum.delays.map((d) =>
+      'medianPct' in d && d.medianPct !== undefined
+        ? `- delay, idle ${d.idleMs}, ${d.lane}: median ${d.medianPct.toFixed(1)}%, worst notebook ${d.worstPct!.toFixed(1)}% (targets ≤ 2%, ≤ 10%)`
+        : `- delay, idle ${d.idleMs}, ${d.lane}: no result`,
+    ),
     ...results.flatMap((r) => [...r.failures, ...(r.stored?.failedCheckpoints ?? [])].map((f) => `- ${r.notebook}: ${f}`)),
     '',
   ];
   const markdown = lines.join('\n');
-  await writeFile(join(out, `history-${options.size}.md`), markdown);
+  await writeFile(join(out, `${name}.md`), markdown);
   return markdown;
 }

@@ -12,7 +12,8 @@
  * the same undo step, printed next to ours. --out also writes the printed lines to FILE.md.
  *
  * With --corpus it measures the corpus notebooks instead (history-corpus.ts):
- *   npm run bench:history -- --corpus [--size small|medium] [--only a,b] [--kishu] [--idle-zero] [--repeat N] [--skip-delay] [--timeout SEC]
+ *   npm run bench:history -- --corpus [--size small|medium] [--only a,b] [--kishu] [--idle-zero] [--repeat N] [--skip-delay | --skip-bytes]
+ *     [--lanes subshell,main] [--timeout SEC]
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -40,6 +41,8 @@ const { values } = parseArgs({
     repeat: { type: 'string', default: '3' },
     'skip-delay': { type: 'boolean', default: false },
     out: { type: 'string', default: '' },
+    'skip-bytes': { type: 'boolean', default: false },
+    lanes: { type: 'string', default: 'subshell' },
   },
 });
 const gib = Number(values.gib);
@@ -83,6 +86,11 @@ if (values.corpus) {
     timeoutSec: Number(values.timeout),
     repeat: Number(values.repeat),
     skipDelay: values['skip-delay'],
+    skipBytes: values['skip-bytes'],
+    lanes: values.lanes.split(',').map((lane) => {
+      if (lane !== 'subshell' && lane !== 'main') throw new Error(`--lanes: ${lane} is not subshell or main`);
+      return lane;
+    }),
   });
 } else {
   await synthetic();

@@ -11,8 +11,11 @@ export interface CommMessage {
   parentMsgId: string | undefined;
 }
 
-/** `unresponsiveMs`: see RequestOptions (a liveness watch while the kernel handles the message). */
-export type CommSendOptions = CallOptions & { unresponsiveMs?: number };
+/**
+ * `unresponsiveMs`: see RequestOptions (a liveness watch while the kernel handles the message).
+ * `subshellId`: have a kernel subshell handle it (JEP 91) instead of the main shell.
+ */
+export type CommSendOptions = CallOptions & { unresponsiveMs?: number; subshellId?: string };
 
 export interface CommSender {
   sendCommMessage(commId: string, msgType: 'comm_msg' | 'comm_close', data: JsonObject, buffers: Uint8Array[], options: CommSendOptions): Promise<void>;

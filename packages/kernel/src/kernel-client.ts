@@ -101,6 +101,8 @@ export interface KernelClientEvents extends Record<string, unknown> {
   commOpen: { comm: Comm; data: JsonObject; buffers: Uint8Array[] };
   dead: KernelDiedError;
   restarted: void;
+  /** This client interrupted the kernel (emitted once the interrupt was sent). */
+  interrupt: void;
 }
 
 /** What only a kernel we launched can do: signal, restart, and wait for its process. */
@@ -281,8 +283,16 @@ export class KernelClient implements CommSender {
 
   // ---- comms ----------------------------------------------------------------------------------
 
-  /** Opens a comm to `targetName` in the kernel; resolves once the kernel handled the open. */
-  async openComm(targetName: string, data: JsonObject = {}, buffers: Uint8Array[] = [], options: CallOptions = {}): Promise<Comm> {
+  /**
+   * Opens a comm to `targetName` in the kernel; resolves once the kernel handled the open. With
+   * `subshellId`, that subshell handles the open (and, in ipykernel 7.4, the comm's messages).
+   */
+  async openComm(
+    targetName: string,
+    data: JsonObject = {},
+    buffers: Uint8Array[] = [],
+    options: CallOptions & { subshellId?: string } = {},
+  ): Promise<Comm> {
     const comm = new Comm(randomUUID(), targetName, this);
     this.comms.set(comm.id, comm);
     const content: CommOpenContent = { comm_id: comm.id, target_name: targetName, data };
@@ -377,6 +387,7 @@ export class KernelClient implements CommSender {
     if (this.failure) throw this.failure;
     if (this.owner?.interruptMode === 'signal') {
       this.owner.process.signal('SIGINT');
+      this.events.emit('interrupt', undefined);
       return;
     }
     try {
@@ -385,6 +396,30 @@ export class KernelClient implements CommSender {
       if (!(error instanceof RequestTimeoutError) || !this.owner) throw error;
       this.owner.process.signal('SIGINT');
     }
+    this.events.emit('interrupt', undefined);
+  }
+
+  // ---- subshells (JEP 91, ipykernel >= 7) -----------------------------------------------------
+
+  /** Whether the kernel runs shell requests on subshells beside its main shell (asked on control). */
+  async supportsSubshells(options: CallOptions = {}): Promise<boolean> {
+    const reply = await this.request('control', 'kernel_info_request', {}, { waitForIdle: false, ...options });
+    const features = (reply!.content as { supported_features?: unknown }).supported_features;
+    return Array.isArray(features) && features.includes('kernel subshells');
+  }
+
+  /** A new subshell: a thread in the kernel that handles the shell requests sent with its id. */
+  async createSubshell(options: CallOptions = {}): Promise<string> {
+    const reply = await this.request('control', 'create_subshell_request', {}, { waitForIdle: false, ...options });
+    const content = reply!.content as { status?: string; subshell_id?: unknown; evalue?: string };
+    if (content.status !== 'ok' || typeof content.subshell_id !== 'string') {
+      throw new KernelError(`the kernel could not create a subshell: ${content.evalue ?? content.status ?? 'no id in its reply'}`, 'SUBSHELL_FAILED');
+    }
+    return content.subshell_id;
+  }
+
+  async deleteSubshell(subshellId: string, options: CallOptions = {}): Promise<void> {
+    await this.request('control', 'delete_subshell_request', { subshell_id: subshellId }, { waitForIdle: false, ...options });
   }
 
   /** Restarts a kernel this client launched: same connection, empty namespace. */
@@ -466,7 +501,9 @@ export class KernelClient implements CommSender {
     const type = msg.header.msg_type;
     if (type === 'iopub_welcome') this.iopubWelcomed = true;
     if (parentId !== undefined && this.readinessProbes.has(parentId)) this.readinessIopubSeen = true;
-    if (type === 'status') {
+    const fromSubshell = typeof (msg.parent_header as { subshell_id?: unknown } | undefined)?.subshell_id === 'string';
+    if (type === 'status' && !fromSubshell) {
+      // The main shell's state: a subshell busy beside an idle main shell does not make the kernel busy.
       this.state = (msg.content as { execution_state: ExecutionState }).execution_state;
       this.events.emit('status', this.state);
     } else if (type === 'comm_msg' || type === 'comm_close' || type === 'comm_open') {
@@ -485,7 +522,7 @@ export class KernelClient implements CommSender {
       );
       return;
     }
-    if (type === 'status' && this.state === 'idle') {
+    if (type === 'status' && (msg.content as { execution_state?: string }).execution_state === 'idle') {
       pending.idle = true;
       this.settleIfDone(parentId!, pending);
     }

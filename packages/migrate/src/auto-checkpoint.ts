@@ -5,9 +5,12 @@
  * checkpoint's consistent-cut check makes a save refuse a state that moved, and an aborted
  * checkpoint is never committed (its staging is discarded), so nothing half-written is ever read.
  *
- * What preemption cannot do: the kernel runs one request at a time, so a cell sent while the shim
- * is measuring or saving waits for that one request to finish (its groups are saved in one
- * request). ipykernel 7 subshells could run the save beside the cell; not used yet.
+ * Where the work runs: on kernels with subshells (JEP 91, ipykernel >= 7), the shim measures and
+ * saves on a subshell of its own (a background lane, python-shim lane.py), so the next cell starts
+ * at once, beside it; the lane stops within a few pickle writes or one chunk once a cell starts,
+ * and what it produced is not committed. An interrupt from this client abandons it too. On older
+ * kernels (or `lane: 'main'`), the work runs on the main shell between cells: a cell sent while the
+ * shim is measuring or saving waits for that one request to finish.
  */
 import type { JupyterMessage } from '@nbferry/protocol';
 import type { Recorder } from '@nbferry/recorder';
@@ -16,9 +19,14 @@ import { checkpoint, type CheckpointOptions, type CheckpointResult } from './che
 import { StateChangedError } from './errors.js';
 import { lastCheckpointOf } from './lineage.js';
 
-export interface AutoCheckpointOptions extends Omit<CheckpointOptions, 'signal' | 'attempts'> {
+export interface AutoCheckpointOptions extends Omit<CheckpointOptions, 'signal' | 'attempts' | 'subshellId'> {
   /** Idle time after a cell before checkpointing (default 500 ms). */
   idleMs?: number;
+  /**
+   * 'subshell' (default): on a kernel subshell when the kernel has them, else on the main shell;
+   * 'main': always on the main shell between cells (the behaviour before subshells).
+   */
+  lane?: 'subshell' | 'main';
   onCheckpoint?: (result: CheckpointResult) => void;
   /** A checkpoint that failed for another reason than preemption (it is retried after the next cell). */
   onError?: (error: unknown) => void;
@@ -36,6 +44,9 @@ export class AutoCheckpointer {
   private timer: NodeJS.Timeout | undefined;
   private running: { controller: AbortController; done: Promise<void> } | undefined;
   private stopped = false;
+  /** The subshell the checkpoints run on (undefined: the main shell), once decided. */
+  private subshell: Promise<string | undefined> | undefined;
+  private subshellId: string | undefined;
   /** A cell finished while a checkpoint was running: checkpoint again when it is done. */
   private again = false;
   private readonly unsubscribe: () => void;
@@ -46,7 +57,24 @@ export class AutoCheckpointer {
     readonly store: CheckpointStore,
     private readonly options: AutoCheckpointOptions = {},
   ) {
-    this.unsubscribe = recorder.client.events.on('iopub', (msg) => this.onIopub(msg));
+    const offIopub = recorder.client.events.on('iopub', (msg) => this.onIopub(msg));
+    const offInterrupt = recorder.client.events.on('interrupt', () => this.onInterrupt());
+    // A restarted kernel has no subshells any more: make a new one next time.
+    const offRestart = recorder.client.events.on('restarted', () => {
+      this.subshell = undefined;
+      this.subshellId = undefined;
+    });
+    this.unsubscribe = () => {
+      offIopub();
+      offInterrupt();
+      offRestart();
+    };
+  }
+
+  /** Where the checkpoints run: 'subshell' (beside the cells) or 'main'; undefined before the first one. */
+  get lane(): 'subshell' | 'main' | undefined {
+    if (!this.subshell) return undefined;
+    return this.subshellId === undefined ? 'main' : 'subshell';
   }
 
   /** The last checkpoint committed from this kernel in this store (by this class or not). */
@@ -68,6 +96,18 @@ export class AutoCheckpointer {
     this.clearTimer();
     this.running?.controller.abort(new Error('auto-checkpoint stopped'));
     await this.running?.done;
+    const id = await this.subshell?.catch(() => undefined);
+    if (id !== undefined && this.recorder.client.isAlive) {
+      await this.recorder.closeLane(id).catch(() => {});
+      await this.recorder.client.deleteSubshell(id, { timeoutMs: 5000 }).catch(() => {});
+    }
+  }
+
+  /** This client interrupted the kernel: the user wants it now. SIGINT never reaches the lane's thread. */
+  private onInterrupt(): void {
+    if (this.stopped || !this.running) return;
+    this.running.controller.abort(new Error('preempted by an interrupt'));
+    if (this.subshellId !== undefined) void this.recorder.request('preempt', {}, { timeoutMs: 10_000 }).catch(() => {});
   }
 
   private onIopub(msg: JupyterMessage): void {
@@ -79,8 +119,9 @@ export class AutoCheckpointer {
       this.running?.controller.abort(new Error('preempted by a new cell'));
       return;
     }
-    const parent = (msg.parent_header as { msg_type?: string } | undefined)?.msg_type;
-    if (type === 'status' && (msg.content as { execution_state?: string }).execution_state === 'idle' && parent === 'execute_request') {
+    const parent = msg.parent_header as { msg_type?: string; subshell_id?: string } | undefined;
+    const cellEnded = parent?.msg_type === 'execute_request' && parent.subshell_id === undefined; // not our queries on the lane
+    if (type === 'status' && (msg.content as { execution_state?: string }).execution_state === 'idle' && cellEnded) {
       this.clearTimer();
       this.timer = setTimeout(() => void this.run(), this.options.idleMs ?? 500);
       this.timer.unref();
@@ -112,13 +153,36 @@ export class AutoCheckpointer {
     return done;
   }
 
+  /** The subshell to checkpoint on, created the first time (undefined: the main shell). */
+  private laneFor(signal: AbortSignal): Promise<string | undefined> {
+    if (!this.subshell) {
+      const created = (async () => {
+        const client = this.recorder.client;
+        try {
+          if (this.options.lane === 'main' || !(await client.supportsSubshells({ signal, timeoutMs: 10_000 }))) return undefined;
+          this.subshellId = await client.createSubshell({ signal, timeoutMs: 10_000 });
+          return this.subshellId;
+        } catch (error) {
+          if (signal.aborted) throw error;
+          return undefined; // a kernel that cannot say or cannot make one: the main shell, as before subshells
+        }
+      })();
+      created.catch(() => {
+        if (this.subshell === created) this.subshell = undefined; // aborted: ask again next time
+      });
+      this.subshell = created;
+    }
+    return this.subshell;
+  }
+
   private async checkpointIfMoved(signal: AbortSignal): Promise<void> {
     try {
-      await this.recorder.sync({ signal });
+      const subshellId = await this.laneFor(signal);
+      await this.recorder.sync({ signal, subshellId });
       const last = lastCheckpointOf(this.recorder, this.store.root);
       if (last?.seq !== undefined && last.seq === this.recorder.graph.lastSeq) return;
-      const { idleMs: _idle, onCheckpoint, onError: _onError, ...options } = this.options;
-      const result = await checkpoint(this.recorder, this.store, { ...options, signal, attempts: 1 });
+      const { idleMs: _idle, lane: _lane, onCheckpoint, onError: _onError, ...options } = this.options;
+      const result = await checkpoint(this.recorder, this.store, { ...options, signal, attempts: 1, subshellId });
       this.stats.committed += 1;
       onCheckpoint?.(result);
     } catch (error) {

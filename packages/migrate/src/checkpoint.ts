@@ -12,7 +12,7 @@ import {
   type PlanningProblem,
   type ReplicationPlan,
 } from '@nbferry/planner';
-import type { Recorder } from '@nbferry/recorder';
+import type { Recorder, ShimCallOptions } from '@nbferry/recorder';
 import { CheckpointWriteError, currentOwner, type BlobEntry, type CheckpointKey, type CheckpointStore, type Environment, type LocalStore, type StoredCheckpoint } from '@nbferry/store';
 import { watchDirBytes } from './bytes-watch.js';
 import { kernelEnvironment, packagesOf } from './environment.js';
@@ -49,6 +49,12 @@ export interface CheckpointOptions extends CallOptions {
    * pickles and writes every serialized group again.
    */
   incremental?: boolean;
+  /**
+   * Run the shim's work (history, measure, save, queries) on this kernel subshell (a background
+   * lane, python-shim lane.py) instead of the main shell: cells run meanwhile, and one that starts
+   * before the bytes are all produced makes the checkpoint fail with CheckpointPreemptedError.
+   */
+  subshellId?: string;
   /**
    * Refuse a checkpoint that cannot bring back every variable: throw CheckpointLossError (naming
    * each one and why) instead of committing; the store and its previous checkpoint are untouched.
@@ -119,7 +125,7 @@ export async function prepareCheckpoint(
   since?: () => MeasureSince | undefined,
 ): Promise<PreparedCheckpoint> {
   const progress = options.onProgress ?? (() => {});
-  const call: CallOptions = { signal: options.signal, timeoutMs: options.timeoutMs };
+  const call = shimCallOptions(options);
   const t0 = performance.now();
   progress({ phase: 'sync' });
   await recorder.sync(call);
@@ -187,7 +193,7 @@ export async function describeCheckpoint(
   saved: Map<string, SavedBlob>,
   blobFile: (blob: SavedBlob, group: string) => string,
   saveMs: number,
-  options: CallOptions = {},
+  options: ShimCallOptions = {},
 ): Promise<{ environment: Environment; blobs: BlobEntry[]; body: CheckpointBody }> {
   const { measurement, planned } = prepared;
   // Blobs saved for groups a later re-plan chose to recompute are simply not referenced.
@@ -223,7 +229,7 @@ export async function describeCheckpoint(
  * Writes the given groups' blobs into `blobsDir` (the staging directory of a checkpoint). Writers
  * that can should pass `guard` to the shim (saveToDir does): it refuses to save a state that moved.
  */
-export type BlobWriter = (groups: string[][], blobsDir: string, options: CallOptions, guard: SaveGuard) => Promise<SavedBlob[]>;
+export type BlobWriter = (groups: string[][], blobsDir: string, options: ShimCallOptions, guard: SaveGuard) => Promise<SavedBlob[]>;
 
 /**
  * A checkpoint whose blobs `writeBlobs` puts in the store: measure, plan, serialize (re-planning
@@ -249,8 +255,13 @@ export async function checkpointWith(
   }
 }
 
+/** The options of the shim requests a checkpoint makes (on its lane, if any). */
+function shimCallOptions(options: CheckpointOptions): ShimCallOptions {
+  return { signal: options.signal, timeoutMs: options.timeoutMs, ...(options.subshellId === undefined ? {} : { subshellId: options.subshellId }) };
+}
+
 async function checkpointOnce(recorder: Recorder, store: CheckpointStore, writeBlobs: BlobWriter, options: CheckpointOptions): Promise<CheckpointResult> {
-  const call: CallOptions = { signal: options.signal, timeoutMs: options.timeoutMs };
+  const call = shimCallOptions(options);
   // The staging lease is held from before measuring: chunks found reusable stay until the commit (gc waits).
   const draft = await store.begin({ signal: options.signal });
   try {
@@ -262,7 +273,7 @@ async function checkpointOnce(recorder: Recorder, store: CheckpointStore, writeB
     const chunksAt = store.remote ? store.remote : (store as LocalStore).chunksDir;
     const prepared = await prepareCheckpoint(recorder, options, (m) => reusableBlobs(recorder, m, previous, chunksAt), since);
     if (options.refuseLoss) refuseLoss(prepared);
-    const guard: SaveGuard = { seq: prepared.measurement.seq, owner: currentOwner() };
+    const guard: SaveGuard = { seq: prepared.measurement.seq, owner: currentOwner(), ...(prepared.measurement.generation === undefined ? {} : { generation: prepared.measurement.generation }) };
     const t0 = performance.now();
     const blobsDir = draft.blobsDir ?? ''; // a remote draft has no directory: its writer ignores it
     const saved = await serializeWatched(recorder, prepared, blobsDir, (groups) => writeBlobs(groups, blobsDir, call, guard), options, store.root);
@@ -295,7 +306,7 @@ async function checkpointOnce(recorder: Recorder, store: CheckpointStore, writeB
  * The history the manifest describes must end where the saved state was measured: a cell that ran
  * after the save (its record is in the history now) would describe a state the blobs do not hold.
  */
-export async function throwIfStateMoved(recorder: Recorder, prepared: PreparedCheckpoint, options: CallOptions = {}): Promise<void> {
+export async function throwIfStateMoved(recorder: Recorder, prepared: PreparedCheckpoint, options: ShimCallOptions = {}): Promise<void> {
   const seq = prepared.measurement.seq;
   if (seq === undefined) return;
   await recorder.sync(options);

@@ -33,7 +33,8 @@ sys.__dict__["_nbferry_env"] = json.JSONEncoder().encode({  # not json.dumps: a 
 })
 `;
 
-export async function kernelEnvironment(client: KernelClient, packages: readonly string[], options: CallOptions = {}): Promise<Environment> {
+/** `subshellId`: ask on that kernel subshell (a background checkpoint's lane), beside the main shell's cells. */
+export async function kernelEnvironment(client: KernelClient, packages: readonly string[], options: CallOptions & { subshellId?: string } = {}): Promise<Environment> {
   const source = ENVIRONMENT_SOURCE.replace('MODULES', JSON.stringify(packages));
   try {
     return await evaluateJson<Environment>(

@@ -43,6 +43,22 @@ export class StateChangedError extends MigrationError {
 }
 
 /**
+ * A checkpoint taken in the background (on a kernel subshell, beside the cells) was abandoned
+ * because a cell started, or the kernel was interrupted, before its bytes were all produced: they
+ * may have been pickled while the cell changed them. Nothing was committed; the chunks already
+ * written are content addressed and reused by the next checkpoint where their bytes are the same.
+ */
+export class CheckpointPreemptedError extends StateChangedError {
+  override name = 'CheckpointPreemptedError';
+  constructor(seq: number) {
+    super(seq, seq);
+    this.message =
+      'a cell started (or the kernel was interrupted) while this checkpoint was being taken in the background: it was abandoned, nothing was ' +
+      'committed and the previous checkpoint is intact; the next checkpoint reuses the chunks already written';
+  }
+}
+
+/**
  * The target kernel already binds names the restore would overwrite or delete (the user's own
  * work?). Nothing was changed. Restore into a fresh kernel, or pass `replaceExisting` to overwrite.
  */

@@ -10,7 +10,7 @@ export const QUERY_TIMEOUT_MS = 60_000;
  * as a user expression. The kernel hex-encodes the str, so the repr in text/plain needs no
  * unescaping: strip its quotes, decode, parse. Throws with the kernel's error when either fails.
  */
-export async function evaluateJson<T>(client: KernelClient, code: string, jsonExpression: string, options: CallOptions = {}): Promise<T> {
+export async function evaluateJson<T>(client: KernelClient, code: string, jsonExpression: string, options: CallOptions & { subshellId?: string } = {}): Promise<T> {
   const result = await client.execute(internalCode(code), {
     ...options,
     timeoutMs: options.timeoutMs ?? QUERY_TIMEOUT_MS, // nbferry's own code: always bounded

@@ -3,8 +3,8 @@
  * comm request; the meaning lives in the shim and in the callers.
  */
 import type { CallOptions } from '@nbferry/kernel';
-import type { Recorder } from '@nbferry/recorder';
-import { StateChangedError } from './errors.js';
+import type { Recorder, ShimCallOptions } from '@nbferry/recorder';
+import { CheckpointPreemptedError, StateChangedError } from './errors.js';
 
 export interface MeasuredVariable {
   type: string;
@@ -35,6 +35,8 @@ export interface Measurement {
   seq?: number;
   /** The shim's count of code run outside recorded cells as measured (lineage.ts LineagePoint.unobserved). */
   unobserved?: number;
+  /** Measured on a background lane: the cell generation it started from (SaveGuard.generation). */
+  generation?: number;
 }
 
 /**
@@ -72,6 +74,8 @@ export interface SavedBlob {
 export interface SaveGuard {
   /** Measured state (Measurement.seq): nothing is saved if a cell ran since. */
   seq?: number;
+  /** On a background lane (Measurement.generation): the save stops if a cell started since. */
+  generation?: number;
   /** The coordinator: the kernel stops writing if this process is gone (same host only). */
   owner?: { pid: number; host: string; startTicks?: number | null };
 }
@@ -102,12 +106,24 @@ export interface Fingerprint {
   error: string | null;
 }
 
-export function measure(recorder: Recorder, options: CallOptions & { budgetSec?: number; since?: MeasureSince } = {}): Promise<Measurement> {
+/** With `subshellId` (a background lane), a cell starting meanwhile throws CheckpointPreemptedError. */
+export async function measure(recorder: Recorder, options: ShimCallOptions & { budgetSec?: number; since?: MeasureSince } = {}): Promise<Measurement> {
   const since = options.since ? { previous: options.since.previous, changed: options.since.changed, since: options.since.since } : {};
-  return recorder.request<Measurement>('measure', { budgetSec: options.budgetSec ?? 2, ...since }, options).then((r) => r.result);
+  const { result } = await recorder.request<Measurement & Preemptible>('measure', { budgetSec: options.budgetSec ?? 2, ...since }, options);
+  throwIfPreempted(recorder, result);
+  return result;
 }
 
-interface SaveReply {
+/** A background lane's answer when a cell started during the operation (lane.py). */
+interface Preemptible {
+  preempted?: { generation: number; now: number };
+}
+
+function throwIfPreempted(recorder: Recorder, reply: Preemptible): void {
+  if (reply.preempted) throw new CheckpointPreemptedError(recorder.graph.lastSeq);
+}
+
+interface SaveReply extends Preemptible {
   blobs: SavedBlob[];
   moved?: { expected: number; seq: number };
 }
@@ -121,13 +137,14 @@ export async function saveToDir(
   recorder: Recorder,
   groups: string[][],
   dir: string,
-  options: CallOptions = {},
+  options: ShimCallOptions = {},
   guard: SaveGuard = {},
   chunksDir?: string,
 ): Promise<SavedBlob[]> {
   // `progress`: the shim pushes `progress` events (op "save", bytes stored) while it writes.
   const args = chunksDir === undefined ? { groups, dir, progress: true, ...guard } : { groups, dir, chunks: chunksDir, progress: true, ...guard };
   const { result } = await recorder.request<SaveReply>('save', args, options);
+  throwIfPreempted(recorder, result);
   throwIfMoved(result);
   return result.blobs;
 }
@@ -187,7 +204,7 @@ export interface RngState {
   numpy?: Uint8Array;
 }
 
-export async function rngStates(recorder: Recorder, seqs: number[], options: CallOptions = {}): Promise<RngState[]> {
+export async function rngStates(recorder: Recorder, seqs: number[], options: ShimCallOptions = {}): Promise<RngState[]> {
   const { result } = await recorder.request<{ states: RngState[] }>('rng_state', { seqs }, options);
   return result.states;
 }

@@ -54,6 +54,13 @@ export interface RecorderEvents extends Record<string, unknown> {
   backgroundLoad: BackgroundLoadEvent;
 }
 
+/**
+ * `subshellId`: send the request on a background lane, a comm to the shim opened on that kernel
+ * subshell (python-shim/src/nbferry_shim/lane.py), so it runs beside the main shell's cells. Lanes
+ * serve only read-only operations (history, measure, save, rng_state).
+ */
+export type ShimCallOptions = CallOptions & { buffers?: Uint8Array[]; subshellId?: string };
+
 export interface AttachRecorderOptions extends CallOptions {
   /** A python-shim directory to inject from (default: $NBFERRY_SHIM_DIR, else the shim shipped with this package). */
   shimRoot?: string;
@@ -73,8 +80,11 @@ export class Recorder {
   graph = new HistoryGraph();
   /** Events the shim pushes besides cell records. */
   readonly events = new Emitter<RecorderEvents>();
-  private syncing: Promise<void> | undefined;
+  /** One sync per lane ('' = the main shell): a lane's must not wait behind a main one stuck behind a cell. */
+  private readonly syncing = new Map<string, Promise<void>>();
   private reconnecting: Promise<void> | undefined;
+  /** Background lanes' channels by subshell id (opened on first use; gone with a restart). */
+  private lanes = new Map<string, Promise<ShimChannel>>();
 
   private constructor(
     readonly client: KernelClient,
@@ -87,6 +97,7 @@ export class Recorder {
     this.graph.addPreexisting(hello.unknownProvenance);
     // A restart empties the kernel, shim included: install it again and start a new history.
     client.events.on('restarted', () => {
+      this.lanes = new Map();
       this.reconnecting = this.reconnect().finally(() => (this.reconnecting = undefined));
       this.reconnecting.catch((error: unknown) => this.pushErrors.push(error as Error));
     });
@@ -118,22 +129,51 @@ export class Recorder {
   }
 
   /** Sends a request to the shim (after any re-installation a restart made necessary). */
-  async request<T>(op: string, args: object = {}, options: CallOptions & { buffers?: Uint8Array[] } = {}): Promise<ShimReply<T>> {
+  async request<T>(op: string, args: object = {}, options: ShimCallOptions = {}): Promise<ShimReply<T>> {
     await this.reconnecting;
-    return this.channel.request<T>(op, args, options);
+    const channel = options.subshellId === undefined ? this.channel : await this.lane(options.subshellId, options);
+    return channel.request<T>(op, args, options);
   }
 
-  /** Pulls every record the graph lacks. Concurrent calls share one round trip. */
-  sync(options: CallOptions = {}): Promise<void> {
-    this.syncing ??= (async () => {
-      try {
-        const { result } = await this.request<{ records: unknown[] }>('history', { since: this.graph.lastSeq }, options);
-        for (const raw of recordsOf(result)) this.graph.add(normalizeRecord(raw));
-      } finally {
-        this.syncing = undefined;
-      }
-    })();
-    return this.syncing;
+  private lane(subshellId: string, options: CallOptions): Promise<ShimChannel> {
+    let lane = this.lanes.get(subshellId);
+    if (!lane) {
+      lane = this.client
+        .openComm(SHIM_COMM_TARGET, { lane: true }, [], { signal: options.signal, timeoutMs: options.timeoutMs ?? SHIM_TIMEOUTS_MS.quick, subshellId })
+        .then((comm) => new ShimChannel(comm, (op, data, payload) => this.onPush(op, data, payload), subshellId));
+      const opened = lane;
+      opened.catch(() => {
+        if (this.lanes.get(subshellId) === opened) this.lanes.delete(subshellId); // open again next time
+      });
+      this.lanes.set(subshellId, opened);
+    }
+    return lane;
+  }
+
+  /** Closes the background lane on `subshellId` (before the subshell is deleted). */
+  async closeLane(subshellId: string, options: CallOptions = {}): Promise<void> {
+    const lane = this.lanes.get(subshellId);
+    this.lanes.delete(subshellId);
+    const channel = await lane?.catch(() => undefined);
+    await channel?.close(options);
+  }
+
+  /** Pulls every record the graph lacks. Concurrent calls (on the same lane) share one round trip. */
+  sync(options: CallOptions & { subshellId?: string } = {}): Promise<void> {
+    const key = options.subshellId ?? '';
+    let syncing = this.syncing.get(key);
+    if (!syncing) {
+      syncing = (async () => {
+        try {
+          const { result } = await this.request<{ records: unknown[] }>('history', { since: this.graph.lastSeq }, options);
+          for (const raw of recordsOf(result)) this.graph.add(normalizeRecord(raw));
+        } finally {
+          this.syncing.delete(key);
+        }
+      })();
+      this.syncing.set(key, syncing);
+    }
+    return syncing;
   }
 
   /** Errors met while handling pushed records (they never escape into the message loop). */

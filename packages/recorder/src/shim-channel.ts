@@ -28,6 +28,8 @@ export class ShimChannel {
   constructor(
     private readonly comm: Comm,
     private readonly onPush: (op: string, data: JsonObject, payload: unknown, buffers: Uint8Array[]) => void,
+    /** The kernel subshell this channel's comm was opened on (a background lane): its requests go there. */
+    private readonly subshellId?: string,
   ) {
     comm.events.on('message', (message) => this.receive(message));
     comm.events.on('close', () => this.failAll(new ShimUnavailableError('its comm was closed (kernel restarted or shut down?)')));
@@ -35,6 +37,11 @@ export class ShimChannel {
 
   get isOpen(): boolean {
     return !this.comm.isClosed;
+  }
+
+  /** Closes the comm; requests still waiting fail with ShimUnavailableError. */
+  async close(options: CallOptions = {}): Promise<void> {
+    await this.comm.close({}, options);
   }
 
   /**
@@ -59,7 +66,7 @@ export class ShimChannel {
         (reply as Promise<ShimReply<T>>).then(resolve, reject);
         let grace: NodeJS.Timeout | undefined;
         this.comm
-          .send({ op, id }, [packMsgpack(args), ...(options.buffers ?? [])], { signal: sendSignal, unresponsiveMs: SHIM_UNRESPONSIVE_MS })
+          .send({ op, id }, [packMsgpack(args), ...(options.buffers ?? [])], { signal: sendSignal, unresponsiveMs: SHIM_UNRESPONSIVE_MS, subshellId: this.subshellId })
           .then(
             () => {
               // Handled (idle): the reply is here or in flight; if it is not, the shim never sent it.

@@ -46,9 +46,12 @@ class BackgroundLoad:
         self.thread: threading.Thread | None = None
         self.hooked = False
 
+    def in_flight(self) -> bool:
+        return self.thread is not None and self.thread.is_alive()
+
     # -- the op ----------------------------------------------------------------------------------
     def start(self, args: dict[str, Any]) -> dict[str, Any]:
-        if self.thread is not None and self.thread.is_alive():
+        if self.in_flight():
             raise OpError("a background load is already running in this kernel")
         specs = args.get("blobs")
         if not isinstance(specs, list) or not all(isinstance(s, dict) for s in specs):

@@ -96,7 +96,9 @@ def _groups_arg(args: dict[str, Any]) -> list[list[str]]:
     return [[str(n) for n in g] for g in groups]
 
 
-def op_save(shim: "Shim", args: dict[str, Any], bufs: list[memoryview]) -> tuple[Any, list[bytes]]:
+def op_save(shim: "Shim", args: dict[str, Any], bufs: list[memoryview], watch: Any = None) -> tuple[Any, list[bytes]]:
+    """`watch` (lane.Watch): saving on the background lane; it raises lane.Preempted, after a
+    group's bytes are produced or between chunks, once a cell has started since the measure."""
     d = args.get("dir")
     cas_root = args.get("chunks")
     if cas_root is not None and (not isinstance(cas_root, str) or not cas_root):
@@ -112,6 +114,9 @@ def op_save(shim: "Shim", args: dict[str, Any], bufs: list[memoryview]) -> tuple
     if moved is not None:
         return moved, []
     alive = _owner_check(args.get("owner"))
+    if watch is not None:
+        owner_alive = alive
+        alive = lambda: not watch.moved() and owner_alive()  # noqa: E731  (stops the chunk writers)
     try:
         os.makedirs(d, exist_ok=True)
     except OSError as e:
@@ -130,6 +135,8 @@ def op_save(shim: "Shim", args: dict[str, Any], bufs: list[memoryview]) -> tuple
             item.update(ok=False, error=_err(e), seconds=time.perf_counter() - t0)
             out.append(item)
             continue
+        if watch is not None:
+            watch.check()  # bytes pickled while a cell ran are never stored
         try:
             if cas_root is not None:
                 checksum, digests, new_bytes = cas.write_parts(cas_root, seg.parts, do_fsync, alive, _gone,
@@ -162,6 +169,8 @@ def op_save(shim: "Shim", args: dict[str, Any], bufs: list[memoryview]) -> tuple
             progress.group_done(seg.n)
     if progress is not None:
         progress.finish()
+    if watch is not None:
+        watch.check()  # a cell that started mid-write made the writers stop: not a store failure
     pickled.CACHE.clear()  # groups the plan did not save: their pickles would only hold memory
     if do_fsync and cas_root is None:
         cas.fsync_dir(d)
@@ -174,7 +183,8 @@ def _moved_since(shim: "Shim", args: dict[str, Any]) -> dict[str, Any] | None:
     seq = args.get("seq")
     if not isinstance(seq, int):
         return None
-    shim.recorder.sync_pending_outside()
+    with shim.recorder.lock:
+        shim.recorder.sync_pending_outside()
     now = shim.history.last_seq
     return None if now == seq else {"blobs": [], "moved": {"expected": seq, "seq": now}}
 

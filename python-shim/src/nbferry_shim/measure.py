@@ -34,18 +34,22 @@ class _TimedSink(pickled.KeepingSink):
     """Counts (and keeps, up to `cap`, for the save that follows) what the pickler writes;
     raises _Budget once past the deadline."""
 
-    __slots__ = ("deadline", "calls")
+    __slots__ = ("deadline", "calls", "watch")
 
-    def __init__(self, deadline: float, cap: int = 0) -> None:
+    def __init__(self, deadline: float, cap: int = 0, watch: Any = None) -> None:
         super().__init__(cap)
         self.deadline = deadline
         self.calls = 0
+        self.watch = watch  # lane.Watch of a background measure: raises Preempted once a cell starts
 
     def write(self, b: Any) -> int:
         n = super().write(b)
         self.calls += 1
-        if self.calls & 15 == 0 and time.perf_counter() > self.deadline:
-            raise _Budget()
+        if self.calls & 15 == 0:
+            if time.perf_counter() > self.deadline:
+                raise _Budget()
+            if self.watch is not None:
+                self.watch.check()
         return n
 
 
@@ -84,7 +88,7 @@ def _calibrate() -> dict[str, float]:
 
 
 def measure_group(values: dict[str, Any], user_ns: dict[str, Any] | None, budget: float,
-                  modules_by_name: bool = False, keep_seq: int | None = None) -> dict[str, Any]:
+                  modules_by_name: bool = False, keep_seq: int | None = None, watch: Any = None) -> dict[str, Any]:
     """Size and speed of pickling `values` as one group. Modules count as unserializable unless
     `modules_by_name`: rerunning the cell that imported them also replays its configuration
     (matplotlib.use, pd.set_option), which importing by name would skip."""
@@ -100,7 +104,7 @@ def measure_group(values: dict[str, Any], user_ns: dict[str, Any] | None, budget
         buffers.append(pb)
         return False
 
-    sink = _TimedSink(time.perf_counter() + budget, pickled.CACHE.room() if keep_seq is not None else 0)
+    sink = _TimedSink(time.perf_counter() + budget, pickled.CACHE.room() if keep_seq is not None else 0, watch)
     t0 = time.perf_counter()
     try:
         with Bounded(user_ns, budget):
@@ -189,32 +193,39 @@ def _by_name(shim: "Shim", group: list[str], variables: dict[str, Any]) -> bool:
     return False
 
 
-def op_measure(shim: "Shim", args: dict[str, Any], bufs: list[memoryview]) -> tuple[Any, list[bytes]]:
+def op_measure(shim: "Shim", args: dict[str, Any], bufs: list[memoryview], watch: Any = None) -> tuple[Any, list[bytes]]:
+    """`watch`: measuring on the background lane (lane.py)."""
+    if shim.background is not None and shim.background.in_flight():
+        # The namespace is not whole yet: a checkpoint now would record the names still arriving as gone.
+        raise OpError("a restore is still loading variables in the background (background.py); "
+                      "checkpoint once it has finished")
     rec = shim.recorder
     reduced.MEMO.start()  # a notebook object's __reduce__ runs once in all passes below
     try:
-        with Bounded(rec.ns, float(args.get("budgetSec") or 2.0)):
+        with Bounded(rec.ns, float(args.get("budgetSec") or 2.0)), rec.lock:
             rec.sync_pending_outside()  # probes what changed outside cells
         shim.unobserved.check_threads()
-        result = _op_measure(shim, args)
+        result = _op_measure(shim, args, watch)
         shim.lineage.last_measurement = result[0]  # a checkpoint that commits it pins it (lineage.py)
         return result
     finally:
         reduced.MEMO.stop()
 
 
-def _op_measure(shim: "Shim", args: dict[str, Any]) -> tuple[Any, list[bytes]]:
+def _op_measure(shim: "Shim", args: dict[str, Any], watch: Any = None) -> tuple[Any, list[bytes]]:
     rec = shim.recorder
     ns = rec.ns
     algo = args.get("algo") or hashing.DEFAULT_ALGO
     if algo not in hashing.available_algos():
         raise OpError(f"hash algorithm {algo!r} not available here")
     want = args.get("names")
-    names = sorted(rec.snapshot) if want is None else [n for n in want if n in rec.snapshot]
+    with rec.lock:
+        names = sorted(rec.snapshot) if want is None else [n for n in want if n in rec.snapshot]
+        reuse = _reuse_of(shim, args, algo)
     budget = float(args.get("budgetSec") or 2.0)
     t_start = time.perf_counter()
     reuse = _reuse_of(shim, args, algo)
-    return _measure(shim, ns, names, algo, budget, t_start, reuse, None if reuse else _suspect_of(shim, args, algo))
+    return _measure(shim, ns, names, algo, budget, t_start, reuse, None if reuse else _suspect_of(shim, args, algo), watch)
 
 
 class _Reuse:
@@ -266,7 +277,10 @@ def _suspect_of(shim: "Shim", args: dict[str, Any], algo: str) -> _Reuse | None:
 
 
 def _measure(shim: "Shim", ns: dict[str, Any], names: list[str], algo: str, budget: float,
-             t_start: float, reuse: _Reuse | None = None, suspect: _Reuse | None = None) -> tuple[Any, list[bytes]]:
+             t_start: float, reuse: _Reuse | None = None, suspect: _Reuse | None = None,
+             watch: Any = None) -> tuple[Any, list[bytes]]:
+    """`watch` (lane.Watch): measuring in the background, beside the cells; it stops (Preempted)
+    as soon as a cell starts, and the recorder's state is touched only under its lock."""
     rec = shim.recorder
     unobserved = shim.unobserved.count  # as the measure starts: code running during it counts after
     variables: dict[str, Any] = {}
@@ -276,10 +290,12 @@ def _measure(shim: "Shim", ns: dict[str, Any], names: list[str], algo: str, budg
         if kept is not None:  # not written since: its fingerprint and sharing facts still hold
             variables[n] = kept
             continue
-        pr = bounded_probe(bound, ns[n], ns, algo)  # strong, process-independent digest for verification
-        rec.index.refresh(n, pr.shared)  # and fresh sharing facts for grouping
-        rec.reach_known(n)  # once no reach is unknown, the tokens (and their over-grouping) go
-        ent = rec.entries.get(n)
+        # strong, process-independent digest for verification
+        pr = bounded_probe(bound, ns[n], ns, algo) if watch is None else watch.probe(ns[n], ns, algo)
+        with rec.lock:
+            rec.index.refresh(n, pr.shared)  # and fresh sharing facts for grouping
+            rec.reach_known(n)  # once no reach is unknown, the tokens (and their over-grouping) go
+            ent = rec.entries.get(n)
         variables[n] = {
             "type": type(ns[n]).__qualname__,
             "module": type(ns[n]).__module__,
@@ -291,10 +307,11 @@ def _measure(shim: "Shim", ns: dict[str, Any], names: list[str], algo: str, budg
             "provenance": ent.provenance if ent else "unknown",
             "writer": ent.writer if ent else 0,
         }
-    if suspect is not None:
-        rec.record_changed_in_place([n for n in names if (was := suspect.variable(n)) is not None and was.get(
-            "reliable") and was.get("fingerprint") != variables[n]["fingerprint"]])
-    groups = rec.index.groups(names)
+    with rec.lock:
+        if suspect is not None:
+            rec.record_changed_in_place([n for n in names if (was := suspect.variable(n)) is not None and was.get(
+                "reliable") and was.get("fingerprint") != variables[n]["fingerprint"]])
+        groups = rec.index.groups(names)
     out_groups = []
     pickled.CACHE.clear()  # pickles of an earlier measure are stale by now
     for gid, g in enumerate(groups):
@@ -305,7 +322,7 @@ def _measure(shim: "Shim", ns: dict[str, Any], names: list[str], algo: str, budg
             info["reused"] = True
         else:
             info = measure_group({n: ns[n] for n in g}, ns, budget, modules_by_name=_by_name(shim, g, variables),
-                                 keep_seq=shim.history.last_seq)
+                                 keep_seq=shim.history.last_seq, watch=watch)
             info["reused"] = False
         info["id"] = gid
         info["names"] = g

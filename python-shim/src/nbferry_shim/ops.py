@@ -167,4 +167,12 @@ def build(shim: "Shim") -> dict[str, Handler]:
 
     handlers["warm_load"] = warm_load
     handlers["lineage"] = lazy("lineage", "op_lineage")
+
+    def preempt(args: dict[str, Any], bufs: list[memoryview]) -> tuple[Any, list[bytes]]:
+        """Stop the background lane's operation in flight (lane.py), as a cell starting would: the
+        coordinator sends it when it interrupts the kernel (SIGINT never reaches the lane)."""
+        rec.generation += 1
+        return {"generation": rec.generation}, []
+
+    handlers["preempt"] = preempt
     return handlers

@@ -98,6 +98,12 @@ class Recorder:
         self.rng_states: OrderedDict[int, rng.State] = OrderedDict()
         self.exec_thread = threading.get_ident()
         self.enabled = True
+        # Background operations (lane.py) run on a subshell thread beside the cells: `generation`
+        # moves when a cell starts (before anything else in its hook), so they can tell that the
+        # namespace may be changing under them; `lock` keeps them out of the recorder's state
+        # while a hook updates it (and the hooks out while they read it).
+        self.generation = 0
+        self.lock = threading.RLock()
 
     @property
     def ns(self) -> dict[str, Any]:
@@ -187,6 +193,11 @@ class Recorder:
     def pre_run_cell(self, info: Any) -> None:
         if not self.enabled or threading.get_ident() != self.exec_thread:
             return  # subshell threads: their effects show up as "outside" changes later
+        self.generation += 1
+        with self.lock:
+            self._pre_run_cell(info)
+
+    def _pre_run_cell(self, info: Any) -> None:
         pickled.CACHE.clear()  # a measure's pickles are stale once a cell runs (and hold memory)
         if self.pending:
             if getattr(info, "store_history", False):  # a post_run_cell was lost
@@ -207,6 +218,10 @@ class Recorder:
     def post_run_cell(self, result: Any) -> None:
         if not self.enabled or threading.get_ident() != self.exec_thread or not self.pending:
             return
+        with self.lock:
+            self._post_run_cell(result)
+
+    def _post_run_cell(self, result: Any) -> None:
         info = getattr(result, "info", None)
         if info is not self.pending[-1].info:
             if self.nested:

@@ -28,11 +28,12 @@ class Shim:
         self.recorder = Recorder(shell, self.history, self._on_record)
         self.lineage = Lineage()
         self.unobserved = Unobserved(shell, self.recorder.exec_thread, self._is_ours)
-        from . import ops
+        from . import lane, ops
 
         self.gate = NamespaceGate()
         self.background: Any = None  # background.BackgroundLoad, made by the first load_background
-        self.channel = Channel(ops.build(self), lambda: ops.build(self)["hello"]({}, [])[0], self.gate)
+        handlers = ops.build(self)
+        self.channel = Channel(handlers, lambda: handlers["hello"]({}, [])[0], lane.build(self, handlers), self.gate)
         self.channel.own_message = self.unobserved.own_message
         self._comm_registered = False
 
