@@ -282,7 +282,8 @@ async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: Kern
     // `bind`: an early load may bind only the names later reruns will not overwrite.
     const specs = groups.map((group, i): LoadSpec => {
       const blob = blobByGroup.get(group)!;
-      return { ...checksumField(blob.checksum), bytes: blob.bytes, names: blob.variables, bind: binds[i]! };
+      const spec: LoadSpec = { ...checksumField(blob.checksum), bytes: blob.bytes, names: blob.variables, bind: binds[i]! };
+      return blob.chunkBytes ? { ...spec, chunkBytes: blob.chunkBytes } : spec;
     });
     if (blobs.kind === 'dir') {
       const files = specs.map((spec, i) => {
