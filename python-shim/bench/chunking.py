@@ -3,7 +3,7 @@
 after a change, and chunking cost.
 
 * fixed 8 MiB: consecutive 8 MiB slices from the blob's start (store format 2);
-* format 3 (cutpoints.py, what `save` writes now): each out-of-band buffer of 128 KiB or more
+* format 3 (cutpoints.py, what `save` writes now): each out-of-band buffer of 512 KiB or more
   chunked on its own (8 MiB from its start), content-defined cuts (~1.5 MiB) between them;
 * CDC ~8 MiB: content-defined cuts over the whole blob (the gear hash below).
 

@@ -26,7 +26,7 @@ import sys
 from typing import Any, Iterator
 
 MAX = 8 << 20
-OWN_MIN = 128 << 10
+OWN_MIN = 512 << 10  # = MIN: a buffer never makes a chunk smaller than a content-defined one (one file and fsync per chunk)
 MIN = 512 << 10
 BITS = 20  # a boundary every ~1 MiB of candidates after MIN: chunks of ~1.5 MiB on average
 WINDOW = 64
