@@ -57,7 +57,7 @@ export interface RestoreOptions extends CallOptions, TrustOptions {
  * of the caller's (e.g. one that uploads a blob in chunks over a link that limits message size).
  */
 export type BlobSource =
-  /** Blob files in `dir` (format 1), chunks in `chunksDir` (format 2). */
+  /** Blob files in `dir` (format 1), chunks in `chunksDir` (formats 2 and 3). */
   | { kind: 'dir'; dir: string; chunksDir?: string }
   | { kind: 'buffers'; buffers: Map<string, Uint8Array[]> }
   | { kind: 'custom'; load: CustomBlobLoader };

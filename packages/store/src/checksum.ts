@@ -2,7 +2,7 @@
  * Blob checksums, written as `<algorithm>:<hex>`.
  *
  * - `sha256`: SHA-256 of the whole blob.
- * - `sha256-8m` (what the shim writes): SHA-256 of each consecutive 8 MiB chunk, then SHA-256 over
+ * - `sha256-8m` (blob files, format 2 chunks): SHA-256 of each consecutive 8 MiB chunk, then SHA-256 over
  *   those 32-byte digests. As collision resistant as SHA-256 (a hash list of SHA-256), yet its
  *   chunks hash in parallel worker threads beside the kernel's writes and reads, so a signed
  *   manifest can commit to every byte without a second pass. The per-chunk digests are also what a

@@ -6,7 +6,9 @@ Blob layout (one per group; little endian):
 Footer: {"format": 1, "names": [...], "pickle": [offset, length], "buffers": [[offset, length]...],
          "python": "3.11", "pickler": "cloudpickle"|"pickle", "shim": version}
 The checksum is `sha256-8m` (chunksum.py): SHA-256 per 8 MiB chunk, then SHA-256 over the chunk
-digests, computed in worker threads while the main thread writes (or reads) the same chunks.
+digests, computed in worker threads while the main thread writes (or reads) the same chunks. Saved
+into a content-addressed store (`save` with `chunks`), the blob is cut where cutpoints.py puts
+boundaries and its checksum is `sha256-chunks` over those chunks' digests.
 Files are written to a temp name in the target directory, fsynced, then renamed.
 """
 
