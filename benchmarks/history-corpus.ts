@@ -30,7 +30,9 @@ import { databaseBytes } from './runner/methods/kishu.js';
 import { describeError, diskBytes } from './runner/methods/context.js';
 import { disposeAll, runCells } from './runner/kernels.js';
 import { callHelper } from './runner/python-call.js';
+import { storeBreakdown, type StoreBreakdown } from './runner/store-breakdown.js';
 import { median } from './stats.js';
+import type { Manifest } from '@nbferry/store';
 
 export interface HistoryCorpusOptions {
   repoRoot: string;
@@ -62,6 +64,8 @@ interface StoredBytes {
   ratio: number;
   medianCheckpointMs: number;
   maxCheckpointMs: number;
+  /** Per checkpoint: groups written, chunks new vs already stored, and why (store-breakdown.ts). */
+  breakdown?: StoreBreakdown;
 }
 
 interface Delay {
@@ -173,18 +177,21 @@ async function storedBytes(notebook: CorpusNotebook, parsed: Notebook, env: Reco
     const store = new LocalStore(join(scratch, 'every-cell'));
     const times: number[] = [];
     const failed: string[] = [];
+    const manifests: { cell: number; manifest: Manifest }[] = [];
     for (const cell of parsed.cells) {
       await kernel.client.execute(cell.source, { cellId: cell.id, signal, stopOnError: false });
       const started = performance.now();
       try {
-        await checkpoint(recorder, store, { signal });
+        const done = await checkpoint(recorder, store, { signal });
         times.push(performance.now() - started);
+        manifests.push({ cell: cell.index + 1, manifest: done.checkpoint.manifest });
       } catch (error) {
         failed.push(`after cell ${cell.index + 1}: ${describeError(error)}`);
       }
     }
     const full = new LocalStore(join(scratch, 'full'));
-    await checkpoint(recorder, full, { signal, incremental: false });
+    const fullCheckpoint = await checkpoint(recorder, full, { signal, incremental: false });
+    const breakdown = await storeBreakdown(store.chunksDir, manifests, { chunksDir: full.chunksDir, manifest: fullCheckpoint.checkpoint.manifest });
     const storeBytes = await diskBytes(join(store.root, 'chunks'));
     const fullBytes = await diskBytes(join(full.root, 'chunks'));
     return {
@@ -196,6 +203,7 @@ async function storedBytes(notebook: CorpusNotebook, parsed: Notebook, env: Reco
       ratio: fullBytes > 0 ? storeBytes / fullBytes : Number.NaN,
       medianCheckpointMs: median(times),
       maxCheckpointMs: Math.max(...times),
+      breakdown,
     };
   });
 }
@@ -339,6 +347,12 @@ function rowOf(r: NotebookResult, options: HistoryCorpusOptions): string[] {
   ];
 }
 
+function breakdownRow(notebook: string, b: StoreBreakdown): string[] {
+  const mib = (n: number) => (n / MiB).toFixed(1);
+  const groups = (list: { variables: string[]; bytes: number }[]) => (list.length ? list.map((g) => `${g.variables.join(',')} (${mib(g.bytes)})`).join('; ') : '—');
+  return [notebook, mib(b.storeBytes), mib(b.lastCheckpointBytes), mib(b.fullBytes), mib(b.inBandBytes), mib(b.rewrittenKnownBytes), mib(b.intermediateBytes), `${(b.lastCheckpointBytes / b.fullBytes).toFixed(2)}×`, groups(b.onlyInLast), groups(b.onlyInFull)];
+}
+
 function summary(results: NotebookResult[], options: HistoryCorpusOptions) {
   const ratios = results.flatMap((r) => (r.stored ? [r.stored.ratio] : []));
   const delays = delayColumns(options).map((c) => {
@@ -374,6 +388,14 @@ async function writeReports(options: HistoryCorpusOptions, kishu: KishuEnv | und
     row(header(options)),
     row(header(options).map(() => '---')),
     ...results.map((r) => row(rowOf(r, options))),
+    '',
+    '## Where the stored bytes come from',
+    '',
+    '**in-band**: new-chunk bytes outside out-of-band buffers (pickle streams: object columns, small objects, which may repeat earlier content at other offsets); **rewritten**: new chunks holding out-of-band buffers (array/frame blocks) an earlier checkpoint already stored, written again only because chunk boundaries moved; **intermediate**: new data no longer referenced by the last checkpoint (versions a later cell replaced: only gc drops them); **last ckpt**: what the last per-cell checkpoint references (≈ `gc --keep 1`); **only in last / only in full**: groups one final checkpoint stores and the other does not. MiB.',
+    '',
+    row(['notebook', 'store', 'last ckpt', 'full', 'in-band', 'rewritten', 'intermediate', 'last ckpt / full', 'only in last', 'only in full']),
+    row(Array.from({ length: 10 }, () => '---')),
+    ...results.flatMap((r) => (r.stored?.breakdown ? [row(breakdownRow(r.notebook, r.stored.breakdown))] : [])),
     '',
     '## Summary',
     '',

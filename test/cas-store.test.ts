@@ -48,7 +48,7 @@ describe('content-addressed store (format 2)', () => {
       saved.push(await checkpoint(await Recorder.attach(source.client), store));
     }
     const [first, second] = saved.map((s) => s.checkpoint.manifest);
-    expect(first!.version).toBe(2);
+    expect(first!.version).toBe(3);
     const sharedBlob = (m: typeof first) => m!.blobs.find((b) => b.variables.includes('shared'))!;
     expect(sharedBlob(first).chunks).toEqual(sharedBlob(second).chunks);
     expect(sharedBlob(first).bytes).toBeGreaterThan(40e6);

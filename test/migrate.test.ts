@@ -1,5 +1,5 @@
 // End-to-end: record real kernels, checkpoint, restore into fresh kernels, verify.
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { launchKernel } from '@nbferry/kernel';
@@ -94,7 +94,10 @@ describe('checkpoint and restore', () => {
     const saved = await checkpoint(source.recorder, new LocalStore(currentStore()), { costs: { objective: 'restore' } });
     const blob = saved.checkpoint.manifest.blobs.find((b) => b.variables.includes('big'));
     expect(blob, 'the plan saves big').toBeDefined();
-    const path = saved.checkpoint.blobPath(blob!);
+    // Format 3 gives the array's buffer a chunk of its own: damage that one (the blob's largest file).
+    const files = saved.checkpoint.blobFiles(blob!);
+    const sizes = await Promise.all(files.map(async (file) => (await stat(file)).size));
+    const path = files[sizes.indexOf(Math.max(...sizes))]!;
     const bytes = await readFile(path);
     bytes[bytes.length >> 1] ^= 0xff;
     await writeFile(path, bytes);

@@ -97,12 +97,12 @@ describe('signed checkpoints', () => {
   }
 
   it('round-trips a signed checkpoint, verified with the public key alone; another key is refused', async () => {
-    // `big` spans three 8 MiB chunks: the kernel's sha256-8m and ours must agree across chunks.
+    // `big` spans three 8 MiB chunks: the kernel's sha256-chunks and ours must agree across chunks.
     const recorder = await source('import numpy as np\nbase = np.arange(1000.0)\nbig = np.arange(2_500_000.0)', 'total = float(base.sum())', 'names = ["a", "b"]');
     const store = join(dir, 'store');
     const saved = await checkpoint(recorder, new LocalStore(store), { key });
     expect(existsSync(join(saved.checkpoint.dir, SIGNATURE_FILE))).toBe(true);
-    expect(saved.checkpoint.manifest.blobs.every((b) => b.checksum.startsWith('sha256-8m:'))).toBe(true);
+    expect(saved.checkpoint.manifest.blobs.every((b) => b.checksum.startsWith('sha256-chunks:'))).toBe(true);
     expect(saved.checkpoint.manifest.blobs.some((b) => b.bytes > 16 * 1024 * 1024)).toBe(true);
     for (const blob of saved.checkpoint.manifest.blobs) expect(await saved.checkpoint.verifyBlob(blob)).toBe(true);
 
@@ -165,7 +165,7 @@ describe('signed checkpoints', () => {
     expect(existsSync(marker)).toBe(true);
   });
 
-  it('refuses a forged blob that keeps its CRC: by sha256-8m when signed, as unsigned when the manifest says crc32-8m', async () => {
+  it('refuses a forged blob that keeps its CRC: by sha256-chunks when signed, as unsigned when the manifest says crc32-8m', async () => {
     const recorder = await source('import numpy as np\nsecret = np.arange(1000.0)');
     const store = join(dir, 'store');
     const saved = await checkpoint(recorder, new LocalStore(store), { key });
@@ -186,7 +186,7 @@ describe('signed checkpoints', () => {
 
     const target = await kernel();
     const report = await restore(store, target.client, { key: publicKey });
-    expect(report.fallbacks.join('\n')).toMatch(/sha256-8m mismatch/);
+    expect(report.fallbacks.join('\n')).toMatch(/sha256-chunks mismatch/);
     expect(report.verification.variables.find((v) => v.name === 'secret')?.outcome).not.toBe('restored');
     if (await has(target, 'secret')) {
       const r = await target.client.execute('', { silent: true, userExpressions: { v: 'float(secret[500])' } });

@@ -1,6 +1,11 @@
-"""Fixed 8 MiB chunks (what store format 2 uses) against content-defined chunking (CDC, same
-8 MiB average), on the blob bytes `save` writes (pickle protocol 5, out-of-band buffers 64-byte
-aligned): bytes a second checkpoint must write after a change, and chunking cost.
+"""How a blob is cut into content-addressed chunks, three ways, on the blob bytes `save` writes
+(pickle protocol 5, out-of-band buffers 64-byte aligned): bytes a second checkpoint must write
+after a change, and chunking cost.
+
+* fixed 8 MiB: consecutive 8 MiB slices from the blob's start (store format 2);
+* format 3 (cutpoints.py, what `save` writes now): each out-of-band buffer of 512 KiB or more
+  chunked on its own (8 MiB from its start), content-defined cuts (~1.5 MiB) between them;
+* CDC ~8 MiB: content-defined cuts over the whole blob (the gear hash below).
 
     ../.venv/bin/python bench/chunking.py [--mib 500]
 
@@ -19,7 +24,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src"))
-from nbferry_shim import blobs, chunksum  # noqa: E402
+from nbferry_shim import blobs, chunksum, cutpoints  # noqa: E402
 
 MiB = 1 << 20
 WINDOW = 64
@@ -28,9 +33,16 @@ MIN, MAX = 2 * MiB, 32 * MiB
 GEAR = np.random.default_rng(12345).integers(0, 2**63, 256, dtype=np.uint64) | np.uint64(1)
 
 
-def blob_bytes(values: dict) -> bytes:
+def blob_bytes(values: dict) -> tuple[bytes, list[tuple[int, int]], float]:
+    """The blob, its format 3 chunks as (offset, length), and the seconds cutting them took."""
     seg = blobs._build(values, None)
-    return b"".join(bytes(p) for p in seg.parts)
+    spans, pos = [], 0
+    t0 = time.perf_counter()
+    for pieces in cutpoints.cut(seg.parts, seg.own):
+        n = sum(p.nbytes for p in pieces)
+        spans.append((pos, n))
+        pos += n
+    return b"".join(bytes(p) for p in seg.parts), spans, time.perf_counter() - t0
 
 
 def fixed(data: bytes) -> list[tuple[int, int]]:
@@ -71,12 +83,15 @@ def digests(data: bytes, spans: list[tuple[int, int]]) -> dict[str, int]:
 
 
 def compare(label: str, before: dict, after: dict) -> None:
-    a, b = blob_bytes(before), blob_bytes(after)
-    for name, chunker in (("fixed 8 MiB", fixed), ("CDC ~8 MiB", cdc)):
+    a, a3, format3_s = blob_bytes(before)
+    b, b3, _ = blob_bytes(after)
+    for name, chunker in (("fixed 8 MiB", fixed), ("format 3", None), ("CDC ~8 MiB", cdc)):
         t0 = time.perf_counter()
-        old = digests(a, chunker(a))
+        old = digests(a, chunker(a) if chunker else a3)
         t1 = time.perf_counter()
-        new = digests(b, chunker(b))
+        if chunker is None:
+            t1 += format3_s  # cut before: count it
+        new = digests(b, chunker(b) if chunker else b3)
         written = sum(n for d, n in new.items() if d not in old)
         print(f"{label:44s} {name:12s} blob {len(b) / MiB:8.1f} MiB  chunks {len(new):4d}  "
               f"new bytes {written / MiB:8.1f} MiB ({100 * written / len(b):5.1f}%)  chunk+hash {len(a) / MiB / (t1 - t0):6.0f} MiB/s")
@@ -106,6 +121,14 @@ def main() -> None:
     compare(f"frame {rows:,} rows x 5, 3 values changed", {"df": df}, {"df": edited})
     appended = pd.concat([df, df.tail(1000)], ignore_index=True)
     compare(f"frame {rows:,} rows x 5, 1000 rows appended", {"df": df}, {"df": appended})
+    widened = df.copy(deep=False)
+    widened["f"] = rng.random(rows)
+    compare(f"frame {rows:,} rows x 5, a column added", {"df": df}, {"df": widened})
+    words = np.array([f"customer {i}" for i in range(50_000)], dtype=object)
+    text = df.assign(s=words[rng.integers(0, 50_000, rows)], t=words[rng.integers(0, 50_000, rows)])
+    retyped = text.copy(deep=False)
+    retyped["a"] = retyped["a"] * 2
+    compare(f"frame {rows:,} rows, 2 text columns, 1 float column replaced", {"df": text}, {"df": retyped})
 
 
 if __name__ == "__main__":

@@ -84,14 +84,18 @@ def test_save_and_load_through_the_shim_ops(sess, tmp_path: Path) -> None:  # ty
     sess.run("import numpy as np\nxs = np.arange(3_000_000, dtype=np.float64)\nys = [1, 2, 3]")
     blobs = sess.call("save", dir=str(tmp_path / "unused"), chunks=str(chunks), groups=[["xs"], ["ys"]])[0]["blobs"]
     assert all(b["ok"] for b in blobs)
-    assert blobs[0]["bytes"] > 24e6 and len(blobs[0]["chunks"]) == 3 and blobs[0]["newBytes"] == blobs[0]["bytes"]
+    assert blobs[0]["bytes"] > 24e6 and blobs[0]["newBytes"] == blobs[0]["bytes"]
+    # Format 3: the array's buffer has chunks of its own (8 MiB from its start), between the pickle's head and the footer.
+    assert blobs[0]["checksum"].startswith("sha256-chunks:") and sum(blobs[0]["chunkBytes"]) == blobs[0]["bytes"]
+    assert blobs[0]["chunkBytes"][1:4] == [8 * MiB, 8 * MiB, 24_000_000 - 16 * MiB] and len(blobs[0]["chunks"]) == 5
     assert not (tmp_path / "unused").exists() or not os.listdir(tmp_path / "unused")
     sess.run("del xs, ys")
-    specs = [{"chunks": b["chunks"], "bytes": b["bytes"], "checksum": b["checksum"], "names": b["names"]} for b in blobs]
+    specs = [{"chunks": b["chunks"], "chunkBytes": b["chunkBytes"], "bytes": b["bytes"], "checksum": b["checksum"],
+              "names": b["names"]} for b in blobs]
     loaded = sess.call("load", chunksDir=str(chunks), blobs=specs)[0]["results"]
     assert [r["ok"] for r in loaded] == [True, True]
     assert sess.ns["ys"] == [1, 2, 3] and float(sess.ns["xs"][-1]) == 2_999_999.0
     # A chunk list that does not add up to the checksum is refused before unpickling.
-    bad = dict(specs[1], checksum="sha256-8m:" + "0" * 64)
+    bad = dict(specs[1], checksum="sha256-chunks:" + "0" * 64)
     res = sess.call("load", chunksDir=str(chunks), blobs=[bad])[0]["results"][0]
     assert not res["ok"] and res["error"]["kind"] == "checksum"

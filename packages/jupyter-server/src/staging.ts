@@ -89,7 +89,8 @@ export function stagedCheckpointFiles(checkpoint: StoredCheckpoint, options: Sta
     const blob = byGroup.get(group);
     if (!blob) throw new Error(`checkpoint ${checkpoint.dir} has no blob for group ${group}`);
     const pieceBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
-    // A format 2 blob is the concatenation of its chunks; the kernel checks its sha256-8m, which commits to every chunk.
+    // A chunked blob is the concatenation of its chunks; the kernel checks its sha256-8m or (format 3, with the
+    // load spec's chunkBytes) sha256-chunks, which commits to every chunk.
     if (blob.chunks) return () => readChunkedBlob(checkpoint.chunksDir, blob, pieceBytes);
     return () => readChunks(checkpoint.blobPath(blob), blob.bytes, pieceBytes);
   }, options);

@@ -203,7 +203,8 @@ export async function describeCheckpoint(
     const blob = saved.get(group)!;
     const checksum = blob.checksum ?? `sha256:${blob.sha256!}`;
     const entry: BlobEntry = { file: blobFile(blob, group), bytes: blob.bytes!, checksum, group, variables: blob.names };
-    return blob.chunks ? { ...entry, chunks: blob.chunks } : entry;
+    if (!blob.chunks) return entry;
+    return blob.chunkBytes ? { ...entry, chunks: blob.chunks, chunkBytes: blob.chunkBytes } : { ...entry, chunks: blob.chunks };
   });
   const environment = await kernelEnvironment(recorder.client, savedPackages(measurement, blobs), options);
   const body: CheckpointBody = {

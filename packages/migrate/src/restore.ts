@@ -81,7 +81,7 @@ export interface UsableEvent {
  * of the caller's (e.g. one that uploads a blob in chunks over a link that limits message size).
  */
 export type BlobSource =
-  /** Blob files in `dir` (format 1), chunks in `chunksDir` (format 2). */
+  /** Blob files in `dir` (format 1), chunks in `chunksDir` (formats 2 and 3). */
   | { kind: 'dir'; dir: string; chunksDir?: string }
   | { kind: 'buffers'; buffers: Map<string, Uint8Array[]> }
   | { kind: 'custom'; load: CustomBlobLoader };
@@ -405,7 +405,8 @@ async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: Kern
 
   function loadSpec(group: string, bind: string[]): LoadSpec {
     const blob = blobByGroup.get(group)!;
-    return { ...checksumField(blob.checksum), bytes: blob.bytes, names: blob.variables, bind };
+    const spec: LoadSpec = { ...checksumField(blob.checksum), bytes: blob.bytes, names: blob.variables, bind };
+    return blob.chunkBytes ? { ...spec, chunkBytes: blob.chunkBytes } : spec;
   }
 
   function withFiles(spec: LoadSpec, group: string): LoadSpec {

@@ -61,6 +61,8 @@ export interface SavedBlob {
   checksum?: string;
   /** Format 2 (`save` with `chunks`): the blob's chunk digests, in order. */
   chunks?: string[];
+  /** Format 3: each chunk's size (the kernel cuts chunks where content puts boundaries). */
+  chunkBytes?: number[];
   /** Format 2: bytes of those chunks that were not in the store yet (the rest were already there). */
   newBytes?: number;
   /** For save_buffers: [first buffer index, count]. */
@@ -84,6 +86,8 @@ export type LoadSpec = {
   file?: string;
   /** Format 2: the blob's chunks, read from the load's `chunksDir`. */
   chunks?: string[];
+  /** Format 3: the chunks' sizes (also needed to check a `sha256-chunks` blob sent in buffers or staged). */
+  chunkBytes?: number[];
   buffers?: [number, number];
   bytes: number;
   /** All names the blob holds (checked). */

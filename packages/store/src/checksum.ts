@@ -2,11 +2,14 @@
  * Blob checksums, written as `<algorithm>:<hex>`.
  *
  * - `sha256`: SHA-256 of the whole blob.
- * - `sha256-8m` (what the shim writes): SHA-256 of each consecutive 8 MiB chunk, then SHA-256 over
+ * - `sha256-8m` (blob files, format 2 chunks): SHA-256 of each consecutive 8 MiB chunk, then SHA-256 over
  *   those 32-byte digests. As collision resistant as SHA-256 (a hash list of SHA-256), yet its
  *   chunks hash in parallel worker threads beside the kernel's writes and reads, so a signed
  *   manifest can commit to every byte without a second pass. The per-chunk digests are also what a
  *   content-addressed store names its chunks by.
+ * - `sha256-chunks` (format 3, what the shim writes into a content-addressed store): the same hash
+ *   list as `sha256-8m`, over the chunks a manifest lists with their sizes (`chunkBytes`; cut where
+ *   the content puts boundaries, python-shim/src/nbferry_shim/cutpoints.py). Only for chunked blobs.
  * - `crc32-8m` (legacy, read only): CRC-32 of each 8 MiB chunk, then SHA-256 over those CRCs
  *   (big-endian u32s). It catches storage faults but CRC is linear: anyone can forge a blob with the
  *   same sum, so a key-verified restore refuses it (see CRYPTOGRAPHIC_CHECKSUMS).
@@ -22,8 +25,8 @@ export const CRC_CHUNK_BYTES = 8 * 1024 * 1024;
 /** Chunk size of `sha256-8m` (the same 8 MiB). */
 export const HASH_CHUNK_BYTES = CRC_CHUNK_BYTES;
 /** Checksums a signed manifest may commit to: forging a blob with the same sum is infeasible. */
-export const CRYPTOGRAPHIC_CHECKSUMS: readonly string[] = ['sha256', 'sha256-8m'];
-export const CHECKSUM_ALGORITHMS: readonly string[] = ['sha256', 'sha256-8m', 'crc32-8m'];
+export const CRYPTOGRAPHIC_CHECKSUMS: readonly string[] = ['sha256', 'sha256-8m', 'sha256-chunks'];
+export const CHECKSUM_ALGORITHMS: readonly string[] = ['sha256', 'sha256-8m', 'sha256-chunks', 'crc32-8m'];
 
 const CRC_TABLE = (() => {
   const table = new Uint32Array(256);
@@ -48,6 +51,7 @@ export function crc32(bytes: Uint8Array, seed = 0): number {
  */
 export async function fileChecksum(path: string, algorithm: string, expectedBytes?: number): Promise<string> {
   if (!CHECKSUM_ALGORITHMS.includes(algorithm)) throw new Error(`unknown checksum algorithm "${algorithm}"`);
+  if (algorithm === 'sha256-chunks') throw new Error('a sha256-chunks checksum belongs to a chunked blob (its manifest lists the chunk sizes), not to a blob file');
   const handle = await openRegularFile(path, expectedBytes);
   const stream = createReadStream('', { fd: handle, highWaterMark: 1024 * 1024 });
   if (algorithm === 'sha256') {

@@ -1,6 +1,7 @@
 /**
- * Content-addressed chunks (format 2): `<store>/chunks/<first 2 hex>/<sha256 hex>`, each the raw
- * bytes of one 8 MiB slice of a blob (the last one shorter). The kernel writes them
+ * Content-addressed chunks: `<store>/chunks/<first 2 hex>/<sha256 hex>`, each the raw bytes of one
+ * slice of a blob: consecutive 8 MiB slices in format 2, slices of the sizes the manifest lists
+ * (`chunkBytes`) in format 3. The kernel writes them
  * (python-shim/src/nbferry_shim/cas.py); this side checks, reads and collects them.
  */
 import { createHash } from 'node:crypto';
@@ -27,7 +28,8 @@ export function chunkPath(chunksDir: string, digest: string): string {
 /** Each chunk of a blob with its expected size, in order. */
 export function chunkSpans(blob: BlobEntry): { digest: string; bytes: number }[] {
   const chunks = blob.chunks ?? [];
-  return chunks.map((digest, i) => ({ digest, bytes: Math.min(HASH_CHUNK_BYTES, blob.bytes - i * HASH_CHUNK_BYTES) }));
+  const sizes = blob.chunkBytes;
+  return chunks.map((digest, i) => ({ digest, bytes: sizes ? sizes[i]! : Math.min(HASH_CHUNK_BYTES, blob.bytes - i * HASH_CHUNK_BYTES) }));
 }
 
 /** Whether the chunk's SHA-256 is its name; throws (UnsafeStoreEntryError, ENOENT) unless it is a regular file of `bytes`. */

@@ -57,7 +57,7 @@ describe('format 2 store and gc', () => {
   it('verifies chunked blobs and refuses a chunk list the checksum does not commit to', async () => {
     const big = Buffer.alloc(HASH_CHUNK_BYTES + 10, 7);
     const saved = await commit({ a: big }, 1);
-    expect(saved.manifest.version).toBe(2);
+    expect(saved.manifest.version).toBe(3);
     const blob = saved.manifest.blobs[0]!;
     expect(blob.chunks).toHaveLength(2);
     expect(await saved.blobProblem(blob)).toBeUndefined();

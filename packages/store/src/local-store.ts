@@ -370,7 +370,7 @@ export class StoredCheckpoint<Body = unknown> {
       if (blob.chunks) {
         // The manifest decoder checked the checksum is sha256-8m over these names: each chunk matching its name suffices.
         for (const { digest, bytes } of chunkSpans(blob)) {
-          if (!(await verifyChunk(this.chunksDir, digest, bytes))) return `chunk ${digest} does not match its name (sha256-8m mismatch)`;
+          if (!(await verifyChunk(this.chunksDir, digest, bytes))) return `chunk ${digest} does not match its name (${checksumAlgorithm(blob.checksum)} mismatch)`;
         }
         return undefined;
       }

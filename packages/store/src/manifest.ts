@@ -11,10 +11,12 @@ import { CorruptCheckpointError, UnsupportedCheckpointVersionError } from './err
 import { isSafeName } from './names.js';
 
 export const MANIFEST_FILE = 'manifest.nbf';
-/** What this nbferry writes: 2 (content-addressed chunks). */
-export const FORMAT_VERSION = 2;
-/** What it reads: 1 (one blob file per group, in the checkpoint's directory) and 2. */
-export const READABLE_VERSIONS: readonly number[] = [1, 2];
+/** What this nbferry writes: 3 (content-addressed chunks cut by content, with their sizes listed). */
+export const FORMAT_VERSION = 3;
+/** What it reads: 1 (one blob file per group, in the checkpoint's directory), 2 (fixed 8 MiB chunks) and 3. */
+export const READABLE_VERSIONS: readonly number[] = [1, 2, 3];
+/** Largest chunk a format 3 blob may list (python-shim cutpoints.MAX). */
+export const MAX_CHUNK_BYTES = 8 * 1024 * 1024;
 const MAGIC = Buffer.from('NBFERRY\0', 'latin1');
 const DIGEST_BYTES = 32;
 
@@ -25,10 +27,14 @@ export interface BlobEntry {
    */
   file: string;
   /**
-   * Format 2: the blob's content-addressed chunks in order (SHA-256 hex of each 8 MiB chunk,
-   * stored as `<store>/chunks/<first 2 hex>/<hex>`). `checksum` is then `sha256-8m` over them.
+   * Format 2 and 3: the blob's content-addressed chunks in order (SHA-256 hex of each chunk,
+   * stored as `<store>/chunks/<first 2 hex>/<hex>`). `checksum` is then SHA-256 over these digests:
+   * `sha256-8m` when the chunks are the blob's consecutive 8 MiB slices (format 2), `sha256-chunks`
+   * when their sizes are listed in `chunkBytes` (format 3: boundaries chosen by content).
    */
   chunks?: string[];
+  /** Format 3: each chunk's size in bytes (1 to 8 MiB, adding up to `bytes`). */
+  chunkBytes?: number[];
   bytes: number;
   /** `<algorithm>:<hex>` of the file's bytes (see checksum.ts). */
   checksum: string;
@@ -131,17 +137,28 @@ function blobProblem(blob: unknown): string | undefined {
 }
 
 /**
- * A chunk list must be what the checksum commits to (`sha256-8m` over exactly these digests) and
- * fit the size: the signature over the manifest then covers every chunk by name.
+ * A chunk list must be what the checksum commits to (`sha256-8m` or, with listed sizes,
+ * `sha256-chunks` over exactly these digests) and fit the size: the signature over the manifest then covers every chunk by name.
  */
 function chunkListProblem(blob: BlobEntry, version: number): string | undefined {
   const chunks: unknown = blob.chunks;
   if (version < 2) return 'has chunks in a version 1 file';
   if (!Array.isArray(chunks) || !chunks.every((c) => typeof c === 'string' && /^[0-9a-f]{64}$/.test(c))) return 'has an invalid chunk list';
-  if (chunks.length !== Math.max(1, Math.ceil(blob.bytes / HASH_CHUNK_BYTES))) return `has ${chunks.length} chunks for ${blob.bytes} bytes`;
+  const sizes: unknown = blob.chunkBytes;
+  let algorithm = 'sha256-8m';
+  if (sizes === undefined) {
+    if (chunks.length !== Math.max(1, Math.ceil(blob.bytes / HASH_CHUNK_BYTES))) return `has ${chunks.length} chunks for ${blob.bytes} bytes`;
+  } else {
+    if (version < 3) return `has chunk sizes in a version ${version} file`;
+    if (!Array.isArray(sizes) || sizes.length !== chunks.length || !sizes.every((n) => Number.isSafeInteger(n) && n > 0 && n <= MAX_CHUNK_BYTES)) {
+      return 'has invalid chunk sizes';
+    }
+    if ((sizes as number[]).reduce((a, b) => a + b, 0) !== blob.bytes) return `has chunk sizes that do not add up to ${blob.bytes} bytes`;
+    algorithm = 'sha256-chunks';
+  }
   const sum = createHash('sha256');
   for (const c of chunks as string[]) sum.update(Buffer.from(c, 'hex'));
-  if (blob.checksum !== `sha256-8m:${sum.digest('hex')}`) return 'has a checksum that is not sha256-8m over its chunks';
+  if (blob.checksum !== `${algorithm}:${sum.digest('hex')}`) return `has a checksum that is not ${algorithm} over its chunks`;
   return undefined;
 }
 

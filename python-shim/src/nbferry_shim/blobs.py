@@ -6,7 +6,9 @@ Blob layout (one per group; little endian):
 Footer: {"format": 1, "names": [...], "pickle": [offset, length], "buffers": [[offset, length]...],
          "python": "3.11", "pickler": "cloudpickle"|"pickle", "shim": version}
 The checksum is `sha256-8m` (chunksum.py): SHA-256 per 8 MiB chunk, then SHA-256 over the chunk
-digests, computed in worker threads while the main thread writes (or reads) the same chunks.
+digests, computed in worker threads while the main thread writes (or reads) the same chunks. Saved
+into a content-addressed store (`save` with `chunks`), the blob is cut where cutpoints.py puts
+boundaries and its checksum is `sha256-chunks` over those chunks' digests.
 Files are written to a temp name in the target directory, fsynced, then renamed.
 """
 
@@ -24,7 +26,7 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any, Iterator
 
-from . import cas, chunksum, pickled, serialize
+from . import cas, chunksum, cutpoints, pickled, serialize
 from ._version import VERSION
 from .channel import OpError
 
@@ -44,13 +46,15 @@ class _Segments:
 
     def __init__(self) -> None:
         self.parts: list[memoryview] = []
+        self.own: list[bool] = []  # parts that are out-of-band buffers (cutpoints gives big ones chunks of their own)
         self.n = 0
 
-    def add(self, b: Any) -> None:
+    def add(self, b: Any, buffer: bool = False) -> None:
         mv = memoryview(b).cast("B")
         if not mv.nbytes:
             return
         self.parts.append(mv)
+        self.own.append(buffer)
         self.n += mv.nbytes
 
     def pad(self) -> None:
@@ -72,7 +76,7 @@ def _build(values: dict[str, Any], user_ns: dict[str, Any] | None, seq: int | No
         seg.pad()
         raw = pb.raw()
         spans.append((seg.n, raw.nbytes))
-        seg.add(raw)
+        seg.add(raw, buffer=True)
     footer = json.dumps({"format": 1, "names": list(values), "pickle": pk, "buffers": spans, "python": PY,
                          "pickler": serialize.pickler_name(), "shim": VERSION}).encode()
     seg.add(footer)
@@ -139,10 +143,11 @@ def op_save(shim: "Shim", args: dict[str, Any], bufs: list[memoryview], watch: A
             watch.check()  # bytes pickled while a cell ran are never stored
         try:
             if cas_root is not None:
-                checksum, digests, new_bytes = cas.write_parts(cas_root, seg.parts, do_fsync, alive, _gone,
-                                                               progress.stored if progress else None)
+                checksum, digests, sizes, new_bytes = cas.write_cut(cas_root, cutpoints.cut(seg.parts, seg.own), do_fsync,
+                                                                    alive, _gone, progress.stored if progress else None)
                 fname = f"{prefix}-{i:04d}-{checksum.partition(':')[2][:12]}.nbf"
-                item.update(ok=True, file=fname, bytes=seg.n, checksum=checksum, chunks=digests, newBytes=new_bytes)
+                item.update(ok=True, file=fname, bytes=seg.n, checksum=checksum, chunks=digests, chunkBytes=sizes,
+                            newBytes=new_bytes)
             else:
                 checksum = _write(seg, tmp, do_fsync, alive, progress.stored if progress else None)
                 fname = f"{prefix}-{i:04d}-{checksum.partition(':')[2][:12]}.nbf"
@@ -474,6 +479,12 @@ def _read_blob(spec: dict[str, Any], d: Any, bufs: list[memoryview],
     on chunk k while this thread reads (or copies) chunk k+1. `on_read(n)` is told of each chunk."""
     if spec.get("chunks") is not None:
         return _read_chunked(spec, cas_root, algorithm, on_read)
+    if algorithm == chunksum.SHA256_CHUNKS:  # staged or sent bytes of a format 3 blob: sum them at its chunk sizes
+        raw, _ = _read_blob(spec, d, bufs, None, on_read)
+        try:
+            return raw, chunksum.sum_sized([memoryview(raw)], _sizes_of(spec, len(raw)))
+        except ValueError as e:
+            raise _LoadError("checksum", f"{chunksum.SHA256_CHUNKS}: {e}") from None
     if spec.get("file") is not None:
         name = str(spec["file"])
         if d is not None and (os.sep in name or name in ("", ".", "..")):
@@ -537,14 +548,23 @@ def _read_chunked(spec: dict[str, Any], cas_root: Any, algorithm: str | None, on
         raise _LoadError("format", "a chunked blob needs args.chunksDir")
     if not (isinstance(digests, list) and all(isinstance(x, str) for x in digests)) or not isinstance(total, int):
         raise _LoadError("format", "chunks must be a list of SHA-256 digests, with bytes")
-    if algorithm not in (None, chunksum.SHA256_8M):
-        raise _LoadError("checksum", f"a chunked blob's checksum is {chunksum.SHA256_8M}, not {algorithm}")
+    sizes = spec.get("chunkBytes")
+    expected = chunksum.SHA256_8M if sizes is None else chunksum.SHA256_CHUNKS
+    if algorithm not in (None, expected):
+        raise _LoadError("checksum", f"this chunked blob's checksum is {expected}, not {algorithm}")
     try:
-        return cas.read_chunks(cas_root, digests, total, on_read)
+        return cas.read_chunks(cas_root, digests, total, on_read, sizes)
     except cas.ChunkError as e:
         raise _LoadError("checksum", str(e)) from None
     except OSError as e:
         raise _LoadError("io", f"{type(e).__name__}: {e}") from None
+
+
+def _sizes_of(spec: dict[str, Any], total: int) -> list[int]:
+    sizes = spec.get("chunkBytes")
+    if not (isinstance(sizes, list) and all(type(n) is int and n > 0 for n in sizes)):
+        raise _LoadError("checksum", f"a {chunksum.SHA256_CHUNKS} checksum needs chunkBytes (the blob's chunk sizes)")
+    return sizes
 
 
 def _open_regular(path: str, expected: Any) -> tuple[int, int]:

@@ -1,6 +1,8 @@
-"""Content-addressed chunks (store format v2): a blob is cut into 8 MiB chunks (chunksum.CHUNK),
-each stored once as `<chunks dir>/<first 2 hex>/<sha256 hex>`; a manifest lists a blob's chunk
-digests, and the blob's `sha256-8m` checksum is SHA-256 over those same digests.
+"""Content-addressed chunks: a blob is cut into chunks, each stored once as
+`<chunks dir>/<first 2 hex>/<sha256 hex>`; a manifest lists a blob's chunk digests (and, format 3,
+their sizes), and the blob's checksum is SHA-256 over those same digests: `sha256-chunks` when
+cutpoints.py chose the boundaries (what `save` writes), `sha256-8m` for the fixed 8 MiB chunks of
+format 2 (still read).
 
 Writing: worker threads hash each chunk, skip it if a chunk of that name already exists (written
 by an earlier checkpoint or another kernel), else write it to a temp file in the same directory,
@@ -20,7 +22,7 @@ import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, Iterable
 
-from . import chunksum
+from . import chunksum, cutpoints
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -84,8 +86,10 @@ class ChunkWriter:
 
     def __init__(self, root: str, do_fsync: bool = True, workers: int | None = None,
                  alive: Callable[[], bool] = lambda: True,
-                 gone: Callable[[], BaseException] = lambda: RuntimeError("abandoned")) -> None:
+                 gone: Callable[[], BaseException] = lambda: RuntimeError("abandoned"),
+                 algorithm: str = chunksum.SHA256_8M) -> None:
         self.root = root
+        self.algorithm = algorithm
         self.do_fsync = do_fsync
         self.alive = alive
         self.gone = gone
@@ -113,15 +117,17 @@ class ChunkWriter:
         return sum(size for f, size in zip(self._futures, self._sizes) if f.done())
 
     def finish(self) -> tuple[str, list[str], int]:
-        """(`sha256-8m:<hex>`, chunk digests in order, bytes newly written); raises what a worker raised."""
+        """(`<algorithm>:<hex>`, chunk digests in order, bytes newly written); raises what a worker raised.
+        `sizes` then holds each chunk's size."""
         results = [f.result() for f in self._futures]
         self._futures = []
-        self._sizes = []
+        self.sizes, self._sizes = self._sizes, []
         if self.do_fsync:
             for sub in {r[2] for r in results if r[2]}:
                 fsync_dir(sub)
         digests = [r[0] for r in results]
-        return chunksum.digest_hashes(bytes.fromhex(d) for d in digests), digests, sum(r[1] for r in results)
+        return (chunksum.digest_hashes((bytes.fromhex(d) for d in digests), self.algorithm), digests,
+                sum(r[1] for r in results))
 
 
 def write_parts(root: str, parts: Iterable[memoryview], do_fsync: bool, alive: Callable[[], bool],
@@ -139,6 +145,22 @@ def write_parts(root: str, parts: Iterable[memoryview], do_fsync: bool, alive: C
         return writer.finish()
 
 
+def write_cut(root: str, chunks: Iterable[list[memoryview]], do_fsync: bool, alive: Callable[[], bool],
+              gone: Callable[[], BaseException],
+              on_bytes: Callable[[int], None] | None = None) -> tuple[str, list[str], list[int], int]:
+    """Stores a blob already cut into chunks (cutpoints.cut): (`sha256-chunks:<hex>`, digests,
+    chunk sizes, bytes newly written). Checks `alive()` between chunks, as write_parts."""
+    with ChunkWriter(root, do_fsync, alive=alive, gone=gone, algorithm=chunksum.SHA256_CHUNKS) as writer:
+        for pieces in chunks:
+            if not alive():
+                raise gone()
+            writer.add(pieces)
+            if on_bytes is not None:
+                on_bytes(writer.done_bytes())
+        checksum, digests, new = writer.finish()
+        return checksum, digests, writer.sizes, new
+
+
 def chunk_sizes(total: int, count: int) -> list[int]:
     """Sizes of `count` chunks of a `total`-byte blob (all CHUNK but the last); ChunkError if they cannot be."""
     if count != max(1, -(-total // chunksum.CHUNK)) and not (total == 0 and count == 0):
@@ -146,7 +168,7 @@ def chunk_sizes(total: int, count: int) -> list[int]:
     return [min(chunksum.CHUNK, total - i * chunksum.CHUNK) for i in range(count)]
 
 
-def _read_one(path: str, digest: str, into: memoryview) -> None:
+def _read_one(path: str, digest: str, into: memoryview, algorithm: str) -> None:
     """Reads one chunk into `into` and checks its SHA-256 against its name."""
     from .blobs import _LoadError, _open_regular  # the same refusal rules as blob files
 
@@ -164,28 +186,38 @@ def _read_one(path: str, digest: str, into: memoryview) -> None:
             got += n
     h.update(into)
     if h.hexdigest() != digest:
-        raise ChunkError(f"sha256-8m mismatch: chunk {digest} does not match its name (damaged)")
+        raise ChunkError(f"{algorithm} mismatch: chunk {digest} does not match its name (damaged)")
+
+
+def given_sizes(total: int, digests: list[str], sizes: Any) -> list[int]:
+    """Format 3's listed chunk sizes, checked: one per digest, each 1..MAX bytes, adding up to `total`."""
+    if not (isinstance(sizes, list) and len(sizes) == len(digests)
+            and all(type(n) is int and 0 < n <= cutpoints.MAX for n in sizes) and sum(sizes) == total):
+        raise ChunkError(f"chunk sizes do not fit {len(digests)} chunks of a {total}-byte blob")
+    return sizes
 
 
 def read_chunks(root: str, digests: list[str], total: int,
-                on_read: Callable[[int], None] | None = None) -> tuple[bytearray, str]:
-    """The blob's bytes from its chunks and its `sha256-8m` checksum over the verified digests.
+                on_read: Callable[[int], None] | None = None, sizes: list[int] | None = None) -> tuple[bytearray, str]:
+    """The blob's bytes from its chunks and its checksum over the verified digests: `sha256-chunks`
+    when `sizes` are given (format 3), else `sha256-8m` (fixed 8 MiB chunks, format 2).
     Chunks are read and hashed by worker threads in parallel (both release the GIL)."""
-    sizes = chunk_sizes(total, len(digests))
+    algorithm = chunksum.SHA256_8M if sizes is None else chunksum.SHA256_CHUNKS
+    sizes = chunk_sizes(total, len(digests)) if sizes is None else given_sizes(total, digests, sizes)
     raw = bytearray(total)
     view = memoryview(raw)
     pos = 0
     futures = []
     with ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1)), thread_name_prefix="nbferry-chunk") as pool:
         for digest, size in zip(digests, sizes):
-            futures.append(pool.submit(_read_one, chunk_path(root, digest), digest, view[pos : pos + size]))
+            futures.append(pool.submit(_read_one, chunk_path(root, digest), digest, view[pos : pos + size], algorithm))
             pos += size
         for f, size in zip(futures, sizes):
             f.result()
             if on_read is not None:
                 on_read(size)  # in order, as each chunk is in and verified
     del view
-    return raw, chunksum.digest_hashes(bytes.fromhex(d) for d in digests)
+    return raw, chunksum.digest_hashes((bytes.fromhex(d) for d in digests), algorithm)
 
 
 def fsync_dir(d: str) -> None:

@@ -3,6 +3,10 @@
 * `sha256-8m` (what `save` writes): SHA-256 of each consecutive 8 MiB chunk, then SHA-256 over
   those 32-byte digests. Cryptographic (a signed manifest commits to every blob through it), and
   its chunks hash in parallel beside the writes/reads (hashlib releases the GIL on large buffers).
+* `sha256-chunks` (what `save` writes into a content-addressed store, format 3): SHA-256 over
+  the SHA-256 digests of the blob's chunks in order, where the chunks are the ones the manifest
+  lists (`chunkBytes`: cut where cutpoints.py puts boundaries, not every 8 MiB). The same hash
+  list as `sha256-8m`, over other boundaries; verifying it from the bytes needs those sizes.
 * `crc32-8m` (legacy, still verified on load): zlib.crc32 of each consecutive 8 MiB chunk of the blob (the last may be shorter),
   then SHA-256 over those CRCs as big-endian u32s. The chunks are independent, so their CRCs run in
   parallel and beside the writes/reads (zlib.crc32 and file I/O both release the GIL). Same
@@ -33,7 +37,8 @@ except ImportError:
 CRC32_8M = "crc32-8m"
 SHA256 = "sha256"
 SHA256_8M = "sha256-8m"
-ALGORITHMS = (SHA256_8M, CRC32_8M, SHA256)
+SHA256_CHUNKS = "sha256-chunks"
+ALGORITHMS = (SHA256_8M, SHA256_CHUNKS, CRC32_8M, SHA256)
 DEFAULT = SHA256_8M
 CHUNK = 8 << 20
 
@@ -52,8 +57,37 @@ def _sha(pieces: list[memoryview]) -> bytes:
     return h.digest()
 
 
-def digest_hashes(digests: Iterable[bytes]) -> str:
-    return f"{SHA256_8M}:{hashlib.sha256(b''.join(digests)).hexdigest()}"
+def digest_hashes(digests: Iterable[bytes], algorithm: str = SHA256_8M) -> str:
+    """`sha256-8m` (or `sha256-chunks`, the same list hash over other boundaries) from chunk digests."""
+    return f"{algorithm}:{hashlib.sha256(b''.join(digests)).hexdigest()}"
+
+
+def sized(parts: Iterable[memoryview], sizes: list[int]) -> Iterator[list[memoryview]]:
+    """Re-cut byte segments into consecutive pieces lists of the given sizes (slices, no copies);
+    ValueError unless the sizes add up to the bytes exactly."""
+    it = iter(sizes)
+    want = next(it, None)
+    cur: list[memoryview] = []
+    fill = 0
+    for mv in parts:
+        pos, n = 0, mv.nbytes
+        while pos < n:
+            if want is None:
+                raise ValueError("more bytes than the chunk sizes hold")
+            take = min(n - pos, want - fill)
+            cur.append(mv[pos : pos + take])
+            pos += take
+            fill += take
+            if fill == want:
+                yield cur
+                cur, fill, want = [], 0, next(it, None)
+    if want is not None:
+        raise ValueError("fewer bytes than the chunk sizes say")
+
+
+def sum_sized(parts: Iterable[memoryview], sizes: list[int]) -> str:
+    """`sha256-chunks` of the concatenation of `parts` cut at `sizes`."""
+    return digest_hashes((_sha(p) for p in sized(parts, sizes)), SHA256_CHUNKS)
 
 
 def digest_crcs(crcs: Iterable[int]) -> str:
@@ -66,6 +100,8 @@ def checksum_bytes(data: Any, algorithm: str = DEFAULT) -> str:
     mv = memoryview(data).cast("B")
     if algorithm == SHA256:
         return f"{SHA256}:{hashlib.sha256(mv).hexdigest()}"
+    if algorithm == SHA256_CHUNKS:
+        raise ValueError("sha256-chunks needs the chunk sizes: use sum_sized")
     if algorithm == SHA256_8M:
         return digest_hashes(hashlib.sha256(mv[i : i + CHUNK]).digest() for i in range(0, mv.nbytes, CHUNK))
     return digest_crcs(_crc32(mv[i : i + CHUNK]) for i in range(0, mv.nbytes, CHUNK))
@@ -96,8 +132,9 @@ class Summer:
     Threads live only for the `with` block (no idle threads left in the user's kernel)."""
 
     def __init__(self, algorithm: str = DEFAULT, workers: int | None = None) -> None:
-        if algorithm not in ALGORITHMS:
-            raise ValueError(f"unknown checksum algorithm {algorithm!r}")
+        if algorithm not in ALGORITHMS or algorithm == SHA256_CHUNKS:
+            raise ValueError(f"unknown checksum algorithm {algorithm!r}" if algorithm != SHA256_CHUNKS
+                             else "sha256-chunks needs the chunk sizes: use sum_sized")
         self.algorithm = algorithm
         if algorithm == SHA256:
             workers = 1  # in order

@@ -7,6 +7,8 @@
 * numpy views of an ndarray root are rebuilt as views of the same root, so `X.base is a`
   survives. pandas' internal arrays are excluded: under copy-on-write pandas tracks sharing
   itself, and re-linking memory behind its back would let later writes leak between frames.
+* Object arrays of strings (pandas text columns) are pickled as one out-of-band buffer of their
+  text (textarrays.py), so an unchanged column has the same bytes whatever else the group holds.
 * cloudpickle (when importable) handles what remains (lambdas of other dynamic modules...).
 Rebuild helpers live in this module, which is installed in every kernel that loads blobs.
 """
@@ -22,7 +24,7 @@ import types
 import weakref
 from typing import Any
 
-from . import files, kinds, reduced, weakrefs
+from . import files, kinds, reduced, textarrays, weakrefs
 
 _EMPTY = ("\x00nbferry-empty-cell",)
 
@@ -144,7 +146,7 @@ def make_pickler(file: Any, user_ns: dict[str, Any] | None, buffer_callback: Any
                 return _reduce_class(obj)
             np = self._np
             if np is not None and t is np.ndarray:
-                rv = self._view(obj)
+                rv = textarrays.reduce_text_array(obj) if obj.dtype == object else self._view(obj)
                 if rv is not None:
                     return rv
             elif self._pd is not None and _is_pandas_frame(obj):
