@@ -8,10 +8,10 @@ import { existsSync } from 'node:fs';
 import { lstat, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isChunkName } from './chunks.js';
-import { StoreError } from './errors.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { acquireGcLease, liveWriters } from './gc-lease.js';
 import type { LocalStore } from './local-store.js';
+import { beyondRetention, checkGcOptions, referencedChunks } from './retention.js';
 
 export interface GcOptions {
   /** Keep the newest `keep` checkpoints (by creation time). */
@@ -43,11 +43,7 @@ export const GC_WRITER_WAIT_MS = 30_000;
  * With both, a checkpoint is kept if either keeps it.
  */
 export async function gc(store: LocalStore, options: GcOptions = {}): Promise<GcResult> {
-  for (const [name, value] of [['keep', options.keep], ['keepWithin', options.keepWithin]] as const) {
-    if (value !== undefined && !(Number.isFinite(value) && value >= 0)) {
-      throw new StoreError(`gc: ${name} must be a non-negative number, got ${String(value)}`, 'GC_OPTION');
-    }
-  }
+  checkGcOptions(options);
   if (!existsSync(store.root)) return { deletedCheckpoints: [], keptCheckpoints: [], deletedChunks: 0, freedBytes: 0, swept: true };
   await store.cleanStaging().catch(() => []);
   const release = await acquireGcLease(store.root);
@@ -60,19 +56,9 @@ export async function gc(store: LocalStore, options: GcOptions = {}): Promise<Gc
     }
     const deletedCheckpoints = await deleteBeyondRetention(store, options);
     const kept = await store.list();
-    // Every chunk a kept checkpoint references. A manifest that cannot be read hides its references:
-    // then nothing is swept (deleting a chunk it might need would be worse than keeping garbage).
-    const referenced = new Set<string>();
-    for (const id of kept) {
-      let manifest;
-      try {
-        manifest = (await store.open(id, {})).manifest;
-      } catch (error) {
-        return { deletedCheckpoints, keptCheckpoints: kept, deletedChunks: 0, freedBytes: 0, swept: false, skipped: `checkpoint ${id} is unreadable (${(error as Error).message})` };
-      }
-      for (const blob of manifest.blobs) for (const chunk of blob.chunks ?? []) referenced.add(chunk);
-    }
-    const { deletedChunks, freedBytes } = await sweepChunks(store.chunksDir, referenced);
+    const chunks = await referencedChunks(store, kept);
+    if ('unreadable' in chunks) return { deletedCheckpoints, keptCheckpoints: kept, deletedChunks: 0, freedBytes: 0, swept: false, skipped: chunks.unreadable };
+    const { deletedChunks, freedBytes } = await sweepChunks(store.chunksDir, chunks.referenced);
     return { deletedCheckpoints, keptCheckpoints: kept, deletedChunks, freedBytes, swept: true };
   } finally {
     await release();
@@ -80,27 +66,9 @@ export async function gc(store: LocalStore, options: GcOptions = {}): Promise<Gc
 }
 
 async function deleteBeyondRetention(store: LocalStore, options: GcOptions): Promise<string[]> {
-  if (options.keep === undefined && options.keepWithin === undefined) return [];
-  const now = options.now ?? Date.now();
-  const latest = await store.latestId();
-  const dated: { id: string; time: number }[] = [];
-  for (const id of await store.list()) {
-    try {
-      dated.push({ id, time: Date.parse((await store.open(id, {})).manifest.createdAt) });
-    } catch {
-      // Unreadable: not ours to judge by age; it stays (and blocks the sweep, above).
-    }
-  }
-  dated.sort((a, b) => b.time - a.time || (a.id < b.id ? 1 : -1));
-  const deleted: string[] = [];
-  for (const [rank, { id, time }] of dated.entries()) {
-    const keptByCount = options.keep !== undefined && rank < options.keep;
-    const keptByAge = options.keepWithin !== undefined && now - time < options.keepWithin;
-    if (id === latest || keptByCount || keptByAge) continue;
-    await rm(join(store.root, 'checkpoints', id), { recursive: true, force: true });
-    deleted.push(id);
-  }
-  return deleted.reverse(); // oldest first, as `list` orders them
+  const beyond = await beyondRetention(store, options);
+  for (const id of beyond) await rm(join(store.root, 'checkpoints', id), { recursive: true, force: true });
+  return beyond;
 }
 
 /** Deletes chunk files not in `referenced`, and temp files a crashed writer left (no writer is in flight now). */

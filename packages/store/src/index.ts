@@ -39,6 +39,7 @@ export { CHUNKS_DIR, chunkPath, chunkSpans, isChunkName, readChunkedBlob, verify
 export { openRegularFile } from './safe-open.js';
 export { currentOwner, isAbandoned, processStartTicks, LEASE_TTL_MS, type LeaseOwner } from './staging-lease.js';
 export { gc, GC_WRITER_WAIT_MS, type GcOptions, type GcResult } from './gc.js';
+export { beyondRetention, checkGcOptions, referencedChunks } from './retention.js';
 export { GC_LEASE, GcBusyError, StoreBusyError } from './gc-lease.js';
 export type { CheckpointStore, RemoteChunks, StoreDraft } from './store-api.js';
 export { openStore, storeScheme, S3_STORE_PACKAGE, StoreBackendMissingError, UnsupportedStoreUrlError, type OpenStoreOptions, type RemoteStoreOptions } from './open-store.js';
