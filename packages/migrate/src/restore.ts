@@ -267,7 +267,7 @@ async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: Kern
     actual.set(name, fp.reliable ? fp.digest : null);
   }
   if (unhashed.size > 0) {
-    const bound = new Set(await boundNames(target, [...unhashed], call));
+    const bound = new Set(await boundNames(recorder, [...unhashed], call));
     for (const name of unhashed) if (bound.has(name)) actual.set(name, null);
   }
   let usableMs: number | undefined;
@@ -571,13 +571,10 @@ function ownedNames(problem: PlanningProblem): Set<string> {
 }
 
 /** Which of `names` the target's namespace binds. */
-async function boundNames(target: KernelClient, names: readonly string[], call: CallOptions): Promise<string[]> {
-  return evaluateJson<string[]>(
-    target,
-    '',
-    `__import__("json").dumps([n for n in ${JSON.stringify(names)} if n in get_ipython().user_ns])`,
-    call,
-  );
+/** Which of `names` the target binds, asked of the shim (a rerun cell may have broken the user's `json`). */
+async function boundNames(recorder: Recorder, names: readonly string[], call: CallOptions): Promise<string[]> {
+  const { result } = await recorder.request<{ bound: string[] }>('bound', { names }, call);
+  return result.bound;
 }
 
 /** The target's user variables (as %who lists them). */

@@ -86,6 +86,13 @@ def build(shim: "Shim") -> dict[str, Handler]:
             }
         return {"variables": out, "groups": groups, "lastSeq": shim.history.last_seq, "unobserved": shim.unobserved.count}, []
 
+    def bound(args: dict[str, Any], bufs: list[memoryview]) -> tuple[Any, list[bytes]]:
+        """Which of `names` the namespace binds (a restore's presence check, without the user's json)."""
+        names = args.get("names")
+        if not isinstance(names, list):
+            raise OpError("args.names must be a list of names")
+        return {"bound": [n for n in names if isinstance(n, str) and n in rec.ns]}, []
+
     def rng_state(args: dict[str, Any], bufs: list[memoryview]) -> tuple[Any, list[bytes]]:
         seqs = args.get("seqs")
         items = rec.rng_states.items() if seqs is None else (
@@ -129,6 +136,7 @@ def build(shim: "Shim") -> dict[str, Handler]:
         "hello": hello,
         "history": history,
         "variables": variables,
+        "bound": bound,
         "rng_state": rng_state,
         "set_rng": set_rng,
         "fingerprint": fingerprint,
