@@ -12,7 +12,7 @@ import { InstalledShimVersionError, MalformedRecordError, ShimInjectionError, Sh
 import { SHIM_TIMEOUTS_MS } from './shim-timeouts.js';
 import { HistoryGraph } from './history-graph.js';
 import { ShimChannel, type ShimReply } from './shim-channel.js';
-import { injectionCode, loadShimBundle, type ShimBundle } from './shim-source.js';
+import { injectionCode, internalCode, loadShimBundle, type ShimBundle } from './shim-source.js';
 
 export const SHIM_COMM_TARGET = 'nbferry';
 
@@ -216,7 +216,7 @@ async function connect(
   // After a restart the injection must be the first request queued (a user cell sent meanwhile would
   // run unrecorded), so no probe: the template leaves a same-version shim alone, and a different
   // installed one was accepted for replacement when the recorder first attached.
-  const present = options.afterRestart ? undefined : await shimStatus(client, '', call, defaulted);
+  const present = options.afterRestart ? undefined : await shimStatus(client, internalCode(''), call, defaulted);
   let origin: ShimOrigin;
   if (present?.attached && present.version === bundle.version) {
     origin = present.origin ?? 'injected';

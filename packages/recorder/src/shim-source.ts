@@ -85,18 +85,21 @@ async function readBundle(root: string, explicit: boolean): Promise<ShimBundle> 
   return { version, sources, injectTemplate };
 }
 
-/** The silent-execute code that installs (or re-uses) the shim. */
 /**
  * The first line of nbferry's own silent requests to a kernel: the shim does not count them as code
  * that may have changed variables in place outside recorded cells (python-shim unobserved.py).
  */
 export const INTERNAL_CODE_MARK = '# nbferry:internal';
 
-/** `code` marked as nbferry's own (empty code stays empty: the kernel then runs nothing). */
+/**
+ * `code` marked as nbferry's own. Empty code is marked too: the kernel still evaluates the request's
+ * user expressions and fires its execute events, which would otherwise count as outside code.
+ */
 export function internalCode(code: string): string {
-  return code === '' ? code : `${INTERNAL_CODE_MARK}\n${code}`;
+  return `${INTERNAL_CODE_MARK}\n${code}`;
 }
 
+/** The silent-execute code that installs (or re-uses) the shim. */
 export function injectionCode(bundle: ShimBundle): string {
   return internalCode(bundle.injectTemplate)
     .replaceAll('{{SOURCES_JSON}}', JSON.stringify(bundle.sources))
