@@ -119,6 +119,11 @@ def test_parallel_workers_and_their_temp_files_are_internal(sess: Any) -> None:
     r = sess.run("import multiprocessing as mp\nwith mp.get_context('fork').Pool(2) as pool:\n"
                  "    out = pool.map(abs, [-1, -2])")
     assert sess.ns["out"] == [1, 2] and r["sideEffects"] == []
+    # joblib keeps its worker pool (and its manager threads) for reuse: stop it, so later tests in
+    # this process do not see a live notebook thread (test_unobserved.py).
+    from joblib.externals.loky import get_reusable_executor
+
+    get_reusable_executor().shutdown(wait=True)
 
 
 def test_real_side_effects_are_kept(sess: Any, tmp_path: Any) -> None:
