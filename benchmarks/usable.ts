@@ -68,11 +68,12 @@ try {
     }
     rows.push(row);
     console.log(`  ${line(row)}`);
+    await writeReports(); // after each notebook: a run cut short still leaves its results
   }
 } finally {
   await rm(scratch, { recursive: true, force: true });
 }
-await report();
+console.log(`\n${await writeReports()}`);
 
 async function measure(notebook: CorpusNotebook, dir: string, row: Row, signal: AbortSignal): Promise<void> {
   await cleanWrittenFiles(notebook);
@@ -141,7 +142,7 @@ function line(r: Row): string {
   return `state ${(r.stateBytes / 2 ** 20).toFixed(1)} MiB  cold ${ms(r.coldMs)}  pooled ${ms(r.pooledMs)}  background: usable ${ms(r.usableMs)}, last byte ${ms(r.lastByteMs)}, verified ${ms(r.backgroundTotalMs)} (${r.backgroundGroups} groups in the background)${r.whole ? '' : '  NOT WHOLE'}`;
 }
 
-async function report(): Promise<void> {
+async function writeReports(): Promise<string> {
   const done = rows.filter((r) => r.usableMs !== undefined);
   const usable = done.map((r) => r.usableMs!);
   const summary = [
@@ -174,5 +175,5 @@ async function report(): Promise<void> {
   await mkdir(results, { recursive: true });
   await writeFile(join(results, `usable-${values.size}.json`), `${JSON.stringify({ size: values.size, date: new Date().toISOString(), rows }, null, 2)}\n`);
   await writeFile(join(results, `usable-${values.size}.md`), markdown);
-  console.log(`\n${markdown}`);
+  return markdown;
 }
