@@ -98,19 +98,21 @@ class BackgroundLoad:
         algo = args.get("algo") or None
         # Fingerprinted here, before anyone can change them: what verification compares (only
         # `verify`, when given: what an intact load does not already prove).
-        want = spec.get("verify")
+        verify = spec.get("verify")
         prints = {}
         for n, v in bound.items():
-            if isinstance(want, list) and n not in want:
+            if isinstance(verify, list) and n not in verify:
                 continue
             pr = probe(v, ns, algo=algo)
             prints[n] = {"digest": pr.digest, "reliable": pr.reliable, "error": pr.error}
         nbytes = len(raw)
         del raw, values
+        rec = self.shim.recorder
         with self.gate.cond:
             self.gate.cond.wait_for(lambda: self.gate.busy == 0)
-            ns.update(bound)
-            blobs._after_load(self.shim, list(bound), digest=nbytes <= blobs._DIGEST_ON_LOAD_MAX_BYTES)
+            with rec.lock:  # as every change of the recorder's state off the main thread (lane.py)
+                ns.update(bound)
+                blobs._after_load(self.shim, list(bound), digest=nbytes <= blobs._DIGEST_ON_LOAD_MAX_BYTES)
         return {"ok": True, "names": list(bound), "fingerprints": prints, "bytes": nbytes,
                 "seconds": time.perf_counter() - t0}
 
