@@ -73,3 +73,21 @@ def test_datetime_columns_and_arrays_round_trip(sess: Any, tmp_path: Any) -> Non
     loaded, _ = sess.call("load", dir=str(tmp_path), blobs=specs)
     assert all(r["ok"] for r in loaded["results"]), loaded
     assert {n: repr(sess.ns[n]) for n in expected} == expected
+
+
+def test_only_installed_modules_are_saved_by_name(tmp_path: Any, monkeypatch: Any) -> None:
+    """A module the notebook wrote (or put on sys.path) is importable only in this session: its
+    cell is rerun, never re-imported by name in a kernel that lacks the file or the path."""
+    import importlib
+    import json
+    import sys
+    import types
+
+    from nbferry_shim.measure import _installed
+
+    (tmp_path / "written_by_notebook.py").write_text("VALUE = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    written = importlib.import_module("written_by_notebook")
+    assert _installed(json) and _installed(sys) and _installed(42)
+    assert not _installed(written)
+    assert not _installed(types.ModuleType("made_in_memory"))

@@ -10,8 +10,12 @@ of this kernel's unpickle/dump ratio plus a memcpy rate for out-of-band bytes.
 
 from __future__ import annotations
 
+import os
 import pickle
+import site
+import sys
 import time
+import types
 from typing import TYPE_CHECKING, Any
 
 from . import hashing, kinds, pickled, reduced, serialize
@@ -175,6 +179,22 @@ def _estimate(values: dict[str, Any], user_ns: dict[str, Any] | None, sink: _Tim
     return out
 
 
+def _installed(value: Any) -> bool:
+    """Not a module, or a module any kernel of this Python imports by name: built in, or from the
+    installation (stdlib, site-packages, the user's site-packages)."""
+    if not isinstance(value, types.ModuleType):
+        return True
+    spec = getattr(value, "__spec__", None)
+    origin = getattr(spec, "origin", None)
+    if origin in ("built-in", "frozen"):
+        return True
+    if not isinstance(origin, str):
+        return False  # a namespace package or a module made in memory: only its cell knows how
+    roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, site.getusersitepackages()}
+    path = os.path.realpath(origin)
+    return any(path.startswith(os.path.realpath(root) + os.sep) for root in roots)
+
+
 def _by_name(shim: "Shim", group: list[str], variables: dict[str, Any]) -> bool:
     """May this group's modules be saved by name (re-imported) rather than by rerunning their cell?
     Yes when there is no cell to rerun (bound before the shim attached, or loaded); when the cell
@@ -183,7 +203,11 @@ def _by_name(shim: "Shim", group: list[str], variables: dict[str, Any]) -> bool:
     when the cell also computed: rerunning it for a module would rebind its other names, so the
     plan would rerun (or reload after) everything that later changed them. Only an import-only
     cell is left to be rerun: it is cheap, and it also replays its configuration (matplotlib.use,
-    pd.set_option), which importing by name skips."""
+    pd.set_option), which importing by name skips. Never for a module only this session can import
+    (a file the notebook wrote, a directory it put on sys.path): its cell is rerun as before."""
+    ns = shim.recorder.ns
+    if not all(_installed(ns.get(n)) for n in group):
+        return False
     if all(variables[n]["provenance"] != "cell" for n in group):
         return True
     for n in group:
