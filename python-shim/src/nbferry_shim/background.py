@@ -161,8 +161,11 @@ class BackgroundLoad:
             return in_flight
         ns = self.shim.recorder.ns
         seen: set[int] = set()
-        for name in list(names):
-            names |= _globals_used(ns.get(name), seen)
+        try:
+            for name in list(names):
+                names |= _globals_used(ns.get(name), seen)
+        except Exception:
+            return in_flight  # a value we cannot look into: wait for everything
         return names & in_flight
 
 
@@ -178,25 +181,28 @@ def _tokens(source: str) -> Iterator[str]:
 
 
 def _globals_used(value: Any, seen: set[int], depth: int = 0) -> set[str]:
-    """Global names the notebook's own functions and classes behind `value` read when called."""
+    """Global names the notebook's own functions and classes behind `value` read when called.
+    Only type() and plain attribute reads of functions and classes: a value's own __class__ or
+    __getattr__ is never asked (it could raise or run notebook code)."""
     if value is None or depth > 8 or id(value) in seen:
         return set()
     seen.add(id(value))
     out: set[str] = set()
-    if isinstance(value, types.MethodType):
-        value = value.__func__
-    if isinstance(value, types.FunctionType) and getattr(value, "__module__", None) == "__main__":
+    kind = type(value)
+    if kind is types.MethodType:
+        value, kind = value.__func__, type(value.__func__)
+    if kind is types.FunctionType and getattr(value, "__module__", None) == "__main__":
         out |= _code_names(value.__code__)
         for cell in value.__closure__ or ():
             try:
                 out |= _globals_used(cell.cell_contents, seen, depth + 1)
             except ValueError:
                 pass
-    elif isinstance(value, type) and value.__module__ == "__main__":
-        for member in vars(value).values():
-            out |= _globals_used(getattr(member, "__func__", member), seen, depth + 1)
-    elif type(value).__module__ == "__main__":
-        out |= _globals_used(type(value), seen, depth + 1)
+    elif issubclass(kind, type) and type.__getattribute__(value, "__module__") == "__main__":
+        for member in type.__getattribute__(value, "__dict__").values():
+            out |= _globals_used(getattr(member, "__func__", member) if type(member) in (staticmethod, classmethod) else member, seen, depth + 1)
+    elif kind.__module__ == "__main__":
+        out |= _globals_used(kind, seen, depth + 1)
     return out
 
 

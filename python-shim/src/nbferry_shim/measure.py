@@ -182,7 +182,7 @@ def _estimate(values: dict[str, Any], user_ns: dict[str, Any] | None, sink: _Tim
 def _installed(value: Any) -> bool:
     """Not a module, or a module any kernel of this Python imports by name: built in, or from the
     installation (stdlib, site-packages, the user's site-packages)."""
-    if not isinstance(value, types.ModuleType):
+    if not issubclass(type(value), types.ModuleType):  # type(): isinstance would ask a hostile __class__
         return True
     spec = getattr(value, "__spec__", None)
     origin = getattr(spec, "origin", None)
