@@ -13,6 +13,7 @@
  * write (the kernel's resident memory when it runs here, else its last checkpoint's size, else
  * 1 GiB). A rough estimate that needs no request to the kernel: the notice's seconds go to saving.
  */
+import type { KernelClient } from '@nbferry/kernel';
 import { lastCheckpointOf } from '@nbferry/migrate';
 import type { CheckpointSummary, RegisteredKernel } from './registered-kernel.js';
 
@@ -54,7 +55,7 @@ export async function handleNotice(kernels: readonly RegisteredKernel[], deadlin
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(new Error(`the ${deadlineSeconds} s preemption notice ran out`)), deadlineSeconds * 1000);
   try {
-    const ranked = (await Promise.all(kernels.map(async (kernel) => ({ kernel, busy: kernel.recorder.client.status === 'busy', ...(await estimate(kernel)) })))).sort(
+    const ranked = (await Promise.all(kernels.map(async (kernel) => ({ kernel, busy: await busyInCell(kernel.recorder.client), ...(await estimate(kernel)) })))).sort(
       (a, b) =>
         Number(a.busy) - Number(b.busy) || b.recomputeSec / b.estimatedBytes - a.recomputeSec / a.estimatedBytes || a.estimatedBytes - b.estimatedBytes,
     );
@@ -82,6 +83,28 @@ export async function handleNotice(kernels: readonly RegisteredKernel[], deadlin
     clearTimeout(timer);
   }
 }
+
+/**
+ * Busy running a cell, not just finishing a request of nbferry's own (registering, a query): that
+ * kernel's idle status follows its reply within milliseconds, so a busy status is given a moment.
+ */
+async function busyInCell(client: KernelClient): Promise<boolean> {
+  if (client.status !== 'busy') return false;
+  return new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => {
+      off();
+      resolve(client.status === 'busy');
+    }, BUSY_SETTLE_MS);
+    const off = client.events.on('status', (state) => {
+      if (state === 'busy') return;
+      clearTimeout(timer);
+      off();
+      resolve(false);
+    });
+  });
+}
+
+const BUSY_SETTLE_MS = 300;
 
 async function estimate(kernel: RegisteredKernel): Promise<{ recomputeSec: number; estimatedBytes: number }> {
   const since = lastCheckpointOf(kernel.recorder, kernel.store.root)?.seq ?? 0;
