@@ -18,6 +18,7 @@ import { recordCommand } from './commands/record.js';
 import { restoreCommand } from './commands/restore.js';
 import { runCommand } from './commands/run.js';
 import { serveCommand } from './commands/serve.js';
+import { hubServiceCommand } from './commands/hub-service.js';
 import { UsageError } from './errors.js';
 import { EXIT_CODES_HELP } from './exit-codes.js';
 import { pythonFrom } from './kernel-options.js';
@@ -445,6 +446,40 @@ export function buildProgram(context: ProgramContext): Command {
           logLevel: o.logLevel,
           signal,
           setCleanupBudget: context.setCleanupBudget,
+        }),
+      );
+    });
+
+  command(program, 'hub-service')
+    .summary('run the JupyterHub service: suspend idle servers instead of culling, restore on return, move sessions')
+    .description(
+      'Run as a JupyterHub managed service (c.JupyterHub.services; the Hub passes JUPYTERHUB_API_TOKEN, JUPYTERHUB_API_URL, ' +
+        'JUPYTERHUB_SERVICE_URL). Polls the Hub for idle servers; warns the user, checkpoints and verifies each kernel into ' +
+        '--stores (one store per user and notebook), then stops the server. A server whose checkpoint fails keeps running. When the ' +
+        'server is started again, each notebook\'s kernel is restored with its variables and a verification report. API (behind the ' +
+        'proxy at /services/<name>/): GET status, POST move {user, from, to, userOptions}. See docs/operators.md.',
+    )
+    .option('--stores <dir>', "(required) where the users' stores go (one per user and notebook path)")
+    .option('--public-url <url>', "the Hub's public URL, where user servers are reached through the proxy (default $JUPYTERHUB_PUBLIC_URL)")
+    .addOption(new Option('--idle-timeout <seconds>', 'suspend a server idle this long').default(3600).argParser(parseSeconds))
+    .addOption(new Option('--warn <seconds>', 'time between the warning and the suspend').default(60).argParser(parseSeconds))
+    .addOption(new Option('--poll <seconds>', 'how often to look at the Hub').default(60).argParser(parseSeconds))
+    .addOption(timeoutOption())
+    .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'))
+    .action(async (o: { stores?: string; publicUrl?: string; idleTimeout: number; warn: number; poll: number; timeout?: number; logLevel: string }) => {
+      if (!o.stores) throw new UsageError("nbferry hub-service: needs --stores DIR (where the users' checkpoints go)");
+      const publicUrl = o.publicUrl ?? process.env.JUPYTERHUB_PUBLIC_URL;
+      if (!publicUrl) throw new UsageError("nbferry hub-service: needs --public-url URL (the Hub's proxy, e.g. https://hub.example.org/)");
+      done(
+        await hubServiceCommand({
+          stores: o.stores,
+          publicUrl,
+          idleTimeoutSeconds: o.idleTimeout,
+          warnSeconds: o.warn,
+          pollSeconds: o.poll,
+          timeoutMs: toMs(o.timeout),
+          logLevel: o.logLevel,
+          signal,
         }),
       );
     });
