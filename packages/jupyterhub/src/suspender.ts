@@ -134,6 +134,7 @@ export class Suspender {
         track.status.lastMove = report;
         track.status.phase = report.sourceStopped ? 'stopped' : 'active';
         track.clock.reset(Date.now());
+        track.clock.touched(Date.now());
         log.info({ report }, report.sessions.every((s) => s.ok) ? 'session moved' : 'session move incomplete');
         return report;
       } catch (error) {
@@ -158,16 +159,17 @@ export class Suspender {
     }
     const now = Date.now();
     const lastActivity = Date.parse(server.last_activity ?? '');
-    if (track.clock.observe(lastActivity)) this.userActive(track);
+    if (track.clock.observe('hub', lastActivity)) this.userActive(track);
+    track.status.idleSince = new Date(track.clock.since).toISOString();
     if (now - track.clock.since < this.options.idleTimeoutMs) return;
     if (track.retryAfter !== undefined && now < track.retryAfter) return;
 
     // The Hub says idle; the kernels may say otherwise (its activity can lag by minutes).
     const api = userServerApi(this.options.publicUrl, server.url, this.options.token);
     const state = await snapshot(api, this.stopping.signal);
-    track.clock.touched(Date.now());
+    track.clock.touched(Date.now(), 'hub');
     const busy = state.kernels.some((k) => k.execution_state === 'busy');
-    const moved = track.clock.observe(...state.kernels.map((k) => Date.parse(k.last_activity ?? '')));
+    const moved = track.clock.observe('kernels', ...state.kernels.map((k) => Date.parse(k.last_activity ?? '')));
     if (busy || moved) {
       if (busy) track.clock.reset(Date.now());
       this.userActive(track);
@@ -189,7 +191,7 @@ export class Suspender {
         state.sessions.map((s) => s.path),
         this.stopping.signal,
       );
-      track.clock.touched(Date.now());
+      track.clock.touched(Date.now(), 'hub');
       track.status.phase = 'warned';
       track.status.warnedAt = new Date().toISOString();
       track.status.suspendAt = suspendAt;
@@ -248,8 +250,8 @@ export class Suspender {
       track.retryAfter = Date.now() + this.options.idleTimeoutMs;
       this.fail(track, error, 'suspend');
       const message = error instanceof SuspendError ? error.message : `${serverLabel(user, server.name)} was not suspended, it keeps running: ${(error as Error).message}`;
-      track.status.announcedBy = await announce(api, { kind: 'info', message, deadline: null, kernels: null }, [], signal).catch(() => 'failed' as const);
-      track.clock.touched(Date.now());
+      track.status.announcedBy = await announce(api, { kind: 'info', message, deadline: null, kernels: null }, noticePaths(error), signal).catch(() => 'failed' as const);
+      track.clock.touched(Date.now(), 'hub');
       throw error;
     }
   }
@@ -267,6 +269,7 @@ export class Suspender {
       await this.options.stores.removeRecord(record.user, record.serverName);
       track.status.phase = 'active';
       track.clock.reset(Date.now());
+      track.clock.touched(Date.now());
       (ok ? log.info.bind(log) : log.warn.bind(log))({ sessions }, ok ? 'restored on return' : 'restored on return, with problems');
       track.status.announcedBy = await announce(
         api,
@@ -274,7 +277,7 @@ export class Suspender {
         record.sessions.map((s) => s.path),
         this.stopping.signal,
       );
-      track.clock.touched(Date.now());
+      track.clock.touched(Date.now(), 'hub');
     } catch (error) {
       track.status.phase = 'active';
       this.fail(track, error, 'restore');
@@ -313,6 +316,11 @@ export class Suspender {
     });
     return run;
   }
+}
+
+/** Where the user sees a failed suspend: beside the notebooks whose checkpoint failed. */
+function noticePaths(error: unknown): (string | null)[] {
+  return error instanceof SuspendError ? error.failures.map((f) => f.path ?? null) : [null];
 }
 
 function key(user: string, serverName: string): string {
