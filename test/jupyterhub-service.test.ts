@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MoveReport, ServerStatus } from '@nbferry/jupyterhub';
 import { ServerApi } from '@nbferry/jupyter-server';
-import { Frontend, waitUntil } from './support/jupyter-server.js';
+import { Frontend } from './support/jupyter-server.js';
 import { startHub, type Hub } from './support/jupyterhub.js';
 
 const IDLE = 6;
@@ -22,7 +22,13 @@ describe('JupyterHub service: suspend instead of cull, restore on return, move t
   let keepBobActive: NodeJS.Timeout | undefined;
 
   beforeAll(async () => {
-    hub = await startHub({ idleTimeoutSeconds: IDLE, warnSeconds: WARN, pollSeconds: POLL });
+    hub = await startHub({
+      idleTimeoutSeconds: IDLE,
+      warnSeconds: WARN,
+      pollSeconds: POLL,
+      // Right-sizing: a kernel past half of 512 MB is moved to the "big" named server.
+      serviceArgs: ['--memory-limit', '512M', '--memory-threshold', '0.5', '--move-to', 'big', '--move-options', '{"profile": "big"}'],
+    });
   }, 120_000);
   afterAll(async () => {
     clearInterval(keepBobActive);
@@ -51,6 +57,12 @@ describe('JupyterHub service: suspend instead of cull, restore on return, move t
   }
 
   async function openNotebook(user: string, path: string, serverName = ''): Promise<Frontend> {
+    return openNotebookOn(user, path, serverName).catch((error: Error) => {
+      throw new Error(`${error.message}\n${hub.output().slice(-6000)}`);
+    });
+  }
+
+  async function openNotebookOn(user: string, path: string, serverName: string): Promise<Frontend> {
     const api = serverOf(user, serverName);
     if (path.includes('/')) await api.putContents({ path: dirname(path), type: 'directory', format: null, content: null });
     await api.putContents({ path, type: 'notebook', format: 'json', content: EMPTY_NOTEBOOK });
@@ -123,7 +135,6 @@ describe('JupyterHub service: suspend instead of cull, restore on return, move t
     expect(await serverReady('bob')).toBe(true);
     expect((await status('bob'))?.phase).toBe('active');
     expect((await status('bob'))?.lastSuspend).toBeUndefined();
-    clearInterval(keepBobActive);
     expect(Number((await bob.run('print(n)')).trim())).toBeGreaterThan(3);
 
     // alice comes back: the service restores her notebook's kernel into a session at its path.
@@ -156,10 +167,30 @@ describe('JupyterHub service: suspend instead of cull, restore on return, move t
     expect(report.checkpoints.map((c) => c.path)).toEqual([NOTEBOOK]);
     expect(report.sourceStopped).toBe(true);
     expect(await serverReady('alice', 'big')).toBe(true);
-    expect(await waitUntil(() => true, 0)).toBe(true);
     expect(await serverReady('alice')).toBe(false);
     const moved = await Frontend.openSession({ baseUrl: hub.serverUrl('alice', 'big'), token: hub.adminToken }, NOTEBOOK);
     frontends.push(moved);
     expect(await moved.run('print(secret, len(rows), os.environ.get("NBFERRY_PROFILE"), os.getcwd().endswith("/work"))')).toBe('42 1000 big True\n');
+  }, 180_000);
+
+  it('right-sizing: a kernel past its memory threshold is checkpointed and its session moved to the bigger server', async () => {
+    clearInterval(keepBobActive);
+    const bob = await Frontend.openSession({ baseUrl: hub.serverUrl('bob'), token: hub.adminToken }, 'bob.ipynb');
+    frontends.push(bob);
+    // 300 MB made by a cheap cell: over 256 MB (half the 512 MB limit) with the kernel's own memory.
+    await bob.run('big = b"x" * (300 * 2**20)\nsize = len(big)');
+    const s = await until('bob moved for memory', async () => {
+      const state = await status('bob');
+      return state?.lastRightSizing && state.lastRightSizing.action !== undefined && state.phase !== 'moving' ? state : undefined;
+    }, 120_000);
+    console.log(`right-sizing: ${JSON.stringify(s.lastRightSizing)}; move ${JSON.stringify(s.lastMove?.sessions)}`);
+    expect(s.lastRightSizing!.action).toBe('moved');
+    expect(s.lastRightSizing!.kernels[0]!.rssBytes).toBeGreaterThanOrEqual(256 * 2 ** 20);
+    expect(s.lastMove!.checkpoints.map((c) => c.path)).toEqual(['bob.ipynb']);
+    expect(await serverReady('bob', 'big')).toBe(true);
+    expect(await serverReady('bob')).toBe(false);
+    const moved = await Frontend.openSession({ baseUrl: hub.serverUrl('bob', 'big'), token: hub.adminToken }, 'bob.ipynb');
+    frontends.push(moved);
+    expect(await moved.run('import os\nprint(size, n > 3, os.environ.get("NBFERRY_PROFILE"))')).toBe(`${300 * 2 ** 20} True big\n`);
   }, 180_000);
 });

@@ -22,6 +22,8 @@ export interface HubOptions {
   idleTimeoutSeconds: number;
   warnSeconds: number;
   pollSeconds: number;
+  /** Extra `nbferry hub-service` options (right-sizing). */
+  serviceArgs?: string[];
 }
 
 export interface Hub {
@@ -77,6 +79,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     String(options.warnSeconds),
     '--poll',
     String(options.pollSeconds),
+    ...(options.serviceArgs ?? []),
   ];
   const config = `
 # jupyterhub_config.py for nbferry's hub tests, written as an operator would.
@@ -220,7 +223,12 @@ c.JupyterHub.load_roles = [
       for (;;) {
         const { body } = await api<{ servers: Record<string, { ready: boolean; url: string }> }>('GET', `users/${user}`);
         const server = body.servers?.[serverName];
-        if (server?.ready) return { url: `${publicUrl}${server.url.replace(/^\//, '')}` };
+        if (server?.ready) {
+          // Ready at the Hub; answering through the proxy too (what a user's browser needs).
+          const url = `${publicUrl}${server.url.replace(/^\//, '')}`;
+          const answers = await fetch(`${url}api/status`, { headers: { Authorization: `token ${adminToken}` } }).then((r) => r.ok, () => false);
+          if (answers) return { url };
+        }
         if (Date.now() > until) throw new Error(`${user}/${serverName} not ready in 90 s:\n${output.slice(-4000)}`);
         await new Promise((resolve) => setTimeout(resolve, 250));
       }

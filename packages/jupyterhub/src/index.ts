@@ -10,3 +10,4 @@ export { moveServer, type MoveReport, type MoveRequest, type MovedSession } from
 export { Suspender, type SuspenderOptions, type ServerStatus, type ServerPhase } from './suspender.js';
 export { buildServiceApi, type ServiceApiOptions } from './service-api.js';
 export { startHubService, type HubServiceOptions, type RunningHubService } from './start-hub-service.js';
+export { KernelPids, overThreshold, type MemoryPolicy, type MemoryReading } from './right-sizing.js';

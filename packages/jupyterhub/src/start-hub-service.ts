@@ -6,6 +6,7 @@
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { HubServiceError } from './errors.js';
 import { HubApi } from './hub-api.js';
+import type { MemoryPolicy } from './right-sizing.js';
 import { buildServiceApi } from './service-api.js';
 import { Suspender } from './suspender.js';
 import { UserStores } from './user-stores.js';
@@ -19,6 +20,7 @@ export interface HubServiceOptions {
   warnSeconds?: number;
   pollSeconds?: number;
   timeoutMs?: number;
+  memoryPolicy?: MemoryPolicy;
   env?: NodeJS.ProcessEnv;
   logger?: FastifyServerOptions['logger'];
 }
@@ -63,6 +65,7 @@ export async function startHubService(options: HubServiceOptions): Promise<Runni
     warnMs: options.warnSeconds === undefined ? undefined : options.warnSeconds * 1000,
     pollMs: options.pollSeconds === undefined ? undefined : options.pollSeconds * 1000,
     timeoutMs: options.timeoutMs,
+    memoryPolicy: options.memoryPolicy,
     log: app.log,
   });
   const host = serviceUrl.hostname.replace(/^\[|\]$/g, '');

@@ -21,6 +21,7 @@ import { SuspendError, serverLabel } from './errors.js';
 import type { HubApi, HubServer } from './hub-api.js';
 import { IdleClock } from './idle-clock.js';
 import { moveServer, type MoveReport, type MoveRequest } from './move-server.js';
+import { KernelPids, overThreshold, type MemoryPolicy, type MemoryReading } from './right-sizing.js';
 import { describeRestore, restoreServer, type RestoredSession } from './restore-server.js';
 import { snapshot, userServerApi } from './user-server.js';
 import type { SuspendRecord, UserStores } from './user-stores.js';
@@ -39,6 +40,8 @@ export interface SuspenderOptions {
   pollMs?: number;
   /** Bound on each of nbferry's requests to a kernel. */
   timeoutMs?: number;
+  /** Right-sizing (right-sizing.ts); off when undefined. */
+  memoryPolicy?: MemoryPolicy;
   log: FastifyBaseLogger;
 }
 
@@ -57,6 +60,8 @@ export interface ServerStatus {
   lastSuspend?: { at: string; sessions: { path: string | null; checkpointId: string; totalBytes: number }[]; totalMs: number };
   lastRestore?: { at: string; ok: boolean; report: string; sessions: RestoredSession[] };
   lastMove?: MoveReport;
+  /** The last time a kernel neared its memory limit, and what the service did. */
+  lastRightSizing?: { at: string; kernels: MemoryReading[]; action: 'checkpointed' | 'moved' | 'failed'; error?: string };
 }
 
 interface Track {
@@ -73,6 +78,9 @@ export class Suspender {
   private ticking: Promise<void> | undefined;
   private readonly warnMs: number;
   private readonly pollMs: number;
+  private readonly pids = new KernelPids();
+  /** Kernels checkpointed for memory, not again until they drop below the threshold. */
+  private readonly overLimit = new Set<string>();
 
   constructor(private readonly options: SuspenderOptions) {
     this.warnMs = options.warnMs ?? 60_000;
@@ -157,6 +165,7 @@ export class Suspender {
       track.status.phase = 'active';
       track.clock.reset(Date.now());
     }
+    if (this.options.memoryPolicy && server.name !== this.options.memoryPolicy.moveTo?.server && (await this.rightSize(track, server))) return;
     const now = Date.now();
     const lastActivity = Date.parse(server.last_activity ?? '');
     if (track.clock.observe('hub', lastActivity)) this.userActive(track);
@@ -200,6 +209,59 @@ export class Suspender {
     }
     if (now < Date.parse(track.status.suspendAt!)) return;
     void this.exclusive(user, () => this.suspend(track, server)).catch(() => {});
+  }
+
+  /** Checks the server's kernels' memory; true when it started an operation on the server. */
+  private async rightSize(track: Track, server: HubServer): Promise<boolean> {
+    const policy = this.options.memoryPolicy!;
+    const { user } = track.status;
+    const api = userServerApi(this.options.publicUrl, server.url, this.options.token);
+    const state = await snapshot(api, this.stopping.signal);
+    track.clock.touched(Date.now(), 'hub');
+    const pids: { kernelId: string; pid: number }[] = [];
+    for (const kernel of state.kernels) {
+      const attaching = !this.pids.known(kernel.id);
+      const pid = await this.pids.pid(api, kernel.id, this.stopping.signal).catch(() => undefined);
+      // Attaching talks to the kernel (its activity moves); reading /proc later does not.
+      if (attaching) track.clock.touched(Date.now());
+      if (pid !== undefined) pids.push({ kernelId: kernel.id, pid });
+    }
+    const over = await overThreshold(pids, policy);
+    for (const kernel of state.kernels) if (!over.some((o) => o.kernelId === kernel.id)) this.overLimit.delete(kernel.id);
+    const fresh = over.filter((o) => !this.overLimit.has(o.kernelId));
+    if (fresh.length === 0) return false;
+    for (const o of fresh) this.overLimit.add(o.kernelId);
+    const log = this.options.log.child({ user, server: server.name });
+    log.warn({ kernels: fresh }, policy.moveTo ? 'memory near its limit: moving the session' : 'memory near its limit: checkpointing');
+    void this.exclusive(user, async () => {
+      const at = new Date().toISOString();
+      try {
+        if (policy.moveTo) {
+          track.status.phase = 'moving';
+          const report = await moveServer(
+            { ...this.options, signal: this.stopping.signal },
+            { user, from: server.name, to: policy.moveTo.server, userOptions: policy.moveTo.userOptions },
+          );
+          track.status.lastMove = report;
+          track.status.phase = report.sourceStopped ? 'stopped' : 'active';
+          track.status.lastRightSizing = { at, kernels: fresh, action: 'moved' };
+        } else {
+          const result = await checkpointServer(api, user, await snapshot(api, this.stopping.signal), this.options.stores, {
+            signal: this.stopping.signal,
+            timeoutMs: this.options.timeoutMs,
+          });
+          if (result.failures.length > 0) throw new Error(result.failures.map((f) => `${f.path ?? f.kernelId}: ${f.reason}`).join('; '));
+          track.status.lastRightSizing = { at, kernels: fresh, action: 'checkpointed' };
+        }
+        track.clock.touched(Date.now());
+        log.info({ rightSizing: track.status.lastRightSizing }, 'right-sizing done');
+      } catch (error) {
+        track.status.phase = 'active';
+        track.status.lastRightSizing = { at, kernels: fresh, action: 'failed', error: (error as Error).message };
+        this.fail(track, error, 'right-size');
+      }
+    });
+    return true;
   }
 
   private userActive(track: Track): void {

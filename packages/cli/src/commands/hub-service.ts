@@ -4,6 +4,7 @@
  * here only, on demand, like `nbferry serve`: the other commands never load it.
  */
 import { resolve } from 'node:path';
+import type { MemoryPolicy } from '@nbferry/jupyterhub';
 import { UsageError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
 
@@ -13,6 +14,7 @@ export interface HubServiceArgs {
   idleTimeoutSeconds: number;
   warnSeconds: number;
   pollSeconds: number;
+  memoryPolicy?: MemoryPolicy;
   timeoutMs?: number;
   logLevel: string;
   signal: AbortSignal;
@@ -26,6 +28,7 @@ export async function hubServiceCommand(args: HubServiceArgs): Promise<number> {
     idleTimeoutSeconds: args.idleTimeoutSeconds,
     warnSeconds: args.warnSeconds,
     pollSeconds: args.pollSeconds,
+    memoryPolicy: args.memoryPolicy,
     timeoutMs: args.timeoutMs,
     logger: { level: args.logLevel },
   }).catch((error: unknown) =>
