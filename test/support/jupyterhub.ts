@@ -226,7 +226,11 @@ c.JupyterHub.load_roles = [
         if (server?.ready) {
           // Ready at the Hub; answering through the proxy too (what a user's browser needs).
           const url = `${publicUrl}${server.url.replace(/^\//, '')}`;
-          const answers = await fetch(`${url}api/status`, { headers: { Authorization: `token ${adminToken}` } }).then((r) => r.ok, () => false);
+          // (Until the proxy has its route, the Hub answers that path itself: a redirect or its own page.)
+          const answers = await fetch(`${url}api/status`, { headers: { Authorization: `token ${adminToken}` }, redirect: 'manual' }).then(
+            async (r) => r.status === 200 && typeof ((await r.json().catch(() => ({}))) as { started?: unknown }).started === 'string',
+            () => false,
+          );
           if (answers) return { url };
         }
         if (Date.now() > until) throw new Error(`${user}/${serverName} not ready in 90 s:\n${output.slice(-4000)}`);

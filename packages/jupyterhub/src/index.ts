@@ -2,7 +2,7 @@ export * from './errors.js';
 export { HubApi, type HubServer, type HubUser, type TokenOwner } from './hub-api.js';
 export { IdleClock } from './idle-clock.js';
 export { UserStores, type SuspendRecord, type SuspendedSession } from './user-stores.js';
-export { userServerApi, snapshot, type ServerSnapshot } from './user-server.js';
+export { userServerApi, snapshot, answering, waitAnswering, type ServerSnapshot } from './user-server.js';
 export { announce, NOTICE_FILE, type Announcement, type AnnouncedBy } from './announce.js';
 export { checkpointServer, type ServerCheckpointResult } from './checkpoint-server.js';
 export { restoreServer, describeRestore, type RestoredSession } from './restore-server.js';

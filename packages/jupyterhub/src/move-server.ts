@@ -10,7 +10,7 @@ import { migrateSession, type ServerApi } from '@nbferry/jupyter-server';
 import { checkpointServer } from './checkpoint-server.js';
 import { MoveError, HubRequestError, serverLabel } from './errors.js';
 import type { HubApi } from './hub-api.js';
-import { snapshot, userServerApi } from './user-server.js';
+import { snapshot, userServerApi, waitAnswering } from './user-server.js';
 import type { UserStores } from './user-stores.js';
 
 export interface MoveRequest {
@@ -81,6 +81,7 @@ export async function moveServer(context: MoveContext, request: MoveRequest): Pr
   if (!target) await hub.startServer(request.user, request.to, request.userOptions ?? {}, signal);
   target = await hub.waitReady(request.user, request.to, context.startTimeoutMs ?? 120_000, signal);
   const targetApi: ServerApi = userServerApi(context.publicUrl, target.url, context.token);
+  await waitAnswering(targetApi, 30_000, signal);
 
   const sessions: MovedSession[] = [];
   for (const session of state.sessions.filter((s) => s.kernel)) {

@@ -23,7 +23,7 @@ import { IdleClock } from './idle-clock.js';
 import { moveServer, type MoveReport, type MoveRequest } from './move-server.js';
 import { KernelPids, overThreshold, type MemoryPolicy, type MemoryReading } from './right-sizing.js';
 import { describeRestore, restoreServer, type RestoredSession } from './restore-server.js';
-import { snapshot, userServerApi } from './user-server.js';
+import { answering, snapshot, userServerApi } from './user-server.js';
 import type { SuspendRecord, UserStores } from './user-stores.js';
 
 export interface SuspenderOptions {
@@ -157,7 +157,10 @@ export class Suspender {
     const track = this.track(user, server);
     const record = await this.options.stores.readRecord(user, server.name);
     if (record) {
-      void this.exclusive(user, () => this.restore(track, server, record)).catch(() => {});
+      // Not before the proxy routes to it (the Hub may call it ready a moment earlier).
+      if (await answering(userServerApi(this.options.publicUrl, server.url, this.options.token), this.stopping.signal)) {
+        void this.exclusive(user, () => this.restore(track, server, record)).catch(() => {});
+      }
       return;
     }
     if (track.status.phase === 'suspended' || track.status.phase === 'stopped') {
@@ -327,8 +330,15 @@ export class Suspender {
       const ok = sessions.every((s) => s.ok);
       const report = describeRestore(sessions);
       track.status.lastRestore = { at: new Date().toISOString(), ok, report, sessions };
-      // Done with this suspend: what failed is in the report, and its checkpoint stays in the store.
-      await this.options.stores.removeRecord(record.user, record.serverName);
+      // A notebook that could not be restored (not one restored with problems: that is its report)
+      // is tried again at the next poll, up to RESTORE_ATTEMPTS times; its checkpoint stays in the store.
+      const attempts = (record.restoreAttempts ?? 0) + 1;
+      if (sessions.some((s) => s.error !== undefined) && attempts < RESTORE_ATTEMPTS) {
+        const failed = new Set(sessions.filter((s) => s.error !== undefined).map((s) => s.path));
+        await this.options.stores.writeRecord({ ...record, sessions: record.sessions.filter((s) => s.path !== null && failed.has(s.path)), restoreAttempts: attempts });
+      } else {
+        await this.options.stores.removeRecord(record.user, record.serverName);
+      }
       track.status.phase = 'active';
       track.clock.reset(Date.now());
       track.clock.touched(Date.now());
@@ -384,6 +394,8 @@ export class Suspender {
 function noticePaths(error: unknown): (string | null)[] {
   return error instanceof SuspendError ? error.failures.map((f) => f.path ?? null) : [null];
 }
+
+const RESTORE_ATTEMPTS = 3;
 
 function key(user: string, serverName: string): string {
   return `${user}/${serverName}`;

@@ -21,3 +21,32 @@ export async function snapshot(api: ServerApi, signal?: AbortSignal): Promise<Se
   ]);
   return { kernels, sessions };
 }
+
+/**
+ * Whether the server answers through the proxy. The Hub can call a server ready a moment before
+ * the proxy routes to it; until then the Hub itself answers the server's paths (a redirect, or
+ * its own 403 page), so an answer counts only as the Jupyter Server's status JSON.
+ */
+export async function answering(api: ServerApi, signal?: AbortSignal): Promise<boolean> {
+  try {
+    const response = await fetch(new URL('api/status?no_track_activity=1', api.baseUrl), {
+      headers: { Authorization: `token ${api.server.token}` },
+      redirect: 'manual',
+      signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(5000)]) : AbortSignal.timeout(5000),
+    });
+    if (response.status !== 200) return false;
+    const body = (await response.json()) as { started?: unknown };
+    return typeof body.started === 'string';
+  } catch {
+    return false;
+  }
+}
+
+/** Waits until `answering` (polling every 250 ms), or throws after `timeoutMs`. */
+export async function waitAnswering(api: ServerApi, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await answering(api, signal))) {
+    if (Date.now() > deadline) throw new Error(`${api.baseUrl} does not answer through the proxy within ${Math.round(timeoutMs / 1000)} s`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}

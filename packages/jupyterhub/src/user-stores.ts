@@ -25,6 +25,8 @@ export interface SuspendRecord {
   /** The server's spawner options (its profile), to say what it ran with. */
   userOptions: Record<string, unknown>;
   sessions: SuspendedSession[];
+  /** Restores tried on return that could not restore every notebook. */
+  restoreAttempts?: number;
 }
 
 export class UserStores {
