@@ -64,28 +64,12 @@ describe('JupyterHub service: suspend instead of cull, restore on return, move t
 
   async function openNotebookOn(user: string, path: string, serverName: string): Promise<Frontend> {
     const api = serverOf(user, serverName);
-    if (path.includes('/')) await withRetry(() => api.putContents({ path: dirname(path), type: 'directory', format: null, content: null }));
-    await withRetry(() => api.putContents({ path, type: 'notebook', format: 'json', content: EMPTY_NOTEBOOK }));
+    if (path.includes('/')) await api.putContents({ path: dirname(path), type: 'directory', format: null, content: null });
+    await api.putContents({ path, type: 'notebook', format: 'json', content: EMPTY_NOTEBOOK });
     await api.createSession({ path, kernel: { name: 'nbferry' } });
     const frontend = await Frontend.openSession({ baseUrl: hub.serverUrl(user, serverName), token: hub.adminToken }, path);
     frontends.push(frontend);
     return frontend;
-  }
-
-  /**
-   * Seen now and then on a server that just started: a PUT with a valid token header is answered
-   * 403 "'_xsrf' argument missing" (the singleuser server took it as unauthenticated although the
-   * Hub confirmed the token a millisecond before). Once more, after a moment, it passes.
-   */
-  async function withRetry<T>(call: () => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await call();
-      } catch (error) {
-        if (attempt >= 5 || (error as { status?: number }).status !== 403) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 500));
-      }
-    }
   }
 
   async function serverReady(user: string, serverName = ''): Promise<boolean> {

@@ -176,6 +176,8 @@ c.JupyterHub.load_roles = [
   const serverUrl = (user: string, serverName = '') => `${publicUrl}user/${user}/${serverName === '' ? '' : `${serverName}/`}`;
 
   const stop = async () => {
+    // For a failure's post-mortem: NBFERRY_HUB_LOG=file keeps the Hub's log (its servers' and the service's too).
+    if (process.env.NBFERRY_HUB_LOG) await writeFile(process.env.NBFERRY_HUB_LOG, output).catch(() => {});
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);

@@ -26,7 +26,7 @@ export async function announce(api: ServerApi, announcement: Announcement, noteb
   } catch (error) {
     if (!(error instanceof ServerError && (error.status === 404 || error.status === 405))) return 'failed';
   }
-  const dirs = new Set(notebookPaths.map((path) => (path === null || !path.includes('/') ? '' : path.slice(0, path.lastIndexOf('/')))));
+  const dirs = new Set(notebookPaths.length === 0 ? [''] : notebookPaths.map((path) => (path === null || !path.includes('/') ? '' : path.slice(0, path.lastIndexOf('/')))));
   const text = `# nbferry: ${announcement.kind}\n\n${new Date().toISOString()}\n\n${announcement.message}\n` + (announcement.deadline ? `\nAt: ${announcement.deadline}\n` : '');
   let written = false;
   for (const dir of dirs) {

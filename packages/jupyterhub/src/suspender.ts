@@ -364,7 +364,10 @@ export class Suspender {
   }
 
   private track(user: string, server: HubServer): Track {
-    return this.trackByName(user, server.name, Date.parse(server.last_activity ?? server.started ?? '') || Date.now());
+    // A server first seen now gets a whole idle period from now: the Hub's last_activity of a
+    // server that took long to spawn (or of every server, after this service restarted) is older
+    // than the user's chance to use it.
+    return this.trackByName(user, server.name);
   }
 
   private trackByName(user: string, serverName: string, since = Date.now()): Track {
