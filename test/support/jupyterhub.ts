@@ -24,6 +24,8 @@ export interface HubOptions {
   pollSeconds: number;
   /** Extra `nbferry hub-service` options (right-sizing). */
   serviceArgs?: string[];
+  /** Extra environment of the user servers (and so their kernels). */
+  serverEnv?: Record<string, string>;
 }
 
 export interface Hub {
@@ -110,6 +112,7 @@ c.Spawner.environment = {
     # test only: the test's frontend (@jupyterlab/services in Node) sends its token in the websocket
     # URL without the Sec-Fetch-Mode header a browser adds (nbferry itself sends a header)
     'JUPYTERHUB_ALLOW_TOKEN_IN_URL': '1',
+    **${JSON.stringify(options.serverEnv ?? {})},
 }
 
 # Named servers with profiles ("bigger machine"): the spawner option "profile" picks one.
