@@ -98,10 +98,11 @@ describe('JupyterHub service: suspend instead of cull, restore on return, move t
     await mkdir(dirname(blocked), { recursive: true });
     await writeFile(blocked, 'not a directory');
 
+    // Each user opens a notebook as soon as their server is up (an empty server idles from its start).
     await hub.startServer('alice');
-    await hub.startServer('bob');
     const alice = await openNotebook('alice', NOTEBOOK);
     await alice.run('import os\nrows = list(range(1000))\nsecret = 41 + 1\ncwd = os.getcwd()');
+    await hub.startServer('bob');
     const bob = await openNotebook('bob', 'bob.ipynb');
     await bob.run('n = 0');
     // bob keeps working: a cell every second.
