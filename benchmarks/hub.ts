@@ -80,7 +80,7 @@ try {
   console.log(`bench:hub on ${cpus().length} cores, load average ${loadavg()[0]!.toFixed(1)}; ${path}, ${cells.length} cells, data ${args.size}`);
   console.log(`  cold: server start + fresh kernel + rerun all: ${fmtMs(coldMs)} (server start ${fmtMs(serverStartMs)})`);
   console.log(
-    `  suspend (warned, then checkpoint + verify + stop, by the service): ${fmtMs(suspended.lastSuspend!.totalMs)}, ` +
+    `  suspend (checkpoint + verify + stop, measured by the service once the warning ran out): ${fmtMs(suspended.lastSuspend!.totalMs)}, ` +
       `checkpoint ${(suspended.lastSuspend!.sessions[0]!.totalBytes / 2 ** 20).toFixed(1)} MB`,
   );
   console.log(`  resume: server start + restore + verify: ${fmtMs(resumeMs)} (restore ${fmtMs(session.totalMs ?? 0)}); ok ${restored.ok} ${JSON.stringify(session.totals)}`);

@@ -77,7 +77,7 @@ describe('JupyterHub service: suspend instead of cull, restore on return, move t
     return body.servers?.[serverName]?.ready === true;
   }
 
-  it("refuses the service's API without a token or with a wrong one", async () => {
+  it("refuses the service's API without a token, with a wrong one, or with a user's token lacking admin:servers", async () => {
     expect((await fetch(`${hub.serviceUrl}health`)).status).toBe(200);
     expect((await fetch(`${hub.serviceUrl}status`)).status).toBe(401);
     const wrong = await fetch(`${hub.serviceUrl}status`, { headers: { Authorization: 'token not-a-token-the-hub-knows' } });
@@ -90,6 +90,12 @@ describe('JupyterHub service: suspend instead of cull, restore on return, move t
     });
     expect(move.status).toBe(401);
     expect((await fetch(`${hub.serviceUrl}status`, { headers: { Authorization: `token ${hub.adminToken}` } })).status).toBe(200);
+    // A real Hub token, but alice's own: no admin:servers.
+    const created = await hub.api<{ token: string }>('POST', 'users/alice/tokens', { note: 'test', expires_in: 600 });
+    expect(created.status).toBe(201);
+    const forbidden = await fetch(`${hub.serviceUrl}status`, { headers: { Authorization: `token ${created.body.token}` } });
+    expect(forbidden.status).toBe(403);
+    expect(((await forbidden.json()) as { error: { code: string } }).error.code).toBe('HUB_SERVICE_FORBIDDEN');
   });
 
   it('an idle server is warned, a failed checkpoint keeps it running and says why, then it is suspended; the other user is untouched; on return the state comes back, reported', async () => {
