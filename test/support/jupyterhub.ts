@@ -5,7 +5,7 @@
  * directory), DummyAuthenticator with a password, named servers with a "profile" spawner option,
  * user servers whose default kernelspec is nbferry's (recording from the first cell), and
  * `nbferry hub-service` as a managed service. A second service, "test-admin", gives the test a token
- * (admin:users, admin:servers, access:servers). Stopped by PID (the Hub stops its proxy, service and
+ * (admin:users, admin:servers, access:servers, tokens). Stopped by PID (the Hub stops its proxy, service and
  * user servers on SIGTERM; anything left is killed).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -141,7 +141,7 @@ c.JupyterHub.load_roles = [
         'services': ['nbferry'],
         'scopes': ['list:users', 'read:users:activity', 'read:servers', 'admin:servers', 'access:servers'],
     },
-    {'name': 'test-admin', 'services': ['test-admin'], 'scopes': ['admin:users', 'admin:servers', 'access:servers']},
+    {'name': 'test-admin', 'services': ['test-admin'], 'scopes': ['admin:users', 'admin:servers', 'access:servers', 'tokens']},
 ]
 `;
   const configFile = join(scratch, 'jupyterhub_config.py');
