@@ -157,7 +157,7 @@ export class Suspender {
     const track = this.track(user, server);
     const record = await this.options.stores.readRecord(user, server.name);
     if (record) {
-      // Not before the proxy routes to it (the Hub may call it ready a moment earlier).
+      // Only once it answers through the proxy: a restore must not start against the Hub's own pages.
       if (await answering(userServerApi(this.options.publicUrl, server.url, this.options.token), this.stopping.signal)) {
         void this.exclusive(user, () => this.restore(track, server, record)).catch(() => {});
       }

@@ -23,9 +23,9 @@ export async function snapshot(api: ServerApi, signal?: AbortSignal): Promise<Se
 }
 
 /**
- * Whether the server answers through the proxy. The Hub can call a server ready a moment before
- * the proxy routes to it; until then the Hub itself answers the server's paths (a redirect, or
- * its own 403 page), so an answer counts only as the Jupyter Server's status JSON.
+ * Whether the server answers through the proxy. While the proxy has no route to it (not added yet,
+ * or removed because the server stopped), the Hub itself answers the server's paths (a redirect,
+ * or its own 403 page), so an answer counts only as the Jupyter Server's status JSON.
  */
 export async function answering(api: ServerApi, signal?: AbortSignal): Promise<boolean> {
   try {
