@@ -18,6 +18,7 @@ import { recordCommand } from './commands/record.js';
 import { restoreCommand } from './commands/restore.js';
 import { runCommand } from './commands/run.js';
 import { serveCommand } from './commands/serve.js';
+import { hubServiceCommand } from './commands/hub-service.js';
 import { UsageError } from './errors.js';
 import { EXIT_CODES_HELP } from './exit-codes.js';
 import { pythonFrom } from './kernel-options.js';
@@ -449,6 +450,65 @@ export function buildProgram(context: ProgramContext): Command {
       );
     });
 
+  command(program, 'hub-service')
+    .summary('run the JupyterHub service: suspend idle servers instead of culling, restore on return, move sessions')
+    .description(
+      'Run as a JupyterHub managed service (c.JupyterHub.services; the Hub passes JUPYTERHUB_API_TOKEN, JUPYTERHUB_API_URL, ' +
+        'JUPYTERHUB_SERVICE_URL). Polls the Hub for idle servers; warns the user, checkpoints and verifies each kernel into ' +
+        '--stores (one store per user and notebook), then stops the server. A server whose checkpoint fails keeps running. When the ' +
+        'server is started again, each notebook\'s kernel is restored with its variables and a verification report. API (behind the ' +
+        'proxy at /services/<name>/): GET status, POST move {user, from, to, userOptions}. See docs/operators.md.',
+    )
+    .option('--stores <dir>', "(required) where the users' stores go (one per user and notebook path)")
+    .option('--public-url <url>', "the Hub's public URL, where user servers are reached through the proxy (default $JUPYTERHUB_PUBLIC_URL)")
+    .addOption(new Option('--idle-timeout <seconds>', 'suspend a server idle this long').default(3600).argParser(parseSeconds))
+    .addOption(new Option('--warn <seconds>', 'time between the warning and the suspend').default(60).argParser(parseSeconds))
+    .addOption(new Option('--poll <seconds>', 'how often to look at the Hub').default(60).argParser(parseSeconds))
+    .addOption(new Option('--memory-limit <bytes>', "right-sizing: the memory a kernel may use, e.g. 4G (default: its cgroup's memory.max); kernels on this machine only").argParser(parseByteSize))
+    .addOption(new Option('--memory-threshold <fraction>', 'right-sizing: act once a kernel uses this fraction of its limit (default 0.85)').argParser(parseFraction))
+    .option('--move-to <server>', 'right-sizing: move the session to this named server instead of only checkpointing')
+    .addOption(new Option('--move-options <json>', 'spawner options (the profile) of the --move-to server, e.g. \'{"profile": "big"}\'').argParser(parseJsonObject))
+    .addOption(timeoutOption())
+    .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'))
+    .action(async (o: {
+      stores?: string;
+      publicUrl?: string;
+      idleTimeout: number;
+      warn: number;
+      poll: number;
+      memoryLimit?: number;
+      memoryThreshold?: number;
+      moveTo?: string;
+      moveOptions?: Record<string, unknown>;
+      timeout?: number;
+      logLevel: string;
+    }) => {
+      if (!o.stores) throw new UsageError("nbferry hub-service: needs --stores DIR (where the users' checkpoints go)");
+      const publicUrl = o.publicUrl ?? process.env.JUPYTERHUB_PUBLIC_URL;
+      if (!publicUrl) throw new UsageError("nbferry hub-service: needs --public-url URL (the Hub's proxy, e.g. https://hub.example.org/)");
+      done(
+        await hubServiceCommand({
+          stores: o.stores,
+          publicUrl,
+          idleTimeoutSeconds: o.idleTimeout,
+          warnSeconds: o.warn,
+          pollSeconds: o.poll,
+          ...(o.memoryLimit !== undefined || o.memoryThreshold !== undefined || o.moveTo !== undefined
+            ? {
+                memoryPolicy: {
+                  limitBytes: o.memoryLimit,
+                  thresholdFraction: o.memoryThreshold,
+                  ...(o.moveTo !== undefined ? { moveTo: { server: o.moveTo, userOptions: o.moveOptions } } : {}),
+                },
+              }
+            : {}),
+          timeoutMs: toMs(o.timeout),
+          logLevel: o.logLevel,
+          signal,
+        }),
+      );
+    });
+
   command(program, 'keygen')
     .summary('write a new key for signed checkpoints')
     .description(
@@ -463,6 +523,28 @@ export function buildProgram(context: ProgramContext): Command {
     });
 
   return program;
+}
+
+function parseByteSize(value: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?$/i.exec(value.trim());
+  if (!match) throw new InvalidArgumentError('a size in bytes, e.g. 4294967296 or 4G');
+  return Math.round(Number(match[1]) * 1024 ** ' KMGT'.indexOf((match[2] || ' ').toUpperCase()));
+}
+
+function parseFraction(value: string): number {
+  const n = Number(value);
+  if (!(n > 0 && n <= 1)) throw new InvalidArgumentError('a fraction above 0 and at most 1, e.g. 0.85');
+  return n;
+}
+
+function parseJsonObject(value: string): Record<string, unknown> {
+  try {
+    const parsed = JSON.parse(value) as unknown;
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+  } catch {
+    // reported below
+  }
+  throw new InvalidArgumentError('a JSON object, e.g. \'{"profile": "big"}\'');
 }
 
 /** The time options as commander parses them (seconds). */

@@ -16,6 +16,7 @@ import { Recorder } from '@nbferry/recorder';
 import { LocalStore } from '@nbferry/store';
 import { BadRequestError, NoticeInProgressError, UnknownKernelError, UnknownStoreError } from './errors.js';
 import { ServiceMetrics } from './metrics.js';
+import { localProcessProbe, serverKernelProbe, type LivenessProbe } from './liveness.js';
 import { handleNotice, type NoticeReport } from './preemption.js';
 import { RegisteredKernel, type KernelSource, type KernelState } from './registered-kernel.js';
 
@@ -80,30 +81,30 @@ export class KernelService {
   async registerConnectionFile(connectionFile: string, options: RegisterOptions = {}): Promise<KernelState> {
     return this.register({ kind: 'connection-file', connectionFile }, options, async () => {
       const kernel = await attachKernel(connectionFile, { timeoutMs: this.options.timeoutMs });
-      return { client: kernel.client, release: () => kernel.detach() };
+      return { client: kernel.client, release: () => kernel.detach(), probe: (pid) => localProcessProbe(kernel.client, pid) };
     });
   }
 
   async registerServerKernel(baseUrl: string, token: string, kernelId: string, options: RegisterOptions = {}): Promise<KernelState> {
     return this.register({ kind: 'jupyter-server', baseUrl, kernelId }, options, async () => {
       const kernel = await connectServerKernel({ baseUrl, token }, kernelId, { timeoutMs: this.options.timeoutMs });
-      return { client: kernel.client, release: () => kernel.detach() };
+      return { client: kernel.client, release: () => kernel.detach(), probe: () => serverKernelProbe(kernel.client, { baseUrl, token }, kernelId) };
     });
   }
 
   private async register(
     source: KernelSource,
     options: RegisterOptions,
-    connect: () => Promise<{ client: Kernel['client']; release: () => Promise<void> }>,
+    connect: () => Promise<{ client: Kernel['client']; release: () => Promise<void>; probe: (pid: number) => LivenessProbe }>,
   ): Promise<KernelState> {
     const id = this.newId(options.id);
     try {
-      const { client, release } = await connect();
+      const { client, release, probe } = await connect();
       const recorder = await Recorder.attach(client, { timeoutMs: this.options.timeoutMs }).catch(async (error: unknown) => {
         await release().catch(() => {});
         throw error;
       });
-      const kernel = this.add(id, source, recorder, options.store ?? id, release);
+      const kernel = this.add(id, source, recorder, options.store ?? id, release, probe(recorder.hello.pid));
       if (options.autoCheckpointIdleMs !== undefined) {
         await kernel.setAutoCheckpoint(options.autoCheckpointIdleMs).catch(async (error: unknown) => {
           this.kernels.delete(id); // registered whole or not at all
@@ -125,10 +126,10 @@ export class KernelService {
     return requested;
   }
 
-  private add(id: string, source: KernelSource, recorder: Recorder, storeName: string, release: () => Promise<void>): RegisteredKernel {
+  private add(id: string, source: KernelSource, recorder: Recorder, storeName: string, release: () => Promise<void>, probe: LivenessProbe): RegisteredKernel {
     if (!SAFE_NAME.test(storeName)) throw new BadRequestError(`store name ${JSON.stringify(storeName)}: use 1-64 letters, digits, '.', '_' or '-'`);
     const store = new LocalStore(join(this.options.storeRoot, storeName));
-    const kernel = new RegisteredKernel(id, source, recorder, store, storeName, this.metrics, release);
+    const kernel = new RegisteredKernel(id, source, recorder, store, storeName, this.metrics, release, probe);
     this.kernels.set(id, kernel);
     return kernel;
   }
@@ -199,7 +200,7 @@ export class KernelService {
     this.metrics.restoreSeconds.observe({ operation }, (performance.now() - t0) / 1000);
     const lost = report.verification.variables.filter((v) => v.outcome === 'lost').map((v) => v.name);
     if (lost.length > 0) this.metrics.lostVariables.inc({ operation }, lost.length);
-    const adopted = this.add(newId, { kind: 'started', connectionFile: kernel.connectionFile, from }, report.recorder, storeName, () => kernel.detach());
+    const adopted = this.add(newId, { kind: 'started', connectionFile: kernel.connectionFile, from }, report.recorder, storeName, () => kernel.detach(), localProcessProbe(kernel.client, report.recorder.hello.pid));
     return { kernel: adopted.state(), connectionFile: kernel.connectionFile, ok: report.verification.ok, totals: report.verification.totals, timings: report.timings, lost };
   }
 

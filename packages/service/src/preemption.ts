@@ -7,6 +7,9 @@
  *
  * A kernel busy in a cell when the notice arrives goes last: its checkpoint can only start once the
  * cell ends (the kernel answers one request at a time), and waiting for it would stall the others.
+ * A kernel that is not running any more (killed, its Jupyter Server gone with its pod) is asked
+ * nothing: it fails at once, and one that dies during its checkpoint is given up within a probe
+ * interval, so neither holds up the kernels after it until the deadline.
  *
  * Value = recompute time saved per byte written: the run time of the cells since the kernel's last
  * checkpoint (what a cold restart would have to redo) over the bytes the checkpoint is expected to
@@ -68,12 +71,23 @@ export async function handleNotice(kernels: readonly RegisteredKernel[], deadlin
       } else if (remainingMs <= 0 || controller.signal.aborted) {
         outcomes.push({ ...base, outcome: 'missed', error: 'the notice ran out before its turn', atMs: Math.round(performance.now() - t0) });
       } else {
+        const dead = await kernel.whyNotRunning();
+        if (dead !== undefined) {
+          outcomes.push({ ...base, outcome: 'failed', error: `not running: ${dead}`, atMs: Math.round(performance.now() - t0) });
+          continue;
+        }
+        const died = new AbortController();
+        const watch = watchLiveness(kernel, died);
         try {
-          const checkpoint = await kernel.checkpoint({ trigger: 'notice', deadlineMs: remainingMs, allowLoss: true, signal: controller.signal });
+          const signal = AbortSignal.any([controller.signal, died.signal]);
+          const checkpoint = await kernel.checkpoint({ trigger: 'notice', deadlineMs: remainingMs, allowLoss: true, signal });
           outcomes.push({ ...base, outcome: 'saved', checkpoint, atMs: Math.round(performance.now() - t0) });
         } catch (error) {
           const outcome = controller.signal.aborted ? 'missed' : 'failed';
-          outcomes.push({ ...base, outcome, error: (error as Error).message, atMs: Math.round(performance.now() - t0) });
+          const why = died.signal.aborted ? `not running: ${String((died.signal.reason as Error).message)}` : (error as Error).message;
+          outcomes.push({ ...base, outcome, error: why, atMs: Math.round(performance.now() - t0) });
+        } finally {
+          clearInterval(watch);
         }
       }
     }
@@ -105,6 +119,25 @@ async function busyInCell(client: KernelClient): Promise<boolean> {
 }
 
 const BUSY_SETTLE_MS = 300;
+const LIVENESS_INTERVAL_MS = 1000;
+
+/** Aborts `died` once the kernel is found not running during its checkpoint. */
+function watchLiveness(kernel: RegisteredKernel, died: AbortController): NodeJS.Timeout {
+  let asking = false;
+  const timer = setInterval(() => {
+    if (asking || died.signal.aborted) return;
+    asking = true;
+    void kernel
+      .whyNotRunning()
+      .then((why) => {
+        if (why !== undefined) died.abort(new Error(why));
+      })
+      .catch(() => {})
+      .finally(() => (asking = false));
+  }, LIVENESS_INTERVAL_MS);
+  timer.unref();
+  return timer;
+}
 
 async function estimate(kernel: RegisteredKernel): Promise<{ recomputeSec: number; estimatedBytes: number }> {
   const since = lastCheckpointOf(kernel.recorder, kernel.store.root)?.seq ?? 0;

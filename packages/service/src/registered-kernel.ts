@@ -15,6 +15,7 @@ import {
 import type { Recorder } from '@nbferry/recorder';
 import type { LocalStore } from '@nbferry/store';
 import { BadRequestError, CheckpointDeadlineError, NotLocalKernelError } from './errors.js';
+import type { LivenessProbe } from './liveness.js';
 import { cgroupMemoryLimit, residentBytes } from './memory-limit.js';
 import type { ServiceMetrics, Trigger } from './metrics.js';
 
@@ -109,7 +110,14 @@ export class RegisteredKernel {
     private readonly metrics: ServiceMetrics,
     /** Lets go of the kernel (detach: it keeps running). */
     private readonly release: () => Promise<void>,
+    /** Says why the kernel is not running (undefined: it runs, or nobody can tell). */
+    private readonly probe: LivenessProbe = async () => (recorder.client.isAlive ? undefined : 'its connection reports it dead'),
   ) {}
+
+  /** Why the kernel is not running any more (killed, its server gone), or undefined when it runs. */
+  whyNotRunning(): Promise<string | undefined> {
+    return this.probe();
+  }
 
   /** Runs `operation` after every operation queued before it on this kernel. */
   exclusive<T>(operation: () => Promise<T>): Promise<T> {

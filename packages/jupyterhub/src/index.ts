@@ -1,0 +1,13 @@
+export * from './errors.js';
+export { HubApi, type HubServer, type HubUser, type TokenOwner } from './hub-api.js';
+export { IdleClock } from './idle-clock.js';
+export { UserStores, type SuspendRecord, type SuspendedSession } from './user-stores.js';
+export { userServerApi, snapshot, answering, waitAnswering, type ServerSnapshot } from './user-server.js';
+export { announce, NOTICE_FILE, type Announcement, type AnnouncedBy } from './announce.js';
+export { checkpointServer, type ServerCheckpointResult } from './checkpoint-server.js';
+export { restoreServer, describeRestore, type RestoredSession } from './restore-server.js';
+export { moveServer, type MoveReport, type MoveRequest, type MovedSession } from './move-server.js';
+export { Suspender, type SuspenderOptions, type ServerStatus, type ServerPhase } from './suspender.js';
+export { buildServiceApi, type ServiceApiOptions } from './service-api.js';
+export { startHubService, type HubServiceOptions, type RunningHubService } from './start-hub-service.js';
+export { KernelPids, overThreshold, type MemoryPolicy, type MemoryReading } from './right-sizing.js';
