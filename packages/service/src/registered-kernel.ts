@@ -7,13 +7,17 @@ import { checkpointOverWire } from '@nbferry/jupyter-server';
 import {
   AutoCheckpointer,
   CheckpointLossError,
+  checkout,
   checkpoint,
   lastCheckpointOf,
+  undo,
   type CheckpointOptions,
   type CheckpointResult,
+  type ProgressListener,
 } from '@nbferry/migrate';
 import type { Recorder } from '@nbferry/recorder';
 import type { LocalStore } from '@nbferry/store';
+import { checkoutOutcome, type CheckoutOutcome } from './checkout-outcome.js';
 import { BadRequestError, CheckpointDeadlineError, NotLocalKernelError } from './errors.js';
 import { cgroupMemoryLimit, residentBytes } from './memory-limit.js';
 import type { ServiceMetrics, Trigger } from './metrics.js';
@@ -89,6 +93,7 @@ export interface KernelCheckpointOptions {
   deadlineMs?: number;
   allowLoss?: boolean;
   signal?: AbortSignal;
+  onProgress?: ProgressListener;
 }
 
 export class RegisteredKernel {
@@ -127,8 +132,22 @@ export class RegisteredKernel {
     return this.exclusive(() => this.checkpointNow(options));
   }
 
-  private async checkpointNow({ trigger, deadlineMs, allowLoss, signal }: KernelCheckpointOptions): Promise<CheckpointSummary> {
-    const options: CheckpointOptions = { deadlineMs, signal, refuseLoss: !allowLoss };
+  /**
+   * Brings this same kernel back to a checkpoint of its store (undo: the last one if a cell ran
+   * since, else its parent), reloading or recomputing only what differs, and verifies it.
+   */
+  async restoreInPlace(checkpointId: string | undefined, options: { timeoutMs?: number; onProgress?: ProgressListener } = {}): Promise<CheckoutOutcome> {
+    // The kernel reads the store's files itself: it must run on this machine.
+    if (this.source.kind === 'jupyter-server') throw new NotLocalKernelError(this.id, checkpointId === undefined ? 'undo' : 'checkout');
+    return this.exclusive(async () => {
+      const started = performance.now();
+      const report = checkpointId === undefined ? await undo(this.recorder, this.store, options) : await checkout(this.recorder, this.store, checkpointId, options);
+      return checkoutOutcome(report, performance.now() - started);
+    });
+  }
+
+  private async checkpointNow({ trigger, deadlineMs, allowLoss, signal, onProgress }: KernelCheckpointOptions): Promise<CheckpointSummary> {
+    const options: CheckpointOptions = { deadlineMs, signal, refuseLoss: !allowLoss, onProgress };
     try {
       const write = this.source.kind === 'jupyter-server' ? checkpointOverWire : checkpoint;
       const result = await write(this.recorder, this.store, options);
