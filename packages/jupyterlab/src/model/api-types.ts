@@ -44,6 +44,8 @@ export interface HistoryEntry {
   totalBytes: number | null;
   changed: string[] | null;
   trigger: string | null;
+  /** The checkpoint the store's head points at (after an undo, not the newest one); null if not said. */
+  latest: boolean | null;
 }
 
 export type PlanDecision = 'save' | 'recompute' | 'lost';
@@ -76,6 +78,7 @@ export interface Announcement {
 
 export interface Job {
   state: 'running' | 'done' | 'failed';
+  phase: string | null;
   bytesDone: number;
   bytesTotal: number | null;
   etaSeconds: number | null;

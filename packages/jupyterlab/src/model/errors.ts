@@ -8,10 +8,13 @@ export class NbferryUiError extends Error {
   constructor(
     message: string,
     readonly code: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; httpStatus?: number },
   ) {
     super(message, options);
+    this.httpStatus = options?.httpStatus ?? null;
   }
+  /** The HTTP status of the answer that carried it, when it came from one. */
+  readonly httpStatus: number | null;
 }
 
 /** A response the server side sent that does not have the contract's shape. */
@@ -34,15 +37,16 @@ export function errorFromBody(status: number, body: unknown): NbferryUiError {
   const inner = isRecord(body) && isRecord(body.error) ? body.error : body;
   if (isRecord(inner) && typeof inner.message === 'string' && inner.message !== '') {
     const code = typeof inner.code === 'string' && inner.code !== '' ? inner.code : `HTTP_${status}`;
-    return new NbferryUiError(inner.message, code);
+    return new NbferryUiError(inner.message, code, { httpStatus: status });
   }
   if (status === 404) {
     return new NbferryUiError(
       'the nbferry server extension did not answer (HTTP 404): is nbferry-jupyterlab installed and enabled in this Jupyter Server?',
       'HTTP_404',
+      { httpStatus: status },
     );
   }
-  return new NbferryUiError(`the nbferry server extension answered HTTP ${status}`, `HTTP_${status}`);
+  return new NbferryUiError(`the nbferry server extension answered HTTP ${status}`, `HTTP_${status}`, { httpStatus: status });
 }
 
 export function isRecord(value: unknown): value is Record<string, unknown> {

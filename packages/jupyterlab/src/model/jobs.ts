@@ -26,5 +26,6 @@ export function jobProgress(job: Job, elapsedMs: number): JobProgress {
   const fraction = job.bytesTotal !== null && job.bytesTotal > 0 ? Math.min(1, Math.max(0, job.bytesDone / job.bytesTotal)) : null;
   const eta = estimateEta(job, elapsedMs);
   const bytes = job.bytesTotal === null ? formatBytes(job.bytesDone) : `${formatBytes(job.bytesDone)} of ${formatBytes(job.bytesTotal)}`;
-  return { fraction, text: eta === null ? bytes : `${bytes} · ETA ${formatDuration(eta)}`, etaSeconds: eta };
+  const parts = [job.phase, bytes, eta === null ? null : `ETA ${formatDuration(eta)}`].filter((p): p is string => p !== null && p !== '');
+  return { fraction, text: parts.join(' · '), etaSeconds: eta };
 }

@@ -107,6 +107,7 @@ export function parseHistory(v: unknown): HistoryEntry[] {
         totalBytes: num(x.totalBytes),
         changed: strings(x.changed),
         trigger: str(x.trigger),
+        latest: typeof x.latest === 'boolean' ? x.latest : null,
       },
     ];
   });
@@ -151,6 +152,7 @@ export function parseJob(v: unknown): Job {
   const err = isRecord(o.error) ? { code: str(o.error.code) ?? 'JOB_FAILED', message: str(o.error.message) ?? 'the job failed' } : null;
   return {
     state,
+    phase: str(o.phase),
     bytesDone: num(o.bytesDone) ?? 0,
     bytesTotal: num(o.bytesTotal),
     etaSeconds: num(o.etaSeconds),

@@ -5,7 +5,7 @@ import { firstLineOf, formatAge, formatBytes } from './format.js';
 export interface TimelineRow {
   id: string;
   parent: string | null;
-  /** The newest checkpoint: the state the kernel would come back to. */
+  /** The checkpoint the store's head points at (the service's `latest`, else the newest one). */
   head: boolean;
   /** "[3] df = load()" for a cell, else what made it ("checkpoint now", "auto"…). */
   label: string;
@@ -61,10 +61,12 @@ export function buildTimeline(entries: readonly HistoryEntry[], nowMs: number): 
     .map((e, index) => ({ e, index, t: time(e) }))
     .sort((a, b) => (b.t === a.t ? a.index - b.index : b.t > a.t ? 1 : -1))
     .map(({ e }) => e);
+  const flagged = sorted.findIndex((e) => e.latest === true);
+  const headIndex = flagged === -1 ? 0 : flagged;
   return sorted.map((e, i) => ({
     id: e.id,
     parent: e.parent,
-    head: i === 0,
+    head: i === headIndex,
     label: rowLabel(e),
     age: formatAge(e.created, nowMs),
     bytes: bytesText(e),
@@ -75,5 +77,5 @@ export function buildTimeline(entries: readonly HistoryEntry[], nowMs: number): 
 
 /** The checkpoint "undo last cell" goes back to: the head's parent, when there is one. */
 export function undoTarget(rows: readonly TimelineRow[]): string | null {
-  return rows[0]?.parent ?? null;
+  return rows.find((r) => r.head)?.parent ?? null;
 }

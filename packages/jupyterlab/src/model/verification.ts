@@ -6,7 +6,8 @@
  */
 import { isRecord } from './errors.js';
 
-export type VariableOutcome = 'verified' | 'restored' | 'recomputed' | 'mismatch' | 'lost' | string;
+/** As the service says: restored, recomputed-equal, recomputed-different, unverifiable, lost; and deleted. */
+export type VariableOutcome = string;
 
 export interface VerificationRow {
   name: string;
@@ -23,7 +24,9 @@ export interface VerificationReport {
   totalMs: number | null;
 }
 
-const BAD = new Set(['lost', 'mismatch', 'failed', 'differs']);
+/** Outcomes that mean the variable is not what it was: they sort first and are never hidden. */
+export const BAD_OUTCOMES: ReadonlySet<string> = new Set(['lost', 'recomputed-different', 'mismatch', 'failed']);
+const BAD = BAD_OUTCOMES;
 
 export function verificationReport(outcome: unknown): VerificationReport {
   const o = isRecord(outcome) ? outcome : {};
@@ -41,6 +44,9 @@ export function verificationReport(outcome: unknown): VerificationReport {
         put(v.name, typeof v.outcome === 'string' ? v.outcome : 'unknown', typeof v.detail === 'string' ? v.detail : '');
       }
     }
+  }
+  if (Array.isArray(o.deleted)) {
+    for (const n of o.deleted) if (typeof n === 'string') put(n, 'deleted', 'bound after that checkpoint');
   }
   if (Array.isArray(o.lost)) {
     for (const l of o.lost) {

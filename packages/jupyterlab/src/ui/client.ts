@@ -27,7 +27,7 @@ import {
   parseTargets,
 } from '../model/parse.js';
 
-const JOB_POLL_MS = 400;
+const JOB_POLL_MS = 250;
 
 /** What "move to…" offers when the service does not list targets: a fresh kernel where the service runs. */
 export const DEFAULT_TARGET: MoveTarget = {
@@ -100,7 +100,7 @@ export class NbferryClient {
       const targets = parseTargets((await this.request('GET', 'api/targets', undefined, signal)).body);
       return targets.length > 0 ? targets : [DEFAULT_TARGET];
     } catch (error) {
-      if (error instanceof NbferryUiError && error.code === 'HTTP_404') return [DEFAULT_TARGET];
+      if (error instanceof NbferryUiError && error.httpStatus === 404) return [DEFAULT_TARGET];
       throw error;
     }
   }

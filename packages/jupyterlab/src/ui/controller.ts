@@ -43,7 +43,7 @@ export class NbferryController {
   private reportValue: Report | null = null;
   /** Aborted when the watched kernel changes: late answers about the old kernel are dropped. */
   private watch = new AbortController();
-  private refreshing: Promise<void> | null = null;
+  private refreshing: { watch: AbortController; done: Promise<void> } | null = null;
   private disposed = false;
 
   constructor(client: NbferryClient, tracker: INotebookTracker) {
@@ -136,12 +136,15 @@ export class NbferryController {
     }
   }
 
-  /** Polls now (at most one poll in flight). */
+  /** Polls now: at most one poll in flight per watched kernel (one of a previous kernel does not count). */
   refresh(): Promise<void> {
-    this.refreshing ??= this.poll().finally(() => {
-      this.refreshing = null;
+    if (this.refreshing !== null && this.refreshing.watch === this.watch) return this.refreshing.done;
+    const watch = this.watch;
+    const done: Promise<void> = this.poll().finally(() => {
+      if (this.refreshing?.done === done) this.refreshing = null;
     });
-    return this.refreshing;
+    this.refreshing = { watch, done };
+    return done;
   }
 
   dispose(): void {
@@ -167,12 +170,13 @@ export class NbferryController {
     if (status === 'restarting' || status === 'autorestarting') this.needsReattach = true;
     if (status === 'idle' && this.needsReattach) {
       this.needsReattach = false;
-      this.rewatch();
+      this.rewatch(true);
     }
   }
   private needsReattach = false;
 
-  private rewatch(): void {
+  /** Starts over on the session's kernel; `reattach`: the same kernel id runs a new process. */
+  private rewatch(reattach = false): void {
     this.watch.abort();
     this.watch = new AbortController();
     const kernelId = this.session?.session?.kernel?.id ?? null;
@@ -183,49 +187,61 @@ export class NbferryController {
       this.history = [];
       this.selectedValue = null;
       this.reportValue = null;
+    } else if (reattach) {
+      // Keep the history on screen (the store outlives the process); the next poll attaches again.
+      this.statusValue = { ...this.statusValue, nbferryId: null };
     }
     this.changedSignal.emit();
-    if (kernelId !== null) void this.attach(kernelId, this.watch.signal);
+    // The first poll attaches (the poll loop retries it if the server side is not up yet).
+    if (kernelId !== null) void this.refresh();
   }
 
-  private async attach(kernelId: string, signal: AbortSignal): Promise<void> {
+  /** Registers the kernel with nbferry; answers its nbferry id, or null (the error is in the status). */
+  private async attach(kernelId: string, signal: AbortSignal): Promise<string | null> {
     try {
       const attached = await this.client.attach(kernelId, signal);
-      if (signal.aborted) return;
+      if (signal.aborted) return null;
       this.statusValue = applyAttached(this.statusValue, attached.id);
       this.changedSignal.emit();
-      await this.refresh();
+      return attached.id;
     } catch (error) {
-      if (signal.aborted) return;
+      if (signal.aborted) return null;
       this.statusValue = applyError(this.statusValue, messageOf(error));
       this.changedSignal.emit();
+      return null;
     }
   }
 
   private async poll(): Promise<void> {
-    const id = this.statusValue.nbferryId;
     const signal = this.watch.signal;
-    if (id === null) {
-      // Not attached yet (or attaching failed): try again, the server side may have come up since.
-      if (this.jupyterKernelIdValue !== null) await this.attach(this.jupyterKernelIdValue, signal);
-      return;
-    }
+    const kernelId = this.jupyterKernelIdValue;
+    if (kernelId === null) return;
+    const id = this.statusValue.nbferryId ?? (await this.attach(kernelId, signal));
+    if (id === null || signal.aborted) return;
     try {
       const [kernel, history] = await Promise.all([this.client.kernel(id, signal), this.client.history(id, signal)]);
       if (signal.aborted) return;
       this.statusValue = applyKernelPoll(this.statusValue, kernel, Date.now());
       this.history = history;
       if (this.selectedValue !== null && !history.some((h) => h.id === this.selectedValue)) this.selectedValue = null;
-      if (needsPlan(this.statusValue)) {
-        const plan = await this.client.plan(id, signal);
-        if (signal.aborted) return;
-        this.statusValue = applyPlan(this.statusValue, plan);
-      }
     } catch (error) {
       if (signal.aborted) return;
       this.statusValue = applyError(this.statusValue, messageOf(error));
     }
     this.changedSignal.emit();
+    if (needsPlan(this.statusValue)) await this.fetchPlan(id, signal);
+  }
+
+  /** The plan is extra: a failure leaves the status as it is and is tried again at the next poll. */
+  private async fetchPlan(id: string, signal: AbortSignal): Promise<void> {
+    try {
+      const plan = await this.client.plan(id, signal);
+      if (signal.aborted) return;
+      this.statusValue = applyPlan(this.statusValue, plan);
+      this.changedSignal.emit();
+    } catch (error) {
+      if (!signal.aborted) console.debug('nbferry: plan unavailable', error);
+    }
   }
 
   private refreshSoon(): void {

@@ -95,7 +95,7 @@ export class HistoryPanel extends Widget {
     const r = this.controller.report;
     if (r === null) return null;
     const { report } = r;
-    return el('section', { className: 'nbferry-report', data: { ok: String(report.ok) } }, [
+    return el('section', { className: 'nbferry-report nbferry-verification', data: { ok: String(report.ok) } }, [
       el('h3', { text: r.title }),
       el('p', {
         className: 'nbferry-report-summary',

@@ -11,7 +11,7 @@ import { isRecord, NbferryUiError } from '../model/errors.js';
 import { formatBytes } from '../model/format.js';
 import type { JobProgress } from '../model/jobs.js';
 import { undoTarget } from '../model/timeline.js';
-import { verificationReport } from '../model/verification.js';
+import { BAD_OUTCOMES, verificationReport } from '../model/verification.js';
 import { type NbferryController, messageOf } from './controller.js';
 
 export class Operations {
@@ -102,7 +102,7 @@ export class Operations {
     const report = verificationReport(outcome);
     if (report.checkpointId === null && checkpointId !== null) report.checkpointId = checkpointId;
     this.controller.setReport({ title, report });
-    const lostAny = report.rows.some((r) => r.outcome === 'lost' || r.outcome === 'mismatch');
+    const lostAny = report.rows.some((r) => BAD_OUTCOMES.has(r.outcome));
     const text = `nbferry: ${title}: ${report.summary}`;
     if (report.ok === false || lostAny) Notification.warning(text, { autoClose: false });
     else Notification.success(text, { autoClose: 5000 });
