@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import posixpath
+import re
 from typing import Any
 
 from jupyter_server.auth.decorator import authorized
@@ -34,6 +35,11 @@ class NbferryHandler(APIHandler):
     @property
     def announcements(self) -> Announcements:
         return self.settings["nbferry"]["announcements"]
+
+    @property
+    def registered(self) -> dict[str, tuple[Any, str]]:
+        """Jupyter kernel id -> (the process id it was registered with, its store)."""
+        return self.settings["nbferry"].setdefault("registered", {})
 
     @property
     def auto_checkpoint_idle_ms(self) -> int:
@@ -78,11 +84,12 @@ class NbferryHandler(APIHandler):
         changed: a restarted kernel keeps its id and connection file, not its recorder). The service's
         state, or None after answering with an error."""
         kernel = self.jupyter_kernel(kernel_id)
-        pid = getattr(getattr(kernel, "provisioner", None), "pid", None)
+        pid = process_id(kernel)
         existing = await self.nbferry.call("GET", f"kernels/{kernel_id}")
         if existing.status == 200:
             state = existing.json()
             if pid is None or state.get("pid") == pid:
+                self.registered[kernel_id] = (pid, state["store"])
                 return state
             await self.nbferry.call("DELETE", f"kernels/{kernel_id}")
         body: dict[str, Any] = {"connectionFile": kernel.connection_file, "id": kernel_id, "store": store}
@@ -93,7 +100,32 @@ class NbferryHandler(APIHandler):
             # The kernel exists but cannot be recorded (no shim, no ipykernel comm...): a conflict.
             self.fail_from(registered, 409)
             return None
-        return registered.json()
+        state = registered.json()
+        self.registered[kernel_id] = (pid, state["store"])
+        return state
+
+    async def reattach_if_restarted(self, path: str) -> bool:
+        """Before a request about a kernel: if Jupyter restarted it (same id, a new process: it died,
+        or the user restarted it), register the new process on the same store first, so the request
+        is about the kernel the user has now. False after answering with an error."""
+        match = _KERNEL_PATH.match(path)
+        if not match or match.group(1) not in self.registered or match.group(1) not in self.kernel_manager:
+            return True
+        kernel_id = match.group(1)
+        pid, store = self.registered[kernel_id]
+        now = process_id(self.kernel_manager.get_kernel(kernel_id))
+        if now is None or now == pid:
+            return True
+        self.log.info("nbferry: kernel %s restarted (process %s -> %s): registering it again", kernel_id, pid, now)
+        return await self.ensure_registered(kernel_id, store) is not None
+
+
+_KERNEL_PATH = re.compile(r"kernels/([^/?]+)")
+
+
+def process_id(kernel: Any) -> int | None:
+    """The kernel's process id as Jupyter's provisioner knows it (None: not a local process)."""
+    return getattr(getattr(kernel, "provisioner", None), "pid", None)
 
 
 class ProxyHandler(NbferryHandler):
@@ -104,6 +136,8 @@ class ProxyHandler(NbferryHandler):
         # A POST without a body means "no options" (the service wants JSON, so send an empty object).
         body = (self.request.body or b"{}") if self.request.method in ("POST", "PUT") else None
         try:
+            if not await self.reattach_if_restarted(path):
+                return
             response = await self.nbferry.request(self.request.method or "GET", target, body)
         except ServiceUnavailable as error:
             return self.fail(503, error.code, str(error))

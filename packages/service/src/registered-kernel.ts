@@ -12,6 +12,7 @@ import {
   lastCheckpointOf,
   undo,
   type CheckpointOptions,
+  type CheckpointBody,
   type CheckpointResult,
   type ProgressListener,
 } from '@nbferry/migrate';
@@ -48,7 +49,8 @@ export type KernelSource =
 export interface CheckpointSummary {
   id: string;
   createdAt: string;
-  trigger: Trigger;
+  /** What wrote it; `restored`: this kernel did not write it, it was brought back to it (undo, checkout). */
+  trigger: Trigger | 'restored';
   /** Bytes the checkpoint added to the store, and its blobs' total. */
   newBytes: number;
   totalBytes: number;
@@ -142,7 +144,13 @@ export class RegisteredKernel {
     return this.exclusive(async () => {
       const started = performance.now();
       const report = checkpointId === undefined ? await undo(this.recorder, this.store, options) : await checkout(this.recorder, this.store, checkpointId, options);
-      return checkoutOutcome(report, performance.now() - started);
+      const totalMs = performance.now() - started;
+      // The kernel now holds that checkpoint's state: it is its last checkpoint (and plan) from here on.
+      const { manifest } = await this.store.open<CheckpointBody>(report.checkpointId);
+      const totalBytes = manifest.stats?.totalBytes ?? manifest.blobs.reduce((sum, blob) => sum + blob.bytes, 0);
+      this.lastCheckpoint = { id: manifest.id, createdAt: manifest.createdAt, trigger: 'restored', newBytes: 0, totalBytes, durationMs: Math.round(totalMs), unrecoverable: manifest.body.unrecoverable };
+      this.unsaveable = manifest.body.unrecoverable;
+      return checkoutOutcome(report, totalMs);
     });
   }
 
