@@ -88,6 +88,11 @@ export async function startLab(options: { autoCheckpointIdleMs?: number } = {}):
       LabApp: { news_url: null, check_for_updates_class: 'jupyterlab.NeverCheckForUpdate' },
     }),
   );
+  // No "get notified about Jupyter news?" toast over the screenshots.
+  const settings = join(dir, 'settings/@jupyterlab/apputils-extension');
+  await mkdir(settings, { recursive: true });
+  await writeFile(join(settings, 'notification.jupyterlab-settings'), JSON.stringify({ fetchNews: 'false' }));
+  env.JUPYTERLAB_SETTINGS_DIR = join(dir, 'settings');
   const port = await freePort();
   const token = `lab-test-${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`;
   const jupyter = join(repoRoot, '.venv/bin/jupyter');
