@@ -117,8 +117,11 @@ describe('the nbferry JupyterLab extension in a browser', () => {
     const restore = rows().first().locator('[data-action=restore]');
     await expect.poll(() => restore.isEnabled(), { timeout: 30_000 }).toBe(true);
     await restore.click();
+    // The undo's report is still on screen: wait for this restore's own report, and for the panel to be idle.
     const report = history().locator('.nbferry-report');
-    await expect.poll(async () => (await report.textContent()) ?? '', { timeout: 90_000 }).toContain('weights');
+    await expect.poll(async () => (await report.locator('h3').textContent()) ?? '', { timeout: 90_000 }).toMatch(/^Restore/);
+    await expect.poll(() => history().getAttribute('data-busy'), { timeout: 90_000 }).toBe('false');
+    expect(await report.textContent()).toContain('weights');
     await run(3);
     // x and weights are back as checkpointed. KNOWN BUG (reported, not fixed here): `label`, which the
     // undo deleted, comes back too in this browser flow (restarted kernel, checkout of the auto-
