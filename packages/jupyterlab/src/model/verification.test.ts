@@ -34,6 +34,10 @@ describe('verificationReport', () => {
     expect(report.rows).toEqual([{ name: 'df', outcome: 'lost', detail: '' }]);
   });
 
+  it('sums up a RestoreOutcome that only counts (a move)', () => {
+    expect(verificationReport({ ok: true, totals: { restored: 3, recomputed: 1, note: 'x' }, lost: [] }).summary).toBe('3 restored, 1 recomputed');
+  });
+
   it('reads the service’s RestoreOutcome (lost as names) and nonsense without throwing', () => {
     expect(verificationReport({ ok: true, lost: ['a'] }).rows).toEqual([{ name: 'a', outcome: 'lost', detail: '' }]);
     expect(verificationReport(null)).toEqual({ ok: null, checkpointId: null, rows: [], summary: 'no variables reported', totalMs: null });
