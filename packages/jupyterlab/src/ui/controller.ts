@@ -6,6 +6,7 @@ import type { ISessionContext } from '@jupyterlab/apputils';
 import { type INotebookTracker, NotebookActions, type NotebookPanel } from '@jupyterlab/notebook';
 import { Signal, type ISignal } from '@lumino/signaling';
 import type { HistoryEntry } from '../model/api-types.js';
+import { NbferryUiError } from '../model/errors.js';
 import { type Action, type ActionContext, enablement, type Enablement } from '../model/actions.js';
 import type { JobProgress } from '../model/jobs.js';
 import {
@@ -128,7 +129,7 @@ export class NbferryController {
   ): Promise<T> {
     const e = this.enablement(action, checkpointId);
     const id = this.statusValue.nbferryId;
-    if (!e.enabled || id === null) throw new Error(e.why || 'nbferry is not attached to this kernel');
+    if (!e.enabled || id === null) throw new NbferryUiError(e.why || 'nbferry is not attached to this kernel', 'ACTION_UNAVAILABLE');
     this.runningValue = action;
     this.progressValue = null;
     this.changedSignal.emit();
