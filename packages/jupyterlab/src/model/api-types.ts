@@ -46,6 +46,8 @@ export interface HistoryEntry {
   trigger: string | null;
   /** The checkpoint the store's head points at (after an undo, not the newest one); null if not said. */
   latest: boolean | null;
+  /** Why this checkpoint is damaged or unreadable, when the service found it so. */
+  error: string | null;
 }
 
 export type PlanDecision = 'save' | 'recompute' | 'lost';
@@ -62,6 +64,8 @@ export interface Plan {
   checkpointId: string | null;
   variables: PlanVariable[];
   unsaveable: Unsaveable[];
+  /** The planner's warnings about this checkpoint. */
+  warnings: string[];
 }
 
 export type AnnouncementKind = 'cull' | 'eviction' | 'move' | 'info';

@@ -67,14 +67,16 @@ describe('parsers of the server side’s answers', () => {
       changed: ['x'],
       trigger: null,
       latest: true,
+      error: null,
     });
     expect(parseHistory({ checkpoints: raw })).toEqual(history);
   });
 
   it('read plans, jobs, announcements, targets and branch answers', () => {
-    expect(parsePlan({ checkpointId: 'c1', variables: [{ name: 'a', decision: 'odd', bytes: 'big' }], unsaveable: [] }).variables).toEqual([
-      { name: 'a', decision: 'lost', reason: null, bytes: null, group: null },
-    ]);
+    const parsedPlan = parsePlan({ checkpointId: 'c1', variables: [{ name: 'a', decision: 'odd', bytes: 'big' }], unsaveable: [], warnings: ['slow disk', 3] });
+    expect(parsedPlan.variables).toEqual([{ name: 'a', decision: 'lost', reason: null, bytes: null, group: null }]);
+    expect(parsedPlan.warnings).toEqual(['slow disk']);
+    expect(parseHistory([{ id: 'c', error: 'chunk missing' }])[0]!.error).toBe('chunk missing');
     expect(parseJob({ state: 'failed', bytesDone: 3, error: { code: 'DISK', message: 'full' } })).toMatchObject({ state: 'failed', bytesDone: 3, error: { code: 'DISK', message: 'full' } });
     expect(jobIdOf({ job: 'j1' })).toBe('j1');
     expect(jobIdOf({ ok: true })).toBeNull();

@@ -108,6 +108,7 @@ export function parseHistory(v: unknown): HistoryEntry[] {
         changed: strings(x.changed),
         trigger: str(x.trigger),
         latest: typeof x.latest === 'boolean' ? x.latest : null,
+        error: str(x.error),
       },
     ];
   });
@@ -122,7 +123,7 @@ export function parsePlan(v: unknown): Plan {
     const decision = DECISIONS.find((d) => d === x.decision) ?? 'lost';
     return [{ name: x.name, decision, reason: str(x.reason), bytes: num(x.bytes), group: str(x.group) }];
   });
-  return { checkpointId: str(o.checkpointId), variables, unsaveable: unsaveableList(o.unsaveable) };
+  return { checkpointId: str(o.checkpointId), variables, unsaveable: unsaveableList(o.unsaveable), warnings: strings(o.warnings) ?? [] };
 }
 
 const KINDS: readonly AnnouncementKind[] = ['cull', 'eviction', 'move', 'info'];

@@ -12,6 +12,7 @@ export function entry(id: string, over: Partial<HistoryEntry> = {}): HistoryEntr
     changed: null,
     trigger: null,
     latest: null,
+    error: null,
     ...over,
   };
 }
@@ -21,5 +22,5 @@ export function kernel(over: Partial<KernelState> = {}): KernelState {
 }
 
 export function plan(over: Partial<Plan> = {}): Plan {
-  return { checkpointId: 'c1', variables: [], unsaveable: [], ...over };
+  return { checkpointId: 'c1', variables: [], unsaveable: [], warnings: [], ...over };
 }

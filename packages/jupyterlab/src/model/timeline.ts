@@ -14,6 +14,8 @@ export interface TimelineRow {
   bytes: string;
   changed: string;
   changedNames: string[];
+  /** The service's word that this checkpoint is damaged; '' when it is fine. */
+  error: string;
 }
 
 const TRIGGER_LABELS: Record<string, string> = {
@@ -72,6 +74,7 @@ export function buildTimeline(entries: readonly HistoryEntry[], nowMs: number): 
     bytes: bytesText(e),
     changed: changedText(e.changed),
     changedNames: e.changed ?? [],
+    error: e.error ?? '',
   }));
 }
 

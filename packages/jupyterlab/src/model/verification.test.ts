@@ -32,6 +32,19 @@ describe('verificationReport', () => {
   it('never lets a good outcome hide a loss of the same variable', () => {
     const report = verificationReport({ lost: ['df'], verification: [{ name: 'df', outcome: 'restored' }] });
     expect(report.rows).toEqual([{ name: 'df', outcome: 'lost', detail: '' }]);
+    // A bad outcome listed first stays, whatever comes after it.
+    const later = verificationReport({
+      verification: [
+        { name: 'm', outcome: 'recomputed-different', detail: 'seed' },
+        { name: 'm', outcome: 'restored' },
+      ],
+      deleted: ['m'],
+    });
+    expect(later.rows).toEqual([{ name: 'm', outcome: 'recomputed-different', detail: 'seed' }]);
+  });
+
+  it('sums up a RestoreOutcome that only counts (a move)', () => {
+    expect(verificationReport({ ok: true, totals: { restored: 3, recomputed: 1, note: 'x' }, lost: [] }).summary).toBe('3 restored, 1 recomputed');
   });
 
   it('reads the service’s RestoreOutcome (lost as names) and nonsense without throwing', () => {

@@ -57,7 +57,16 @@ export function verificationReport(outcome: unknown): VerificationReport {
   const sorted = [...rows.values()].sort((a, b) => Number(BAD.has(b.outcome)) - Number(BAD.has(a.outcome)) || a.name.localeCompare(b.name));
   const counts = new Map<string, number>();
   for (const r of sorted) counts.set(r.outcome, (counts.get(r.outcome) ?? 0) + 1);
-  const summary = sorted.length === 0 ? 'no variables reported' : [...counts].map(([k, n]) => `${n} ${k}`).join(', ');
+  // The service's RestoreOutcome (a move, a restore from a store) counts instead of listing.
+  const totals = isRecord(o.totals)
+    ? Object.entries(o.totals).filter((e): e is [string, number] => typeof e[1] === 'number')
+    : [];
+  const summary =
+    sorted.length > 0
+      ? [...counts].map(([k, n]) => `${n} ${k}`).join(', ')
+      : totals.length > 0
+        ? totals.map(([k, n]) => `${n} ${k}`).join(', ')
+        : 'no variables reported';
   const timings = isRecord(o.timings) ? o.timings : {};
   const total = typeof timings.totalMs === 'number' ? timings.totalMs : typeof timings.total === 'number' ? timings.total : null;
   return {

@@ -14,14 +14,13 @@ import type {
   Plan,
 } from '../model/api-types.js';
 import { NbferryUiError, errorFromBody } from '../model/errors.js';
-import { jobProgress, type JobProgress } from '../model/jobs.js';
+import type { JobProgress } from '../model/jobs.js';
+import { runOperation, type FollowOptions } from '../model/operation.js';
 import {
-  jobIdOf,
   parseAnnouncements,
   parseAttach,
   parseBranch,
   parseHistory,
-  parseJob,
   parseKernelState,
   parsePlan,
   parseTargets,
@@ -114,25 +113,10 @@ export class NbferryClient {
    * follows its job, reporting progress, and answers its result. A service that answers at once
    * (200 instead of 202) is fine too.
    */
-  async operation(
-    path: string,
-    body: unknown,
-    onProgress: (p: JobProgress) => void,
-    signal?: AbortSignal,
-  ): Promise<unknown> {
-    const started = Date.now();
-    const first = await this.request('POST', `api/${path}?async=1`, body, signal);
-    const job = first.status === 202 ? jobIdOf(first.body) : null;
-    if (job === null) return first.body;
-    for (;;) {
-      const state = parseJob((await this.request('GET', `api/jobs/${enc(job)}`, undefined, signal)).body);
-      onProgress(jobProgress(state, Date.now() - started));
-      if (state.state === 'done') return state.result;
-      if (state.state === 'failed') {
-        throw new NbferryUiError(state.error?.message ?? 'the operation failed', state.error?.code ?? 'JOB_FAILED');
-      }
-      await delay(JOB_POLL_MS, signal);
-    }
+  operation(path: string, body: unknown, onProgress: (p: JobProgress) => void, signal?: AbortSignal): Promise<unknown> {
+    const options: FollowOptions = { onProgress, pollMs: JOB_POLL_MS, sleep: delay };
+    if (signal) options.signal = signal;
+    return runOperation((method, p, b, s) => this.request(method, p, b, s), path, body, options);
   }
 }
 

@@ -6,6 +6,7 @@ import type { ISessionContext } from '@jupyterlab/apputils';
 import { type INotebookTracker, NotebookActions, type NotebookPanel } from '@jupyterlab/notebook';
 import { Signal, type ISignal } from '@lumino/signaling';
 import type { HistoryEntry } from '../model/api-types.js';
+import { NbferryUiError } from '../model/errors.js';
 import { type Action, type ActionContext, enablement, type Enablement } from '../model/actions.js';
 import type { JobProgress } from '../model/jobs.js';
 import {
@@ -22,6 +23,12 @@ import type { VerificationReport } from '../model/verification.js';
 import { delay, type NbferryClient } from './client.js';
 
 const POLL_MS = 3000;
+/**
+ * Attach again every this many polls even when nothing was seen: a kernel Jupyter restarted after
+ * it died is a new process (new ports) under the same id, and the browser does not always hear of
+ * the restart. Attaching is idempotent on the server side; it re-registers a new process.
+ */
+const REATTACH_EVERY_POLLS = 5;
 /** After a cell runs, look again soon: the auto-checkpoint lands shortly after the kernel goes idle. */
 const AFTER_CELL_MS = [700, 2000];
 
@@ -122,7 +129,7 @@ export class NbferryController {
   ): Promise<T> {
     const e = this.enablement(action, checkpointId);
     const id = this.statusValue.nbferryId;
-    if (!e.enabled || id === null) throw new Error(e.why || 'nbferry is not attached to this kernel');
+    if (!e.enabled || id === null) throw new NbferryUiError(e.why || 'nbferry is not attached to this kernel', 'ACTION_UNAVAILABLE');
     this.runningValue = action;
     this.progressValue = null;
     this.changedSignal.emit();
@@ -165,15 +172,24 @@ export class NbferryController {
     this.rewatch();
   }
 
-  /** A restarted kernel is a new process: attach again (idempotent on the server side). */
+  /**
+   * A restarted kernel is a new process under the same id: attach again (idempotent on the server
+   * side) as soon as the restart is under way; until the new process answers, the attach fails and
+   * the poll loop retries it.
+   */
   private onKernelStatus(_: ISessionContext, status: string): void {
-    if (status === 'restarting' || status === 'autorestarting') this.needsReattach = true;
-    if (status === 'idle' && this.needsReattach) {
+    console.debug(`nbferry: kernel status ${status}`);
+    if (status === 'restarting' || status === 'autorestarting' || status === 'dead' || status === 'unknown') {
+      this.needsReattach = true;
+      return;
+    }
+    if (this.needsReattach && (status === 'starting' || status === 'idle' || status === 'busy')) {
       this.needsReattach = false;
       this.rewatch(true);
     }
   }
   private needsReattach = false;
+  private pollsSinceAttach = 0;
 
   /** Starts over on the session's kernel; `reattach`: the same kernel id runs a new process. */
   private rewatch(reattach = false): void {
@@ -201,6 +217,7 @@ export class NbferryController {
     try {
       const attached = await this.client.attach(kernelId, signal);
       if (signal.aborted) return null;
+      this.pollsSinceAttach = 0;
       this.statusValue = applyAttached(this.statusValue, attached.id);
       this.changedSignal.emit();
       return attached.id;
@@ -216,7 +233,9 @@ export class NbferryController {
     const signal = this.watch.signal;
     const kernelId = this.jupyterKernelIdValue;
     if (kernelId === null) return;
-    const id = this.statusValue.nbferryId ?? (await this.attach(kernelId, signal));
+    this.pollsSinceAttach += 1;
+    const due = this.pollsSinceAttach >= REATTACH_EVERY_POLLS;
+    const id = this.statusValue.nbferryId !== null && !due ? this.statusValue.nbferryId : await this.attach(kernelId, signal);
     if (id === null || signal.aborted) return;
     try {
       const [kernel, history] = await Promise.all([this.client.kernel(id, signal), this.client.history(id, signal)]);

@@ -62,6 +62,7 @@ export class HistoryPanel extends Widget {
                 el('div', { className: 'nbferry-row-label', text: row.label, title: row.id }),
                 el('div', { className: 'nbferry-row-meta', text: [row.age, row.bytes].filter((s) => s !== '').join(' · ') }),
                 row.changed === '' ? null : el('div', { className: 'nbferry-row-changed', text: row.changed, title: row.changedNames.join(', ') }),
+                row.error === '' ? null : el('div', { className: 'nbferry-row-error', text: row.error }),
                 el('div', { className: 'nbferry-row-actions' }, [
                   button('Restore', 'restore', () => void this.ops.restore(row.id), c.enablement('restore', row.id)),
                   button('Open as new kernel', 'branch', () => void this.ops.branch(row.id), c.enablement('branch', row.id)),

@@ -90,7 +90,8 @@ export class Operations {
       const outcome = await c.run('move', (id, signal) =>
         c.client.operation(`kernels/${encodeURIComponent(id)}/migrate`, target.body, this.progress(), signal),
       );
-      this.showReport(`Move to ${target.label}`, outcome, null);
+      const newKernel = isRecord(outcome) && isRecord(outcome.kernel) && typeof outcome.kernel.id === 'string' ? outcome.kernel.id : null;
+      this.showReport(`Move to ${target.label}${newKernel === null ? '' : ` (nbferry kernel ${newKernel})`}`, outcome, null);
     });
   }
 

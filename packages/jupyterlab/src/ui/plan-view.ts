@@ -34,6 +34,9 @@ class PlanContent extends Widget {
     this.node.replaceChildren(
       el('h2', { text: `Plan of checkpoint ${plan.checkpointId ?? '(unknown)'}` }),
       el('p', { className: 'nbferry-plan-summary', text: planSummary(groups) || 'no variables' }),
+      plan.warnings.length === 0
+        ? el('span')
+        : el('ul', { className: 'nbferry-plan-warnings' }, plan.warnings.map((w) => el('li', { text: w }))),
       ...groups
         .filter((g) => g.rows.length > 0)
         .map((g) =>
