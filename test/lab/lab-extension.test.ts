@@ -144,6 +144,25 @@ describe('the nbferry JupyterLab extension in a browser', () => {
     await shoot(page, 'plan', plan, 'lab-plan.png');
   }, STEP_MS);
 
+  it('opens a checkpoint as a new Jupyter kernel (branch), restored and verified, on the same store', async () => {
+    const newest = await rows().first().getAttribute('data-checkpoint-id');
+    const branch = await lab.api<{ jupyterKernelId: string; id: string; outcome: { ok: boolean; checkpointId: string; restored: string[] } }>(
+      'POST',
+      `/nbferry/kernels/${kernelId}/branch`,
+      { checkpointId: newest },
+    );
+    expect(branch.status).toBe(201);
+    expect(branch.body.outcome).toMatchObject({ ok: true, checkpointId: newest });
+    expect(branch.body.outcome.restored).toEqual(expect.arrayContaining(['weights', 'x']));
+    const kernels = (await lab.api<{ id: string; name: string }[]>('GET', '/api/kernels')).body;
+    expect(kernels.find((k) => k.id === branch.body.jupyterKernelId)).toMatchObject({ name: 'nbferry' });
+    const state = await lab.api<{ store: string }>('GET', `/nbferry/api/kernels/${branch.body.id}`);
+    const source = await lab.api<{ store: string }>('GET', `/nbferry/api/kernels/${kernelId}`);
+    expect(state.body.store).toBe(source.body.store);
+    expect((await lab.api('POST', `/nbferry/kernels/${kernelId}/branch`, {})).status).toBe(400);
+    expect((await lab.api('DELETE', `/api/kernels/${branch.body.jupyterKernelId}`)).status).toBe(204);
+  }, STEP_MS);
+
   it('shows a warning after the platform announces a cull', async () => {
     const deadline = new Date(Date.now() + 10 * 60_000).toISOString();
     const posted = await lab.api('POST', '/nbferry/announcements', { kind: 'cull', message: 'Idle for 60 min: this server will be suspended (your kernel is checkpointed first)', deadline, kernels: null });
