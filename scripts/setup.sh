@@ -23,3 +23,31 @@ if [ ! -x "$venv/bin/python" ] || [ ! -f "$venv/.nbferry-req" ] || [ "$(cat "$ve
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req" >&2
   echo "$req_hash" > "$venv/.nbferry-req"
 fi
+
+# The JupyterLab extension (packages/jupyterlab): the prebuilt labextension and the wheel holding both
+# halves (pip install packages/jupyterlab/dist/nbferry_jupyterlab-*.whl), rebuilt when their sources
+# change. The browser tests (test/lab) load the labextension from its build directory.
+lab="$root/packages/jupyterlab"
+if [ -f "$lab/pyproject.toml" ] && grep -q '"build:labextension"' "$lab/package.json" 2>/dev/null; then
+  lab_hash=$(cd "$lab" && find package.json tsconfig.json pyproject.toml install.json src style schema nbferry_jupyterlab jupyter-config \
+    -type f -not -path '*/labextension/*' -not -name '*.pyc' -not -path '*/__pycache__/*' 2>/dev/null | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-16)
+  stamp="$lab/dist/.nbferry-build"
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lab_hash" ] || [ ! -f "$lab/nbferry_jupyterlab/labextension/package.json" ]; then
+    echo "setup: building the JupyterLab extension (labextension, then the wheel)" >&2
+    PATH="$venv/bin:$PATH" npm run --silent build:labextension -w @nbferry/jupyterlab >&2
+    rm -rf "$lab/dist" && mkdir -p "$lab/dist"
+    # Build isolation fetches hatchling; offline, install hatchling and add --no-build-isolation.
+    "$venv/bin/python" -m pip wheel --quiet --disable-pip-version-check --no-deps -w "$lab/dist" "$lab" >&2
+    echo "$lab_hash" > "$stamp"
+  fi
+fi
+
+# Debian's chromium for the browser tests (playwright-core drives it; browser downloads are not used).
+if ! command -v chromium >/dev/null 2>&1 && [ ! -x /usr/bin/chromium ] && [ -z "${NBFERRY_CHROMIUM:-}" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing chromium (apt-get) for the browser tests" >&2
+    apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >&2
+  else
+    echo "setup: no chromium: the browser tests (test/lab) need it (apt-get install chromium, or set NBFERRY_CHROMIUM)" >&2
+  fi
+fi

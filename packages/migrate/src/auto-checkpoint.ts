@@ -119,8 +119,9 @@ export class AutoCheckpointer {
       this.running?.controller.abort(new Error('preempted by a new cell'));
       return;
     }
-    const parent = msg.parent_header as { msg_type?: string; subshell_id?: string } | undefined;
-    const cellEnded = parent?.msg_type === 'execute_request' && parent.subshell_id === undefined; // not our queries on the lane
+    const parent = msg.parent_header as { msg_type?: string; subshell_id?: string | null } | undefined;
+    // JupyterLab (4.4+) sends `subshell_id: null` for the main shell; only a set id is one of our lane's queries.
+    const cellEnded = parent?.msg_type === 'execute_request' && (parent.subshell_id === undefined || parent.subshell_id === null);
     if (type === 'status' && (msg.content as { execution_state?: string }).execution_state === 'idle' && cellEnded) {
       this.clearTimer();
       this.timer = setTimeout(() => void this.run(), this.options.idleMs ?? 500);

@@ -81,3 +81,11 @@ export class NoticeInProgressError extends ServiceError {
     super('a preemption notice is already being handled: its report comes with its own response (GET /notice shows the last one)', 'NOTICE_IN_PROGRESS', 409);
   }
 }
+
+/** The kernel has no checkpoint yet: nothing has a plan, nothing can be undone to. */
+export class NoCheckpointError extends ServiceError {
+  override name = 'NoCheckpointError';
+  constructor(id: string) {
+    super(`kernel "${id}" has no checkpoint yet: POST /kernels/${id}/checkpoint first (or turn auto-checkpoint on)`, 'NO_CHECKPOINT', 404);
+  }
+}

@@ -3,8 +3,8 @@
  * token on every route but /health, typed errors as `{error: {code, message}}`, structured logs
  * (pino: one JSON line per request; the token and request bodies are never logged).
  */
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { CheckpointLossError } from '@nbferry/migrate';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import { CheckpointLossError, NothingToUndoError, type ProgressListener } from '@nbferry/migrate';
 import { NbferryError } from '@nbferry/protocol';
 import { CheckpointNotFoundError } from '@nbferry/store';
 import { tokenMatcher } from './auth.js';
@@ -32,6 +32,17 @@ export function buildApi(service: KernelService, token: string, logger: FastifyS
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
   });
   const authorized = tokenMatcher(token);
+  /**
+   * Runs a long operation in the request (the response is its result) or, with `?async=1`, as a job:
+   * 202 `{job}` at once, progress and result at GET /jobs/{job}.
+   */
+  const maybeAsync = async (request: FastifyRequest, reply: FastifyReply, operation: string, run: (onProgress?: ProgressListener) => Promise<unknown>) => {
+    const { async: wanted } = (request.query ?? {}) as { async?: string };
+    if (wanted !== '1' && wanted !== 'true') return run();
+    const job = service.jobs.start(operation, run, (error) => request.log.warn({ job: operation, code: (error as { code?: unknown }).code }, 'job failed'));
+    request.log.info({ job, operation }, 'job started');
+    return reply.code(202).send({ job });
+  };
   const routes: { method: string; url: string }[] = [];
   routeLists.set(app, routes);
   app.addHook('onRoute', (route) => {
@@ -90,14 +101,16 @@ export function buildApi(service: KernelService, token: string, logger: FastifyS
   app.post<{ Params: IdParams; Body: { deadlineSeconds?: number; allowLoss?: boolean } }>(
     '/kernels/:id/checkpoint',
     { schema: { body: schemas.CheckpointRequest } },
-    async (request) => {
+    async (request, reply) => {
       const { deadlineSeconds, allowLoss } = request.body;
       const kernel = service.get(request.params.id);
       const deadlineMs = deadlineSeconds === undefined ? undefined : deadlineSeconds * 1000;
-      const signal = deadlineMs === undefined ? undefined : AbortSignal.timeout(deadlineMs);
-      const summary = await kernel.checkpoint({ trigger: 'api', deadlineMs, allowLoss, signal });
-      request.log.info({ kernel: kernel.id, checkpoint: summary.id, newBytes: summary.newBytes, ms: summary.durationMs }, 'checkpoint committed');
-      return summary;
+      return maybeAsync(request, reply, 'checkpoint', async (onProgress) => {
+        const signal = deadlineMs === undefined ? undefined : AbortSignal.timeout(deadlineMs);
+        const summary = await kernel.checkpoint({ trigger: 'api', deadlineMs, allowLoss, signal, onProgress });
+        request.log.info({ kernel: kernel.id, checkpoint: summary.id, newBytes: summary.newBytes, ms: summary.durationMs }, 'checkpoint committed');
+        return summary;
+      });
     },
   );
 
@@ -106,23 +119,53 @@ export function buildApi(service: KernelService, token: string, logger: FastifyS
   app.post<{ Params: StoreParams; Body: { checkpointId?: string; python?: string; cwd?: string; id?: string } }>(
     '/stores/:store/restore',
     { schema: { body: schemas.RestoreRequest } },
-    async (request) => {
+    async (request, reply) => {
       const { checkpointId, ...fresh } = request.body;
-      const outcome = await service.restore(request.params.store, checkpointId, fresh);
-      request.log.info({ store: request.params.store, restored: outcome.kernel.id, ok: outcome.ok, lost: outcome.lost.length }, 'restored');
-      return outcome;
+      service.store(request.params.store); // an unknown store is a 404 now, not a failed job
+      return maybeAsync(request, reply, 'restore', async (onProgress) => {
+        const outcome = await service.restore(request.params.store, checkpointId, fresh, onProgress);
+        request.log.info({ store: request.params.store, restored: outcome.kernel.id, ok: outcome.ok, lost: outcome.lost.length }, 'restored');
+        return outcome;
+      });
     },
   );
 
   app.post<{ Params: IdParams; Body: { python?: string; cwd?: string; id?: string } }>(
     '/kernels/:id/migrate',
     { schema: { body: schemas.MigrateRequest } },
-    async (request) => {
-      const outcome = await service.migrate(request.params.id, request.body);
-      request.log.info({ kernel: request.params.id, migrated: outcome.kernel.id, ok: outcome.ok, lost: outcome.lost.length }, 'migrated');
-      return outcome;
+    async (request, reply) => {
+      service.get(request.params.id);
+      return maybeAsync(request, reply, 'migrate', async (onProgress) => {
+        const outcome = await service.migrate(request.params.id, request.body, onProgress);
+        request.log.info({ kernel: request.params.id, migrated: outcome.kernel.id, ok: outcome.ok, lost: outcome.lost.length }, 'migrated');
+        return outcome;
+      });
     },
   );
+
+  app.post<{ Params: IdParams }>('/kernels/:id/undo', { schema: { body: schemas.UndoRequest } }, async (request, reply) => {
+    const kernel = service.get(request.params.id);
+    return maybeAsync(request, reply, 'undo', async (onProgress) => {
+      const outcome = await kernel.restoreInPlace(undefined, { timeoutMs: service.options.timeoutMs, onProgress });
+      request.log.info({ kernel: kernel.id, checkpoint: outcome.checkpointId, ok: outcome.ok, ms: outcome.timings.totalMs }, 'undone');
+      return outcome;
+    });
+  });
+
+  app.post<{ Params: IdParams; Body: { checkpointId: string } }>('/kernels/:id/checkout', { schema: { body: schemas.CheckoutRequest } }, async (request, reply) => {
+    const kernel = service.get(request.params.id);
+    return maybeAsync(request, reply, 'checkout', async (onProgress) => {
+      const outcome = await kernel.restoreInPlace(request.body.checkpointId, { timeoutMs: service.options.timeoutMs, onProgress });
+      request.log.info({ kernel: kernel.id, checkpoint: outcome.checkpointId, ok: outcome.ok, ms: outcome.timings.totalMs }, 'checked out');
+      return outcome;
+    });
+  });
+
+  app.get<{ Params: IdParams }>('/kernels/:id/history', async (request) => service.history(request.params.id));
+
+  app.get<{ Params: IdParams }>('/kernels/:id/plan', async (request) => service.plan(request.params.id));
+
+  app.get<{ Params: { job: string } }>('/jobs/:job', async (request) => service.jobs.get(request.params.job));
 
   app.get<{ Params: StoreParams }>('/stores/:store/log', async (request) => ({ checkpoints: await service.log(request.params.store) }));
 
@@ -184,6 +227,7 @@ function errorResponse(error: FastifyError): { status: number; body: { error: { 
   if (error instanceof CheckpointLossError) {
     return { status: 409, body: { error: { code: error.code, message: error.message, unrecoverable: error.unrecoverable } } };
   }
+  if (error instanceof NothingToUndoError) return { status: 409, body: { error: { code: error.code, message: error.message } } };
   if (error instanceof CheckpointNotFoundError) return { status: 404, body: { error: { code: error.code, message: error.message } } };
   if (error instanceof NbferryError) return { status: 500, body: { error: { code: error.code, message: error.message } } };
   const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;

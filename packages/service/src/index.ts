@@ -7,3 +7,6 @@ export { apiRoutes, buildApi } from './http-api.js';
 export { loadToken, tokenMatcher } from './auth.js';
 export * from './errors.js';
 export { cgroupMemoryLimit, residentBytes } from './memory-limit.js';
+export { Jobs, UnknownJobError, estimateEta, type JobView } from './jobs.js';
+export { historyOf, planOf, type HistoryEntry, type PlanView, type VariableDecision } from './kernel-views.js';
+export { checkoutOutcome, type CheckoutOutcome } from './checkout-outcome.js';

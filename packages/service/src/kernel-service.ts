@@ -11,10 +11,12 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { connectServerKernel } from '@nbferry/jupyter-server';
 import { attachKernel, launchKernel, type Kernel } from '@nbferry/kernel';
-import { gc, log, migrateLive, restoreToNewKernel, type CheckpointBody, type GcResult, type LogEntry, type RestoreReport } from '@nbferry/migrate';
+import { gc, lastCheckpointOf, log, migrateLive, restoreToNewKernel, type CheckpointBody, type GcResult, type LogEntry, type ProgressListener, type RestoreReport } from '@nbferry/migrate';
 import { Recorder } from '@nbferry/recorder';
 import { LocalStore } from '@nbferry/store';
-import { BadRequestError, NoticeInProgressError, UnknownKernelError, UnknownStoreError } from './errors.js';
+import { BadRequestError, NoCheckpointError, NoticeInProgressError, UnknownKernelError, UnknownStoreError } from './errors.js';
+import { Jobs } from './jobs.js';
+import { historyOf, planOf, type HistoryEntry, type PlanView } from './kernel-views.js';
 import { ServiceMetrics } from './metrics.js';
 import { localProcessProbe, serverKernelProbe, type LivenessProbe } from './liveness.js';
 import { handleNotice, type NoticeReport } from './preemption.js';
@@ -59,6 +61,8 @@ const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 export class KernelService {
   readonly metrics: ServiceMetrics;
+  /** Operations started with `?async=1`. */
+  readonly jobs = new Jobs();
   private readonly kernels = new Map<string, RegisteredKernel>();
   private notice?: Promise<NoticeReport>;
   lastNotice?: NoticeReport;
@@ -157,13 +161,13 @@ export class KernelService {
    * Restores a checkpoint of a store (default the latest) into a new kernel started here, and
    * registers it; it continues that store. The kernel that wrote it may be gone (a suspended session).
    */
-  async restore(storeName: string, checkpointId: string | undefined, fresh: FreshKernelOptions = {}): Promise<RestoreOutcome> {
+  async restore(storeName: string, checkpointId: string | undefined, fresh: FreshKernelOptions = {}, onProgress?: ProgressListener): Promise<RestoreOutcome> {
     const store = this.store(storeName);
     const newId = this.newId(fresh.id);
     const t0 = performance.now();
     try {
       const stored = await store.open<CheckpointBody>(checkpointId);
-      const { kernel, report } = await restoreToNewKernel(stored, this.launchOptions(fresh), { timeoutMs: this.options.timeoutMs });
+      const { kernel, report } = await restoreToNewKernel(stored, this.launchOptions(fresh), { timeoutMs: this.options.timeoutMs, onProgress });
       return this.adopt(newId, `store:${storeName}`, storeName, kernel, report, 'restore', t0);
     } catch (error) {
       this.metrics.failures.inc({ operation: 'restore' });
@@ -176,14 +180,14 @@ export class KernelService {
    * it and registers it. The source keeps running: the caller stops it once it has seen the report.
    * The new kernel runs in the source's working directory when that exists here.
    */
-  async migrate(id: string, fresh: FreshKernelOptions = {}): Promise<RestoreOutcome> {
+  async migrate(id: string, fresh: FreshKernelOptions = {}, onProgress?: ProgressListener): Promise<RestoreOutcome> {
     const source = this.get(id);
     const newId = this.newId(fresh.id);
     const cwd = fresh.cwd ?? (existsSync(source.recorder.hello.cwd) ? source.recorder.hello.cwd : undefined);
     const t0 = performance.now();
     const target = await launchKernel({ ...this.launchOptions({ ...fresh, cwd }) });
     try {
-      const report = await source.exclusive(() => migrateLive(source.recorder, target.client, { timeoutMs: this.options.timeoutMs }));
+      const report = await source.exclusive(() => migrateLive(source.recorder, target.client, { timeoutMs: this.options.timeoutMs, onProgress }));
       return this.adopt(newId, id, source.storeName, target, report, 'migrate', t0);
     } catch (error) {
       this.metrics.failures.inc({ operation: 'migrate' });
@@ -202,6 +206,22 @@ export class KernelService {
     if (lost.length > 0) this.metrics.lostVariables.inc({ operation }, lost.length);
     const adopted = this.add(newId, { kind: 'started', connectionFile: kernel.connectionFile, from }, report.recorder, storeName, () => kernel.detach(), localProcessProbe(kernel.client, report.recorder.hello.pid));
     return { kernel: adopted.state(), connectionFile: kernel.connectionFile, ok: report.verification.ok, totals: report.verification.totals, timings: report.timings, lost };
+  }
+
+  /** The checkpoints of the kernel's store, newest first. */
+  history(id: string): Promise<HistoryEntry[]> {
+    return historyOf(this.get(id).store);
+  }
+
+  /**
+   * The plan of the checkpoint the kernel's state is at (its last checkpoint, or the one an undo or
+   * checkout brought it to), else the store's latest.
+   */
+  async plan(id: string): Promise<PlanView> {
+    const kernel = this.get(id);
+    const checkpointId = lastCheckpointOf(kernel.recorder, kernel.store.root)?.id ?? kernel.lastCheckpoint?.id ?? (await kernel.store.latestId());
+    if (checkpointId === undefined) throw new NoCheckpointError(id);
+    return planOf(kernel.store, checkpointId);
   }
 
   log(storeName: string): Promise<LogEntry[]> {

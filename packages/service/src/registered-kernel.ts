@@ -7,13 +7,18 @@ import { checkpointOverWire } from '@nbferry/jupyter-server';
 import {
   AutoCheckpointer,
   CheckpointLossError,
+  checkout,
   checkpoint,
   lastCheckpointOf,
+  undo,
   type CheckpointOptions,
+  type CheckpointBody,
   type CheckpointResult,
+  type ProgressListener,
 } from '@nbferry/migrate';
 import type { Recorder } from '@nbferry/recorder';
 import type { LocalStore } from '@nbferry/store';
+import { checkoutOutcome, type CheckoutOutcome } from './checkout-outcome.js';
 import { BadRequestError, CheckpointDeadlineError, NotLocalKernelError } from './errors.js';
 import type { LivenessProbe } from './liveness.js';
 import { cgroupMemoryLimit, residentBytes } from './memory-limit.js';
@@ -45,7 +50,8 @@ export type KernelSource =
 export interface CheckpointSummary {
   id: string;
   createdAt: string;
-  trigger: Trigger;
+  /** What wrote it; `restored`: this kernel did not write it, it was brought back to it (undo, checkout). */
+  trigger: Trigger | 'restored';
   /** Bytes the checkpoint added to the store, and its blobs' total. */
   newBytes: number;
   totalBytes: number;
@@ -90,6 +96,7 @@ export interface KernelCheckpointOptions {
   deadlineMs?: number;
   allowLoss?: boolean;
   signal?: AbortSignal;
+  onProgress?: ProgressListener;
 }
 
 export class RegisteredKernel {
@@ -135,8 +142,28 @@ export class RegisteredKernel {
     return this.exclusive(() => this.checkpointNow(options));
   }
 
-  private async checkpointNow({ trigger, deadlineMs, allowLoss, signal }: KernelCheckpointOptions): Promise<CheckpointSummary> {
-    const options: CheckpointOptions = { deadlineMs, signal, refuseLoss: !allowLoss };
+  /**
+   * Brings this same kernel back to a checkpoint of its store (undo: the last one if a cell ran
+   * since, else its parent), reloading or recomputing only what differs, and verifies it.
+   */
+  async restoreInPlace(checkpointId: string | undefined, options: { timeoutMs?: number; onProgress?: ProgressListener } = {}): Promise<CheckoutOutcome> {
+    // The kernel reads the store's files itself: it must run on this machine.
+    if (this.source.kind === 'jupyter-server') throw new NotLocalKernelError(this.id, checkpointId === undefined ? 'undo' : 'checkout');
+    return this.exclusive(async () => {
+      const started = performance.now();
+      const report = checkpointId === undefined ? await undo(this.recorder, this.store, options) : await checkout(this.recorder, this.store, checkpointId, options);
+      const totalMs = performance.now() - started;
+      // The kernel now holds that checkpoint's state: it is its last checkpoint (and plan) from here on.
+      const { manifest } = await this.store.open<CheckpointBody>(report.checkpointId);
+      const totalBytes = manifest.stats?.totalBytes ?? manifest.blobs.reduce((sum, blob) => sum + blob.bytes, 0);
+      this.lastCheckpoint = { id: manifest.id, createdAt: manifest.createdAt, trigger: 'restored', newBytes: 0, totalBytes, durationMs: Math.round(totalMs), unrecoverable: manifest.body.unrecoverable };
+      this.unsaveable = manifest.body.unrecoverable;
+      return checkoutOutcome(report, totalMs);
+    });
+  }
+
+  private async checkpointNow({ trigger, deadlineMs, allowLoss, signal, onProgress }: KernelCheckpointOptions): Promise<CheckpointSummary> {
+    const options: CheckpointOptions = { deadlineMs, signal, refuseLoss: !allowLoss, onProgress };
     try {
       const write = this.source.kind === 'jupyter-server' ? checkpointOverWire : checkpoint;
       const result = await write(this.recorder, this.store, options);
