@@ -44,7 +44,7 @@ describe('verificationReport', () => {
   });
 
   it('sums up a RestoreOutcome that only counts (a move)', () => {
-    expect(verificationReport({ ok: true, totals: { restored: 3, recomputed: 1, note: 'x' }, lost: [] }).summary).toBe('3 restored, 1 recomputed');
+    expect(verificationReport({ ok: true, totals: { restored: 3, recomputed: 1, lost: 0, note: 'x' }, lost: [] }).summary).toBe('3 restored, 1 recomputed');
   });
 
   it('reads the service’s RestoreOutcome (lost as names) and nonsense without throwing', () => {

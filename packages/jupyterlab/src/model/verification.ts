@@ -59,7 +59,7 @@ export function verificationReport(outcome: unknown): VerificationReport {
   for (const r of sorted) counts.set(r.outcome, (counts.get(r.outcome) ?? 0) + 1);
   // The service's RestoreOutcome (a move, a restore from a store) counts instead of listing.
   const totals = isRecord(o.totals)
-    ? Object.entries(o.totals).filter((e): e is [string, number] => typeof e[1] === 'number')
+    ? Object.entries(o.totals).filter((e): e is [string, number] => typeof e[1] === 'number' && e[1] > 0)
     : [];
   const summary =
     sorted.length > 0
