@@ -2,7 +2,7 @@
 // cell (abandoned: nothing committed, nothing half-written read), each checkpoint restorable.
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { AutoCheckpointer, log, restore, type CheckpointBody } from '@nbferry/migrate';
+import { AutoCheckpointer, log, restore, undo, type CheckpointBody } from '@nbferry/migrate';
 import { Recorder } from '@nbferry/recorder';
 import { LocalStore } from '@nbferry/store';
 import { useKernelSandbox, valueOf } from './support/kernel-sandbox.js';
@@ -83,5 +83,41 @@ describe('auto-checkpoint', () => {
     const target = await kernel();
     const report = await restore(stored, target.client);
     expect(report.verification.ok).toBe(true);
+  }, 240_000);
+  it('an undo held against the auto-checkpointer aborts the checkpoint of the state it replaces, and that state never becomes the lineage', async () => {
+    const store = new LocalStore(join(dir, 'store'));
+    const source = await kernel();
+    const recorder = await Recorder.attach(source.client);
+    let saving = false;
+    const auto = new AutoCheckpointer(recorder, store, {
+      idleMs: 0,
+      timeoutMs: 60_000,
+      onError: (error) => console.log('auto-checkpoint failed:', error),
+      onProgress: (event) => {
+        if (event.phase === 'save') saving = true;
+      },
+    });
+    expect((await source.client.execute('x = 1\nkeep = [1, 2, 3]')).status).toBe('ok');
+    expect(await waitUntil(() => auto.stats.committed === 1, 60_000), JSON.stringify(auto.stats)).toBe(true);
+    saving = false;
+    // 320 MB of entropy: its auto-checkpoint is still saving when the undo is asked for.
+    expect((await source.client.execute('import numpy as np\nbig = np.random.default_rng().random(40_000_000)\nx = x + 41\nlabel = "undone"')).status).toBe('ok');
+    expect(await waitUntil(() => saving, 60_000), 'the checkpoint of the undone cell started saving').toBe(true);
+    const report = await auto.hold(() => undo(recorder, store));
+    expect(report.verification.ok).toBe(true);
+    expect(auto.stats, 'the checkpoint of the replaced state was abandoned, not committed').toMatchObject({ committed: 1, abandoned: 1 });
+    expect(await valueOf(source.client, 'x')).toBe('1');
+    expect(await valueOf(source.client, "'label' in globals() or 'big' in globals()")).toBe('False');
+    expect((await source.client.execute('y = 2')).status).toBe('ok');
+    expect(await waitUntil(() => auto.stats.committed === 2, 60_000), JSON.stringify(auto.stats)).toBe(true);
+    await auto.stop();
+    const entries = await log(store);
+    expect(entries).toHaveLength(2);
+    expect(entries[1]!.parent).toBe(entries[0]!.id);
+    const target = await kernel();
+    const restored = await restore(await store.open<CheckpointBody>(entries[1]!.id), target.client);
+    expect(restored.verification.ok).toBe(true);
+    expect(await valueOf(target.client, "sorted(n for n in ('x', 'y', 'keep', 'label', 'big') if n in globals())")).toBe("['keep', 'x', 'y']");
+    expect(await valueOf(target.client, 'x')).toBe('1');
   }, 240_000);
 });

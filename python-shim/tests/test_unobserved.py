@@ -135,3 +135,15 @@ def test_a_restore_or_checkout_drops_the_points_of_other_stores(sess: Any) -> No
     sess.call("lineage", set={"store": "/b", "id": "b0", "seq": 3, "exclusive": True})
     assert sess.call("lineage", store="/a")[0]["point"] is None
     assert sess.call("lineage", store="/b")[0]["point"]["id"] == "b0"
+
+
+def test_a_checkpoint_measured_before_a_checkout_cannot_become_the_point_after_it(sess: Any) -> None:
+    # Another coordinator's auto-checkpoint of the state a checkout replaced commits late: its
+    # point (and measurement) describe names the checkout deleted, so it is refused.
+    sess.call("lineage", set={"store": "/s", "id": "c1", "seq": 4})
+    sess.call("lineage", set={"store": "/s", "id": "c1", "seq": 9, "exclusive": True})
+    late, _ = sess.call("lineage", set={"store": "/s", "id": "c2", "seq": 7})
+    assert late == {"ok": False, "stale": True}
+    assert sess.call("lineage", store="/s")[0]["point"]["id"] == "c1"
+    assert sess.call("lineage", set={"store": "/s", "id": "c3", "seq": 10})[0] == {"ok": True}
+    assert sess.call("lineage", store="/s")[0]["point"]["id"] == "c3"

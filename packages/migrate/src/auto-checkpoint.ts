@@ -49,6 +49,8 @@ export class AutoCheckpointer {
   private subshellId: string | undefined;
   /** A cell finished while a checkpoint was running: checkpoint again when it is done. */
   private again = false;
+  /** Operations replacing the kernel's state (undo, checkout) in progress: no checkpoint meanwhile. */
+  private holds = 0;
   private readonly unsubscribe: () => void;
 
   /** Starts watching the recorder's kernel. */
@@ -89,6 +91,30 @@ export class AutoCheckpointer {
     await this.run();
   }
 
+  /**
+   * Runs `operation` (an undo, a checkout: anything that replaces the kernel's state) with no
+   * auto-checkpoint beside it: one in flight is aborted first (nothing committed) and none starts
+   * until it is done. Without this, a checkpoint of the state being replaced could commit after the
+   * replacement and become the kernel's lineage point: the next incremental checkpoint would then
+   * reuse its measurement of names the replacement deleted, and a restore would bring them back.
+   */
+  async hold<T>(operation: () => Promise<T>): Promise<T> {
+    this.holds += 1;
+    try {
+      this.clearTimer();
+      this.again = false;
+      const running = this.running;
+      if (running) {
+        running.controller.abort(new Error('preempted by a change of the whole state (undo or checkout)'));
+        if (this.subshellId !== undefined) await this.recorder.request('preempt', {}, { timeoutMs: 10_000 }).catch(() => {});
+        await running.done;
+      }
+      return await operation();
+    } finally {
+      this.holds -= 1;
+    }
+  }
+
   /** Stops watching; an auto-checkpoint in flight is aborted (nothing committed). */
   async stop(): Promise<void> {
     this.stopped = true;
@@ -111,7 +137,7 @@ export class AutoCheckpointer {
   }
 
   private onIopub(msg: JupyterMessage): void {
-    if (this.stopped) return;
+    if (this.stopped || this.holds > 0) return;
     const type = msg.header.msg_type;
     if (type === 'execute_input') {
       // A cell is starting: it goes first.
@@ -135,7 +161,7 @@ export class AutoCheckpointer {
   }
 
   private run(): Promise<void> {
-    if (this.stopped) return Promise.resolve();
+    if (this.stopped || this.holds > 0) return Promise.resolve();
     if (this.running) {
       this.again = true;
       return this.running.done;

@@ -151,7 +151,9 @@ export class RegisteredKernel {
     if (this.source.kind === 'jupyter-server') throw new NotLocalKernelError(this.id, checkpointId === undefined ? 'undo' : 'checkout');
     return this.exclusive(async () => {
       const started = performance.now();
-      const report = checkpointId === undefined ? await undo(this.recorder, this.store, options) : await checkout(this.recorder, this.store, checkpointId, options);
+      const replace = () => (checkpointId === undefined ? undo(this.recorder, this.store, options) : checkout(this.recorder, this.store, checkpointId, options));
+      // No auto-checkpoint of the state being replaced may commit beside (or after) the replacement.
+      const report = this.auto ? await this.auto.checkpointer.hold(replace) : await replace();
       const totalMs = performance.now() - started;
       // The kernel now holds that checkpoint's state: it is its last checkpoint (and plan) from here on.
       const { manifest } = await this.store.open<CheckpointBody>(report.checkpointId);

@@ -22,6 +22,9 @@ class Lineage:
         self.points: dict[str, dict[str, Any]] = {}  # store identity -> {id, seq, unobserved}
         self.measurements: dict[str, dict[str, Any]] = {}  # store identity -> measurement at the point
         self.last_measurement: dict[str, Any] | None = None  # the last `measure` result (pinLast)
+        # History position of the last restore or checkout into this kernel: a checkpoint measured
+        # before it (committing late, from another coordinator) describes a state that is gone.
+        self.replaced_at = 0
 
 
 def op_lineage(shim: "Shim", args: dict[str, Any], bufs: list[memoryview]) -> tuple[Any, list[bytes]]:
@@ -35,6 +38,9 @@ def op_lineage(shim: "Shim", args: dict[str, Any], bufs: list[memoryview]) -> tu
         if point.get("exclusive"):  # a restore or checkout: the state no longer continues other stores' points
             lineage.points.clear()
             lineage.measurements.clear()
+            lineage.replaced_at = seq
+        elif seq < lineage.replaced_at:
+            return {"ok": False, "stale": True}, []
         lineage.points[store] = {"id": cid, "seq": seq}
         if isinstance(point.get("unobserved"), int):
             lineage.points[store]["unobserved"] = point["unobserved"]
