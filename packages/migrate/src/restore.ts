@@ -28,6 +28,7 @@ import type { CheckpointBody } from './manifest-body.js';
 import type { ProgressListener } from './progress.js';
 import { fingerprints, load, loadBackground, setRng, type LoadResult, type LoadSpec } from './shim-api.js';
 import { remoteBlobSource } from './remote-blobs.js';
+import { queueReruns, rerunStep, splitAtHandOver, type DeferredRerunCell, type DeferredRerunResult } from './deferred-reruns.js';
 import { verify, type VerificationReport } from './verification.js';
 import type { PreparedTarget } from './warm-up.js';
 
@@ -217,16 +218,26 @@ async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: Kern
   // longer has a way back), so more attempts than the original problem has parts means a bug.
   const maxFallbacks = problem.cells.length + problem.groups.length;
   let background: BackgroundLoads | undefined;
+  // With `background`: the reruns left for after the hand-over (deferred-reruns.ts), and their results.
+  let deferred: DeferredRerunCell[] = [];
+  let deferredResults: DeferredRerunResult[] = [];
   for (let attempt = 0; ; attempt++) {
     steps = [];
+    deferred = [];
+    deferredResults = [];
     const keptNames = new Set([...kept].flatMap((g) => options.unchangedGroups?.get(g) ?? []));
     const program = kept.size === 0 ? plan.program : withoutKept(plan, problem, kept, keptNames);
-    const [now, later] = options.background && blobs.kind === 'dir' ? splitDeferrableLoads(program, problem) : [program, []];
-    let failure = await runProgram(now);
-    if (!failure && later.length > 0) {
-      background = await startBackground(later);
-      // Refused (a file missing): load them now, with the usual fallback.
-      if (!background) failure = await runProgram(later);
+    const split = options.background && blobs.kind === 'dir' ? splitAtHandOver(program, problem) : { now: program, reruns: [], later: [] };
+    let failure = await runProgram(split.now);
+    // Queued before the loads start: those unpickle only once the reruns are done.
+    if (!failure && split.reruns.length > 0) failure = await queueDeferred(split.reruns);
+    if (!failure && split.later.length > 0) {
+      background = await startBackground(split.later);
+      // Refused (a file missing): load them now, with the usual fallback, after the reruns.
+      if (!background) {
+        await runDeferred();
+        failure = await runProgram(split.later);
+      }
     }
     if (!failure) break;
     fallbacks.push(failure.message);
@@ -243,7 +254,8 @@ async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: Kern
     kept = new Set();
     if (attempt > maxFallbacks) throw new RestoreFallbackError(fallbacks);
   }
-  await deleteNames(target, plan.strayNames, call);
+  // The shim deletes the strays itself after the last deferred rerun (one may still read them).
+  if (deferred.length === 0) await deleteNames(target, plan.strayNames, call);
   const t3 = performance.now();
 
   progress({ phase: 'verify' });
@@ -254,7 +266,7 @@ async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: Kern
   // again. Nor is what had no fingerprint at checkpoint (it is unverifiable whatever it holds).
   // Both are only checked to be present. Names loading in the background are fingerprinted by the
   // kernel as they arrive (those a load proves are not).
-  const inFlight = new Set(background?.names ?? []);
+  const inFlight = new Set([...(background?.names ?? []), ...deferred.flatMap((d) => rebound(d.step.cell))]);
   const proven = options.fullVerification || mismatches.length > 0 ? new Set<string>() : provenByLoad(plan, problem, body.fingerprints.faithful);
   const unhashed = options.fullVerification
     ? new Set<string>()
@@ -275,6 +287,30 @@ async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: Kern
   if (options.background) {
     usableMs = performance.now() - t0;
     options.onUsable?.({ ms: usableMs, inFlight: [...inFlight] });
+  }
+  await runDeferred();
+  const failedLate = new Set<string>();
+  for (const [index, result] of deferredResults.entries()) {
+    const { step, record, verify: checked } = deferred[index]!;
+    const label = `[${record.executionCount ?? step.cell}] ${firstLine(record.code)}`;
+    if (!result.ok) {
+      const why = `rerunning cell ${label} after the kernel was handed over ${result.skipped ? 'was skipped' : 'failed'} (${result.error})`;
+      for (const name of rebound(step.cell)) {
+        actual.delete(name);
+        // The first failure is the cause; a later rerun skipped because of it would hide it.
+        if (!failedLate.has(name)) unrecoverable.set(name, `${why}; restore again without background to fall back to loading or recomputing it another way`);
+        failedLate.add(name);
+      }
+      fallbacks.push(why);
+      continue;
+    }
+    rerunCells += 1;
+    steps.push({ label: `run ${label} after the hand-over`, ms: (result.seconds ?? 0) * 1000 });
+    for (const name of checked) {
+      const fp = result.fingerprints?.[name];
+      if (fp) actual.set(name, fp.reliable ? fp.digest : null);
+      else actual.delete(name);
+    }
   }
   if (background) {
     const arrived = await background.arrived;
@@ -323,6 +359,36 @@ async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: Kern
     steps,
     recorder,
   };
+
+  /** The names a cell of the problem writes or deletes. */
+  function rebound(cellId: number): string[] {
+    const cell = problem.cells.find((c) => c.id === cellId);
+    return cell ? [...cell.writes, ...cell.deletes] : [];
+  }
+
+  /** Queues the reruns after the hand-over in the kernel; a cell missing from the history fails as in runProgram. */
+  async function queueDeferred(reruns: readonly (RestoreStep & { kind: 'run' })[]): Promise<ReturnType<typeof runProgram>> {
+    const cells: DeferredRerunCell[] = [];
+    for (const [index, step] of reruns.entries()) {
+      const record = records.get(step.cell) as CellRecord | undefined;
+      if (!record) return { message: `cell ${step.cell} is not in the checkpoint's history`, exclude: (p) => markUnreplayable(p, step.cell) };
+      // Verified as the last deferred rerun that rebinds it leaves it.
+      const later = new Set(reruns.slice(index + 1).flatMap((s) => rebound(s.cell)));
+      cells.push({ step, record, verify: rebound(step.cell).filter((n) => body.fingerprints.values[n] !== undefined && !later.has(n)) });
+    }
+    await queueReruns(recorder, cells, problem, rngBySeq, { ...call, strays: plan.strayNames, algo: body.fingerprints.algo });
+    deferred = cells;
+    return undefined;
+  }
+
+  /** Runs (or collects, where a cell already ran them) the deferred reruns, in order. */
+  async function runDeferred(): Promise<void> {
+    for (let index = deferredResults.length; index < deferred.length; index++) {
+      const { step, record } = deferred[index]!;
+      progress({ phase: 'run', cell: step.cell, label: firstLine(record.code), index, total: deferred.length });
+      deferredResults.push(await rerunStep(recorder, index, call));
+    }
+  }
 
   /** Runs a program; returns what failed (and how to exclude it from the problem), or undefined. */
   async function runProgram(
@@ -613,31 +679,6 @@ interface BackgroundLoads {
   names: string[];
   /** Every group's result, once the last has arrived. */
   arrived: Promise<BackgroundLoadEvent[]>;
-}
-
-/**
- * The program without the loads no later rerun needs (reads, writes or deletes one of their names),
- * and those loads: they can come last, after every rerun (which also imports what unpickling them
- * may need), in the background.
- */
-function splitDeferrableLoads(program: readonly RestoreStep[], problem: PlanningProblem): [RestoreStep[], LoadStep[]] {
-  const cells = new Map(problem.cells.map((c) => [c.id, c]));
-  const now: RestoreStep[] = [];
-  const later: LoadStep[] = [];
-  for (const [index, step] of program.entries()) {
-    if (step.kind !== 'load') {
-      now.push(step);
-      continue;
-    }
-    const names = new Set(step.names);
-    const needed = program.slice(index + 1).some((next) => {
-      if (next.kind !== 'run') return false;
-      const cell = cells.get(next.cell);
-      return !cell || [...cell.reads, ...cell.writes, ...cell.deletes].some((name) => names.has(name));
-    });
-    (needed ? now : later).push(step);
-  }
-  return [now, later];
 }
 
 /** Resolves when `finished` does; rejects if the kernel dies, the caller aborts, or the bulk timeout passes. */

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 from .channel import OpError
 from .gate import NamespaceGate
+from .reruns import DeferredReruns
 
 if TYPE_CHECKING:
     from .runtime import Shim
@@ -45,13 +46,14 @@ class BackgroundLoad:
         self.arrived: dict[str, threading.Event] = {}
         self.thread: threading.Thread | None = None
         self.hooked = False
+        self.reruns: DeferredReruns | None = None  # the restore's reruns after the hand-over (reruns.py)
 
     def in_flight(self) -> bool:
-        return self.thread is not None and self.thread.is_alive()
+        return (self.thread is not None and self.thread.is_alive()) or (self.reruns is not None and self.reruns.pending())
 
     # -- the op ----------------------------------------------------------------------------------
     def start(self, args: dict[str, Any]) -> dict[str, Any]:
-        if self.in_flight():
+        if self.thread is not None and self.thread.is_alive():
             raise OpError("a background load is already running in this kernel")
         specs = args.get("blobs")
         if not isinstance(specs, list) or not all(isinstance(s, dict) for s in specs):
@@ -90,6 +92,9 @@ class BackgroundLoad:
         try:
             want = blobs._want_checksum(spec)
             raw, got = blobs._read_blob(spec, args.get("dir"), [], want[0] if want else None, None, args.get("chunksDir"))
+            if self.reruns is not None:
+                # Unpickling may need a class or module a deferred rerun brings back (reruns.py).
+                self.reruns.done.wait()
             values = blobs._decode(raw, spec, want, got)
             bound = blobs._bound(values, spec)
         except blobs._LoadError as e:
@@ -142,9 +147,18 @@ class BackgroundLoad:
         self.hooked = False
 
     def before_cell(self, info: Any) -> None:
+        raw = getattr(info, "raw_cell", "") or ""
+        reruns = self.reruns
+        if reruns is not None and reruns.pending():
+            reruns.run_through(reruns.last_touching(self._needed(raw, reruns.pending_names())))
         waiting = dict(self.arrived)
         if waiting:
-            for name in self._needed(getattr(info, "raw_cell", "") or "", set(waiting)):
+            needed = self._needed(raw, set(waiting))
+            if needed and reruns is not None and reruns.pending():
+                # The loads unpickle only after every rerun (reruns.done): run them here, or this
+                # cell would wait for reruns that only the main thread it holds can run.
+                reruns.run_through(len(reruns.cells) - 1)
+            for name in needed:
                 waiting[name].wait()
         self.gate.enter()
 

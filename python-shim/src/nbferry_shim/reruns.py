@@ -1,0 +1,158 @@
+"""Deferred reruns: a restored kernel takes cells before the restore's reruns have run.
+
+The reruns execute notebook code, which may not be thread-safe (pyplot's global state, C
+extensions, signal handlers), so they run on the kernel's main thread, in their recorded order,
+one at a time, and only between cells or just before one:
+- the coordinator asks for them one by one (`rerun_step`, a request between cells), so a cell
+  sent meanwhile waits at most for the rerun that is running;
+- a cell that names a name a pending rerun reads, writes or deletes (or that reaches the namespace
+  dynamically: `globals()`, `%who`, ...) first runs the pending reruns up to the last one it needs,
+  in its pre_run_cell hook (background.py), so it sees exactly what the restore would have left.
+A rerun's output is discarded (as a restore's reruns always were); its values are fingerprinted
+right after it ran, before any cell can change them. A rerun that raises is reported failed with
+why, and a later rerun that reads what a failed one would have written is skipped (it would raise or
+compute something else): their names are reported lost by the coordinator.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from .channel import OpError
+
+if TYPE_CHECKING:
+    from .runtime import Shim
+
+
+class DeferredReruns:
+    def __init__(self, shim: "Shim", cells: list[dict[str, Any]], strays: list[str], algo: str | None) -> None:
+        self.shim = shim
+        self.cells = cells
+        self.strays = strays
+        self.algo = algo
+        self.results: list[dict[str, Any] | None] = [None] * len(cells)
+        self.next = 0
+        self.failed: set[str] = set()
+        # Set once every rerun has run: background loads unpickle only then (a rerun may define a
+        # class or import a module their values need).
+        self.done = threading.Event()
+        if not cells:
+            self.finish()
+
+    def pending(self) -> bool:
+        return self.next < len(self.cells)
+
+    def pending_names(self) -> set[str]:
+        return {n for cell in self.cells[self.next:] for n in _strs(cell.get("names"))}
+
+    def last_touching(self, names: set[str]) -> int:
+        """Index of the last pending rerun that touches one of `names` (-1 if none)."""
+        last = -1
+        for i in range(self.next, len(self.cells)):
+            if names & set(_strs(self.cells[i].get("names"))):
+                last = i
+        return last
+
+    def run_through(self, index: int) -> None:
+        """Runs the pending reruns up to and including `index`, in order (main thread only)."""
+        if threading.get_ident() != self.shim.recorder.exec_thread:
+            raise OpError("deferred reruns run on the kernel's main thread only")
+        while self.next <= index and self.pending():
+            i = self.next
+            self.next += 1  # first: a rerun that itself starts a nested cell must not run again
+            self.results[i] = self._run(self.cells[i])
+            if not self.pending():
+                self.finish()
+
+    def finish(self) -> None:
+        ns = self.shim.recorder.ns
+        for n in self.strays:
+            ns.pop(n, None)
+        self.done.set()
+
+    def _run(self, cell: dict[str, Any]) -> dict[str, Any]:
+        from . import rng
+        from .probe import probe
+
+        reads = set(_strs(cell.get("reads")))
+        writes = _strs(cell.get("writes"))
+        missing = sorted(reads & self.failed)
+        if missing:
+            self.failed.update(writes)
+            return {"ok": False, "skipped": True,
+                    "error": f"it needs {', '.join(missing)}, which an earlier rerun failed to bring back"}
+        shell = self.shim.shell
+        gate = self.shim.gate
+        t0 = time.perf_counter()
+        gate.enter()  # the background-load worker binds nothing while a rerun runs
+        try:
+            blobs = {k: bytes(v) for k, v in (cell.get("rng") or {}).items() if k in ("python", "numpy")}
+            if blobs:
+                rng.restore(blobs)
+            error = _execute(shell, str(cell.get("code") or ""), str(cell.get("label") or "rerun"))
+            rec = self.shim.recorder
+            with rec.lock:  # recorded as a change made outside the user's cells
+                rec.sync_pending_outside()
+        finally:
+            gate.leave()
+        seconds = time.perf_counter() - t0
+        if error is not None:
+            self.failed.update(writes)
+            return {"ok": False, "error": error, "seconds": seconds}
+        ns = self.shim.recorder.ns
+        prints = {}
+        for n in _strs(cell.get("verify")):
+            if n in ns:
+                pr = probe(ns[n], ns, algo=self.algo)
+                prints[n] = {"digest": pr.digest, "reliable": pr.reliable, "error": pr.error}
+        return {"ok": True, "fingerprints": prints, "seconds": seconds}
+
+
+def _execute(shell: Any, raw: str, label: str) -> str | None:
+    """Runs a cell's code in the user namespace with its output discarded; why it failed, or None.
+    Not through run_cell: this may run inside another cell's pre_run_cell hook, and a rerun is no
+    cell of the user's (no history, no display of its last value, no cell hooks)."""
+    from IPython.utils.capture import capture_output
+
+    try:
+        code = compile(shell.transform_cell(raw), f"<nbferry rerun {label}>", "exec")
+        with capture_output():
+            exec(code, shell.user_global_ns, shell.user_ns)
+        return None
+    except BaseException as e:  # KeyboardInterrupt too: the rerun did not complete
+        return f"{type(e).__name__}: {e}"[:1000]
+
+
+def _strs(value: Any) -> list[str]:
+    return [v for v in value or [] if isinstance(v, str)]
+
+
+def op_rerun_deferred(shim: "Shim", args: dict[str, Any], bufs: list[memoryview]) -> tuple[Any, list[bytes]]:
+    """Queues the restore's remaining reruns; cells are gated on their names from now on."""
+    from .background import BackgroundLoad
+
+    cells = args.get("cells")
+    if not isinstance(cells, list) or not all(isinstance(c, dict) for c in cells):
+        raise OpError("args.cells must be a list of cells")
+    if shim.background is None:
+        shim.background = BackgroundLoad(shim)
+    if shim.background.reruns is not None and shim.background.reruns.pending():
+        raise OpError("deferred reruns are already pending in this kernel")
+    reruns = DeferredReruns(shim, cells, _strs(args.get("strays")), args.get("algo") or None)
+    shim.background.reruns = reruns
+    shim.background._hook()
+    return {"queued": len(cells), "names": sorted(reruns.pending_names())}, []
+
+
+def op_rerun_step(shim: "Shim", args: dict[str, Any], bufs: list[memoryview]) -> tuple[Any, list[bytes]]:
+    """Runs the deferred reruns through `index` (if a cell has not already) and returns its result."""
+    reruns = shim.background.reruns if shim.background is not None else None
+    if reruns is None:
+        raise OpError("no deferred reruns in this kernel")
+    index = int(args.get("index", -1))
+    if not 0 <= index < len(reruns.cells):
+        raise OpError(f"no deferred rerun {index}")
+    reruns.run_through(index)
+    return reruns.results[index], []
