@@ -1,8 +1,11 @@
 /**
- * Reruns after the hand-over (background restore, issue 17): the kernel is usable before the
- * restore's last reruns have run. The shim runs them on the kernel's main thread, in order, between
- * cells (the coordinator asks for one at a time) or just before a cell that needs one of their names
- * (python-shim reruns.py); each rerun's values are fingerprinted as it leaves them.
+ * The program after the hand-over (background restore, issue 17): the kernel is usable before any
+ * load or rerun of the restore has run. Loads go to a worker thread in the kernel; reruns run on
+ * its main thread, in order, between cells (the coordinator asks for one at a time) or just before
+ * a cell that needs one of their names (python-shim reruns.py). The program's order still holds
+ * where it matters: a load unpickles only after the reruns placed before it (they may define a
+ * class or import a module it needs, or rebind a name it binds later), and a rerun waits for the
+ * loads placed before it that bind a name it touches.
  */
 import type { PlanningProblem, RestoreStep } from '@nbferry/planner';
 import { SHIM_TIMEOUTS_MS, type CellRecord, type Recorder } from '@nbferry/recorder';
@@ -12,55 +15,41 @@ import type { RngState } from './shim-api.js';
 type LoadStep = RestoreStep & { kind: 'load' };
 type RunStep = RestoreStep & { kind: 'run' };
 
-export interface HandOverSplit {
-  /** Run before the hand-over. */
-  now: RestoreStep[];
-  /** Reruns after the hand-over, in program order. */
-  reruns: RunStep[];
-  /** Loads after the hand-over, on the kernel's worker thread. */
-  later: LoadStep[];
+export interface DeferredProgram {
+  /** In program order; `waitFor`: names bound by loads before it that it reads, writes or deletes. */
+  reruns: { step: RunStep; waitFor: string[] }[];
+  /** `after`: how many of `reruns` come before it in the program. */
+  loads: { step: LoadStep; after: number }[];
+  /** The step that binds or deletes each name last: what verification compares is what it left. */
+  lastBinder: Map<string, RestoreStep>;
 }
 
-/**
- * Splits a program at the hand-over. Loads no later rerun needs (reads, writes or deletes one of
- * their names) go after it, as before. Before it: everything else up to the last load a later
- * rerun needs, and up to any rerun that rebinds a name a load after it binds (that load must land
- * after it). After it: the remaining reruns, in order; they touch no name of the loads after it, so
- * the loads can bind whenever no cell runs (they unpickle only after the last rerun, which may
- * define a class or import a module their values need).
- */
-export function splitAtHandOver(program: readonly RestoreStep[], problem: PlanningProblem): HandOverSplit {
+export function deferProgram(program: readonly RestoreStep[], problem: PlanningProblem): DeferredProgram {
   const cells = new Map(problem.cells.map((c) => [c.id, c]));
-  const names = (step: RunStep, kinds: ('reads' | 'writes' | 'deletes')[]): string[] => {
-    const cell = cells.get(step.cell);
-    return cell ? kinds.flatMap((k) => cell[k]) : [];
-  };
-  const neededLater = (index: number, bound: ReadonlySet<string>): boolean =>
-    program.slice(index + 1).some((next) => next.kind === 'run' && (!cells.has(next.cell) || names(next, ['reads', 'writes', 'deletes']).some((n) => bound.has(n))));
-  let cut = -1; // the last step before the hand-over
-  const later: LoadStep[] = [];
-  for (const [index, step] of program.entries()) {
+  const reruns: DeferredProgram['reruns'] = [];
+  const loads: DeferredProgram['loads'] = [];
+  const lastBinder = new Map<string, RestoreStep>();
+  const loadedSoFar = new Set<string>();
+  for (const step of program) {
     if (step.kind === 'load') {
-      if (neededLater(index, new Set(step.names))) cut = index;
-      else later.push(step);
-    } else if (!cells.has(step.cell)) {
-      cut = index;
-    } else {
-      const rebound = new Set(names(step, ['writes', 'deletes']));
-      if (program.slice(index + 1).some((next) => next.kind === 'load' && next.names.some((n) => rebound.has(n)))) cut = index;
+      loads.push({ step, after: reruns.length });
+      for (const name of step.names) {
+        loadedSoFar.add(name);
+        lastBinder.set(name, step);
+      }
+      continue;
     }
+    const cell = cells.get(step.cell);
+    const touched = cell ? [...cell.reads, ...cell.writes, ...cell.deletes] : [...loadedSoFar];
+    reruns.push({ step, waitFor: [...new Set(touched.filter((n) => loadedSoFar.has(n)))] });
+    for (const name of cell ? [...cell.writes, ...cell.deletes] : []) lastBinder.set(name, step);
   }
-  const deferred = new Set<RestoreStep>(later);
-  return {
-    now: program.slice(0, cut + 1).filter((s) => !deferred.has(s)),
-    reruns: program.slice(cut + 1).filter((s): s is RunStep => s.kind === 'run'),
-    later,
-  };
+  return { reruns, loads, lastBinder };
 }
 
 export interface DeferredRerunResult {
   ok: boolean;
-  /** Skipped: it needs what an earlier failed rerun would have written. */
+  /** Skipped: it needs what an earlier failed rerun or load would have bound. */
   skipped?: boolean;
   error?: string;
   seconds?: number;
@@ -71,23 +60,21 @@ export interface DeferredRerunResult {
 export interface DeferredRerunCell {
   step: RunStep;
   record: CellRecord;
-  /** Names it writes or deletes that the verification checks. */
+  waitFor: string[];
+  /** Names it binds last that the verification checks. */
   verify: string[];
 }
 
-/**
- * Queues the reruns in the kernel: from now on a cell that names one of their names runs them first.
- * Returns the names gated (read, written or deleted by a pending rerun).
- */
-export async function queueReruns(
-  recorder: Recorder,
+/** The `reruns` argument of the shim's `load_background`. */
+export function rerunsArgument(
   cells: readonly DeferredRerunCell[],
   problem: PlanningProblem,
   rng: ReadonlyMap<number, RngState>,
-  options: CallOptions & { strays: readonly string[]; algo: string },
-): Promise<string[]> {
+  strays: readonly string[],
+  algo: string,
+): object {
   const byId = new Map(problem.cells.map((c) => [c.id, c]));
-  const specs = cells.map(({ step, record, verify }) => {
+  const specs = cells.map(({ step, record, verify, waitFor }) => {
     const cell = byId.get(step.cell);
     const state = rng.get(step.cell);
     return {
@@ -96,15 +83,12 @@ export async function queueReruns(
       reads: cell?.reads ?? [],
       writes: [...(cell?.writes ?? []), ...(cell?.deletes ?? [])],
       names: [...(cell?.reads ?? []), ...(cell?.writes ?? []), ...(cell?.deletes ?? [])],
+      waitFor,
       verify,
       ...(state && (state.python || state.numpy) ? { rng: { ...(state.python ? { python: state.python } : {}), ...(state.numpy ? { numpy: state.numpy } : {}) } } : {}),
     };
   });
-  const { result } = await recorder.request<{ names: string[] }>('rerun_deferred', { cells: specs, strays: options.strays, algo: options.algo }, {
-    signal: options.signal,
-    timeoutMs: options.timeoutMs,
-  });
-  return result.names;
+  return { cells: specs, strays, algo };
 }
 
 /** Runs deferred rerun `index` (and any before it a cell has not run yet); its result. */

@@ -28,7 +28,7 @@ import type { CheckpointBody } from './manifest-body.js';
 import type { ProgressListener } from './progress.js';
 import { fingerprints, load, loadBackground, setRng, type LoadResult, type LoadSpec } from './shim-api.js';
 import { remoteBlobSource } from './remote-blobs.js';
-import { queueReruns, rerunStep, splitAtHandOver, type DeferredRerunCell, type DeferredRerunResult } from './deferred-reruns.js';
+import { deferProgram, rerunsArgument, rerunStep, type DeferredProgram, type DeferredRerunCell, type DeferredRerunResult } from './deferred-reruns.js';
 import { verify, type VerificationReport } from './verification.js';
 import type { PreparedTarget } from './warm-up.js';
 
@@ -218,26 +218,31 @@ async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: Kern
   // longer has a way back), so more attempts than the original problem has parts means a bug.
   const maxFallbacks = problem.cells.length + problem.groups.length;
   let background: BackgroundLoads | undefined;
-  // With `background`: the reruns left for after the hand-over (deferred-reruns.ts), and their results.
+  // With `background`, the whole program runs after the hand-over (deferred-reruns.ts): the reruns
+  // on the kernel's main thread (their results below), the loads on its worker thread.
   let deferred: DeferredRerunCell[] = [];
   let deferredResults: DeferredRerunResult[] = [];
+  let lastBinder = new Map<string, RestoreStep>();
   for (let attempt = 0; ; attempt++) {
     steps = [];
     deferred = [];
     deferredResults = [];
     const keptNames = new Set([...kept].flatMap((g) => options.unchangedGroups?.get(g) ?? []));
     const program = kept.size === 0 ? plan.program : withoutKept(plan, problem, kept, keptNames);
-    const split = options.background && blobs.kind === 'dir' ? splitAtHandOver(program, problem) : { now: program, reruns: [], later: [] };
-    let failure = await runProgram(split.now);
-    // Queued before the loads start: those unpickle only once the reruns are done.
-    if (!failure && split.reruns.length > 0) failure = await queueDeferred(split.reruns);
-    if (!failure && split.later.length > 0) {
-      background = await startBackground(split.later);
-      // Refused (a file missing): load them now, with the usual fallback, after the reruns.
-      if (!background) {
-        await runDeferred();
-        failure = await runProgram(split.later);
+    let failure: Awaited<ReturnType<typeof runProgram>>;
+    if (options.background && blobs.kind === 'dir' && program.length > 0) {
+      const handed = deferProgram(program, problem);
+      lastBinder = handed.lastBinder;
+      const cells = deferredCells(handed);
+      failure = 'message' in cells ? cells : undefined;
+      if (!failure) {
+        background = await startBackground(handed, cells as DeferredRerunCell[]);
+        // Refused (a file missing): the whole program now, with the usual fallback.
+        if (background) deferred = cells as DeferredRerunCell[];
+        else failure = await runProgram(program);
       }
+    } else {
+      failure = await runProgram(program);
     }
     if (!failure) break;
     fallbacks.push(failure.message);
@@ -329,7 +334,8 @@ async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: Kern
       loadedGroups += 1;
       loadedBytes += event.bytes ?? 0;
       steps.push({ label: `load ${step.group} (${step.names.join(', ')}) in the background`, ms: (event.seconds ?? 0) * 1000 });
-      for (const name of event.names ?? []) actual.set(name, null); // bound; proven or fingerprinted below
+      // Bound; proven or fingerprinted below. A name a later rerun binds again is that rerun's.
+      for (const name of event.names ?? []) if (lastBinder.get(name) === step) actual.set(name, null);
       for (const [name, fp] of Object.entries(event.fingerprints ?? {})) actual.set(name, fp.reliable ? fp.digest : null);
     }
   }
@@ -366,19 +372,17 @@ async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: Kern
     return cell ? [...cell.writes, ...cell.deletes] : [];
   }
 
-  /** Queues the reruns after the hand-over in the kernel; a cell missing from the history fails as in runProgram. */
-  async function queueDeferred(reruns: readonly (RestoreStep & { kind: 'run' })[]): Promise<ReturnType<typeof runProgram>> {
+  /** The deferred reruns with their recorded cells, or the failure of a cell missing from the history. */
+  function deferredCells(handed: DeferredProgram): DeferredRerunCell[] | NonNullable<Awaited<ReturnType<typeof runProgram>>> {
     const cells: DeferredRerunCell[] = [];
-    for (const [index, step] of reruns.entries()) {
+    for (const { step, waitFor } of handed.reruns) {
       const record = records.get(step.cell) as CellRecord | undefined;
       if (!record) return { message: `cell ${step.cell} is not in the checkpoint's history`, exclude: (p) => markUnreplayable(p, step.cell) };
-      // Verified as the last deferred rerun that rebinds it leaves it.
-      const later = new Set(reruns.slice(index + 1).flatMap((s) => rebound(s.cell)));
-      cells.push({ step, record, verify: rebound(step.cell).filter((n) => body.fingerprints.values[n] !== undefined && !later.has(n)) });
+      // Verified as this rerun leaves it when no later step binds it again.
+      const verify = rebound(step.cell).filter((n) => body.fingerprints.values[n] !== undefined && handed.lastBinder.get(n) === step);
+      cells.push({ step, record, waitFor, verify });
     }
-    await queueReruns(recorder, cells, problem, rngBySeq, { ...call, strays: plan.strayNames, algo: body.fingerprints.algo });
-    deferred = cells;
-    return undefined;
+    return cells;
   }
 
   /** Runs (or collects, where a cell already ran them) the deferred reruns, in order. */
@@ -481,7 +485,7 @@ async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: Kern
   }
 
   /** Starts the loads on the kernel's worker thread; undefined when the kernel refused (a file missing). */
-  async function startBackground(later: readonly LoadStep[]): Promise<BackgroundLoads | undefined> {
+  async function startBackground(handed: DeferredProgram, reruns: readonly DeferredRerunCell[]): Promise<BackgroundLoads | undefined> {
     if (blobs.kind !== 'dir') return undefined;
     const events: BackgroundLoadEvent[] = [];
     let finish!: () => void;
@@ -491,12 +495,18 @@ async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: Kern
     // What an intact load proves (as in the verification below) is bound, not fingerprinted.
     const proven = options.fullVerification || mismatches.length > 0 ? new Set<string>() : provenByLoad(plan, problem, body.fingerprints.faithful);
     const hashed = (names: readonly string[]) => names.filter((n) => !proven.has(n) && (body.fingerprints.values[n] ?? null) !== null);
-    const specs = later.map((s) => ({ ...withFiles(loadSpec(s.group, s.names), s.group), verify: hashed(s.names) }));
+    const later = handed.loads.map((l) => l.step);
+    const specs = handed.loads.map(({ step: s, after }) => ({
+      ...withFiles(loadSpec(s.group, s.names), s.group),
+      after,
+      verify: hashed(s.names).filter((n) => handed.lastBinder.get(n) === s),
+    }));
     const started = await loadBackground(recorder, specs, {
       ...call,
       dir: blobs.dir,
       chunksDir: blobs.chunksDir,
       algo: body.fingerprints.algo,
+      reruns: reruns.length > 0 ? rerunsArgument(reruns, problem, rngBySeq, plan.strayNames, body.fingerprints.algo) : undefined,
     }).catch((error: unknown) => {
       unsubscribe();
       throw error;

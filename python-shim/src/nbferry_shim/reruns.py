@@ -34,10 +34,10 @@ class DeferredReruns:
         self.algo = algo
         self.results: list[dict[str, Any] | None] = [None] * len(cells)
         self.next = 0
-        self.failed: set[str] = set()
-        # Set once every rerun has run: background loads unpickle only then (a rerun may define a
-        # class or import a module their values need).
-        self.done = threading.Event()
+        self.failed: set[str] = set()  # names a failed rerun or load would have bound
+        # One per rerun, set once it has run: a background load placed after rerun k in the
+        # program unpickles only then (the rerun may define a class or import a module it needs).
+        self.finished = [threading.Event() for _ in cells]
         if not cells:
             self.finish()
 
@@ -55,28 +55,53 @@ class DeferredReruns:
                 last = i
         return last
 
-    def run_through(self, index: int) -> None:
-        """Runs the pending reruns up to and including `index`, in order (main thread only)."""
+    def wait_ran(self, count: int) -> None:
+        """Waits until the first `count` reruns have run (worker thread)."""
+        if count > 0:
+            self.finished[min(count, len(self.finished)) - 1].wait()
+
+    def run_through(self, index: int, holding_gate: bool = False) -> None:
+        """Runs the pending reruns up to and including `index`, in order (main thread only).
+        `holding_gate`: the caller is inside the namespace gate (a shim request), which it leaves
+        while a rerun waits for its background loads, so the worker can bind them."""
         if threading.get_ident() != self.shim.recorder.exec_thread:
             raise OpError("deferred reruns run on the kernel's main thread only")
         while self.next <= index and self.pending():
             i = self.next
             self.next += 1  # first: a rerun that itself starts a nested cell must not run again
+            self._wait_loads(self.cells[i], holding_gate)
             self.results[i] = self._run(self.cells[i])
+            self.finished[i].set()
             if not self.pending():
                 self.finish()
+
+    def _wait_loads(self, cell: dict[str, Any], holding_gate: bool) -> None:
+        """Waits for the background loads placed before this rerun that bind a name it touches."""
+        background = self.shim.background
+        waits = [background.arrived.get(n) for n in _strs(cell.get("waitFor"))] if background is not None else []
+        waits = [e for e in waits if e is not None]
+        if not waits:
+            return
+        gate = self.shim.gate
+        if holding_gate:
+            gate.leave()
+        try:
+            for event in waits:
+                event.wait()
+        finally:
+            if holding_gate:
+                gate.enter()
 
     def finish(self) -> None:
         ns = self.shim.recorder.ns
         for n in self.strays:
             ns.pop(n, None)
-        self.done.set()
 
     def _run(self, cell: dict[str, Any]) -> dict[str, Any]:
         from . import rng
         from .probe import probe
 
-        reads = set(_strs(cell.get("reads")))
+        reads = set(_strs(cell.get("reads"))) | set(_strs(cell.get("waitFor")))
         writes = _strs(cell.get("writes"))
         missing = sorted(reads & self.failed)
         if missing:
@@ -129,21 +154,13 @@ def _strs(value: Any) -> list[str]:
     return [v for v in value or [] if isinstance(v, str)]
 
 
-def op_rerun_deferred(shim: "Shim", args: dict[str, Any], bufs: list[memoryview]) -> tuple[Any, list[bytes]]:
-    """Queues the restore's remaining reruns; cells are gated on their names from now on."""
-    from .background import BackgroundLoad
-
-    cells = args.get("cells")
+def queue(shim: "Shim", args: Any) -> DeferredReruns:
+    """The reruns a `load_background` request hands over (`args.reruns`); cells are gated on
+    their names from now on."""
+    cells = args.get("cells") if isinstance(args, dict) else None
     if not isinstance(cells, list) or not all(isinstance(c, dict) for c in cells):
-        raise OpError("args.cells must be a list of cells")
-    if shim.background is None:
-        shim.background = BackgroundLoad(shim)
-    if shim.background.reruns is not None and shim.background.reruns.pending():
-        raise OpError("deferred reruns are already pending in this kernel")
-    reruns = DeferredReruns(shim, cells, _strs(args.get("strays")), args.get("algo") or None)
-    shim.background.reruns = reruns
-    shim.background._hook()
-    return {"queued": len(cells), "names": sorted(reruns.pending_names())}, []
+        raise OpError("args.reruns.cells must be a list of cells")
+    return DeferredReruns(shim, cells, _strs(args.get("strays")), args.get("algo") or None)
 
 
 def op_rerun_step(shim: "Shim", args: dict[str, Any], bufs: list[memoryview]) -> tuple[Any, list[bytes]]:
@@ -154,5 +171,5 @@ def op_rerun_step(shim: "Shim", args: dict[str, Any], bufs: list[memoryview]) ->
     index = int(args.get("index", -1))
     if not 0 <= index < len(reruns.cells):
         raise OpError(f"no deferred rerun {index}")
-    reruns.run_through(index)
+    reruns.run_through(index, holding_gate=True)
     return reruns.results[index], []
