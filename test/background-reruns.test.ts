@@ -96,6 +96,27 @@ describe('restore with reruns after the hand-over', () => {
     expect(await valueOf(target, 'early')).toBe("'ssssssss'");
   });
 
+  // `token` is random, so only its load brings it back; the rerun of `guard`'s cell reads it.
+  it.each([
+    ['asked for by the restore between cells', 'other = 1'],
+    ['run just before a cell that needs it', 'seen = guard[1]'],
+  ])('a rerun that reads a loaded value waits for exactly that load (%s)', async (_how, cell) => {
+    const target = (await sandbox.kernel()).client;
+    const source = await sandbox.kernel();
+    const recorder = await Recorder.attach(source.client);
+    for (const code of ['import os, threading', 'token = os.urandom(64).hex()', 'guard = (threading.Lock(), len(token))']) await runCell(source.client, code);
+    const saved = (await checkpoint(recorder, new LocalStore(join(sandbox.dir(), 'store')))).checkpoint;
+    expect(saved.manifest.body.plan.variables.find((v) => v.name === 'token')?.decision).toBe('serialize');
+    expect(saved.manifest.body.plan.variables.find((v) => v.name === 'guard')?.decision).toBe('recompute');
+    const { usable, done } = startRestore(saved, target);
+    expect((await usable).inFlight).toEqual(expect.arrayContaining(['token', 'guard']));
+    await runCell(target, cell);
+    const report = await done;
+    expect(report.verification.ok).toBe(true);
+    expect(await valueOf(target, 'guard[1]')).toBe('128');
+    expect(await valueOf(target, 'token')).toBe(await valueOf(source.client, 'token'));
+  });
+
   it('a restore without background runs the same reruns before it returns', async () => {
     const saved = await checkpointed();
     const target = (await sandbox.kernel()).client;
