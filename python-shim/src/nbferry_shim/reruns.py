@@ -116,7 +116,7 @@ class DeferredReruns:
             blobs = {k: bytes(v) for k, v in (cell.get("rng") or {}).items() if k in ("python", "numpy")}
             if blobs:
                 rng.restore(blobs)
-            error = _execute(shell, str(cell.get("code") or ""), str(cell.get("label") or "rerun"))
+            error = _execute(shell, str(cell.get("code") or ""))
             rec = self.shim.recorder
             with rec.lock:  # recorded as a change made outside the user's cells
                 rec.sync_pending_outside()
@@ -135,14 +135,16 @@ class DeferredReruns:
         return {"ok": True, "fingerprints": prints, "seconds": seconds}
 
 
-def _execute(shell: Any, raw: str, label: str) -> str | None:
+def _execute(shell: Any, raw: str) -> str | None:
     """Runs a cell's code in the user namespace with its output discarded; why it failed, or None.
     Not through run_cell: this may run inside another cell's pre_run_cell hook, and a rerun is no
     cell of the user's (no history, no display of its last value, no cell hooks)."""
     from IPython.utils.capture import capture_output
 
     try:
-        code = compile(shell.transform_cell(raw), f"<nbferry rerun {label}>", "exec")
+        source = shell.transform_cell(raw)
+        # Cached as IPython caches a cell's code: inspect.getsource and tracebacks find it.
+        code = compile(source, shell.compile.cache(source, 0, raw_code=raw), "exec", dont_inherit=True)
         with capture_output():
             exec(code, shell.user_global_ns, shell.user_ns)
         return None
