@@ -59,12 +59,13 @@ export interface RestoreOptions extends CallOptions, TrustOptions {
    */
   fullVerification?: boolean;
   /**
-   * A usable prompt before the largest groups have arrived: the loads no rerun needs run last, on a
-   * worker thread in the kernel (smallest first), and `onUsable` is called as soon as
-   * everything else is restored and verified; a cell that touches a name still in flight waits for
-   * exactly that name (python-shim background.py). The restore resolves once the last group has
-   * arrived and been verified. A group that fails to load after the hand-over is reported lost with
-   * why (no fallback then: the user's cells may already have run). Blobs read from a directory only.
+   * A usable prompt at once: `onUsable` is called as soon as the target is checked and attached; the
+   * program then runs in the kernel (deferred-reruns.ts): loads on a worker thread (smallest first),
+   * reruns on its main thread between cells, in order. A cell that touches a name still in flight
+   * waits for exactly that name (python-shim background.py, reruns.py). The restore resolves once the
+   * last group has arrived and the last rerun has run, everything verified. A load or rerun that
+   * fails after the hand-over is reported lost with why (no fallback then: the user's cells may
+   * already have run). Blobs read from a directory only.
    */
   background?: boolean;
   onUsable?: (event: UsableEvent) => void;
