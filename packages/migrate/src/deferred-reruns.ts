@@ -82,6 +82,7 @@ export function rerunsArgument(
       label: `[${record.executionCount ?? step.cell}]`,
       reads: cell?.reads ?? [],
       writes: [...(cell?.writes ?? []), ...(cell?.deletes ?? [])],
+      deletes: cell?.deletes ?? [],
       names: [...(cell?.reads ?? []), ...(cell?.writes ?? []), ...(cell?.deletes ?? [])],
       waitFor,
       verify,

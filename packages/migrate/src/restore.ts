@@ -26,7 +26,7 @@ import { IncompatibleEnvironmentError, MigrationError, RestoreFallbackError, Tar
 import { evaluateJson } from './kernel-json.js';
 import type { CheckpointBody } from './manifest-body.js';
 import type { ProgressListener } from './progress.js';
-import { fingerprints, load, loadBackground, setRng, type LoadResult, type LoadSpec } from './shim-api.js';
+import { fingerprints, load, loadBackground, placeholders, setRng, type LoadResult, type LoadSpec } from './shim-api.js';
 import { remoteBlobSource } from './remote-blobs.js';
 import { deferProgram, rerunsArgument, rerunStep, type DeferredProgram, type DeferredRerunCell, type DeferredRerunResult } from './deferred-reruns.js';
 import { verify, type VerificationReport } from './verification.js';
@@ -433,8 +433,12 @@ async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: Kern
       progress({ phase: 'run', cell: step.cell, label: firstLine(record.code), index, total });
       const rng = rngBySeq.get(step.cell);
       if (rng) await setRng(recorder, rng, call);
+      // `del old` needs `old` bound, whatever its value: a placeholder if nothing brought it back.
+      const deletes = problem.cells.find((c) => c.id === step.cell)?.deletes ?? [];
+      const placed = deletes.length > 0 ? await placeholders(recorder, { bind: deletes }, call) : [];
       const started = performance.now();
       const result = await target.execute(record.code, { ...call, storeHistory: false, cellId: record.cellId ?? undefined });
+      if (placed.length > 0) await placeholders(recorder, { clear: placed }, call);
       steps.push({ label: `run [${record.executionCount ?? step.cell}] ${firstLine(record.code)}`, ms: performance.now() - started });
       if (result.status !== 'ok') {
         const message = `rerunning cell [${record.executionCount ?? step.cell}] failed (${result.error?.ename}: ${result.error?.evalue})`;

@@ -227,6 +227,12 @@ export async function setRng(recorder: Recorder, state: RngState, options: CallO
   await recorder.request('set_rng', args, options);
 }
 
+/** Binds a placeholder to each of `bind` not bound (python-shim absent.py), removes those in `clear` still holding one; the names bound. */
+export async function placeholders(recorder: Recorder, args: { bind?: readonly string[]; clear?: readonly string[] }, options: CallOptions = {}): Promise<string[]> {
+  const { result } = await recorder.request<{ bound: string[] }>('placeholders', args, options);
+  return result.bound;
+}
+
 export async function fingerprints(
   recorder: Recorder,
   names: string[] | undefined,

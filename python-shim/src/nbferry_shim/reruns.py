@@ -20,6 +20,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from . import absent
 from .channel import OpError
 
 if TYPE_CHECKING:
@@ -116,7 +117,9 @@ class DeferredReruns:
             blobs = {k: bytes(v) for k, v in (cell.get("rng") or {}).items() if k in ("python", "numpy")}
             if blobs:
                 rng.restore(blobs)
+            placed = absent.bind(shell.user_ns, _strs(cell.get("deletes")))
             error = _execute(shell, str(cell.get("code") or ""))
+            absent.clear(shell.user_ns, placed)
             rec = self.shim.recorder
             with rec.lock:  # recorded as a change made outside the user's cells
                 rec.sync_pending_outside()
