@@ -60,3 +60,12 @@ def test_a_second_queue_is_refused_while_reruns_are_pending(sess: Any) -> None:
     error = sess.call_err("load_background", blobs=[], reruns={"cells": []})
     assert "pending" in error
     sess.call("rerun_step", index=2)
+
+
+def test_a_cell_that_only_uses_a_module_a_rerun_reads_does_not_wait_for_it(sess: Any) -> None:
+    sess.run("import os")
+    _queue(sess, [{"code": "sep_seen = os.sep", "reads": ["os"], "writes": ["sep_seen"]}])
+    sess.run("mine = os.sep")
+    assert "sep_seen" not in sess.ns
+    sess.run("again = sep_seen")
+    assert sess.ns["again"] == sess.ns["mine"]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import threading
 import time
+import types
 from typing import TYPE_CHECKING, Any
 
 from . import absent
@@ -46,15 +47,27 @@ class DeferredReruns:
         return self.next < len(self.cells)
 
     def pending_names(self) -> set[str]:
-        return {n for cell in self.cells[self.next:] for n in _strs(cell.get("names"))}
+        return {n for cell in self.cells[self.next:] for n in self._gated(cell)}
 
     def last_touching(self, names: set[str]) -> int:
         """Index of the last pending rerun that touches one of `names` (-1 if none)."""
         last = -1
         for i in range(self.next, len(self.cells)):
-            if names & set(_strs(self.cells[i].get("names"))):
+            if names & self._gated(self.cells[i]):
                 last = i
         return last
+
+    def _gated(self, cell: dict[str, Any]) -> set[str]:
+        """The names a cell must not touch before this rerun: all it binds, and what it reads
+        (a cell could mutate it), except modules it only reads (`np.mean(...)` in a cell must not
+        wait for every rerun that uses numpy)."""
+        ns = self.shim.recorder.ns
+        writes = set(_strs(cell.get("writes")))
+        gated = set(writes)
+        for n in _strs(cell.get("names")):
+            if n not in writes and not issubclass(type(ns.get(n)), types.ModuleType):
+                gated.add(n)
+        return gated
 
     def wait_ran(self, count: int) -> None:
         """Waits until the first `count` reruns have run (worker thread)."""
