@@ -117,6 +117,23 @@ describe('restore with reruns after the hand-over', () => {
     expect(await valueOf(target, 'token')).toBe(await valueOf(source.client, 'token'));
   });
 
+  // With the inline backend, a figure a rerun draws is shown at the end of a cell: the rerun's own
+  // (discarded), never the user's next one.
+  it("shows no figure a rerun drew in the user's cells", async () => {
+    const source = await sandbox.kernel();
+    const recorder = await Recorder.attach(source.client);
+    for (const code of ['import threading\nimport matplotlib.pyplot as plt', 'plt.plot([1, 2, 3])\nlock = threading.Lock()']) await runCell(source.client, code);
+    const saved = (await checkpoint(recorder, new LocalStore(join(sandbox.dir(), 'store')))).checkpoint;
+    const target = (await sandbox.kernel()).client;
+    const { usable, done } = startRestore(saved, target);
+    await usable;
+    const mine = await target.execute('x = type(lock).__name__');
+    expect((await done).verification.ok).toBe(true);
+    expect(mine.status).toBe('ok');
+    expect(mine.outputs.filter((o) => JSON.stringify(o).includes('image/png'))).toEqual([]);
+    expect(await valueOf(target, 'x')).toBe("'lock'");
+  });
+
   it('a restore without background runs the same reruns before it returns', async () => {
     const saved = await checkpointed();
     const target = (await sandbox.kernel()).client;

@@ -162,7 +162,13 @@ def _execute(shell: Any, raw: str) -> str | None:
         # Cached as IPython caches a cell's code: inspect.getsource and tracebacks find it.
         code = compile(source, shell.compile.cache(source, 0, raw_code=raw), "exec", dont_inherit=True)
         with capture_output():
-            exec(code, shell.user_global_ns, shell.user_ns)
+            # As run_cell does: the inline backend shows (and closes) the figures a cell drew in
+            # post_execute; without it they would show at the end of the user's next cell.
+            shell.events.trigger("pre_execute")
+            try:
+                exec(code, shell.user_global_ns, shell.user_ns)
+            finally:
+                shell.events.trigger("post_execute")
         return None
     except BaseException as e:  # KeyboardInterrupt too: the rerun did not complete
         return f"{type(e).__name__}: {e}"[:1000]
