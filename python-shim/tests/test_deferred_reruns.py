@@ -69,3 +69,15 @@ def test_a_cell_that_only_uses_a_module_a_rerun_reads_does_not_wait_for_it(sess:
     assert "sep_seen" not in sess.ns
     sess.run("again = sep_seen")
     assert sess.ns["again"] == sess.ns["mine"]
+
+
+def test_a_cell_a_rerun_runs_itself_does_not_run_later_reruns(sess: Any) -> None:
+    _queue(sess, [
+        {"code": "%%capture\nfirst = 1\nprint(second_marker if 'second_marker' in dir() else 0)", "writes": ["first"]},
+        {"code": "second_marker = first + 1", "reads": ["first"], "writes": ["second_marker"]},
+    ])
+    result, _ = sess.call("rerun_step", index=0)
+    assert result["ok"] is True, result
+    assert "second_marker" not in sess.ns
+    result, _ = sess.call("rerun_step", index=1)
+    assert result["ok"] is True and sess.ns["second_marker"] == 2

@@ -159,6 +159,11 @@ class BackgroundLoad:
     def before_cell(self, info: Any) -> None:
         raw = getattr(info, "raw_cell", "") or ""
         reruns = self.reruns
+        if reruns is not None and reruns.running:
+            # A cell a rerun runs itself (`%%capture`): the rerun already has what it needs, and
+            # waiting here for a load placed after it would wait for itself.
+            self.gate.enter()
+            return
         if reruns is not None and reruns.pending():
             reruns.run_through(reruns.last_touching(self._needed(raw, reruns.pending_names())))
         waiting = dict(self.arrived)

@@ -37,6 +37,7 @@ class DeferredReruns:
         self.results: list[dict[str, Any] | None] = [None] * len(cells)
         self.next = 0
         self.failed: set[str] = set()  # names a failed rerun or load would have bound
+        self.running = False  # a rerun is executing (a cell it runs itself, `%%capture`, is not gated)
         # One per rerun, set once it has run: a background load placed after rerun k in the
         # program unpickles only then (the rerun may define a class or import a module it needs).
         self.finished = [threading.Event() for _ in cells]
@@ -84,7 +85,11 @@ class DeferredReruns:
             i = self.next
             self.next += 1  # first: a rerun that itself starts a nested cell must not run again
             self._wait_loads(self.cells[i], holding_gate)
-            self.results[i] = self._run(self.cells[i])
+            self.running = True
+            try:
+                self.results[i] = self._run(self.cells[i])
+            finally:
+                self.running = False
             self.finished[i].set()
             if not self.pending():
                 self.finish()
