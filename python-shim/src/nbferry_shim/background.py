@@ -159,20 +159,20 @@ class BackgroundLoad:
     def before_cell(self, info: Any) -> None:
         raw = getattr(info, "raw_cell", "") or ""
         reruns = self.reruns
-        if reruns is not None and reruns.running:
+        if reruns is not None and reruns.running and reruns.on_main_thread():
             # A cell a rerun runs itself (`%%capture`): the rerun already has what it needs, and
             # waiting here for a load placed after it would wait for itself.
             self.gate.enter()
             return
         if reruns is not None and reruns.pending():
-            reruns.run_through(reruns.last_touching(self._needed(raw, reruns.pending_names())))
+            reruns.reach(reruns.last_touching(self._needed(raw, reruns.pending_names())))
         waiting = dict(self.arrived)
         if waiting:
             needed = self._needed(raw, set(waiting))
             if needed and reruns is not None and reruns.pending():
                 # A load unpickles only after the reruns before it: run them here, or this cell
                 # would wait for reruns that only the main thread it holds can run.
-                reruns.run_through(max(self.after.get(n, 0) for n in needed) - 1)
+                reruns.reach(max(self.after.get(n, 0) for n in needed) - 1)
             for name in needed:
                 waiting[name].wait()
         self.gate.enter()

@@ -75,11 +75,22 @@ class DeferredReruns:
         if count > 0:
             self.finished[min(count, len(self.finished)) - 1].wait()
 
+    def on_main_thread(self) -> bool:
+        return threading.get_ident() == self.shim.recorder.exec_thread
+
+    def reach(self, index: int) -> None:
+        """Before a cell: the reruns through `index` have run. The main thread runs them; a
+        subshell's cell (another thread) waits for the main thread to."""
+        if self.on_main_thread():
+            self.run_through(index)
+        else:
+            self.wait_ran(index + 1)
+
     def run_through(self, index: int, holding_gate: bool = False) -> None:
         """Runs the pending reruns up to and including `index`, in order (main thread only).
         `holding_gate`: the caller is inside the namespace gate (a shim request), which it leaves
         while a rerun waits for its background loads, so the worker can bind them."""
-        if threading.get_ident() != self.shim.recorder.exec_thread:
+        if not self.on_main_thread():
             raise OpError("deferred reruns run on the kernel's main thread only")
         while self.next <= index and self.pending():
             i = self.next
