@@ -46,6 +46,8 @@ interface Row {
   backgroundTotalMs?: number;
   backgroundGroups?: number;
   whole?: boolean;
+  /** Why a restore was not whole: `<mode>: <name> <outcome> (<detail>)`. */
+  notWhole?: string[];
   failure?: string;
 }
 
@@ -96,6 +98,7 @@ async function measure(notebook: CorpusNotebook, dir: string, row: Row, signal: 
   const cold = await restoreToNewKernel(saved, { ...launch, signal }, { signal });
   row.coldMs = performance.now() - cold0;
   whole.push(cold.report.verification.ok);
+  row.notWhole = [...unwhole('cold', cold.report)];
   await cold.kernel.dispose();
 
   const pool = new WarmPool({ size: 1, launch, modules });
@@ -108,6 +111,7 @@ async function measure(notebook: CorpusNotebook, dir: string, row: Row, signal: 
     row.lastByteMs = background.report.timings.lastByteMs;
     row.backgroundTotalMs = background.totalMs;
     row.backgroundGroups = background.report.backgroundGroups ?? 0;
+    row.notWhole.push(...unwhole('background', background.report));
   } finally {
     await pool.close();
   }
@@ -133,13 +137,19 @@ async function pooledRestore(pool: WarmPool, saved: StoredCheckpoint<CheckpointB
   }
 }
 
+function unwhole(mode: string, report: RestoreReport): string[] {
+  return report.verification.variables
+    .filter((v) => v.outcome === 'lost' || v.outcome === 'recomputed-different')
+    .map((v) => `${mode}: ${v.name} ${v.outcome} (${v.detail ?? ''})`);
+}
+
 function ms(value: number | undefined): string {
   return value === undefined ? '—' : value >= 1000 ? `${(value / 1000).toFixed(2)} s` : `${value.toFixed(0)} ms`;
 }
 
 function line(r: Row): string {
   if (r.failure) return `failed: ${r.failure}`;
-  return `state ${(r.stateBytes / 2 ** 20).toFixed(1)} MiB  cold ${ms(r.coldMs)}  pooled ${ms(r.pooledMs)}  background: usable ${ms(r.usableMs)}, last byte ${ms(r.lastByteMs)}, verified ${ms(r.backgroundTotalMs)} (${r.backgroundGroups} groups in the background)${r.whole ? '' : '  NOT WHOLE'}`;
+  return `state ${(r.stateBytes / 2 ** 20).toFixed(1)} MiB  cold ${ms(r.coldMs)}  pooled ${ms(r.pooledMs)}  background: usable ${ms(r.usableMs)}, last byte ${ms(r.lastByteMs)}, verified ${ms(r.backgroundTotalMs)} (${r.backgroundGroups} groups in the background)${r.whole ? '' : `  NOT WHOLE: ${(r.notWhole ?? []).join('; ')}`}`;
 }
 
 async function writeReports(): Promise<string> {

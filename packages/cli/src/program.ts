@@ -219,7 +219,7 @@ export function buildProgram(context: ProgramContext): Command {
         .conflicts('connectionFile'),
     )
     .option('--replace-existing', 'with --connection-file: overwrite variables the running kernel already has under the checkpoint\'s names', false)
-    .option('--background', 'make the kernel usable before its largest variables have arrived (they load in the background; a cell that uses one waits for it)', false)
+    .option('--background', 'make the kernel usable at once: variables load and cells rerun in the background; a cell that uses one waits for it', false)
     .addOption(allowDifferentOption())
     .option('--force', 'restore even if Python or package versions differ', false)
     .addOption(keyFileOption('verify the checkpoint against (a .pub suffices)'))

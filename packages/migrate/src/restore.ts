@@ -26,8 +26,9 @@ import { IncompatibleEnvironmentError, MigrationError, RestoreFallbackError, Tar
 import { evaluateJson } from './kernel-json.js';
 import type { CheckpointBody } from './manifest-body.js';
 import type { ProgressListener } from './progress.js';
-import { fingerprints, load, loadBackground, setRng, type LoadResult, type LoadSpec } from './shim-api.js';
+import { fingerprints, load, loadBackground, placeholders, setRng, type LoadResult, type LoadSpec } from './shim-api.js';
 import { remoteBlobSource } from './remote-blobs.js';
+import { deferProgram, rerunsArgument, rerunStep, type DeferredProgram, type DeferredRerunCell, type DeferredRerunResult } from './deferred-reruns.js';
 import { verify, type VerificationReport } from './verification.js';
 import type { PreparedTarget } from './warm-up.js';
 
@@ -58,12 +59,13 @@ export interface RestoreOptions extends CallOptions, TrustOptions {
    */
   fullVerification?: boolean;
   /**
-   * A usable prompt before the largest groups have arrived: the loads no rerun needs run last, on a
-   * worker thread in the kernel (smallest first), and `onUsable` is called as soon as
-   * everything else is restored and verified; a cell that touches a name still in flight waits for
-   * exactly that name (python-shim background.py). The restore resolves once the last group has
-   * arrived and been verified. A group that fails to load after the hand-over is reported lost with
-   * why (no fallback then: the user's cells may already have run). Blobs read from a directory only.
+   * A usable prompt at once: `onUsable` is called as soon as the target is checked and attached; the
+   * program then runs in the kernel (deferred-reruns.ts): loads on a worker thread (smallest first),
+   * reruns on its main thread between cells, in order. A cell that touches a name still in flight
+   * waits for exactly that name (python-shim background.py, reruns.py). The restore resolves once the
+   * last group has arrived and the last rerun has run, everything verified. A load or rerun that
+   * fails after the hand-over is reported lost with why (no fallback then: the user's cells may
+   * already have run). Blobs read from a directory only.
    */
   background?: boolean;
   onUsable?: (event: UsableEvent) => void;
@@ -217,16 +219,31 @@ async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: Kern
   // longer has a way back), so more attempts than the original problem has parts means a bug.
   const maxFallbacks = problem.cells.length + problem.groups.length;
   let background: BackgroundLoads | undefined;
+  // With `background`, the whole program runs after the hand-over (deferred-reruns.ts): the reruns
+  // on the kernel's main thread (their results below), the loads on its worker thread.
+  let deferred: DeferredRerunCell[] = [];
+  let deferredResults: DeferredRerunResult[] = [];
+  let lastBinder = new Map<string, RestoreStep>();
   for (let attempt = 0; ; attempt++) {
     steps = [];
+    deferred = [];
+    deferredResults = [];
     const keptNames = new Set([...kept].flatMap((g) => options.unchangedGroups?.get(g) ?? []));
     const program = kept.size === 0 ? plan.program : withoutKept(plan, problem, kept, keptNames);
-    const [now, later] = options.background && blobs.kind === 'dir' ? splitDeferrableLoads(program, problem) : [program, []];
-    let failure = await runProgram(now);
-    if (!failure && later.length > 0) {
-      background = await startBackground(later);
-      // Refused (a file missing): load them now, with the usual fallback.
-      if (!background) failure = await runProgram(later);
+    let failure: Awaited<ReturnType<typeof runProgram>>;
+    if (options.background && blobs.kind === 'dir' && program.length > 0) {
+      const handed = deferProgram(program, problem);
+      lastBinder = handed.lastBinder;
+      const cells = deferredCells(handed);
+      failure = 'message' in cells ? cells : undefined;
+      if (!failure) {
+        background = await startBackground(handed, cells as DeferredRerunCell[]);
+        // Refused (a file missing): the whole program now, with the usual fallback.
+        if (background) deferred = cells as DeferredRerunCell[];
+        else failure = await runProgram(program);
+      }
+    } else {
+      failure = await runProgram(program);
     }
     if (!failure) break;
     fallbacks.push(failure.message);
@@ -243,7 +260,8 @@ async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: Kern
     kept = new Set();
     if (attempt > maxFallbacks) throw new RestoreFallbackError(fallbacks);
   }
-  await deleteNames(target, plan.strayNames, call);
+  // The shim deletes the strays itself after the last deferred rerun (one may still read them).
+  if (deferred.length === 0) await deleteNames(target, plan.strayNames, call);
   const t3 = performance.now();
 
   progress({ phase: 'verify' });
@@ -254,7 +272,7 @@ async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: Kern
   // again. Nor is what had no fingerprint at checkpoint (it is unverifiable whatever it holds).
   // Both are only checked to be present. Names loading in the background are fingerprinted by the
   // kernel as they arrive (those a load proves are not).
-  const inFlight = new Set(background?.names ?? []);
+  const inFlight = new Set([...(background?.names ?? []), ...deferred.flatMap((d) => rebound(d.step.cell))]);
   const proven = options.fullVerification || mismatches.length > 0 ? new Set<string>() : provenByLoad(plan, problem, body.fingerprints.faithful);
   const unhashed = options.fullVerification
     ? new Set<string>()
@@ -276,6 +294,30 @@ async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: Kern
     usableMs = performance.now() - t0;
     options.onUsable?.({ ms: usableMs, inFlight: [...inFlight] });
   }
+  await runDeferred();
+  const failedLate = new Set<string>();
+  for (const [index, result] of deferredResults.entries()) {
+    const { step, record, verify: checked } = deferred[index]!;
+    const label = `[${record.executionCount ?? step.cell}] ${firstLine(record.code)}`;
+    if (!result.ok) {
+      const why = `rerunning cell ${label} after the kernel was handed over ${result.skipped ? 'was skipped' : 'failed'} (${result.error})`;
+      for (const name of rebound(step.cell)) {
+        actual.delete(name);
+        // The first failure is the cause; a later rerun skipped because of it would hide it.
+        if (!failedLate.has(name)) unrecoverable.set(name, `${why}; restore again without background to fall back to loading or recomputing it another way`);
+        failedLate.add(name);
+      }
+      fallbacks.push(why);
+      continue;
+    }
+    rerunCells += 1;
+    steps.push({ label: `run ${label} after the hand-over`, ms: (result.seconds ?? 0) * 1000 });
+    for (const name of checked) {
+      const fp = result.fingerprints?.[name];
+      if (fp) actual.set(name, fp.reliable ? fp.digest : null);
+      else actual.delete(name);
+    }
+  }
   if (background) {
     const arrived = await background.arrived;
     lastByteMs = performance.now() - t0;
@@ -293,7 +335,8 @@ async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: Kern
       loadedGroups += 1;
       loadedBytes += event.bytes ?? 0;
       steps.push({ label: `load ${step.group} (${step.names.join(', ')}) in the background`, ms: (event.seconds ?? 0) * 1000 });
-      for (const name of event.names ?? []) actual.set(name, null); // bound; proven or fingerprinted below
+      // Bound; proven or fingerprinted below. A name a later rerun binds again is that rerun's.
+      for (const name of event.names ?? []) if (lastBinder.get(name) === step) actual.set(name, null);
       for (const [name, fp] of Object.entries(event.fingerprints ?? {})) actual.set(name, fp.reliable ? fp.digest : null);
     }
   }
@@ -323,6 +366,34 @@ async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: Kern
     steps,
     recorder,
   };
+
+  /** The names a cell of the problem writes or deletes. */
+  function rebound(cellId: number): string[] {
+    const cell = problem.cells.find((c) => c.id === cellId);
+    return cell ? [...cell.writes, ...cell.deletes] : [];
+  }
+
+  /** The deferred reruns with their recorded cells, or the failure of a cell missing from the history. */
+  function deferredCells(handed: DeferredProgram): DeferredRerunCell[] | NonNullable<Awaited<ReturnType<typeof runProgram>>> {
+    const cells: DeferredRerunCell[] = [];
+    for (const { step, waitFor } of handed.reruns) {
+      const record = records.get(step.cell) as CellRecord | undefined;
+      if (!record) return { message: `cell ${step.cell} is not in the checkpoint's history`, exclude: (p) => markUnreplayable(p, step.cell) };
+      // Verified as this rerun leaves it when no later step binds it again.
+      const verify = rebound(step.cell).filter((n) => body.fingerprints.values[n] !== undefined && handed.lastBinder.get(n) === step);
+      cells.push({ step, record, waitFor, verify });
+    }
+    return cells;
+  }
+
+  /** Runs (or collects, where a cell already ran them) the deferred reruns, in order. */
+  async function runDeferred(): Promise<void> {
+    for (let index = deferredResults.length; index < deferred.length; index++) {
+      const { step, record } = deferred[index]!;
+      progress({ phase: 'run', cell: step.cell, label: firstLine(record.code), index, total: deferred.length });
+      deferredResults.push(await rerunStep(recorder, index, call));
+    }
+  }
 
   /** Runs a program; returns what failed (and how to exclude it from the problem), or undefined. */
   async function runProgram(
@@ -362,8 +433,12 @@ async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: Kern
       progress({ phase: 'run', cell: step.cell, label: firstLine(record.code), index, total });
       const rng = rngBySeq.get(step.cell);
       if (rng) await setRng(recorder, rng, call);
+      // `del old` needs `old` bound, whatever its value: a placeholder if nothing brought it back.
+      const deletes = problem.cells.find((c) => c.id === step.cell)?.deletes ?? [];
+      const placed = deletes.length > 0 ? await placeholders(recorder, { bind: deletes }, call) : [];
       const started = performance.now();
       const result = await target.execute(record.code, { ...call, storeHistory: false, cellId: record.cellId ?? undefined });
+      if (placed.length > 0) await placeholders(recorder, { clear: placed }, call);
       steps.push({ label: `run [${record.executionCount ?? step.cell}] ${firstLine(record.code)}`, ms: performance.now() - started });
       if (result.status !== 'ok') {
         const message = `rerunning cell [${record.executionCount ?? step.cell}] failed (${result.error?.ename}: ${result.error?.evalue})`;
@@ -415,7 +490,7 @@ async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: Kern
   }
 
   /** Starts the loads on the kernel's worker thread; undefined when the kernel refused (a file missing). */
-  async function startBackground(later: readonly LoadStep[]): Promise<BackgroundLoads | undefined> {
+  async function startBackground(handed: DeferredProgram, reruns: readonly DeferredRerunCell[]): Promise<BackgroundLoads | undefined> {
     if (blobs.kind !== 'dir') return undefined;
     const events: BackgroundLoadEvent[] = [];
     let finish!: () => void;
@@ -425,12 +500,18 @@ async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: Kern
     // What an intact load proves (as in the verification below) is bound, not fingerprinted.
     const proven = options.fullVerification || mismatches.length > 0 ? new Set<string>() : provenByLoad(plan, problem, body.fingerprints.faithful);
     const hashed = (names: readonly string[]) => names.filter((n) => !proven.has(n) && (body.fingerprints.values[n] ?? null) !== null);
-    const specs = later.map((s) => ({ ...withFiles(loadSpec(s.group, s.names), s.group), verify: hashed(s.names) }));
+    const later = handed.loads.map((l) => l.step);
+    const specs = handed.loads.map(({ step: s, after }) => ({
+      ...withFiles(loadSpec(s.group, s.names), s.group),
+      after,
+      verify: hashed(s.names).filter((n) => handed.lastBinder.get(n) === s),
+    }));
     const started = await loadBackground(recorder, specs, {
       ...call,
       dir: blobs.dir,
       chunksDir: blobs.chunksDir,
       algo: body.fingerprints.algo,
+      reruns: reruns.length > 0 ? rerunsArgument(reruns, problem, rngBySeq, plan.strayNames, body.fingerprints.algo) : undefined,
     }).catch((error: unknown) => {
       unsubscribe();
       throw error;
@@ -613,31 +694,6 @@ interface BackgroundLoads {
   names: string[];
   /** Every group's result, once the last has arrived. */
   arrived: Promise<BackgroundLoadEvent[]>;
-}
-
-/**
- * The program without the loads no later rerun needs (reads, writes or deletes one of their names),
- * and those loads: they can come last, after every rerun (which also imports what unpickling them
- * may need), in the background.
- */
-function splitDeferrableLoads(program: readonly RestoreStep[], problem: PlanningProblem): [RestoreStep[], LoadStep[]] {
-  const cells = new Map(problem.cells.map((c) => [c.id, c]));
-  const now: RestoreStep[] = [];
-  const later: LoadStep[] = [];
-  for (const [index, step] of program.entries()) {
-    if (step.kind !== 'load') {
-      now.push(step);
-      continue;
-    }
-    const names = new Set(step.names);
-    const needed = program.slice(index + 1).some((next) => {
-      if (next.kind !== 'run') return false;
-      const cell = cells.get(next.cell);
-      return !cell || [...cell.reads, ...cell.writes, ...cell.deletes].some((name) => names.has(name));
-    });
-    (needed ? now : later).push(step);
-  }
-  return [now, later];
 }
 
 /** Resolves when `finished` does; rejects if the kernel dies, the caller aborts, or the bulk timeout passes. */

@@ -193,11 +193,18 @@ export async function load(
  */
 export async function loadBackground(
   recorder: Recorder,
-  /** `verify`: the names to fingerprint once loaded (default all). */
-  blobs: (LoadSpec & { verify?: string[] })[],
-  options: CallOptions & { dir: string; chunksDir?: string; algo: string },
+  /** `verify`: the names to fingerprint once loaded (default all); `after`: the reruns it unpickles after. */
+  blobs: (LoadSpec & { verify?: string[]; after?: number })[],
+  /** `reruns`: the restore's reruns to run after the hand-over (deferred-reruns.ts), queued before the loads start. */
+  options: CallOptions & { dir: string; chunksDir?: string; algo: string; reruns?: object },
 ): Promise<{ started: boolean; problems?: (string | null)[]; names?: string[] }> {
-  const args = { blobs, dir: options.dir, algo: options.algo, ...(options.chunksDir === undefined ? {} : { chunksDir: options.chunksDir }) };
+  const args = {
+    blobs,
+    dir: options.dir,
+    algo: options.algo,
+    ...(options.chunksDir === undefined ? {} : { chunksDir: options.chunksDir }),
+    ...(options.reruns === undefined ? {} : { reruns: options.reruns }),
+  };
   const { result } = await recorder.request<{ started: boolean; problems?: (string | null)[]; names?: string[] }>('load_background', args, options);
   return result;
 }
@@ -218,6 +225,12 @@ export async function setRng(recorder: Recorder, state: RngState, options: CallO
   if (state.python) args.python = state.python;
   if (state.numpy) args.numpy = state.numpy;
   await recorder.request('set_rng', args, options);
+}
+
+/** Binds a placeholder to each of `bind` not bound (python-shim absent.py), removes those in `clear` still holding one; the names bound. */
+export async function placeholders(recorder: Recorder, args: { bind?: readonly string[]; clear?: readonly string[] }, options: CallOptions = {}): Promise<string[]> {
+  const { result } = await recorder.request<{ bound: string[] }>('placeholders', args, options);
+  return result.bound;
 }
 
 export async function fingerprints(

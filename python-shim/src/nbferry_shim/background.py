@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 from .channel import OpError
 from .gate import NamespaceGate
+from .reruns import DeferredReruns, queue as queue_reruns
 
 if TYPE_CHECKING:
     from .runtime import Shim
@@ -45,13 +46,15 @@ class BackgroundLoad:
         self.arrived: dict[str, threading.Event] = {}
         self.thread: threading.Thread | None = None
         self.hooked = False
+        self.reruns: DeferredReruns | None = None  # the restore's reruns after the hand-over (reruns.py)
+        self.after: dict[str, int] = {}  # name in flight -> deferred reruns its load waits for
 
     def in_flight(self) -> bool:
-        return self.thread is not None and self.thread.is_alive()
+        return (self.thread is not None and self.thread.is_alive()) or (self.reruns is not None and self.reruns.pending())
 
     # -- the op ----------------------------------------------------------------------------------
     def start(self, args: dict[str, Any]) -> dict[str, Any]:
-        if self.in_flight():
+        if self.thread is not None and self.thread.is_alive():
             raise OpError("a background load is already running in this kernel")
         specs = args.get("blobs")
         if not isinstance(specs, list) or not all(isinstance(s, dict) for s in specs):
@@ -59,8 +62,15 @@ class BackgroundLoad:
         problems = [_missing(spec, args.get("dir"), args.get("chunksDir")) for spec in specs]
         if any(problems):
             return {"started": False, "problems": problems}
-        order = sorted(range(len(specs)), key=lambda i: int(specs[i].get("bytes") or 0))
+        if self.reruns is not None and self.reruns.pending():
+            raise OpError("a restore's reruns are still pending in this kernel")
+        # Queued before the worker starts: it waits for the reruns placed before each load.
+        self.reruns = queue_reruns(self.shim, args["reruns"]) if args.get("reruns") is not None else None
+        # `after`: how many of the restore's deferred reruns (reruns.py) come before this load in
+        # its program; it unpickles only once they have run. Smallest first among equals.
+        order = sorted(range(len(specs)), key=lambda i: (_after(specs[i]), int(specs[i].get("bytes") or 0)))
         names = [n for spec in specs for n in _names(spec)]
+        self.after = {n: _after(spec) for spec in specs for n in _names(spec)}
         self.arrived = {n: threading.Event() for n in names}
         self._hook()
         self.thread = threading.Thread(target=self._run, args=(specs, order, args), daemon=True,
@@ -76,6 +86,8 @@ class BackgroundLoad:
             except BaseException as e:  # the worker must always report and release the waiters
                 result = {"ok": False, "error": {"kind": "error", "message": f"{type(e).__name__}: {e}"[:1000]}}
             finally:
+                if not result.get("ok") and self.reruns is not None:
+                    self.reruns.failed.update(_names(spec))  # a rerun that needs them is skipped
                 for n in _names(spec):
                     self.arrived.pop(n, threading.Event()).set()
             result["index"] = index
@@ -90,6 +102,9 @@ class BackgroundLoad:
         try:
             want = blobs._want_checksum(spec)
             raw, got = blobs._read_blob(spec, args.get("dir"), [], want[0] if want else None, None, args.get("chunksDir"))
+            if self.reruns is not None:
+                # Unpickling may need a class or module a deferred rerun brings back (reruns.py).
+                self.reruns.wait_ran(_after(spec))
             values = blobs._decode(raw, spec, want, got)
             bound = blobs._bound(values, spec)
         except blobs._LoadError as e:
@@ -142,9 +157,23 @@ class BackgroundLoad:
         self.hooked = False
 
     def before_cell(self, info: Any) -> None:
+        raw = getattr(info, "raw_cell", "") or ""
+        reruns = self.reruns
+        if reruns is not None and reruns.running and reruns.on_main_thread():
+            # A cell a rerun runs itself (`%%capture`): the rerun already has what it needs, and
+            # waiting here for a load placed after it would wait for itself.
+            self.gate.enter()
+            return
+        if reruns is not None and reruns.pending():
+            reruns.reach(reruns.last_touching(self._needed(raw, reruns.pending_names())))
         waiting = dict(self.arrived)
         if waiting:
-            for name in self._needed(getattr(info, "raw_cell", "") or "", set(waiting)):
+            needed = self._needed(raw, set(waiting))
+            if needed and reruns is not None and reruns.pending():
+                # A load unpickles only after the reruns before it: run them here, or this cell
+                # would wait for reruns that only the main thread it holds can run.
+                reruns.reach(max(self.after.get(n, 0) for n in needed) - 1)
+            for name in needed:
                 waiting[name].wait()
         self.gate.enter()
 
@@ -172,6 +201,13 @@ class BackgroundLoad:
 def _names(spec: dict[str, Any]) -> list[str]:
     names = spec.get("bind") if spec.get("bind") is not None else spec.get("names")
     return [n for n in names or [] if isinstance(n, str)]
+
+
+def _after(spec: dict[str, Any]) -> int:
+    try:
+        return max(0, int(spec.get("after") or 0))
+    except (TypeError, ValueError):
+        return 0
 
 
 def _tokens(source: str) -> Iterator[str]:

@@ -156,6 +156,8 @@ def build(shim: "Shim") -> dict[str, Handler]:
     handlers["save_buffers"] = lazy("blobs", "op_save_buffers")
     handlers["load"] = lazy("staging", "op_load")  # blobs.op_load, plus `staged` sources
     handlers["load_background"] = lazy("background", "op_load_background")
+    handlers["rerun_step"] = lazy("reruns", "op_rerun_step")
+    handlers["placeholders"] = lazy("absent", "op_placeholders")
     handlers["stage_chunk"] = lazy("staging", "op_stage_chunk")
     handlers["stage_drop"] = lazy("staging", "op_stage_drop")
     handlers["save_open"] = lazy("outbox", "op_save_open")

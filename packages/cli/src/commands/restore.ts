@@ -31,7 +31,7 @@ export interface RestoreArgs {
   /** Start a fresh kernel in the checkpoint's recorded directory (the caller's consent). */
   cwdFromCheckpoint?: boolean;
   replaceExisting?: boolean;
-  /** Hand the kernel over before its largest groups have arrived (RestoreOptions.background). */
+  /** Hand the kernel over at once, loads and reruns still running (RestoreOptions.background). */
   background?: boolean;
   allowDifferent?: boolean;
   force: boolean;
