@@ -67,6 +67,10 @@ export async function startSeaweed(): Promise<Seaweed> {
     `-s3.port=${s3}`,
     `-s3.port.grpc=${s3Grpc}`,
     `-s3.config=${config}`,
+    // Its Iceberg and Lance catalogs listen on fixed ports (8181, 9101) by default: a second weed
+    // on the machine (parallel test files) would die binding them.
+    '-s3.port.iceberg=0',
+    '-s3.port.lance=0',
   ];
   let child!: ChildProcess;
   let exited!: Promise<void>;
