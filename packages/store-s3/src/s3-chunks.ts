@@ -12,7 +12,7 @@ import { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { chunkPath, type RemoteChunks } from '@nbferry/store';
-import { ChunkMismatchError, isNotFound, storeFailure } from './errors.js';
+import { ChunkMismatchError, isNotFound, storeFailure, writeFailure } from './errors.js';
 
 export const DEFAULT_CONCURRENCY = 4;
 export const DEFAULT_PART_BYTES = 8 * 1024 * 1024;
@@ -82,7 +82,7 @@ export class S3Chunks implements RemoteChunks {
         await upload.done();
       }
     } catch (error) {
-      throw storeFailure(error, this.location, this.bucket);
+      throw await writeFailure(error, this.client, this.location, this.bucket);
     }
     this.confirmed.set(digest, Date.now());
     return true;
