@@ -15,7 +15,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -144,7 +144,7 @@ try {
   });
   const result = {
     date: new Date().toISOString(),
-    machine: { cpus: cpus().length, memGiB: round(totalmem() / 2 ** 30), node: process.version },
+    machine: { cpus: cpus().length, memGiB: round(totalmem() / 2 ** 30), node: process.version, loadAvg1m: round(loadavg()[0]!) },
     sizeMib,
     plainSdk: { putMiBps: round(mibPerSec(rawBytes, put.ms)), getMiBps: round(mibPerSec(rawBytes, get.ms)), putMs: Math.round(put.ms), getMs: Math.round(get.ms) },
     s3Store: row(s3),
@@ -155,7 +155,7 @@ try {
   const md = [
     `# bench:s3 (${result.date})`,
     '',
-    `${sizeMib} MiB of random bytes; SeaweedFS ${'`weed server -s3`'} on loopback; ${result.machine.cpus} CPUs, ${result.machine.memGiB} GiB, Node ${result.machine.node}.`,
+    `${sizeMib} MiB of random bytes; SeaweedFS ${'`weed server -s3`'} on loopback; ${result.machine.cpus} CPUs, ${result.machine.memGiB} GiB, Node ${result.machine.node}, load average ${result.machine.loadAvg1m} (1 min, at the end).`,
     '',
     '| path | write MiB/s | read MiB/s |',
     '| --- | --- | --- |',

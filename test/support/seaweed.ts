@@ -3,7 +3,7 @@
  * in the venv) on 127.0.0.1, on free ports, with its data in a scratch directory, an S3 identity
  * (access key and secret, so requests are signed and wrong credentials are refused), stopped by PID.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -21,6 +21,8 @@ export interface Seaweed {
   env: Record<string, string>;
   client(): S3Client;
   createBucket(name: string): Promise<void>;
+  /** Runs `weed shell` commands against this cluster (its master); their output. */
+  shell(commands: string[]): Promise<string>;
   /** SIGKILL: the store dies as a machine would. */
   kill(): Promise<void>;
   /** Starts it again on the same data and ports (after `kill`). */
@@ -67,6 +69,10 @@ export async function startSeaweed(): Promise<Seaweed> {
     `-s3.port=${s3}`,
     `-s3.port.grpc=${s3Grpc}`,
     `-s3.config=${config}`,
+    // Its Iceberg and Lance catalogs listen on fixed ports (8181, 9101) by default: a second weed
+    // on the machine (parallel test files) would die binding them.
+    '-s3.port.iceberg=0',
+    '-s3.port.lance=0',
   ];
   let child!: ChildProcess;
   let exited!: Promise<void>;
@@ -144,6 +150,16 @@ export async function startSeaweed(): Promise<Seaweed> {
         c.destroy();
       }
     },
+    shell: (commands) =>
+      new Promise((resolve, reject) => {
+        // host:port.grpcPort: the gRPC ports are not the default port + 10000 here.
+        const args = ['shell', `-master=127.0.0.1:${master}.${masterGrpc}`, `-filer=127.0.0.1:${filer}.${filerGrpc}`];
+        const shell = execFile(weedBinary(), args, { timeout: 60_000 }, (error, stdout, stderr) => {
+          if (error) reject(new Error(`weed shell failed (${error.message}):\n${stdout}${stderr}`));
+          else resolve(stdout + stderr);
+        });
+        shell.stdin!.end(`${commands.join('\n')}\n`);
+      }),
     kill,
     restart: async () => {
       await kill();

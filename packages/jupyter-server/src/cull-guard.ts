@@ -6,7 +6,8 @@
  * `cull_interval`), unless it is busy (`cull_busy` off) or has connections (`cull_connected` off).
  * The guard polls `GET /api/kernels`, and for each kernel the server would cull within `marginMs`
  * it connects, records (injects the shim), checkpoints over the websocket into the coordinator's
- * store, and disconnects. Checkpointing is kernel activity, so it postpones the cull by one idle
+ * store (a directory, or an object store `s3://...` that any later server can restore from), and
+ * disconnects. Checkpointing is kernel activity, so it postpones the cull by one idle
  * period; the guard remembers the `last_activity` its own visit left and does not come back until
  * something else has used the kernel. Then the server culls the kernel as it would have.
  *
@@ -15,16 +16,16 @@
  */
 import { join } from 'node:path';
 import type { CallOptions } from '@nbferry/kernel';
-import type { CheckpointOptions } from '@nbferry/migrate';
+import { checkpoint, type CheckpointOptions } from '@nbferry/migrate';
 import { Recorder } from '@nbferry/recorder';
-import { LocalStore } from '@nbferry/store';
+import { LocalStore, openStore, storeScheme } from '@nbferry/store';
 import { ServerApi, type KernelModel, type ServerInfo, type SessionModel } from './server-api.js';
 import { connectServerKernel, type ServerKernelOptions } from './server-kernel.js';
 import { checkpointOverWire } from './remote-checkpoint.js';
 
 export interface CullGuardOptions {
   server: ServerInfo | ServerApi;
-  /** Checkpoints go to `<storeRoot>/<session path or kernel id>/` (see `guardStoreDir`). */
+  /** Checkpoints go to `<storeRoot>/<session path or kernel id>/` (see `guardStoreDir`); a directory or a store URL (`s3://bucket/prefix`). */
   storeRoot: string;
   /** The server's `MappingKernelManager.cull_idle_timeout`, in seconds. */
   cullIdleTimeoutSec: number;
@@ -58,7 +59,9 @@ export interface GuardCheckpoint {
 
 /** The store directory the guard uses for a session path (or a kernel without a session). */
 export function guardStoreDir(storeRoot: string, target: { sessionPath?: string; kernelId: string }): string {
-  return join(storeRoot, target.sessionPath !== undefined ? `session-${encodeURIComponent(target.sessionPath)}` : `kernel-${target.kernelId}`);
+  const name = target.sessionPath !== undefined ? `session-${encodeURIComponent(target.sessionPath)}` : `kernel-${target.kernelId}`;
+  // A URL root (`s3://bucket/prefix`) gets the name as one more key segment; path.join would fold `//`.
+  return storeScheme(storeRoot) === undefined ? join(storeRoot, name) : `${storeRoot.replace(/\/+$/, '')}/${name}`;
 }
 
 export class CullGuard {
@@ -133,8 +136,17 @@ export class CullGuard {
     let checkpointDir: string;
     try {
       const recorder = await Recorder.attach(connected.client, { signal });
-      const result = await checkpointOverWire(recorder, new LocalStore(storeDir), { ...this.options.checkpoint, signal });
-      checkpointDir = result.checkpoint.dir;
+      const store = await openStore(storeDir);
+      try {
+        // A local directory the kernel cannot see: blobs in replies, written here. An object store:
+        // chunks through this coordinator into the bucket (`checkpoint` does that for remote stores).
+        const result = store instanceof LocalStore
+          ? await checkpointOverWire(recorder, store, { ...this.options.checkpoint, signal })
+          : await checkpoint(recorder, store, { ...this.options.checkpoint, signal });
+        checkpointDir = result.checkpoint.dir;
+      } finally {
+        store.close?.();
+      }
     } finally {
       await connected.detach();
     }

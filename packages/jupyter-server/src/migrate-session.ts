@@ -15,12 +15,20 @@
  * failure before that, A keeps running untouched with its session, what was started on B is shut
  * down, and SessionMigrationError says at which stage and why.
  *
+ * With `store` (e.g. `s3://bucket/prefix`, any store URL or a CheckpointStore), step 3 goes through
+ * it instead of the websockets' staging: A's kernel is checkpointed into the store (bytes kernel ->
+ * coordinator -> bucket, chunks the store already holds are not sent again) and B's kernel restores
+ * from it, so the two servers need no shared directory and the checkpoint outlives both. The
+ * checkpoint stays in the store (its id is in the report); a failed attempt commits nothing visible
+ * or a checkpoint that is never restored, and never touches the store's earlier checkpoints.
+ *
  * Not covered: a cell sent to A in the moment between the final check (step 4) and the repoint.
  */
 import { dirname } from 'node:path/posix';
 import type { CallOptions } from '@nbferry/kernel';
-import { migrateLive, type LiveMigrationOptions, type LiveMigrationReport } from '@nbferry/migrate';
+import { checkpoint, migrateLive, restore, type LiveMigrationOptions, type LiveMigrationReport } from '@nbferry/migrate';
 import { Recorder } from '@nbferry/recorder';
+import { openStore, type CheckpointStore, type OpenStoreOptions } from '@nbferry/store';
 import { SessionMigrationError, SessionNotFoundError, type SessionMigrationStage } from './errors.js';
 import { ServerApi, type ServerInfo, type SessionModel } from './server-api.js';
 import { connectServerKernel, startServerKernel, type ServerKernel, type ServerKernelOptions } from './server-kernel.js';
@@ -45,6 +53,13 @@ export interface SessionMigrationOptions extends Omit<LiveMigrationOptions, 'blo
   attempts?: number;
   /** Options for the kernel connections (message size limits, ...). */
   connection?: Omit<ServerKernelOptions, keyof CallOptions>;
+  /**
+   * Move the state through this store instead of the websockets (see above): a URL
+   * (`s3://bucket/prefix`, a directory, `file://`) opened with `storeOptions`, or an open store
+   * (left open).
+   */
+  store?: string | CheckpointStore;
+  storeOptions?: OpenStoreOptions;
   /** Called as the migration enters each stage; the migration waits for a returned promise. */
   onStage?: (stage: SessionMigrationStage | 'done', attempt: number) => void | Promise<void>;
 }
@@ -55,6 +70,8 @@ export interface SessionMigrationReport {
   sourceKernelId: string;
   targetKernelId: string;
   migration: Omit<LiveMigrationReport, 'recorder'>;
+  /** With `store`: where the state went through, and the checkpoint's id there. */
+  checkpoint?: { store: string; id: string };
   /** 1 unless cells ran on the source during the move. */
   attempts: number;
   /** Whether the source kernel was shut down (false: see `warnings`). */
@@ -88,7 +105,10 @@ async function move(options: SessionMigrationOptions): Promise<SessionMigrationR
   const sourceKernelId = session.kernel!.id;
   let source: ServerKernel | undefined;
   let target: ServerKernel | undefined;
+  const ownStore = typeof options.store === 'string';
+  let store: CheckpointStore | undefined;
   try {
+    if (options.store !== undefined) store = typeof options.store === 'string' ? await openStore(options.store, options.storeOptions) : options.store;
     await enter('attach-source');
     source = await connectServerKernel(from, sourceKernelId, kernelOptions);
     const recorder = await Recorder.attach(source.client, call);
@@ -102,10 +122,19 @@ async function move(options: SessionMigrationOptions): Promise<SessionMigrationR
       await enter('migrate');
       await recorder.sync(call);
       const seqBefore = recorder.graph.lastSeq;
-      const { recorder: _targetRecorder, ...migration } = await migrateLive(recorder, target.client, {
-        ...options,
-        blobTransfer: (buffers) => stagedBuffers(buffers, options),
-      });
+      let through: { store: string; id: string } | undefined;
+      let migration: Omit<LiveMigrationReport, 'recorder'>;
+      if (store) {
+        const moved = await throughStore(recorder, target, store, options);
+        migration = moved.migration;
+        through = { store: store.root, id: moved.id };
+      } else {
+        const { recorder: _targetRecorder, ...live } = await migrateLive(recorder, target.client, {
+          ...options,
+          blobTransfer: (buffers) => stagedBuffers(buffers, options),
+        });
+        migration = live;
+      }
       await enter('verify');
       const problems = verificationProblems(migration, options.allowRecomputedDifferent ?? false);
       if (problems) throw new Error(`verification failed: ${problems}`);
@@ -146,6 +175,7 @@ async function move(options: SessionMigrationOptions): Promise<SessionMigrationR
         sourceKernelId,
         targetKernelId,
         migration,
+        ...(through ? { checkpoint: through } : {}),
         attempts: attempt,
         sourceShutDown,
         warnings,
@@ -156,7 +186,35 @@ async function move(options: SessionMigrationOptions): Promise<SessionMigrationR
     await target?.shutdown().catch(() => {});
     await source?.detach().catch(() => {});
     throw new SessionMigrationError(stage, (error as Error).message, sourceKernelId, { cause: error });
+  } finally {
+    if (ownStore) store?.close?.();
   }
+}
+
+/** Checkpoints the source into `store` and restores that checkpoint into the target (step 3 with a store). */
+async function throughStore(
+  recorder: Recorder,
+  target: ServerKernel,
+  store: CheckpointStore,
+  options: SessionMigrationOptions,
+): Promise<{ id: string; migration: Omit<LiveMigrationReport, 'recorder'> }> {
+  const t0 = performance.now();
+  const { store: _store, storeOptions: _storeOptions, ...checkpointOptions } = options;
+  // Loss is not refused here: verification after the restore fails the move instead (as live).
+  const saved = await checkpoint(recorder, store, { ...checkpointOptions, refuseLoss: options.refuseLoss ?? false });
+  const checkpointMs = performance.now() - t0;
+  const opened = await store.open(saved.checkpoint.manifest.id);
+  const { recorder: _targetRecorder, ...restored } = await restore(opened as typeof saved.checkpoint, target.client, {
+    signal: options.signal,
+    timeoutMs: options.timeoutMs,
+    allowRecomputedDifferent: options.allowRecomputedDifferent,
+  });
+  const stats = saved.checkpoint.manifest.stats;
+  return {
+    id: saved.checkpoint.manifest.id,
+    // bytesMoved: what this move sent to the store (chunks it already held were not sent again).
+    migration: { ...restored, checkpointMs, bytesMoved: stats?.newBytes ?? 0, bytesPrecopied: Math.max(0, (stats?.totalBytes ?? 0) - (stats?.newBytes ?? 0)) },
+  };
 }
 
 async function findSession(api: ServerApi, options: SessionMigrationOptions, call: CallOptions): Promise<SessionModel> {

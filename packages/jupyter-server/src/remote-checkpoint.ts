@@ -60,6 +60,8 @@ export async function restoreOverWire(
   options: RestoreOptions & StagingOptions = {},
 ): Promise<RestoreReport> {
   const checkpoint = typeof source === 'string' ? await openCheckpoint<CheckpointBody>(source, options) : source;
+  // A checkpoint in an object store: restore already stages its chunks from the bucket, under the websocket limit.
+  if (checkpoint.remote) return restore(checkpoint, target, options);
   return restore(checkpoint, target, { ...options, blobSource: stagedCheckpointFiles(checkpoint, options) });
 }
 

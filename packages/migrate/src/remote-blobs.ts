@@ -7,11 +7,14 @@
  *   `remote.concurrency` at once. Memory: about 2 × concurrency × chunk size (8 MiB).
  * - remoteBlobSource: restore's blob source: chunks are fetched `concurrency` ahead, checked against
  *   their names, and staged into the kernel in order (`stage_chunk`, below a Jupyter Server's
- *   10 MiB message limit), then loaded (`load {staged}`), which checks the blob's sha256-8m.
+ *   10 MiB message limit) into one buffer of the blob's size; the kernel hashes each chunk as it
+ *   arrives and refuses one that does not match its name (the coordinator does not hash them: one
+ *   pass, end to end), then loads the buffer in place (`load {staged}`), checking the blob's
+ *   checksum from those digests.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { CallOptions } from '@nbferry/kernel';
-import type { Recorder } from '@nbferry/recorder';
+import { ShimRequestError, type Recorder } from '@nbferry/recorder';
 import { chunkSpans, type RemoteChunks, type StoredCheckpoint } from '@nbferry/store';
 import { StateChangedError } from './errors.js';
 import type { BlobSource } from './restore.js';
@@ -100,7 +103,8 @@ export function remoteBlobSource(checkpoint: StoredCheckpoint, remote: RemoteChu
         // Fetch up to `concurrency` chunks ahead; stage them in order.
         const pending: Promise<Uint8Array>[] = [];
         const fetch = (i: number) => {
-          const promise = remote.get(spans[i]!.digest, spans[i]!.bytes, call.signal);
+          // The kernel checks each chunk against its name as it is staged (`digest` below): one SHA-256 pass, end to end.
+          const promise = remote.get(spans[i]!.digest, spans[i]!.bytes, call.signal, { checkedByReader: true });
           promise.catch(() => {}); // awaited in order below; a failure surfaces there
           pending[i] = promise;
         };
@@ -116,7 +120,10 @@ export function remoteBlobSource(checkpoint: StoredCheckpoint, remote: RemoteChu
           if (i + remote.concurrency < spans.length) fetch(i + remote.concurrency);
           for (let at = 0; at < bytes.byteLength; at += STAGE_BYTES) {
             const piece = bytes.subarray(at, Math.min(bytes.byteLength, at + STAGE_BYTES));
-            const sent = recorder.request('stage_chunk', { key, offset }, { ...call, buffers: [piece] });
+            // `total`: the kernel writes in place into one buffer; `chunkEnd`: it hashes each chunk as it arrives.
+            const chunkEnd = at + piece.byteLength === bytes.byteLength;
+            const args = { key, offset, total: blob.bytes, chunkEnd, ...(chunkEnd ? { digest: spans[i]!.digest } : {}) };
+            const sent = recorder.request('stage_chunk', args, { ...call, buffers: [piece] });
             sent.catch(() => {}); // awaited below
             staging.push(sent);
             offset += piece.byteLength;
@@ -124,18 +131,23 @@ export function remoteBlobSource(checkpoint: StoredCheckpoint, remote: RemoteChu
           }
         }
         for (const sent of staging.splice(0)) await sent;
-        if (offset === 0) await recorder.request('stage_chunk', { key, offset: 0 }, call);
+        if (offset === 0) await recorder.request('stage_chunk', { key, offset: 0, total: 0 }, call);
       } catch (error) {
         await recorder.request('stage_drop', { keys: [key] }, { timeoutMs: 10_000 }).catch(() => {});
         // A damaged or missing chunk fails this blob's load (restore falls back, as for a bad file);
         // a store that cannot be reached fails the restore.
-        if ((error as { code?: string }).code === 'CHUNK_MISMATCH') return { ok: false, error: { kind: 'checksum', message: (error as Error).message }, seconds: 0 } as LoadResult;
+        if ((error as { code?: string }).code === 'CHUNK_MISMATCH' || isChunkRefused(error)) return { ok: false, error: { kind: 'checksum', message: (error as Error).message }, seconds: 0 } as LoadResult;
         throw error;
       }
       const { result } = await recorder.request<{ results: LoadResult[] }>('load', { blobs: [{ ...spec, staged: key }] }, call);
       return result.results[0];
     },
   };
+}
+
+/** The shim refused a staged chunk whose SHA-256 is not its name (see staging.py). */
+function isChunkRefused(error: unknown): boolean {
+  return error instanceof ShimRequestError && error.op === 'stage_chunk' && error.message.includes('does not match its name');
 }
 
 /** Runs `work(0..count-1)`, at most `limit` at once; the first failure rejects once the others stopped. */

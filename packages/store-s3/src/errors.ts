@@ -2,6 +2,7 @@
  * Object-store failures as typed store errors: what happened and what to do. A failed write never
  * touches an earlier checkpoint (a checkpoint is visible only once its manifest is written, last).
  */
+import { HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { StoreError } from '@nbferry/store';
 
 /** The store refused the credentials, or there are none. */
@@ -91,4 +92,23 @@ export function isNotFound(error: unknown): boolean {
 export function isPreconditionFailed(error: unknown): boolean {
   const e = error as SdkError;
   return e?.name === 'PreconditionFailed' || e?.$metadata?.httpStatusCode === 412 || e?.name === 'ConditionalRequestConflict' || e?.$metadata?.httpStatusCode === 409;
+}
+
+/**
+ * The typed error for a failed write. A server error (5xx other than 503) that outlasted the SDK's
+ * retries while the bucket still answers a read is a store refusing writes, not one that is down:
+ * SeaweedFS answers a PUT into a bucket over its enforced quota (read-only) with a bare 500
+ * InternalError, which nothing else distinguishes. Reported as StoreFullError.
+ */
+export async function writeFailure(error: unknown, client: S3Client, location: string, bucket: string): Promise<Error> {
+  const failure = storeFailure(error, location, bucket);
+  const status = (error as SdkError)?.$metadata?.httpStatusCode;
+  if (!(failure instanceof StoreUnavailableError) || status === undefined || status < 500 || status === 503) return failure;
+  try {
+    await client.send(new HeadBucketCommand({ Bucket: bucket }));
+  } catch {
+    return failure; // reads fail too: unavailable
+  }
+  const e = error as SdkError;
+  return new StoreFullError(location, `reads answer but writes keep failing with HTTP ${status} ${e.name ?? ''}: a full disk, an exceeded quota or a read-only bucket`, { cause: error });
 }

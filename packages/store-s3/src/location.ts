@@ -34,7 +34,18 @@ export interface ClientOptions {
   /** Default: true when the endpoint's host is an IP address or localhost. */
   forcePathStyle?: boolean;
   region?: string;
+  /**
+   * A request (sent, and its reply's headers back) that takes longer fails with a TimeoutError,
+   * which the SDK retries and nbferry then reports as STORE_UNAVAILABLE (default 120 s: a stalled
+   * store is not waited for forever; an 8 MiB chunk needs at least ~70 KB/s).
+   */
+  requestTimeoutMs?: number;
+  /** Connecting to the endpoint (default 10 s). */
+  connectTimeoutMs?: number;
 }
+
+export const DEFAULT_REQUEST_TIMEOUT_MS = 120_000;
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
 /** Is `host` an IP address or localhost (where virtual-host addressing cannot resolve)? */
 export function isLocalOrIp(host: string): boolean {
@@ -43,7 +54,13 @@ export function isLocalOrIp(host: string): boolean {
 }
 
 export async function createClient(options: ClientOptions = {}): Promise<S3Client> {
-  const config: S3ClientConfig = {};
+  const config: S3ClientConfig = {
+    requestHandler: {
+      requestTimeout: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+      connectionTimeout: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+      throwOnRequestTimeout: true,
+    },
+  };
   if (options.endpoint) config.endpoint = options.endpoint;
   if (options.region) config.region = options.region;
   let client = new S3Client(config);

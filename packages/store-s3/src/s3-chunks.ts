@@ -7,12 +7,12 @@
  * keeps that many calls in flight; a larger chunk is streamed as a multipart upload of
  * `partBytes` parts.
  */
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { chunkPath, type RemoteChunks } from '@nbferry/store';
-import { ChunkMismatchError, isNotFound, storeFailure } from './errors.js';
+import { ChunkMismatchError, isNotFound, storeFailure, writeFailure } from './errors.js';
 
 export const DEFAULT_CONCURRENCY = 4;
 export const DEFAULT_PART_BYTES = 8 * 1024 * 1024;
@@ -60,10 +60,16 @@ export class S3Chunks implements RemoteChunks {
     try {
       if (bytes <= this.partBytes) {
         const body = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
-        await this.client.send(
-          new PutObjectCommand({ Bucket: this.bucket, Key: this.keyOf(digest), Body: body, ContentLength: bytes, ChecksumSHA256: sha.toString('base64') }),
-          { abortSignal: signal },
+        const command = new PutObjectCommand({ Bucket: this.bucket, Key: this.keyOf(digest), Body: body, ContentLength: bytes, ChecksumSHA256: sha.toString('base64') });
+        // SigV4 signs the body's SHA-256 (over http) and would hash it again: it is the chunk's name, checked above.
+        command.middlewareStack.add(
+          (next) => (args) => {
+            (args.request as { headers: Record<string, string> }).headers['x-amz-content-sha256'] = digest;
+            return next(args);
+          },
+          { step: 'build', name: 'nbferryKnownPayloadHash' },
         );
+        await this.client.send(command, { abortSignal: signal });
       } else {
         const upload = new Upload({
           client: this.client,
@@ -76,7 +82,7 @@ export class S3Chunks implements RemoteChunks {
         await upload.done();
       }
     } catch (error) {
-      throw storeFailure(error, this.location, this.bucket);
+      throw await writeFailure(error, this.client, this.location, this.bucket);
     }
     this.confirmed.set(digest, Date.now());
     return true;
@@ -87,22 +93,75 @@ export class S3Chunks implements RemoteChunks {
     return (this.confirmed.get(digest) ?? -Infinity) >= since;
   }
 
-  async get(digest: string, bytes: number, signal?: AbortSignal): Promise<Uint8Array> {
-    let body: Uint8Array;
+  /**
+   * A chunk's bytes, checked against its name: streamed into one buffer of its size while hashed
+   * (the hash keeps pace with the network instead of a second pass; no concatenation copy), unless
+   * `checkedByReader` (restore: the kernel hashes each chunk as it is staged and compares it with
+   * its name). A chunk larger than a part (written by another tool) is fetched as ranged GETs in
+   * parallel, at most `concurrency` at once.
+   */
+  async get(digest: string, bytes: number, signal?: AbortSignal, options: { checkedByReader?: boolean } = {}): Promise<Uint8Array> {
+    const body = Buffer.allocUnsafe(bytes);
+    const check = !options.checkedByReader;
     try {
-      // No ChecksumMode: the SDK would hash the chunk a second time; its SHA-256 is checked against its name below.
-      const reply = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.keyOf(digest) }), { abortSignal: signal });
-      if (reply.ContentLength !== undefined && reply.ContentLength !== bytes) {
-        (reply.Body as { destroy?: () => void } | undefined)?.destroy?.();
-        throw new ChunkMismatchError(this.location, digest, `is ${reply.ContentLength} bytes, the manifest says ${bytes}`);
+      if (bytes > this.partBytes) {
+        const ranges = Array.from({ length: Math.ceil(bytes / this.partBytes) }, (_, i) => i * this.partBytes);
+        await eachAtMost(ranges, this.concurrency, (start) => this.readInto(digest, body, start, Math.min(bytes, start + this.partBytes), signal));
+        if (check && createHash('sha256').update(body).digest('hex') !== digest) throw new ChunkMismatchError(this.location, digest, 'does not match its name (sha256 mismatch)');
+      } else {
+        const hash = check ? createHash('sha256') : undefined;
+        await this.readInto(digest, body, 0, bytes, signal, hash);
+        if (hash && hash.digest('hex') !== digest) throw new ChunkMismatchError(this.location, digest, 'does not match its name (sha256 mismatch)');
       }
-      body = await reply.Body!.transformToByteArray();
     } catch (error) {
       if (isNotFound(error)) throw new ChunkMismatchError(this.location, digest, 'is missing');
       throw storeFailure(error, this.location, this.bucket);
     }
-    if (body.byteLength !== bytes) throw new ChunkMismatchError(this.location, digest, `is ${body.byteLength} bytes, the manifest says ${bytes}`);
-    if (createHash('sha256').update(body).digest('hex') !== digest) throw new ChunkMismatchError(this.location, digest, 'does not match its name (sha256 mismatch)');
     return body;
   }
+
+  /** GETs bytes [start, end) of a chunk into `into` at the same offsets; the whole object when they are all of it. */
+  private async readInto(digest: string, into: Buffer, start: number, end: number, signal?: AbortSignal, hash?: Hash): Promise<void> {
+    const whole = start === 0 && end === into.byteLength;
+    // No ChecksumMode: the SDK would hash the chunk a second time; its SHA-256 is checked against its name.
+    const reply = await this.client.send(
+      new GetObjectCommand({ Bucket: this.bucket, Key: this.keyOf(digest), ...(whole ? {} : { Range: `bytes=${start}-${end - 1}` }) }),
+      { abortSignal: signal },
+    );
+    const stream = reply.Body as (AsyncIterable<Uint8Array> & { destroy?: () => void }) | undefined;
+    const size = whole ? reply.ContentLength : reply.ContentRange ? Number(/\/(\d+)$/.exec(reply.ContentRange)?.[1]) : undefined;
+    if (size !== undefined && !Number.isNaN(size) && size !== into.byteLength) {
+      stream?.destroy?.();
+      throw new ChunkMismatchError(this.location, digest, `is ${size} bytes, the manifest says ${into.byteLength}`);
+    }
+    let at = start;
+    for await (const piece of stream!) {
+      if (at + piece.byteLength > end) {
+        stream!.destroy?.();
+        throw new ChunkMismatchError(this.location, digest, `is more than the ${into.byteLength} bytes the manifest says`);
+      }
+      into.set(piece, at);
+      hash?.update(piece);
+      at += piece.byteLength;
+    }
+    if (at !== end) throw new ChunkMismatchError(this.location, digest, `is shorter than the ${into.byteLength} bytes the manifest says`);
+  }
+}
+
+/** Runs `work` on every item, at most `limit` at once; rejects with the first failure once all stopped. */
+async function eachAtMost<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failed: { error: unknown } | undefined;
+  const worker = async () => {
+    while (!failed && next < items.length) {
+      const item = items[next++]!;
+      try {
+        await work(item);
+      } catch (error) {
+        failed ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(Math.max(1, limit), items.length) }, worker));
+  if (failed) throw failed.error;
 }

@@ -47,7 +47,7 @@ import {
   type StoreOptions,
   type TrustOptions,
 } from '@nbferry/store';
-import { isNotFound, isPreconditionFailed, storeFailure, StoreBucketMissingError } from './errors.js';
+import { isNotFound, isPreconditionFailed, storeFailure, StoreBucketMissingError, writeFailure } from './errors.js';
 import { WriterLease, waitWhileGcRuns } from './leases.js';
 import { createClient, parseS3Url, type ClientOptions } from './location.js';
 import { DEFAULT_CONCURRENCY, S3Chunks } from './s3-chunks.js';
@@ -229,7 +229,7 @@ export class S3Store implements CheckpointStore {
     try {
       await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ...condition }));
     } catch (error) {
-      throw storeFailure(error, this.root, this.bucket);
+      throw await writeFailure(error, this.client, this.root, this.bucket);
     }
   }
 

@@ -28,8 +28,12 @@ export interface RemoteChunks {
   has(digest: string, bytes: number, signal?: AbortSignal): Promise<boolean>;
   /** Stores a chunk given as pieces (refused if their SHA-256 is not `digest`); durable when it resolves; true if uploaded now (false: it was stored already). `knownAbsent`: the caller's `has` just said no (skips a second look). */
   put(digest: string, pieces: readonly Uint8Array[], signal?: AbortSignal, options?: { knownAbsent?: boolean }): Promise<boolean>;
-  /** A chunk's bytes, checked against its name and size (CorruptCheckpointError otherwise). */
-  get(digest: string, bytes: number, signal?: AbortSignal): Promise<Uint8Array>;
+  /**
+   * A chunk's bytes, checked against its name and size (CorruptCheckpointError otherwise).
+   * `checkedByReader`: the caller checks the SHA-256 itself further on (restore: the kernel, as the
+   * chunk arrives), so the bytes are not hashed here a second time; the size is still checked.
+   */
+  get(digest: string, bytes: number, signal?: AbortSignal, options?: { checkedByReader?: boolean }): Promise<Uint8Array>;
 }
 
 export interface CheckpointStore {

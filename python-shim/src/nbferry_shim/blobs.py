@@ -479,6 +479,9 @@ def _read_blob(spec: dict[str, Any], d: Any, bufs: list[memoryview],
     on chunk k while this thread reads (or copies) chunk k+1. `on_read(n)` is told of each chunk."""
     if spec.get("chunks") is not None:
         return _read_chunked(spec, cas_root, algorithm, on_read)
+    staged = spec.get("stagedSource")
+    if staged is not None:
+        return _read_staged(staged, spec, algorithm, on_read)
     if algorithm == chunksum.SHA256_CHUNKS:  # staged or sent bytes of a format 3 blob: sum them at its chunk sizes
         raw, _ = _read_blob(spec, d, bufs, None, on_read)
         try:
@@ -538,6 +541,31 @@ def _read_blob(spec: dict[str, Any], d: Any, bufs: list[memoryview],
                 on_read(p.nbytes)
         checksum = summer.hexdigest() if summer is not None else None
     return raw, checksum
+
+
+def _read_staged(staged: Any, spec: dict[str, Any], algorithm: str | None, on_read: Any) -> tuple[bytearray, str | None]:
+    """Bytes staged by stage_chunk (staging.Staged), used in place; the checksum from the digests
+    of their chunks, taken as they arrived, or else computed here."""
+    from .staging import Staged
+
+    if not isinstance(staged, Staged):
+        raise _LoadError("format", "stagedSource is set by the staging op only")
+    if staged.error is not None:
+        raise _LoadError("checksum", staged.error)
+    raw = staged.data
+    if on_read is not None:
+        on_read(len(raw))
+    if algorithm is None:
+        return raw, None
+    got = staged.checksum(algorithm, spec.get("chunkBytes"))
+    if got is not None:
+        return raw, got
+    try:
+        if algorithm == chunksum.SHA256_CHUNKS:
+            return raw, chunksum.sum_sized([memoryview(raw)], _sizes_of(spec, len(raw)))
+        return raw, chunksum.checksum_bytes(raw, algorithm)
+    except ValueError as e:
+        raise _LoadError("checksum", f"{algorithm}: {e}") from None
 
 
 def _read_chunked(spec: dict[str, Any], cas_root: Any, algorithm: str | None, on_read: Any = None) -> tuple[bytearray, str]:
