@@ -15,6 +15,11 @@
  * failure before that, A keeps running untouched with its session, what was started on B is shut
  * down, and SessionMigrationError says at which stage and why.
  *
+ * Pre-copy (`precopy`: the store the kernel's background checkpoints go to, readable by B's kernel):
+ * groups unchanged since the kernel's last checkpoint there are loaded by B from the store; only
+ * the others cross the websocket (staged). The kernel keeps its lineage point, so checkpoints taken
+ * by another connection (the platform's) count.
+ *
  * Not covered: a cell sent to A in the moment between the final check (step 4) and the repoint.
  */
 import { dirname } from 'node:path/posix';

@@ -14,7 +14,7 @@ import type { BlobEntry, LocalStore } from '@nbferry/store';
 import { describeCheckpoint, prepareCheckpoint, serializePlanned, throwIfStateMoved, type CheckpointOptions } from './checkpoint.js';
 import { StateChangedError } from './errors.js';
 import { measureSince, reusableBlobs } from './incremental.js';
-import { lastCheckpointOf } from './lineage.js';
+import { lineageOf } from './lineage.js';
 import { replay, type BlobSource, type RestoreReport } from './restore.js';
 import { load, saveToBuffers, type SavedBlob } from './shim-api.js';
 
@@ -26,8 +26,8 @@ export interface LiveMigrationOptions extends CheckpointOptions {
   blobTransfer?: (buffersByGroup: Map<string, Uint8Array[]>) => BlobSource;
   /**
    * The store the source's checkpoints go to (its AutoCheckpointer's), readable by the target: the
-   * groups its last checkpoint there already holds unchanged are loaded from it instead of sent.
-   * Not with `blobTransfer`.
+   * groups its last checkpoint there already holds unchanged are loaded from it instead of sent;
+   * the others go by `blobTransfer` (if given).
    */
   precopy?: LocalStore;
 }
@@ -59,7 +59,7 @@ export async function migrateLive(source: Recorder, target: KernelClient, option
       }
       const { content, buffersByGroup, checkpointMs, precopied } = snapshot;
       const sent = options.blobTransfer?.(buffersByGroup) ?? { kind: 'buffers', buffers: buffersByGroup };
-      const blobs = options.precopy && precopied.size > 0 ? fromStoreOrSent(options.precopy, precopied, buffersByGroup) : sent;
+      const blobs = options.precopy && precopied.size > 0 ? fromStoreOrSent(options.precopy, precopied, sent) : sent;
       const report = await replay(content, blobs, target, options);
       const bytesPrecopied = content.blobs.filter((b) => precopied.has(b.group)).reduce((sum, b) => sum + b.bytes, 0);
       return { ...report, checkpointMs, bytesMoved: content.blobs.reduce((sum, b) => sum + b.bytes, 0) - bytesPrecopied, bytesPrecopied };
@@ -69,14 +69,16 @@ export async function migrateLive(source: Recorder, target: KernelClient, option
   }
 }
 
-/** Pre-copied groups load from the store's chunks; the others from the buffers the source sent. */
-function fromStoreOrSent(store: LocalStore, precopied: Map<string, BlobEntry>, sent: Map<string, Uint8Array[]>): BlobSource {
+/** Pre-copied groups load from the store's chunks; the others as the source sent them (buffers, or the caller's transfer). */
+function fromStoreOrSent(store: LocalStore, precopied: Map<string, BlobEntry>, sent: BlobSource): BlobSource {
   return {
     kind: 'custom',
     load: async (recorder, spec, group, call) => {
       const stored = precopied.get(group);
       if (stored?.chunks) return (await load(recorder, [{ ...spec, chunks: stored.chunks }], { ...call, chunksDir: store.chunksDir }))[0];
-      const buffers = sent.get(group)!;
+      if (sent.kind === 'custom') return sent.load(recorder, spec, group, call);
+      if (sent.kind === 'dir') throw new TypeError('a live migration sends blobs, it does not read them from a directory');
+      const buffers = sent.buffers.get(group)!;
       return (await load(recorder, [{ ...spec, buffers: [0, buffers.length] }], { ...call, buffers }))[0];
     },
   };
@@ -93,7 +95,8 @@ interface Snapshot {
 async function takeSnapshot(source: Recorder, options: LiveMigrationOptions): Promise<Snapshot> {
   const call: CallOptions = { signal: options.signal, timeoutMs: options.timeoutMs };
   const store = options.precopy;
-  const previous = store ? lastCheckpointOf(source, store.root) : undefined;
+  // Asked of the kernel: its auto-checkpoints may be another process's (a platform's), not ours.
+  const previous = store ? await lineageOf(source, store, call) : undefined;
   const prepared = store
     ? await prepareCheckpoint(source, options, (m) => reusableBlobs(source, m, previous, store.chunksDir), () => measureSince(source, previous))
     : await prepareCheckpoint(source, options);
