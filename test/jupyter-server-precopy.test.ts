@@ -29,7 +29,7 @@ afterAll(async () => {
 });
 
 describe('session migration with pre-copy', () => {
-  test('moves only what changed since the platform's last checkpoint; the target loads the rest from the store', async () => {
+  test('moves only what changed since the last checkpoint the platform took; the target loads the rest from the store', async () => {
     const path = 'precopy.ipynb';
     await A.api.putContents({ path, type: 'notebook', format: 'json', content: { cells: [], metadata: {}, nbformat: 4, nbformat_minor: 5 } });
     const session = await A.api.createSession({ path, name: path, type: 'notebook', kernel: { name: 'python3' } });

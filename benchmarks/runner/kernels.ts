@@ -24,12 +24,13 @@ export interface CellsRun {
 }
 
 /** Runs every code cell in order; `prefix` is put before each cell's source (e.g. a recording magic). */
-export async function runCells(client: KernelClient, notebook: Notebook, signal: AbortSignal, prefix = ''): Promise<CellsRun> {
+export async function runCells(client: KernelClient, notebook: Notebook, signal: AbortSignal, prefix = '', afterCell?: () => Promise<void>): Promise<CellsRun> {
   let cellMs = 0;
   for (const cell of notebook.cells) {
     const t0 = performance.now();
     const result = await client.execute(prefix + cell.source, { cellId: cell.id, signal, stopOnError: false });
     cellMs += performance.now() - t0;
+    await afterCell?.(); // not counted as cell time (an auto-checkpoint between cells)
     if (result.status !== 'ok' && !cell.expectError) {
       const error = result.error ? `${result.error.ename}: ${result.error.evalue}` : result.status;
       return { cellMs, failure: `cell ${cell.index + 1} raised ${error.slice(0, 200)}` };
