@@ -16,6 +16,22 @@ export async function startKernel(setup: KernelSetup): Promise<{ kernel: Kernel;
   return { kernel, startMs: performance.now() - t0 };
 }
 
+/**
+ * The pooled case's kernel (issue 17): what a pool has ready before anyone asks, the same for every
+ * method: numpy and pandas imported (WarmPool's default), those of them the notebook imports.
+ */
+export function poolModules(notebook: Notebook): string[] {
+  const code = notebook.cells.map((c) => c.source).join('\n');
+  return ['numpy', 'pandas'].filter((m) => new RegExp(`\\b(import|from)\\s+${m}\\b`).test(code));
+}
+
+/** Imports `modules` in the kernel (silently); returns the time it took. */
+export async function importModules(client: KernelClient, modules: readonly string[], signal: AbortSignal): Promise<number> {
+  const t0 = performance.now();
+  if (modules.length > 0) await client.execute(modules.map((m) => `import ${m}`).join('\n'), { silent: true, storeHistory: false, signal });
+  return performance.now() - t0;
+}
+
 export interface CellsRun {
   /** Wall time of all cells, each measured as execute request to reply + idle. */
   cellMs: number;

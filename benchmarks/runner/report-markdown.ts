@@ -38,6 +38,7 @@ export function reportMarkdown(report: BenchReport): string {
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...report.notebooks.map((nb) => nbferryRow(nb)),
     '',
+    ...pooledLines(report, methods),
     ...breakdownLines(report),
     '## Checkpoint size',
     '',
@@ -161,6 +162,22 @@ function breakdownLines(report: BenchReport): string[] {
     '| notebook | method | migration | checkpoint | waiting for the target | loads | reruns | verification | written | already stored |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows,
+    '',
+  ];
+}
+
+/** Issue 17: every method given the same pre-started kernel (MethodTrial.pooledMs). */
+function pooledLines(report: BenchReport, methods: readonly MethodSummary['method'][]): string[] {
+  const shown = methods.filter((m) => report.notebooks.some((nb) => methodOf(nb, m)?.pooledMs));
+  if (shown.length === 0) return [];
+  return [
+    '## Migration time with a pre-started kernel (pooled)',
+    '',
+    'Every method given the same kind of kernel, started with numpy/pandas imported (those the notebook imports) before the migration began; nbferry\'s also has the shim in (what WarmPool prepares).',
+    '',
+    `| notebook | ${shown.join(' | ')} |`,
+    `| --- | ${shown.map(() => '---').join(' | ')} |`,
+    ...report.notebooks.map((nb) => `| ${nb.notebook} | ${shown.map((m) => { const s = methodOf(nb, m)?.pooledMs; return s ? spreadText(s, seconds) : '–'; }).join(' | ')} |`),
     '',
   ];
 }

@@ -66,6 +66,11 @@ export interface MethodTrial {
   /** Bytes the checkpoint put on disk. */
   bytes: number | null;
   fidelity: Fidelity | null;
+  /**
+   * Migration time given a pre-started kernel (the pooled case): started, with the pooled modules
+   * (poolModules) imported, before the migration began; the same kind of kernel for every method.
+   */
+  pooledMs?: number;
   /** nbferry: where the migration's time went (ms), so the next bottleneck is visible. */
   breakdown?: MigrationBreakdown;
   /** Only for methods that instrument the source kernel (nbferry, kishu, elasticnotebook). */
@@ -111,6 +116,8 @@ export interface MethodSummary {
   checkpointMs: Spread | null;
   restoreMs: Spread | null;
   migrationMs: Spread | null;
+  /** With a pre-started kernel (MethodTrial.pooledMs). */
+  pooledMs?: Spread | null;
   bytes: Spread | null;
   /** equal / total, per repeat. */
   fidelity: Spread | null;

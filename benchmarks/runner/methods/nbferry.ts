@@ -16,7 +16,7 @@ import { Recorder } from '@nbferry/recorder';
 import { LocalStore } from '@nbferry/store';
 import { cleanWrittenFiles } from '../corpus.js';
 import { fromVerification } from '../fidelity.js';
-import { disposeAll, peakRssMiB, runCells, startKernel } from '../kernels.js';
+import { disposeAll, peakRssMiB, poolModules, runCells, startKernel } from '../kernels.js';
 import type { MethodTrial } from '../types.js';
 import { describeError, diskBytes, kernelSetup, recordedOverhead, trial, type TrialContext } from './context.js';
 
@@ -72,11 +72,28 @@ export async function runNbferry(ctx: TrialContext, options: { precopy?: boolean
         `${timeline.loads.filter((l) => l.startedMs < timeline.saveEndedMs).length} load(s) began before the save ended${timeline.pipelined ? '' : ' (not pipelined: the source ran code)'}`,
       ...restored.fallbacks.map((f) => `fallback: ${f}`),
     );
+    // The pooled case: the same state again, into a kernel started and prepared as a pool would
+    // have it (its modules imported, the shim in) before the migration began; a fresh store without
+    // pre-copy (nbferry) or the same store (nbferry-precopy: its last checkpoint is still the state).
+    ctx.progress(`${method}: pooled target`);
+    const pooled = await startKernel(kernelSetup(ctx, signal));
+    let pooledMs: number;
+    try {
+      const poolPrepared = await prepareTarget(pooled.kernel.client, poolModules(ctx.parsed), call);
+      const pooledStore = options.precopy ? store : new LocalStore(join(ctx.scratch, `${method}-pooled-store`));
+      const p0 = performance.now();
+      const again = await migrateThroughStore(recorder, pooledStore, { client: pooled.kernel.client, prepared: poolPrepared }, { ...call, incremental: options.precopy === true });
+      pooledMs = performance.now() - p0;
+      if (!again.restore.verification.ok) notes.push('pooled migration: verification not ok');
+    } finally {
+      await disposeAll(pooled.kernel);
+    }
     return trial(method, {
       status: 'ok',
       checkpointMs,
       restoreMs,
       migrationMs,
+      pooledMs,
       bytes,
       fidelity: fromVerification(restored.verification, saved.checkpoint.manifest.body.fingerprints.values),
       breakdown: {
