@@ -41,6 +41,28 @@ describe('pipelined migration through a store', () => {
     console.log(`pipelined: save ${saveEndedMs - result.timeline.saveStartedMs} ms, loads ${loads.map((l) => `${l.startedMs.toFixed(0)}–${l.endedMs.toFixed(0)}`).join(', ')} ms, restored at ${result.timeline.restoredMs.toFixed(0)} ms`);
   }, 240_000);
 
+  it('a cell run on the source mid-pipeline: the target is cleaned and the migration runs checkpoint-then-restore with the new state', async () => {
+    const source = await sandbox.kernel();
+    await runCell(source.client, ARRAYS);
+    const recorder = await Recorder.attach(source.client);
+    await runCell(source.client, 'label = "before"');
+    const target = await sandbox.kernel();
+    const store = new LocalStore(join(sandbox.dir(), 'store-moved'));
+    let ran: Promise<unknown> | undefined;
+
+    const result = await migrateThroughStore(recorder, store, { client: target.client }, {
+      // The user runs a cell on the source once the target has begun loading: the next group's save sees it.
+      restore: { onProgress: (event) => void (event.phase === 'load' && (ran ??= source.client.execute('label = "after"'))) },
+    });
+    await ran;
+
+    expect(ran).toBeDefined();
+    expect(result.timeline.pipelined).toBe(false);
+    expect(result.restore.verification.ok).toBe(true);
+    expect(await valueOf(target.client, 'label')).toBe("'after'");
+    expect(await valueOf(target.client, SUMS)).toBe(await valueOf(source.client, SUMS));
+  }, 240_000);
+
   it('a checkpoint that fails mid-pipeline leaves the source and store untouched and the target cleaned', async () => {
     const source = await sandbox.kernel();
     await runCell(source.client, ARRAYS);
