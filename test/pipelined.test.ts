@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { migrateThroughStore, PipelinedMigrationError } from '@nbferry/migrate';
+import { migrateLive, migrateThroughStore, PipelinedMigrationError } from '@nbferry/migrate';
 import { Recorder } from '@nbferry/recorder';
 import { LocalStore } from '@nbferry/store';
 import { runCell, useKernelSandbox, valueOf } from './support/kernel-sandbox.js';
@@ -39,6 +39,26 @@ describe('pipelined migration through a store', () => {
     expect(store.root).toBe(join(sandbox.dir(), 'store'));
     expect(result.checkpoint.checkpoint.manifest.blobs.length).toBe(loads.length);
     console.log(`pipelined: save ${saveEndedMs - result.timeline.saveStartedMs} ms, loads ${loads.map((l) => `${l.startedMs.toFixed(0)}–${l.endedMs.toFixed(0)}`).join(', ')} ms, restored at ${result.timeline.restoredMs.toFixed(0)} ms`);
+  }, 240_000);
+
+  it('live migration: the target loads each group while the source serializes the next', async () => {
+    const source = await sandbox.kernel();
+    await runCell(source.client, ARRAYS);
+    const recorder = await Recorder.attach(source.client);
+    const target = await sandbox.kernel();
+
+    const report = await migrateLive(recorder, target.client);
+
+    expect(report.verification.ok).toBe(true);
+    expect(await valueOf(target.client, SUMS)).toBe(await valueOf(source.client, SUMS));
+    expect(report.loadsBeforeSerialized, JSON.stringify(report.steps)).toBeGreaterThan(0);
+    expect(report.bytesMoved).toBeGreaterThanOrEqual(4 * 48_000_000);
+
+    // Not pipelined on request: every load comes after the source serialized everything.
+    const other = await sandbox.kernel();
+    const whole = await migrateLive(recorder, other.client, { pipelined: false });
+    expect(whole.verification.ok).toBe(true);
+    expect(whole.loadsBeforeSerialized).toBeUndefined();
   }, 240_000);
 
   it('a cell run on the source mid-pipeline: the target is cleaned and the migration runs checkpoint-then-restore with the new state', async () => {

@@ -202,7 +202,7 @@ async function sequential(
 }
 
 /** What the target's replay needs, known once the source has planned (blob entries come as each is saved). */
-async function replayInputOf(source: Recorder, prepared: PreparedCheckpoint, call: CallOptions): Promise<ReplayInput> {
+export async function replayInputOf(source: Recorder, prepared: PreparedCheckpoint, call: CallOptions): Promise<ReplayInput> {
   const { measurement, planned } = prepared;
   const groups = planned.plan.serialize.map((id) => planned.problem.groups.find((g) => g.id === id)!);
   // Placeholders: the load fills in the checksum and chunks of the blob actually saved.
@@ -236,7 +236,7 @@ function entryOf(blob: SavedBlob, group: string): BlobEntry {
   return blob.chunkBytes ? { ...entry, chunks: blob.chunks, chunkBytes: blob.chunkBytes } : { ...entry, chunks: blob.chunks };
 }
 
-function checksumField(checksum: string): { sha256: string } | { checksum: string } {
+export function checksumField(checksum: string): { sha256: string } | { checksum: string } {
   return checksum.startsWith('sha256:') ? { sha256: checksum.slice('sha256:'.length) } : { checksum };
 }
 
@@ -245,35 +245,36 @@ function namesKey(names: readonly string[]): string {
 }
 
 /** Every name the replay may have bound: the checkpoint's variables and whatever its cells write. */
-function ownedNames(input: ReplayInput): string[] {
+export function ownedNames(input: ReplayInput): string[] {
   const names = new Set<string>();
   for (const group of input.body.problem.groups) for (const name of group.names) names.add(name);
   for (const cell of input.body.problem.cells) for (const name of [...cell.writes, ...cell.deletes]) names.add(name);
   return [...names];
 }
 
-async function deleteNames(target: KernelClient, names: readonly string[], call: CallOptions): Promise<void> {
+export async function deleteNames(target: KernelClient, names: readonly string[], call: CallOptions): Promise<void> {
   if (names.length === 0) return;
   const code = `for __n in ${JSON.stringify(names)}:\n    get_ipython().user_ns.pop(__n, None)\ndel __n`;
   await target.execute(internalCode(code), { ...call, silent: true, storeHistory: false });
 }
 
-interface Deferred<T> {
+export interface Deferred<T> {
   promise: Promise<T>;
   resolve: (value: T) => void;
 }
 
-function deferred<T>(): Deferred<T> {
+export function deferred<T>(): Deferred<T> {
   let resolve!: (value: T) => void;
   const promise = new Promise<T>((r) => (resolve = r));
   return { promise, resolve };
 }
 
-function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+export function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(signal.reason instanceof Error ? signal.reason : new MigrationError('aborted', 'ABORTED'));
+  const aborted = () => new MigrationError('waiting for the source to store a group was aborted by the caller', 'ABORTED', { cause: signal.reason });
+  if (signal.aborted) return Promise.reject(aborted());
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new MigrationError('aborted', 'ABORTED'));
+    const onAbort = () => reject(aborted());
     signal.addEventListener('abort', onAbort, { once: true });
     promise.then(
       (v) => {
