@@ -65,7 +65,9 @@ export async function runNbferry(ctx: TrialContext, options: { precopy?: boolean
     const restoreMs = Math.max(0, migrationMs - checkpointMs);
     const readyMs = (await target).readyMs;
     const sumSteps = (prefix: string) => restored.steps.filter((s) => s.label.startsWith(prefix)).reduce((sum, s) => sum + s.ms, 0);
-    const precopiedBytes = timeline.loads.filter((l) => l.precopied).reduce((sum, l) => sum + l.bytes, 0);
+    // From the manifest (a fallback may load a group twice): blobs an earlier checkpoint already stored.
+    const reused = new Set(saved.reused);
+    const precopiedBytes = saved.checkpoint.manifest.blobs.filter((b) => reused.has(b.group)).reduce((sum, b) => sum + b.bytes, 0);
     const blobBytes = saved.checkpoint.manifest.blobs.reduce((sum, b) => sum + b.bytes, 0);
     notes.push(
       `plan: ${saved.plan.serialize.length} group(s) saved (${saved.reused.length} already stored), ${restored.rerunCells} cell(s) rerun, ${restored.loadedGroups} load(s); target ready after ${Math.round(readyMs)} ms; ` +
