@@ -7,6 +7,7 @@ import { METHODS, type MethodName, type MethodSummary } from './types.js';
 
 const COLORS: Record<MethodName, string> = {
   nbferry: '#1f77b4',
+  'nbferry-precopy': '#17becf',
   'rerun-all': '#8c8c8c',
   dill: '#ff7f0e',
   'pickle-all': '#2ca02c',

@@ -38,6 +38,8 @@ export function reportMarkdown(report: BenchReport): string {
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...report.notebooks.map((nb) => nbferryRow(nb)),
     '',
+    ...pooledLines(report, methods),
+    ...breakdownLines(report),
     '## Checkpoint size',
     '',
     `| notebook | ${methods.filter((m) => m !== 'rerun-all').join(' | ')} |`,
@@ -139,4 +141,43 @@ function problemLines(nb: NotebookSummary, s: MethodSummary): string[] {
     out.push(`- ${label}: ${f.equal}/${f.total} equal, ${f.verifiable} verifiable (${parts.join(', ')}): ${cell(f.examples.join('; '))}`);
   }
   return out;
+}
+
+/** Issue 17: where each nbferry migration's time went (first repeat of each notebook), cold and pre-copied. */
+function breakdownLines(report: BenchReport): string[] {
+  const rows = report.trials.flatMap((t) =>
+    t.methods
+      .filter((m) => m.breakdown && m.migrationMs !== null)
+      .map((m) => {
+        const b = m.breakdown!;
+        return `| ${t.notebook} | ${m.method}${t.repeat ? ` #${t.repeat + 1}` : ''} | ${seconds(m.migrationMs!)} | ${seconds(b.checkpointMs)} | ${seconds(b.waitTargetMs)} | ${seconds(b.loadMs)} | ${seconds(b.rerunMs)} | ${seconds(b.verifyMs)} | ${bytes(b.writtenBytes)} | ${bytes(b.precopiedBytes)} |`;
+      }),
+  );
+  if (rows.length === 0) return [];
+  return [
+    '## nbferry migration breakdown',
+    '',
+    'Pipelined: loads overlap the checkpoint\'s save, so the parts add up to more than the migration. "waiting for the target": the target was not ready when its work could begin (after the source planned).',
+    '',
+    '| notebook | method | migration | checkpoint | waiting for the target | loads | reruns | verification | written | already stored |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...rows,
+    '',
+  ];
+}
+
+/** Issue 17: every method given the same pre-started kernel (MethodTrial.pooledMs). */
+function pooledLines(report: BenchReport, methods: readonly MethodSummary['method'][]): string[] {
+  const shown = methods.filter((m) => report.notebooks.some((nb) => methodOf(nb, m)?.pooledMs));
+  if (shown.length === 0) return [];
+  return [
+    '## Migration time with a pre-started kernel (pooled)',
+    '',
+    'Every method given the same kind of kernel, started with numpy/pandas imported (those the notebook imports) before the migration began; nbferry\'s also has the shim in (what WarmPool prepares).',
+    '',
+    `| notebook | ${shown.join(' | ')} |`,
+    `| --- | ${shown.map(() => '---').join(' | ')} |`,
+    ...report.notebooks.map((nb) => `| ${nb.notebook} | ${shown.map((m) => { const s = methodOf(nb, m)?.pooledMs; return s ? spreadText(s, seconds) : '–'; }).join(' | ')} |`),
+    '',
+  ];
 }

@@ -32,6 +32,7 @@ export function summarizeMethod(method: MethodSummary['method'], runs: readonly 
     checkpointMs: spread(runs.map((r) => r.checkpointMs)),
     restoreMs: spread(runs.map((r) => r.restoreMs)),
     migrationMs: spread(runs.filter((r) => r.status === 'ok').map((r) => r.migrationMs)),
+    pooledMs: spread(runs.filter((r) => r.status === 'ok').map((r) => r.pooledMs ?? null)),
     bytes: spread(runs.map((r) => r.bytes)),
     fidelity: spread(withFidelity.map((r) => fidelityRatio(r.fidelity!))),
     worstFidelity: worst?.fidelity ?? null,

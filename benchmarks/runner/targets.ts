@@ -24,6 +24,11 @@ export function evaluateTargets(notebooks: readonly NotebookSummary[]): TargetRe
   return [
     timeRatioTarget(notebooks, 'best'),
     timeRatioTarget(notebooks, 'rerun-all'),
+    versusTarget(notebooks, 'nbferry', 'dill', 0.5, 'cold migration vs dill dump+load'),
+    versusTarget(notebooks, 'nbferry-precopy', 'dill', 0.2, 'pre-copied migration vs dill dump+load'),
+    versusTarget(notebooks, 'nbferry', 'dill', 0.5, 'pooled: migration vs dill dump+load, same pre-started kernel', 'pooledMs'),
+    versusTarget(notebooks, 'nbferry-precopy', 'dill', 0.2, 'pooled: pre-copied migration vs dill dump+load, same pre-started kernel', 'pooledMs'),
+    neverSlowerTarget(notebooks),
     fidelityTarget(notebooks),
     fidelityVsRerun(notebooks),
     ...overheadTargets(notebooks),
@@ -36,7 +41,7 @@ function timeRatioTarget(notebooks: readonly NotebookSummary[], against: 'best' 
   const misses: string[] = [];
   for (const nb of notebooks) {
     const ours = methodOf(nb, 'nbferry')?.migrationMs?.median;
-    const candidates = nb.methods.filter((m) => m.method !== 'nbferry' && (against === 'best' || m.method === 'rerun-all') && m.migrationMs);
+    const candidates = nb.methods.filter((m) => !m.method.startsWith('nbferry') && (against === 'best' || m.method === 'rerun-all') && m.migrationMs);
     const best = candidates.sort((a, b) => a.migrationMs!.median - b.migrationMs!.median)[0];
     if (ours === undefined || !best) {
       misses.push(`${nb.notebook} (${ours === undefined ? 'nbferry did not complete' : 'no baseline completed'})`);
@@ -54,6 +59,57 @@ function timeRatioTarget(notebooks: readonly NotebookSummary[], against: 'best' 
     measured: med === null ? 'not measured' : `median ${med.toFixed(2)}× (worst ${worst!.ratio.toFixed(2)}× on ${worst!.notebook} vs ${worst!.baseline})`,
     met: med === null ? null : med <= limit,
     misses,
+  };
+}
+
+/** Issue 17: `ours`'s migration time over `baseline`'s, median over the notebooks both complete (ok status). */
+function versusTarget(
+  notebooks: readonly NotebookSummary[],
+  ours: MethodName,
+  baseline: MethodName,
+  limit: number,
+  name: string,
+  key: 'migrationMs' | 'pooledMs' = 'migrationMs',
+): TargetResult {
+  const ratios: { notebook: string; ratio: number }[] = [];
+  const misses: string[] = [];
+  for (const nb of notebooks) {
+    const a = methodOf(nb, ours);
+    const b = methodOf(nb, baseline);
+    const completed = (s: typeof a) => s?.[key] && s.statuses.every((x) => x === 'ok');
+    if (!completed(a) || !completed(b)) continue;
+    const ratio = a![key]!.median / b![key]!.median;
+    ratios.push({ notebook: nb.notebook, ratio });
+    if (ratio > limit) misses.push(`${nb.notebook} (${ratio.toFixed(2)}×)`);
+  }
+  const med = ratios.length ? median(ratios.map((r) => r.ratio)) : null;
+  const worst = [...ratios].sort((x, y) => y.ratio - x.ratio)[0];
+  return {
+    name,
+    goal: `median ratio ≤ ${limit} (notebooks ${baseline} completes)`,
+    measured: med === null ? 'not measured' : `median ${med.toFixed(2)}× over ${ratios.length} notebooks (worst ${worst!.ratio.toFixed(2)}× on ${worst!.notebook})`,
+    met: med === null ? null : med <= limit,
+    misses,
+  };
+}
+
+/** Issue 17: a cold nbferry migration is never slower than rerun-all, on any notebook. */
+function neverSlowerTarget(notebooks: readonly NotebookSummary[]): TargetResult {
+  const slower: string[] = [];
+  let compared = 0;
+  for (const nb of notebooks) {
+    const ours = methodOf(nb, 'nbferry')?.migrationMs?.median;
+    const rerun = methodOf(nb, 'rerun-all')?.migrationMs?.median;
+    if (ours === undefined || rerun === undefined) continue;
+    compared++;
+    if (ours > rerun) slower.push(`${nb.notebook} (${(ours / 1000).toFixed(2)} s vs ${(rerun / 1000).toFixed(2)} s)`);
+  }
+  return {
+    name: 'cold migration never slower than rerun-all',
+    goal: 'on every notebook',
+    measured: compared === 0 ? 'not measured' : `${compared - slower.length}/${compared} notebooks`,
+    met: compared === 0 ? null : slower.length === 0,
+    misses: slower,
   };
 }
 

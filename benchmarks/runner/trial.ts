@@ -36,6 +36,7 @@ export async function runTrial(ctx: TrialContext, plan: TrialPlan, repeat: numbe
     plainFailure = `unrecorded source run: ${describeError(error)}`;
   }
   if (!nbferryFirst && wants('nbferry')) results.set('nbferry', await runNbferry(ctx));
+  if (wants('nbferry-precopy')) results.set('nbferry-precopy', await runNbferry(ctx, { precopy: true }));
 
   for (const method of ['rerun-all', 'dill', 'pickle-all'] as const) {
     if (!wants(method)) continue;

@@ -1,6 +1,6 @@
 /** The benchmark's data model: one trial per notebook, repeat and method; summaries over repeats. */
 
-export const METHODS = ['nbferry', 'rerun-all', 'dill', 'pickle-all', 'kishu', 'elasticnotebook'] as const;
+export const METHODS = ['nbferry', 'nbferry-precopy', 'rerun-all', 'dill', 'pickle-all', 'kishu', 'elasticnotebook'] as const;
 export type MethodName = (typeof METHODS)[number];
 
 export const SIZES = ['small', 'medium', 'large'] as const;
@@ -66,9 +66,30 @@ export interface MethodTrial {
   /** Bytes the checkpoint put on disk. */
   bytes: number | null;
   fidelity: Fidelity | null;
+  /**
+   * Migration time given a pre-started kernel (the pooled case): started, with the pooled modules
+   * (poolModules) imported, before the migration began; the same kind of kernel for every method.
+   */
+  pooledMs?: number;
+  /** nbferry: where the migration's time went (ms), so the next bottleneck is visible. */
+  breakdown?: MigrationBreakdown;
   /** Only for methods that instrument the source kernel (nbferry, kishu, elasticnotebook). */
   overhead?: Overhead;
   notes: string[];
+}
+
+export interface MigrationBreakdown {
+  /** The source's checkpoint (measure, plan, save, commit). */
+  checkpointMs: number;
+  /** The target not ready yet when its work could begin (after the source planned). */
+  waitTargetMs: number;
+  /** Loads in the target (they overlap the checkpoint's save: pipelined). */
+  loadMs: number;
+  rerunMs: number;
+  verifyMs: number;
+  /** Bytes the migration wrote / found already stored (pre-copy). */
+  writtenBytes: number;
+  precopiedBytes: number;
 }
 
 export interface NotebookTrial {
@@ -95,6 +116,8 @@ export interface MethodSummary {
   checkpointMs: Spread | null;
   restoreMs: Spread | null;
   migrationMs: Spread | null;
+  /** With a pre-started kernel (MethodTrial.pooledMs). */
+  pooledMs?: Spread | null;
   bytes: Spread | null;
   /** equal / total, per repeat. */
   fidelity: Spread | null;

@@ -5,7 +5,7 @@
  */
 import { compareFingerprints } from '../fidelity.js';
 import { fingerprintKernel } from '../fingerprints.js';
-import { disposeAll, runCells, startKernel } from '../kernels.js';
+import { disposeAll, importModules, poolModules, runCells, startKernel } from '../kernels.js';
 import type { MethodTrial } from '../types.js';
 import { describeError, kernelSetup, trial, type TrialContext } from './context.js';
 import type { PlainSource } from './plain-source.js';
@@ -17,9 +17,11 @@ export async function rerunAll(ctx: TrialContext, source: PlainSource): Promise<
   try {
     const started = await startKernel(kernelSetup(ctx, signal));
     kernel = started.kernel;
+    // The pool's imports, timed apart: cold counts them (the cells would import them anyway), pooled does not.
+    const importMs = await importModules(kernel.client, poolModules(ctx.parsed), signal);
     const cells = await runCells(kernel.client, ctx.parsed, signal);
-    const restoreMs = started.startMs + cells.cellMs;
-    const measured = { checkpointMs: 0, restoreMs, migrationMs: restoreMs, bytes: 0 };
+    const restoreMs = started.startMs + importMs + cells.cellMs;
+    const measured = { checkpointMs: 0, restoreMs, migrationMs: restoreMs, pooledMs: cells.cellMs, bytes: 0 };
     const status = cells.failure ? ('failed' as const) : ('ok' as const);
     const failure = cells.failure ? `rerun: ${cells.failure}` : undefined;
     if (!source.fingerprints) return trial('rerun-all', { status, ...measured, failure: failure ?? `no fidelity: ${source.fingerprintFailure}` });

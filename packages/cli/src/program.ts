@@ -61,6 +61,8 @@ export function buildProgram(context: ProgramContext): Command {
     .addOption(pythonOption())
     .option('--store <dir>', 'keep the checkpoint in this store: a directory or s3://bucket/prefix (default: a temporary store, removed at the end)')
     .option('--force', 'restore even if Python or package versions differ', false)
+    .option('--auto-checkpoint', 'checkpoint into the store after every cell while the notebook runs: the migration then writes and moves only what changed since (pre-copy)', false)
+    .option('--no-pipeline', 'checkpoint, then restore (default with a local store: the target loads each group as soon as it is stored)')
     .addOption(allowDifferentOption())
     .addOption(keyFileOption('sign the checkpoint with, and verify it against'))
     .addOption(timeoutOption())
@@ -72,7 +74,17 @@ export function buildProgram(context: ProgramContext): Command {
     .action(
       async (
         notebook: string,
-        o: { python?: string; store?: string; force: boolean; allowDifferent: boolean; keyFile?: string; json: boolean; progress: ProgressMode } & LimitOptions,
+        o: {
+          python?: string;
+          store?: string;
+          force: boolean;
+          autoCheckpoint: boolean;
+          pipeline: boolean;
+          allowDifferent: boolean;
+          keyFile?: string;
+          json: boolean;
+          progress: ProgressMode;
+        } & LimitOptions,
       ) => {
         await checkNotebookPath('migrate', notebook);
         done(
@@ -84,6 +96,8 @@ export function buildProgram(context: ProgramContext): Command {
             allowDifferent: o.allowDifferent,
             keyFile: o.keyFile,
             limits: limitsFrom(o),
+            autoCheckpoint: o.autoCheckpoint,
+            pipeline: o.pipeline,
             json: o.json,
             progress: o.progress,
             signal,

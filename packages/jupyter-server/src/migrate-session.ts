@@ -22,6 +22,11 @@
  * checkpoint stays in the store (its id is in the report); a failed attempt commits nothing visible
  * or a checkpoint that is never restored, and never touches the store's earlier checkpoints.
  *
+ * Pre-copy (`precopy`: the store the kernel's background checkpoints go to, readable by B's kernel):
+ * groups unchanged since the kernel's last checkpoint there are loaded by B from the store; only
+ * the others cross the websocket (staged). The kernel keeps its lineage point, so checkpoints taken
+ * by another connection (the platform's) count.
+ *
  * Not covered: a cell sent to A in the moment between the final check (step 4) and the repoint.
  */
 import { dirname } from 'node:path/posix';

@@ -60,6 +60,20 @@ export interface CheckpointOptions extends CallOptions {
    * each one and why) instead of committing; the store and its previous checkpoint are untouched.
    */
   refuseLoss?: boolean;
+  /**
+   * Pipelined restore (pipelined.ts): told the plan before any blob is written, and each group as
+   * soon as its blob is durable in the store. Local stores only; groups are then saved one request
+   * each.
+   */
+  pipeline?: CheckpointPipeline;
+}
+
+/** Hooks of a checkpoint that a restore follows while it is written (pipelined.ts). */
+export interface CheckpointPipeline {
+  /** Awaited after planning, before the save; `prepared.reused` groups are already in the store. */
+  planned(prepared: PreparedCheckpoint): Promise<void>;
+  /** One group's save finished: its blob is durable in the store if `blob.ok`. */
+  saved(blob: SavedBlob): void;
 }
 
 export interface CheckpointResult {
@@ -274,6 +288,7 @@ async function checkpointOnce(recorder: Recorder, store: CheckpointStore, writeB
     const chunksAt = store.remote ? store.remote : (store as LocalStore).chunksDir;
     const prepared = await prepareCheckpoint(recorder, options, (m) => reusableBlobs(recorder, m, previous, chunksAt), since);
     if (options.refuseLoss) refuseLoss(prepared);
+    await options.pipeline?.planned(prepared);
     const guard: SaveGuard = { seq: prepared.measurement.seq, owner: currentOwner(), ...(prepared.measurement.generation === undefined ? {} : { generation: prepared.measurement.generation }) };
     const t0 = performance.now();
     const blobsDir = draft.blobsDir ?? ''; // a remote draft has no directory: its writer ignores it
@@ -377,7 +392,28 @@ export function checkpoint(recorder: Recorder, store: CheckpointStore, options: 
     return checkpointWith(recorder, store, (groups, _dir, call, guard) => saveToRemote(recorder, groups, remote, call, guard, onBytes), options);
   }
   const local = store as LocalStore;
-  return checkpointWith(recorder, store, (groups, blobsDir, call, guard) => saveToDir(recorder, groups, blobsDir, call, guard, local.chunksDir), options);
+  const pipeline = options.pipeline;
+  if (!pipeline) return checkpointWith(recorder, store, (groups, blobsDir, call, guard) => saveToDir(recorder, groups, blobsDir, call, guard, local.chunksDir), options);
+  // One request per group: a restore following the checkpoint can load each as soon as it is stored.
+  return checkpointWith(
+    recorder,
+    store,
+    async (groups, blobsDir, call, guard) => {
+      const blobs: SavedBlob[] = [];
+      for (const [i, names] of groups.entries()) {
+        const [blob] = await saveToDir(recorder, [names], blobsDir, call, guard, local.chunksDir);
+        blobs.push(blob!);
+        pipeline.saved(blob!);
+        // A store failure stops the save (as one request would): the rest are not attempted.
+        if (!blob!.ok && blob!.error?.kind === 'write') {
+          for (const rest of groups.slice(i + 1)) blobs.push({ names: rest, ok: false, seconds: 0, error: { kind: 'write', message: 'not attempted after a write failure' } });
+          break;
+        }
+      }
+      return blobs;
+    },
+    options,
+  );
 }
 
 function sumOf<T>(items: readonly T[], size: (item: T) => number): number {
@@ -385,7 +421,7 @@ function sumOf<T>(items: readonly T[], size: (item: T) => number): number {
 }
 
 /** Packages whose objects were saved, plus the pickler: their versions must match at restore. */
-function savedPackages(measurement: Measurement, blobs: BlobEntry[]): string[] {
+export function savedPackages(measurement: Measurement, blobs: BlobEntry[]): string[] {
   const modules = blobs.flatMap((b) => b.variables.map((name) => measurement.variables[name]?.module ?? ''));
   return [...new Set([...packagesOf(modules), measurement.pickler].filter((p) => p && p !== 'pickle'))].sort();
 }

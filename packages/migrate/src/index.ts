@@ -8,6 +8,7 @@ export {
   serializePlanned,
   throwIfStateMoved,
   type CheckpointOptions,
+  type CheckpointPipeline,
   type CheckpointResult,
   type PreparedCheckpoint,
 } from './checkpoint.js';
@@ -45,3 +46,11 @@ export { gc, type GcOptions, type GcResult } from '@nbferry/store';
 export { AutoCheckpointer, type AutoCheckpointOptions, type AutoCheckpointStats } from './auto-checkpoint.js';
 export { fork, ForkError, type ForkChild, type ForkOptions, type ForkResult } from './fork.js';
 export { WarmPool, WarmPoolClosedError, DEFAULT_WARM_MODULES, type WarmKernel, type WarmPoolOptions } from './warm-pool.js';
+export {
+  migrateThroughStore,
+  PipelinedMigrationError,
+  type PipelinedMigrationOptions,
+  type PipelinedMigrationResult,
+  type PipelineTarget,
+  type PipelineTimeline,
+} from './pipelined.js';

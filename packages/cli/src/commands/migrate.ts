@@ -5,10 +5,12 @@
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { launchKernel } from '@nbferry/kernel';
 import {
+  AutoCheckpointer,
   checkpoint,
+  migrateThroughStore,
   formatBytes,
   formatMs,
   renderVerification,
@@ -18,7 +20,7 @@ import {
   type PreparedTarget,
 } from '@nbferry/migrate';
 import { renderPlanText } from '@nbferry/planner';
-import { openStore } from '@nbferry/store';
+import { LocalStore, openStore } from '@nbferry/store';
 import { EXIT } from '../exit-codes.js';
 import { signingKey } from '../keys.js';
 import type { Limits } from '../limits.js';
@@ -38,6 +40,16 @@ export interface MigrateArgs {
   /** Sign the checkpoint with this key file's private key and verify the restore against it. */
   keyFile?: string;
   limits?: Limits;
+  /**
+   * Checkpoint into the store after every cell while the notebook runs (incrementally): the
+   * migration then writes and moves only what the last cells changed (pre-copy).
+   */
+  autoCheckpoint?: boolean;
+  /**
+   * Restore while the checkpoint is written (default, local stores): the target loads each group
+   * as soon as it is stored. False: checkpoint, then restore.
+   */
+  pipeline?: boolean;
   json: boolean;
   progress: ProgressMode;
   signal: AbortSignal;
@@ -52,19 +64,40 @@ export async function migrateCommand(args: MigrateArgs): Promise<number> {
   say(`nbferry migrate ${args.notebook}\n\n1. Run the notebook in a fresh, recorded kernel\n`);
   const { signal } = args;
   const call = { signal, timeoutMs: limits.timeoutMs };
-  const source = await runRecorded(args.notebook, args.python, args.json ? 'none' : 'cells', signal, limits);
-  let storeDir: string | undefined = args.store;
+  let storeDir: string | undefined = args.store ?? (await mkdtemp(join(tmpdir(), 'nbferry-store-')));
+  // Pre-copy: each cell's changes are checkpointed before the next cell starts (the same store).
+  const autoStore = args.autoCheckpoint ? await openStore(storeDir, { key }) : undefined;
+  let auto: AutoCheckpointer | undefined;
+  const onAttached = (recorder: AutoCheckpointer['recorder']) => {
+    if (!autoStore) return undefined;
+    const started = new AutoCheckpointer(recorder, autoStore, { key, timeoutMs: limits.timeoutMs, measureBudgetSec: limits.measureBudgetSec });
+    auto = started;
+    return () => started.flush();
+  };
+  // The target kernel starts while the notebook runs (its imports wait for the run: they follow the source's).
+  const launching = launchKernel({ python: args.python, cwd: dirname(resolve(args.notebook)), signal });
+  launching.catch(() => {}); // awaited below; this only avoids an unhandled rejection meanwhile
+  const source = await runRecorded(args.notebook, args.python, args.json ? 'none' : 'cells', signal, limits, { onAttached }).catch(async (error: unknown) => {
+    await launching.then((kernel) => stopKernel(kernel, signal)).catch(() => {});
+    if (!args.store && storeDir) await rm(storeDir, { recursive: true, force: true });
+    throw error;
+  });
   const progress = createProgress(args.progress);
   let target: Promise<{ kernel: Awaited<ReturnType<typeof launchKernel>>; prepared: PreparedTarget; readyMs: number }> | undefined;
   try {
-    storeDir ??= await mkdtemp(join(tmpdir(), 'nbferry-store-'));
+    if (auto) {
+      await auto.flush();
+      await auto.stop();
+      const { committed, failed } = auto.stats;
+      say(`   auto-checkpoints: ${committed} committed${failed ? `, ${failed} failed` : ''} (the migration moves only what changed since the last)\n`);
+    }
     if (source.failed) say(`   cell ${source.failed.cell.index + 1} failed; migrating the state as it is\n`);
     say(`   ${source.runs.length} cells in ${formatMs(source.runMs)} (kernel ready in ${formatMs(source.kernelReadyMs)})\n\n`);
 
-    // Start and prepare the target (imports, shim, environment) while the source checkpoints: the two overlap.
+    // Prepare the target (imports, shim, environment) while the source checkpoints: the two overlap.
     const modules = await userModules(source.kernel.client, call);
     const targetStart = performance.now();
-    target = launchKernel({ python: args.python, cwd: source.notebookDir, signal }).then(async (kernel) => {
+    target = launching.then(async (kernel) => {
       const prepared = await prepareTarget(kernel.client, modules, call).catch(async (error: unknown) => {
         await stopKernel(kernel, signal);
         throw error;
@@ -73,14 +106,23 @@ export async function migrateCommand(args: MigrateArgs): Promise<number> {
     });
     target.catch(() => {}); // awaited below; this only avoids an unhandled rejection meanwhile
 
-    say('2. Checkpoint (the source kernel keeps running)\n');
-    const saved = await checkpoint(source.recorder, await openStore(storeDir), {
-      ...call,
-      key,
-      measureBudgetSec: limits.measureBudgetSec,
-      onProgress: progress.listener('checkpoint'),
-    });
-    const checkpointEndMs = performance.now() - targetStart;
+    const store = await openStore(storeDir);
+    const pipelined = args.pipeline !== false && store instanceof LocalStore;
+    say(pipelined ? '2. Checkpoint, and restore into a fresh kernel while it is written (the source kernel keeps running)\n' : '2. Checkpoint (the source kernel keeps running)\n');
+    const checkpointStart = performance.now();
+    const restoreOptions = { key, force: args.force, allowRecomputedDifferent: allowDifferent };
+    const both = pipelined
+      ? await migrateThroughStore(
+          source.recorder,
+          store,
+          target.then(({ kernel, prepared }) => ({ client: kernel.client, prepared })),
+          { ...call, key, measureBudgetSec: limits.measureBudgetSec, onCheckpointProgress: progress.listener('checkpoint'), restore: restoreOptions },
+        )
+      : undefined;
+    const saved =
+      both?.checkpoint ??
+      (await checkpoint(source.recorder, store, { ...call, key, measureBudgetSec: limits.measureBudgetSec, onProgress: progress.listener('checkpoint') }));
+    const checkpointEndMs = (both ? checkpointStart + both.timeline.committedMs : performance.now()) - targetStart;
     progress.end();
     const bytes = saved.checkpoint.manifest.blobs.reduce((sum, b) => sum + b.bytes, 0);
     say(`${indent(renderPlanText(saved.plan))}\n`);
@@ -88,24 +130,31 @@ export async function migrateCommand(args: MigrateArgs): Promise<number> {
     say(
       `   checkpoint ${formatMs(t.totalMs)}: measure ${formatMs(t.measureMs)}, plan ${formatMs(t.planMs)}, ` +
         `save ${formatMs(t.saveMs)}, commit ${formatMs(t.commitMs)}; ${formatBytes(bytes)} in ` +
-        `${args.store ? saved.checkpoint.dir : 'a temporary store (removed at the end; --store DIR keeps it)'}\n\n`,
+        `${args.store ? saved.checkpoint.dir : 'a temporary store (removed at the end; --store DIR keeps it)'}` +
+        `${saved.reused.length > 0 ? `; ${saved.reused.length} groups already stored (not written again)` : ''}\n\n`,
     );
 
     const { kernel, prepared, readyMs } = await target;
     // The part of the target's preparation the checkpoint did not hide: the user waits for it too.
-    const waitMs = Math.max(0, readyMs - checkpointEndMs);
+    // Pipelined, the target's work could start once the source had planned.
+    const couldStartMs = both ? checkpointStart - targetStart + both.timeline.saveStartedMs : checkpointEndMs;
+    const waitMs = Math.max(0, readyMs - couldStartMs);
     say(
-      `3. Restore into a fresh kernel (started, warmed and given the shim during the checkpoint: ready ${formatMs(readyMs)} after launch, ` +
-        `${waitMs > 0 ? `${formatMs(waitMs)} after the checkpoint ended` : 'before the checkpoint ended'})\n`,
+      `3. Restore into a fresh kernel (started while the notebook ran, warmed and given the shim during the checkpoint: ready ${formatMs(readyMs)} after the run, ` +
+        `${waitMs > 0 ? `${formatMs(waitMs)} after ${both ? 'the source had planned' : 'the checkpoint ended'}` : `before ${both ? 'the source had planned' : 'the checkpoint ended'}`})\n`,
     );
-    const restored = await restore(saved.checkpoint, kernel.client, {
-      ...call,
-      key,
-      force: args.force,
-      allowRecomputedDifferent: allowDifferent,
-      prepared,
-      onProgress: progress.listener('restore'),
-    });
+    if (both) {
+      const { loads, saveEndedMs, saveStartedMs } = both.timeline;
+      const early = loads.filter((l) => l.startedMs < saveEndedMs).length;
+      const precopied = loads.filter((l) => l.precopied).length;
+      say(
+        `   pipelined: ${loads.length} groups loaded, ${early} of them while the source was still saving (save ${formatMs(saveEndedMs - saveStartedMs)})` +
+          `${precopied > 0 ? `, ${precopied} already stored before the migration` : ''}\n`,
+      );
+    }
+    const restored =
+      both?.restore ??
+      (await restore(saved.checkpoint, kernel.client, { ...call, ...restoreOptions, prepared, onProgress: progress.listener('restore') }));
     progress.end();
     const r = restored.timings;
     say(
@@ -120,10 +169,10 @@ export async function migrateCommand(args: MigrateArgs): Promise<number> {
     say(`${renderVerification(restored.verification)}\n\n`);
     // Migration wall time as a user waits for it: checkpoint, then whatever of the target's start
     // was not hidden behind it, then the restore.
-    const migrationMs = t.totalMs + waitMs + r.totalMs;
+    const migrationMs = both ? both.timeline.restoredMs : t.totalMs + waitMs + r.totalMs;
     const rerunAllMs = source.kernelReadyMs + source.runs.reduce((sum, run) => sum + run.ms, 0);
     say(
-      `Migration ${formatMs(migrationMs)} (checkpoint ${formatMs(t.totalMs)}${waitMs > 0 ? ` + waiting for the target ${formatMs(waitMs)}` : ''} + restore ${formatMs(r.totalMs)}); ` +
+      `Migration ${formatMs(migrationMs)} (checkpoint ${formatMs(t.totalMs)}${waitMs > 0 ? ` + waiting for the target ${formatMs(waitMs)}` : ''} ${both ? 'overlapped with' : '+'} restore ${formatMs(r.totalMs)}); ` +
         `rerunning the notebook took ${formatMs(rerunAllMs)} (${(rerunAllMs / migrationMs).toFixed(1)}x). ` +
         `${verdictText(restored.verification, allowDifferent)}\n`,
     );
@@ -145,8 +194,9 @@ export async function migrateCommand(args: MigrateArgs): Promise<number> {
     return restored.verification.ok ? EXIT.ok : EXIT.incomplete;
   } finally {
     progress.end();
+    await auto?.stop();
     await stopKernel(source.kernel, signal);
-    await target?.then(({ kernel }) => stopKernel(kernel, signal)).catch(() => {});
+    await launching.then((kernel) => stopKernel(kernel, signal)).catch(() => {});
     if (!args.store && storeDir) await rm(storeDir, { recursive: true, force: true });
   }
 }

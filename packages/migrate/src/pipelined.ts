@@ -1,0 +1,290 @@
+/**
+ * Pipelined migration through a local store: the target restores the checkpoint while the source is
+ * still writing it. Once the source has planned (before any blob is written), the target starts the
+ * plan's program; each load waits only for its own group, which the source saves one at a time and
+ * which is loaded from the store's chunks as soon as it is durable there. Groups the store already
+ * holds unchanged (an earlier checkpoint of this kernel: pre-copy) load at once. On two cores both
+ * kernels work at once: the source pickles and writes group k+1 while the target reads group k.
+ *
+ * Failures: a group the source cannot save makes the target's load of it fail, and the restore's
+ * usual fallback recomputes it (or reports it lost). A checkpoint that fails (or a cell that runs on
+ * the source meanwhile) leaves the source and its store's previous checkpoint untouched; the target
+ * is stopped, what it bound is removed, and the error says so. With a cell run meanwhile, the
+ * migration starts over checkpoint-then-restore.
+ */
+import type { CallOptions, KernelClient } from '@nbferry/kernel';
+import { internalCode, type Recorder } from '@nbferry/recorder';
+import type { BlobEntry, LocalStore } from '@nbferry/store';
+import { dirname } from 'node:path';
+import { checkpoint, savedPackages, type CheckpointOptions, type CheckpointResult, type PreparedCheckpoint } from './checkpoint.js';
+import { kernelEnvironment } from './environment.js';
+import { MigrationError, StateChangedError } from './errors.js';
+import { commitLineage } from './lineage.js';
+import { replayedState } from './replayed-measurement.js';
+import { replay, restore, type ReplayInput, type RestoreOptions, type RestoreReport } from './restore.js';
+import { load, rngStates, type LoadResult, type LoadSpec, type SavedBlob } from './shim-api.js';
+import type { PreparedTarget } from './warm-up.js';
+
+export interface PipelinedMigrationOptions extends Omit<CheckpointOptions, 'pipeline' | 'onProgress'> {
+  /** Restore options (verification, trust, replaceExisting, ...); the signal and timeout are the migration's. */
+  restore?: Omit<RestoreOptions, 'blobSource' | 'prepared' | 'signal' | 'timeoutMs'>;
+  onCheckpointProgress?: CheckpointOptions['onProgress'];
+}
+
+/** The target: a client, or one still starting (a launch the caller overlaps with the checkpoint). */
+export interface PipelineTarget {
+  client: KernelClient;
+  prepared?: PreparedTarget;
+}
+
+export interface PipelinedMigrationResult {
+  checkpoint: CheckpointResult;
+  restore: RestoreReport;
+  timeline: PipelineTimeline;
+}
+
+/** Milliseconds since the migration started. */
+export interface PipelineTimeline {
+  /** The source began writing blobs (after measuring and planning). */
+  saveStartedMs: number;
+  /** The source's last blob was durable. */
+  saveEndedMs: number;
+  /** The target was ready (started, shim injected). */
+  targetReadyMs: number;
+  /** Each group the target loaded: when its load started (its blob was durable) and ended. */
+  loads: { group: string; bytes: number; precopied: boolean; startedMs: number; endedMs: number }[];
+  /** The checkpoint was committed / the restore verified. */
+  committedMs: number;
+  restoredMs: number;
+  /** False when the pipeline was abandoned (a cell ran on the source) and the migration ran checkpoint-then-restore. */
+  pipelined: boolean;
+}
+
+/** A pipelined migration failed; `checkpoint` is set when the source's checkpoint was committed anyway. */
+export class PipelinedMigrationError extends MigrationError {
+  override name = 'PipelinedMigrationError';
+  constructor(
+    readonly stage: 'checkpoint' | 'restore',
+    override readonly cause: unknown,
+    readonly checkpoint?: CheckpointResult,
+  ) {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    super(
+      stage === 'checkpoint'
+        ? `the checkpoint failed while the target was restoring it (${why}). The source kernel is unchanged and the store's previous ` +
+            'checkpoint is intact; the target was stopped and what it had loaded removed. Fix the cause and migrate again.'
+        : `the checkpoint ${checkpoint?.checkpoint.manifest.id ?? ''} was committed, but restoring it into the target failed (${why}). ` +
+            'The source kernel is unchanged; restore the checkpoint into a fresh kernel (nbferry restore).',
+      stage === 'checkpoint' ? 'PIPELINE_CHECKPOINT_FAILED' : 'PIPELINE_RESTORE_FAILED',
+    );
+  }
+}
+
+type Arrival = { entry: BlobEntry; precopied: boolean } | { error: string };
+
+export async function migrateThroughStore(
+  source: Recorder,
+  store: LocalStore,
+  target: PipelineTarget | Promise<PipelineTarget>,
+  options: PipelinedMigrationOptions = {},
+): Promise<PipelinedMigrationResult> {
+  const t0 = performance.now();
+  const since = () => performance.now() - t0;
+  const call: CallOptions = { signal: options.signal, timeoutMs: options.timeoutMs };
+  const stop = new AbortController();
+  const onOuterAbort = () => stop.abort(options.signal?.reason);
+  options.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  const readyTarget = Promise.resolve(target).then((t) => ({ ...t, readyMs: since() }));
+  readyTarget.catch(() => {}); // awaited below; this only avoids an unhandled rejection meanwhile
+
+  const arrivals = new Map<string, Deferred<Arrival>>();
+  const idByNames = new Map<string, string>();
+  const loads: PipelineTimeline['loads'] = [];
+  let saveStartedMs = 0;
+  let saveEndedMs = 0;
+  let running: Promise<RestoreReport> | undefined;
+  let input: ReplayInput | undefined;
+
+  const pipeline = {
+    planned: async (prepared: PreparedCheckpoint) => {
+      // A second attempt (a cell ran on the source) is never pipelined: see the catch below.
+      if (running) throw new StateChangedError(prepared.measurement.seq ?? 0, source.graph.lastSeq);
+      input = await replayInputOf(source, prepared, call);
+      for (const group of prepared.planned.plan.serialize) {
+        const arrival = deferred<Arrival>();
+        const reused = prepared.reused?.get(group);
+        if (reused) arrival.resolve({ entry: reused, precopied: true });
+        arrivals.set(group, arrival);
+        const names = prepared.planned.problem.groups.find((g) => g.id === group)?.names ?? [];
+        idByNames.set(namesKey(names), group);
+      }
+      running = readyTarget.then((t) =>
+        replay(input!, { kind: 'custom', load: loadWhenDurable }, t.client, {
+          ...options.restore,
+          signal: stop.signal,
+          timeoutMs: options.timeoutMs,
+          ...(t.prepared ? { prepared: t.prepared } : {}),
+        }),
+      );
+      running.catch(() => {}); // awaited below
+      saveStartedMs = since();
+    },
+    saved: (blob: SavedBlob) => {
+      saveEndedMs = since();
+      const group = idByNames.get(namesKey(blob.names));
+      const arrival = group === undefined ? undefined : arrivals.get(group);
+      if (!arrival || !group) return;
+      arrival.resolve(blob.ok ? { entry: entryOf(blob, group), precopied: false } : { error: blob.error?.message ?? 'the source could not save it' });
+    },
+  };
+
+  async function loadWhenDurable(recorder: Recorder, spec: LoadSpec, group: string, loadCall: CallOptions): Promise<LoadResult | undefined> {
+    const arrival = await abortable(arrivals.get(group)?.promise ?? Promise.resolve({ error: 'not in the plan the source saved' }), loadCall.signal);
+    if ('error' in arrival) return { ok: false, error: { kind: 'save', message: `the source could not save it: ${arrival.error}` }, seconds: 0 };
+    const { entry } = arrival;
+    if (!entry.chunks) return { ok: false, error: { kind: 'format', message: 'its stored blob is not in the chunks directory (format 1)' }, seconds: 0 };
+    const startedMs = since();
+    const { sha256: _sha, checksum: _sum, ...rest } = spec as LoadSpec & { sha256?: string; checksum?: string };
+    const full: LoadSpec = { ...rest, ...checksumField(entry.checksum), bytes: entry.bytes, chunks: entry.chunks, ...(entry.chunkBytes ? { chunkBytes: entry.chunkBytes } : {}) };
+    const [result] = await load(recorder, [full], { ...loadCall, chunksDir: store.chunksDir });
+    loads.push({ group, bytes: entry.bytes, precopied: arrival.precopied, startedMs, endedMs: since() });
+    return result;
+  }
+
+  let saved: CheckpointResult;
+  try {
+    saved = await checkpoint(source, store, { ...options, attempts: 1, onProgress: options.onCheckpointProgress, pipeline });
+  } catch (error) {
+    for (const arrival of arrivals.values()) arrival.resolve({ error: 'the checkpoint failed' });
+    stop.abort(error);
+    await running?.catch(() => undefined);
+    const ready = running ? await readyTarget.catch(() => undefined) : undefined;
+    if (ready && input) await deleteNames(ready.client, ownedNames(input), call).catch(() => {});
+    options.signal?.removeEventListener('abort', onOuterAbort);
+    if (error instanceof StateChangedError && !options.signal?.aborted) return sequential(source, store, readyTarget, options, t0);
+    throw new PipelinedMigrationError('checkpoint', error);
+  }
+  const committedMs = since();
+  saveEndedMs ||= saveStartedMs; // nothing to write: every group was already stored
+  try {
+    const report = await running!;
+    const ready = await readyTarget;
+    const state = await replayedState(report.recorder, saved.checkpoint.manifest, report.verification, call);
+    await commitLineage(report.recorder, { root: dirname(dirname(saved.checkpoint.dir)), id: saved.checkpoint.manifest.id, manifest: saved.checkpoint.manifest, ...state }, { ...call, replacesState: true });
+    const timeline: PipelineTimeline = { saveStartedMs, saveEndedMs, targetReadyMs: ready.readyMs, loads, committedMs, restoredMs: since(), pipelined: true };
+    return { checkpoint: saved, restore: report, timeline };
+  } catch (error) {
+    throw new PipelinedMigrationError('restore', error, saved);
+  } finally {
+    options.signal?.removeEventListener('abort', onOuterAbort);
+  }
+}
+
+/** Checkpoint, then restore: when the source ran a cell during the pipelined attempt. */
+async function sequential(
+  source: Recorder,
+  store: LocalStore,
+  target: Promise<PipelineTarget & { readyMs: number }>,
+  options: PipelinedMigrationOptions,
+  t0: number,
+): Promise<PipelinedMigrationResult> {
+  const saveStartedMs = performance.now() - t0;
+  const saved = await checkpoint(source, store, { ...options, onProgress: options.onCheckpointProgress });
+  const committedMs = performance.now() - t0;
+  const ready = await target;
+  try {
+    const report = await restore(saved.checkpoint, ready.client, { ...options.restore, signal: options.signal, timeoutMs: options.timeoutMs, ...(ready.prepared ? { prepared: ready.prepared } : {}) });
+    const timeline: PipelineTimeline = { saveStartedMs, saveEndedMs: committedMs, targetReadyMs: ready.readyMs, loads: [], committedMs, restoredMs: performance.now() - t0, pipelined: false };
+    return { checkpoint: saved, restore: report, timeline };
+  } catch (error) {
+    throw new PipelinedMigrationError('restore', error, saved);
+  }
+}
+
+/** What the target's replay needs, known once the source has planned (blob entries come as each is saved). */
+export async function replayInputOf(source: Recorder, prepared: PreparedCheckpoint, call: CallOptions): Promise<ReplayInput> {
+  const { measurement, planned } = prepared;
+  const groups = planned.plan.serialize.map((id) => planned.problem.groups.find((g) => g.id === id)!);
+  // Placeholders: the load fills in the checksum and chunks of the blob actually saved.
+  const blobs: BlobEntry[] = groups.map((g) => ({ file: `pending:${g.id}`, bytes: g.bytes, checksum: 'pending:', group: g.id, variables: [...g.names] }));
+  const environment = await kernelEnvironment(source.client, savedPackages(measurement, blobs), call);
+  return {
+    environment,
+    blobs,
+    body: {
+      history: source.graph.toJSON(),
+      problem: planned.problem,
+      plan: planned.plan,
+      fingerprints: {
+        algo: measurement.algo,
+        values: Object.fromEntries(Object.entries(measurement.variables).map(([name, v]) => [name, v.reliable ? v.fingerprint : null])),
+        faithful: Object.entries(measurement.variables)
+          .filter(([, v]) => v.reliable && v.faithful === true)
+          .map(([name]) => name),
+      },
+      unrecoverable: planned.unrecoverable,
+      rng: await rngStates(source, planned.plan.rerun, call),
+      cwd: source.hello.cwd,
+      timings: { ...prepared.timings, saveMs: 0, commitMs: 0, totalMs: 0 },
+    },
+  };
+}
+
+function entryOf(blob: SavedBlob, group: string): BlobEntry {
+  const entry: BlobEntry = { file: blob.file ?? '', bytes: blob.bytes!, checksum: blob.checksum ?? `sha256:${blob.sha256!}`, group, variables: blob.names };
+  if (!blob.chunks) return entry;
+  return blob.chunkBytes ? { ...entry, chunks: blob.chunks, chunkBytes: blob.chunkBytes } : { ...entry, chunks: blob.chunks };
+}
+
+export function checksumField(checksum: string): { sha256: string } | { checksum: string } {
+  return checksum.startsWith('sha256:') ? { sha256: checksum.slice('sha256:'.length) } : { checksum };
+}
+
+function namesKey(names: readonly string[]): string {
+  return JSON.stringify([...names].sort());
+}
+
+/** Every name the replay may have bound: the checkpoint's variables and whatever its cells write. */
+export function ownedNames(input: ReplayInput): string[] {
+  const names = new Set<string>();
+  for (const group of input.body.problem.groups) for (const name of group.names) names.add(name);
+  for (const cell of input.body.problem.cells) for (const name of [...cell.writes, ...cell.deletes]) names.add(name);
+  return [...names];
+}
+
+export async function deleteNames(target: KernelClient, names: readonly string[], call: CallOptions): Promise<void> {
+  if (names.length === 0) return;
+  const code = `for __n in ${JSON.stringify(names)}:\n    get_ipython().user_ns.pop(__n, None)\ndel __n`;
+  await target.execute(internalCode(code), { ...call, silent: true, storeHistory: false });
+}
+
+export interface Deferred<T> {
+  promise: Promise<T>;
+  resolve: (value: T) => void;
+}
+
+export function deferred<T>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+export function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  const aborted = () => new MigrationError('waiting for the source to store a group was aborted by the caller', 'ABORTED', { cause: signal.reason });
+  if (signal.aborted) return Promise.reject(aborted());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(aborted());
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}

@@ -1,0 +1,112 @@
+// Pipelined restore (issue 17): the target loads each group as soon as the source has stored it,
+// while the source is still writing the next; a failure mid-pipeline leaves the source and the
+// store's previous state untouched and the target cleaned, and says so.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { migrateLive, migrateThroughStore, PipelinedMigrationError } from '@nbferry/migrate';
+import { Recorder } from '@nbferry/recorder';
+import { LocalStore } from '@nbferry/store';
+import { runCell, useKernelSandbox, valueOf } from './support/kernel-sandbox.js';
+
+// Made before the recorder attaches (unknown provenance): the plan must save every one of them.
+const ARRAYS = 'import numpy as np\na0, a1, a2, a3 = (np.random.default_rng(i).random(6_000_000) for i in range(4))';
+const SUMS = '[round(float(v.sum()), 6) for v in (a0, a1, a2, a3)]';
+
+describe('pipelined migration through a store', () => {
+  const sandbox = useKernelSandbox('nbf-pipelined-');
+
+  it('starts loading groups before the source has finished saving, and verifies the result', async () => {
+    const source = await sandbox.kernel();
+    await runCell(source.client, ARRAYS);
+    const recorder = await Recorder.attach(source.client);
+    await runCell(source.client, 'label = "pipelined"');
+    const target = await sandbox.kernel();
+    const store = new LocalStore(join(sandbox.dir(), 'store'));
+
+    const result = await migrateThroughStore(recorder, store, { client: target.client });
+
+    expect(result.restore.verification.ok).toBe(true);
+    expect(result.timeline.pipelined).toBe(true);
+    expect(await valueOf(target.client, SUMS)).toBe(await valueOf(source.client, SUMS));
+    expect(await valueOf(target.client, 'label')).toBe("'pipelined'");
+    const { loads, saveEndedMs } = result.timeline;
+    expect(loads.map((l) => l.group).sort()).toEqual([...result.checkpoint.plan.serialize].sort());
+    // The first array's load began while the source was still writing the others.
+    const early = loads.filter((l) => l.startedMs < saveEndedMs);
+    expect(early.length, JSON.stringify(result.timeline)).toBeGreaterThan(0);
+    // The checkpoint is a normal one: committed, and restorable on its own.
+    expect(store.root).toBe(join(sandbox.dir(), 'store'));
+    expect(result.checkpoint.checkpoint.manifest.blobs.length).toBe(loads.length);
+    console.log(`pipelined: save ${saveEndedMs - result.timeline.saveStartedMs} ms, loads ${loads.map((l) => `${l.startedMs.toFixed(0)}–${l.endedMs.toFixed(0)}`).join(', ')} ms, restored at ${result.timeline.restoredMs.toFixed(0)} ms`);
+  }, 240_000);
+
+  it('live migration: the target loads each group while the source serializes the next', async () => {
+    const source = await sandbox.kernel();
+    await runCell(source.client, ARRAYS);
+    const recorder = await Recorder.attach(source.client);
+    const target = await sandbox.kernel();
+
+    const report = await migrateLive(recorder, target.client);
+
+    expect(report.verification.ok).toBe(true);
+    expect(await valueOf(target.client, SUMS)).toBe(await valueOf(source.client, SUMS));
+    expect(report.loadsBeforeSerialized, JSON.stringify(report.steps)).toBeGreaterThan(0);
+    expect(report.bytesMoved).toBeGreaterThanOrEqual(4 * 48_000_000);
+
+    // Not pipelined on request: every load comes after the source serialized everything.
+    const other = await sandbox.kernel();
+    const whole = await migrateLive(recorder, other.client, { pipelined: false });
+    expect(whole.verification.ok).toBe(true);
+    expect(whole.loadsBeforeSerialized).toBeUndefined();
+  }, 240_000);
+
+  it('a cell run on the source mid-pipeline: the target is cleaned and the migration runs checkpoint-then-restore with the new state', async () => {
+    const source = await sandbox.kernel();
+    await runCell(source.client, ARRAYS);
+    const recorder = await Recorder.attach(source.client);
+    await runCell(source.client, 'label = "before"');
+    const target = await sandbox.kernel();
+    const store = new LocalStore(join(sandbox.dir(), 'store-moved'));
+    let ran: Promise<unknown> | undefined;
+
+    const result = await migrateThroughStore(recorder, store, { client: target.client }, {
+      // The user runs a cell on the source once the target has begun loading: the next group's save sees it.
+      restore: { onProgress: (event) => void (event.phase === 'load' && (ran ??= source.client.execute('label = "after"'))) },
+    });
+    await ran;
+
+    expect(ran).toBeDefined();
+    expect(result.timeline.pipelined).toBe(false);
+    expect(result.restore.verification.ok).toBe(true);
+    expect(await valueOf(target.client, 'label')).toBe("'after'");
+    expect(await valueOf(target.client, SUMS)).toBe(await valueOf(source.client, SUMS));
+  }, 240_000);
+
+  it('a checkpoint that fails mid-pipeline leaves the source and store untouched and the target cleaned', async () => {
+    const source = await sandbox.kernel();
+    await runCell(source.client, ARRAYS);
+    const recorder = await Recorder.attach(source.client);
+    const target = await sandbox.kernel();
+    const storeDir = join(sandbox.dir(), 'store-fail');
+    const store = new LocalStore(storeDir);
+    const before = await valueOf(source.client, SUMS);
+    const abort = new AbortController();
+
+    const failed = await migrateThroughStore(recorder, store, { client: target.client }, {
+      signal: abort.signal,
+      // Stop the whole migration as soon as the target loads its first group: the source is mid-save.
+      restore: { onProgress: (event) => event.phase === 'load' && abort.abort(new Error('stopped by the test')) },
+    }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+
+    expect(failed).toBeInstanceOf(PipelinedMigrationError);
+    expect((failed as PipelinedMigrationError).code).toBe('PIPELINE_CHECKPOINT_FAILED');
+    expect((failed as Error).message).toMatch(/source kernel is unchanged/);
+    expect(await valueOf(source.client, SUMS)).toBe(before);
+    expect(existsSync(join(storeDir, 'LATEST'))).toBe(false);
+    expect(await valueOf(target.client, '[n for n in ("a0", "a1", "a2", "a3") if n in globals()]')).toBe('[]');
+  }, 240_000);
+});
