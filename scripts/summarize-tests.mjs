@@ -1,8 +1,8 @@
-// Prints the one closing line CI reads: "N passed, N failed", summed over vitest, pytest and
-// the type-check (counted as one test). A missing report counts as a failure, never as a pass.
+// Prints the one closing line CI reads: "N passed, N failed", summed over vitest, pytest (one
+// report or more) and the type-check (counted as one test). A missing report counts as a failure, never as a pass.
 import { existsSync, readFileSync } from 'node:fs';
 
-const [vitestJson, pytestXml, tscFailed] = process.argv.slice(2);
+const [vitestJson, pytestXml, tscFailed, ...morePytestXml] = process.argv.slice(2);
 let passed = 0;
 let failed = 0;
 let skipped = 0;
@@ -21,19 +21,21 @@ if (vitestJson && existsSync(vitestJson)) {
   failed += 1;
 }
 
-if (pytestXml && existsSync(pytestXml)) {
-  const xml = readFileSync(pytestXml, 'utf8');
-  const suite = /<testsuite\b[^>]*>/.exec(xml)?.[0] ?? '';
-  const attr = (name) => Number(new RegExp(`\\b${name}="(\\d+)"`).exec(suite)?.[1] ?? 0);
-  const total = attr('tests');
-  const bad = attr('failures') + attr('errors');
-  const skip = attr('skipped');
-  passed += total - bad - skip;
-  failed += bad;
-  skipped += skip;
-} else {
-  console.error('no pytest report');
-  failed += 1;
+for (const xmlPath of [pytestXml, ...morePytestXml]) {
+  if (xmlPath && existsSync(xmlPath)) {
+    const xml = readFileSync(xmlPath, 'utf8');
+    const suite = /<testsuite\b[^>]*>/.exec(xml)?.[0] ?? '';
+    const attr = (name) => Number(new RegExp(`\\b${name}="(\\d+)"`).exec(suite)?.[1] ?? 0);
+    const total = attr('tests');
+    const bad = attr('failures') + attr('errors');
+    const skip = attr('skipped');
+    passed += total - bad - skip;
+    failed += bad;
+    skipped += skip;
+  } else {
+    console.error(`no pytest report${xmlPath ? ` (${xmlPath})` : ''}`);
+    failed += 1;
+  }
 }
 
 if (tscFailed === '1') failed += 1;

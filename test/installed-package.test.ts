@@ -60,10 +60,14 @@ async function packageReadmes(): Promise<string[]> {
   return readmes.filter((readme) => existsSync(join(repoRoot, readme)) && readme !== 'packages/jupyter-server/README.md');
 }
 
-/** Name and exports of every workspace package. */
+/**
+ * Name and exports of every workspace package published to npm (a private one, the JupyterLab
+ * extension, ships inside its pip wheel instead: test/lab/package-install.test.ts).
+ */
 async function workspacePackages(): Promise<{ name: string; exports: Record<string, unknown> }[]> {
   const dirs = await readdir(join(repoRoot, 'packages'));
-  return Promise.all(dirs.map(async (dir) => JSON.parse(await readFile(join(repoRoot, 'packages', dir, 'package.json'), 'utf8'))));
+  const all = await Promise.all(dirs.map(async (dir) => JSON.parse(await readFile(join(repoRoot, 'packages', dir, 'package.json'), 'utf8'))));
+  return (all as { name: string; private?: boolean; exports: Record<string, unknown> }[]).filter((p) => p.private !== true);
 }
 
 /** `name` and `name/subpath` for every export of every workspace package. */
@@ -103,7 +107,8 @@ describe('the packages as installed from their tarballs', () => {
     await Promise.all([mkdir(packs), mkdir(project)]);
 
     await timed('build', () => mustRun('npm', ['run', 'build', '--silent'], repoRoot));
-    await timed('pack', () => mustRun('npm', ['pack', '--workspaces', '--silent', '--pack-destination', packs], repoRoot));
+    const published = (await workspacePackages()).flatMap((p) => ['--workspace', p.name]);
+    await timed('pack', () => mustRun('npm', ['pack', ...published, '--silent', '--pack-destination', packs], repoRoot));
     const tarballs = (await readdir(packs)).filter((f) => f.endsWith('.tgz')).map((f) => join(packs, f));
 
     // The consumer's own tools, at the versions this repository builds with.
