@@ -48,6 +48,23 @@ def on_event_loop(step: Callable[[], None]) -> bool:
     return True
 
 
+def waited_for_step(shell: Any, step: tuple[float, float] | None) -> float:
+    """Seconds the request being handled waited for an idle step to end: from when its client sent
+    it (its header's date; the same clock on one machine) or the step began, to the step's end.
+    0 when unknown. The step's work is the last cell's, but the wait delays this one."""
+    if step is None:
+        return 0.0
+    try:
+        kernel = getattr(shell, "kernel", None)
+        date = (kernel.get_parent("shell") or {}).get("header", {}).get("date") if kernel is not None else None
+        sent = date.timestamp() if hasattr(date, "timestamp") else None
+    except Exception:
+        return 0.0
+    if sent is None or sent >= step[1]:
+        return 0.0
+    return step[1] - max(sent, step[0])
+
+
 @dataclass
 class Check:
     """One cell's planned fingerprint pass and what the record needs after it."""

@@ -111,6 +111,7 @@ class Recorder:
         self.schedule: idlecheck.Scheduler = idlecheck.on_event_loop
         self.settled = threading.Condition(self.lock)
         self._drained_sec = 0.0  # drained by this execute's pre_execute: counts against its cell
+        self._step: tuple[float, float] | None = None  # wall-clock span of the last idle step
 
     @property
     def ns(self) -> dict[str, Any]:
@@ -217,8 +218,10 @@ class Recorder:
         if threading.get_ident() != self.exec_thread:
             return
         t0 = time.perf_counter()
+        waited = idlecheck.waited_for_step(self.shell, self._step)
+        self._step = None
         self.settle()
-        self._drained_sec = time.perf_counter() - t0
+        self._drained_sec = waited + time.perf_counter() - t0
 
     # -- the check after the reply (idlecheck.py) ------------------------------------------------
     def settle(self) -> bool:
@@ -236,8 +239,10 @@ class Recorder:
         """One name of the pending check, then yield to the event loop (requests, the next cell)."""
         if self.check is None or self.pending or threading.get_ident() != self.exec_thread:
             return  # done, or a cell started (it drained the check first)
+        t0 = time.time()
         with self.lock:
             self._advance(1)
+        self._step = (t0, time.time())
         if self.check is not None and not self.schedule(self.idle_step):
             self.settle()
 
