@@ -41,10 +41,9 @@ def on_event_loop(step: Callable[[], None]) -> bool:
     """Runs `step` on the running asyncio loop (the kernel's, when called from a cell hook) once
     the current handler yields; False where no loop runs (then the caller checks at once)."""
     try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
+        asyncio.get_running_loop().call_soon(step)
+    except RuntimeError:  # no running loop (or a closed one)
         return False
-    loop.call_soon(step)
     return True
 
 
