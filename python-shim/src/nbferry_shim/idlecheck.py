@@ -47,11 +47,11 @@ def on_event_loop(step: Callable[[], None]) -> bool:
     return True
 
 
-def waited_for_step(shell: Any, step: tuple[float, float] | None) -> float:
-    """Seconds the request being handled waited for an idle step to end: from when its client sent
-    it (its header's date; the same clock on one machine) or the step began, to the step's end.
-    0 when unknown. The step's work is the last cell's, but the wait delays this one."""
-    if step is None:
+def waited_for_steps(shell: Any, steps: list[tuple[float, float]]) -> float:
+    """Seconds the request being handled waited for idle steps: the parts of their wall-clock spans
+    after its client sent it (its header's date; the same clock on one machine). 0 when unknown.
+    The steps' work is the last cell's, but the wait delays this one."""
+    if not steps:
         return 0.0
     try:
         kernel = getattr(shell, "kernel", None)
@@ -59,9 +59,9 @@ def waited_for_step(shell: Any, step: tuple[float, float] | None) -> float:
         sent = date.timestamp() if hasattr(date, "timestamp") else None
     except Exception:
         return 0.0
-    if sent is None or sent >= step[1]:
+    if sent is None:
         return 0.0
-    return step[1] - max(sent, step[0])
+    return sum(max(0.0, end - max(sent, start)) for start, end in steps)
 
 
 @dataclass

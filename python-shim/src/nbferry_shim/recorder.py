@@ -111,7 +111,7 @@ class Recorder:
         self.schedule: idlecheck.Scheduler = idlecheck.on_event_loop
         self.settled = threading.Condition(self.lock)
         self._drained_sec = 0.0  # drained by this execute's pre_execute: counts against its cell
-        self._step: tuple[float, float] | None = None  # wall-clock span of the last idle step
+        self._steps: list[tuple[float, float]] = []  # wall-clock spans of idle steps since the last execute
 
     @property
     def ns(self) -> dict[str, Any]:
@@ -218,8 +218,8 @@ class Recorder:
         if threading.get_ident() != self.exec_thread:
             return
         t0 = time.perf_counter()
-        waited = idlecheck.waited_for_step(self.shell, self._step)
-        self._step = None
+        waited = idlecheck.waited_for_steps(self.shell, self._steps)
+        self._steps = []
         self.settle()
         self._drained_sec = waited + time.perf_counter() - t0
 
@@ -242,7 +242,8 @@ class Recorder:
         t0 = time.time()
         with self.lock:
             self._advance(1)
-        self._step = (t0, time.time())
+        self._steps.append((t0, time.time()))
+        del self._steps[:-64]  # only the last few can overlap a request just sent
         if self.check is not None and not self.schedule(self.idle_step):
             self.settle()
 
