@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:
-    from .probe import ArrayCache  # noqa: F401
     from .recorder import Entry, Pending
 
 Scheduler = Callable[[Callable[[], None]], bool]
