@@ -424,6 +424,9 @@ class Recorder:
             self._emit(rec, writes=rec.get("created", []) + rec.get("modified", []))
             return
         self.check = c
+        # Now, not when the pass ends: a background load may bind names between its steps
+        # (under the lock) and add them to the snapshot itself.
+        self.snapshot = c.after
         c.sync_sec = time.perf_counter() - t0
         if lost or not c.todo or not self.schedule(self.idle_step):
             c.inline = True
@@ -477,7 +480,7 @@ class Recorder:
 
     def _post_end(self, c: idlecheck.Check) -> Record:
         p, result, lost = c.p, c.result, c.lost
-        created, deleted, rebound, inspected, after = c.created, c.deleted, c.rebound, c.inspected, c.after
+        created, deleted, rebound, inspected = c.created, c.deleted, c.rebound, c.inspected
         spent, modified, unreliable, errors = c.spent, c.modified, c.unreliable, c.errors
         t_post = c.t_post
         unhashed = list(spent)
@@ -494,7 +497,6 @@ class Recorder:
                 self.entries[n].provenance = "cell"
         consumed = rng.consumed(p.rng_before, c.rng_after)
         nondet = list(p.nondet) + self._dynamic_nondet(created + sorted(modified), p, consumed)
-        self.snapshot = after
         info = p.info
         err = getattr(result, "error_in_exec", None) or getattr(result, "error_before_exec", None)
         success = None if result is None else bool(getattr(result, "success", err is None))
