@@ -36,11 +36,15 @@ def test_inject_comm_and_recording(kernels: tuple[Kernel, Kernel]) -> None:
     k.execute("import numpy as np\na = np.arange(12.0).reshape(3, 4).copy()\nX = a[:, :2]", cell_id="c-1")
     k.execute("%time s = X.sum()", cell_id="c-2")
     k.execute("X[0, 0] = 100", cell_id="c-3")
+    # A cell's record comes once its read checks ran, after its reply (idlecheck.py); any request
+    # (here `hello`) finishes them first, so the coordinator's `history` sync never misses it.
+    k.ok("hello")
     pushed = [e for e in k.events if e[0].get("op") == "records"]
     recs = [r for e in pushed for r in e[1]["records"]]
     assert [r["cellId"] for r in recs] == ["c-1", "c-2", "c-3"]
     assert set(recs[2]["modified"]) == {"X", "a"} and set(recs[1]["read"]) == {"X"}
-    assert pushed[-1][3]["msg_type"] == "execute_request"  # parent header correlates with the cell
+    assert all(r["deferredSec"] > 0 for r in recs), "the kernel's event loop ran the checks after the reply"
+    assert pushed[0][3]["msg_type"] == "execute_request"  # parent header correlates with the cell
 
     k.execute("del a", silent=True)  # F8 through a real silent execute
     k.execute("y = 1", cell_id="c-4")

@@ -123,11 +123,16 @@ class BackgroundLoad:
         nbytes = len(raw)
         del raw, values
         rec = self.shim.recorder
-        with self.gate.cond:
-            self.gate.cond.wait_for(lambda: self.gate.busy == 0)
-            with rec.lock:  # as every change of the recorder's state off the main thread (lane.py)
-                ns.update(bound)
-                blobs._after_load(self.shim, list(bound), digest=nbytes <= blobs._DIGEST_ON_LOAD_MAX_BYTES)
+        while True:
+            rec.settle()  # the last cell's record comes before this load's (idlecheck.py)
+            with self.gate.cond:
+                self.gate.cond.wait_for(lambda: self.gate.busy == 0)
+                with rec.lock:  # as every change of the recorder's state off the main thread (lane.py)
+                    if rec.check is not None:
+                        continue  # a cell ended meanwhile: its check first
+                    ns.update(bound)
+                    blobs._after_load(self.shim, list(bound), digest=nbytes <= blobs._DIGEST_ON_LOAD_MAX_BYTES)
+                    break
         return {"ok": True, "names": list(bound), "fingerprints": prints, "bytes": nbytes,
                 "seconds": time.perf_counter() - t0}
 

@@ -39,6 +39,8 @@ class Channel:
         self.lanes: list[Any] = []  # the comms of background lanes (also in `comms`)
         # Called as a message of nbferry's own comm is handled (comm wraps it in execute events).
         self.own_message: Callable[[], None] = lambda: None
+        # Called before every request is handled: the last cell's check finishes first (idlecheck.py).
+        self.before_request: Callable[[], None] = lambda: None
         self._seq = 0
         self._lock = threading.Lock()
         self._serving = threading.local()  # .lane: the lane comm whose request this thread handles
@@ -104,6 +106,7 @@ class Channel:
                handlers: dict[str, Handler] | None = None) -> tuple[dict[str, Any], Any, list[bytes]]:
         """Transport-independent request handling (tests call this directly)."""
         handlers = self.handlers if handlers is None else handlers
+        self.before_request()
         op = data.get("op")
         rid = data.get("id")
         try:

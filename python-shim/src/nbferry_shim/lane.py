@@ -83,6 +83,8 @@ def build(shim: "Shim", main: dict[str, Handler]) -> dict[str, Handler]:
     def lane(fn: LaneOp) -> Handler:
         def call(args: dict[str, Any], bufs: list[memoryview]) -> tuple[Any, list[bytes]]:
             watch = Watch(rec, args.get("generation"))
+            if not rec.settle():  # the last cell's check is still running on the main thread
+                return _preempted(watch), []
             try:
                 watch.check()
                 result, out = fn(args, bufs, watch)
@@ -101,6 +103,7 @@ def build(shim: "Shim", main: dict[str, Handler]) -> dict[str, Handler]:
         """Reads that stay true while a cell runs (records and RNG states are only appended)."""
 
         def call(args: dict[str, Any], bufs: list[memoryview]) -> tuple[Any, list[bytes]]:
+            rec.settle()  # the last cell's record first (idlecheck.py); late is still correct
             with rec.lock:  # the cell hooks append to them
                 return main[name](args, bufs)
 

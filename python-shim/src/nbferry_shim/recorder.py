@@ -24,7 +24,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from . import arraysum, budget, cellscan, importonly, kinds, passes, pickled, pureuse, rng
+from . import arraysum, budget, cellscan, idlecheck, importonly, kinds, passes, pickled, pureuse, rng
 from .audit import CellAudit
 from .history import History, Record
 from .namespace import NameFilter
@@ -34,6 +34,7 @@ from .userbound import Bounded
 
 STATEFUL_PACKAGES = frozenset({"matplotlib", "seaborn"})  # module-global state (pyplot's figures)
 _MAX_RNG_STATES = 2000
+SETTLE_WAIT_SEC = 10.0  # a lane request waits this long for the main thread to finish a check
 
 
 @dataclass
@@ -104,6 +105,13 @@ class Recorder:
         # while a hook updates it (and the hooks out while they read it).
         self.generation = 0
         self.lock = threading.RLock()
+        # The last cell's fingerprint pass, when it runs after the reply (idlecheck.py); `settled`
+        # is notified when it is done (lane requests wait for it).
+        self.check: idlecheck.Check | None = None
+        self.schedule: idlecheck.Scheduler = idlecheck.on_event_loop
+        self.settled = threading.Condition(self.lock)
+        self._drained_sec = 0.0  # drained by this execute's pre_execute: counts against its cell
+        self._steps: list[tuple[float, float]] = []  # wall-clock spans of idle steps since the last execute
 
     @property
     def ns(self) -> dict[str, Any]:
@@ -186,6 +194,7 @@ class Recorder:
 
     def sync_pending_outside(self) -> None:
         """Between cells (coordinator requests): record changes made outside recorded cells."""
+        self.settle()
         if not self.pending:
             self._reconcile(self.filter.snapshot(self.ns))
 
@@ -195,7 +204,68 @@ class Recorder:
             return  # subshell threads: their effects show up as "outside" changes later
         self.generation += 1
         with self.lock:
+            t0 = time.perf_counter()
+            self.settle()
+            drained = self._drained_sec + time.perf_counter() - t0
+            self._drained_sec = 0.0
             self._pre_run_cell(info)
+            if self.pending and not self.nested:
+                self.pending[-1].t_start -= drained  # the previous cell's check delayed this one
+
+    def pre_execute(self) -> None:
+        """Any execute (silent ones too, which run code that may change variables): the last
+        cell's check first."""
+        if threading.get_ident() != self.exec_thread:
+            return
+        t0 = time.perf_counter()
+        waited = idlecheck.waited_for_steps(self.shell, self._steps)
+        self._steps = []
+        self.settle()
+        self._drained_sec = waited + time.perf_counter() - t0
+
+    # -- the check after the reply (idlecheck.py) ------------------------------------------------
+    def settle(self) -> bool:
+        """Finish the last cell's check: now on the main thread; elsewhere (a lane request) wait up
+        to SETTLE_WAIT_SEC for the main thread to. False if it is still pending."""
+        if threading.get_ident() != self.exec_thread:
+            with self.settled:
+                return self.settled.wait_for(lambda: self.check is None, timeout=SETTLE_WAIT_SEC)
+        with self.lock:
+            while self.check is not None:
+                self._advance(None)
+        return True
+
+    def idle_step(self) -> None:
+        """One name of the pending check, then yield to the event loop (requests, the next cell)."""
+        if self.check is None or self.pending or threading.get_ident() != self.exec_thread:
+            return  # done, or a cell started (it drained the check first)
+        t0 = time.time()
+        with self.lock:
+            self._advance(1)
+        self._steps.append((t0, time.time()))
+        del self._steps[:-64]  # only the last few can overlap a request just sent
+        if self.check is not None and not self.schedule(self.idle_step):
+            self.settle()
+
+    def _advance(self, count: int | None) -> None:
+        c = self.check
+        if c is None:
+            return
+        t0 = time.perf_counter()
+        try:
+            with budget.gc_paused():
+                self._check_step(c, count)
+                if c.todo:
+                    c.later_sec += time.perf_counter() - t0
+                    return
+                c.later_sec += time.perf_counter() - t0
+                rec = self._post_end(c)
+        except Exception:
+            self.audit.active = False
+            rec = self._fallback_record(c.p, c.result, traceback.format_exc(limit=3))
+        self.check = None
+        self._emit(rec, writes=rec.get("created", []) + rec.get("modified", []))
+        self.settled.notify_all()
 
     def _pre_run_cell(self, info: Any) -> None:
         pickled.CACHE.clear()  # a measure's pickles are stale once a cell runs (and hold memory)
@@ -342,15 +412,29 @@ class Recorder:
 
     # -- post ----------------------------------------------------------------------------------
     def _finish(self, p: Pending, result: Any, lost: bool = False) -> None:
+        """The namespace diff now; the fingerprint pass after the reply when an event loop will
+        run it (not for a lost post_run_cell: the next cell is starting), else now."""
+        t0 = time.perf_counter()
         try:
             with budget.gc_paused():
-                rec = self._post(p, result, lost)
+                c = self._post_start(p, result, lost)
         except Exception:
             self.audit.active = False
             rec = self._fallback_record(p, result, traceback.format_exc(limit=3))
-        self._emit(rec, writes=rec.get("created", []) + rec.get("modified", []))
+            self._emit(rec, writes=rec.get("created", []) + rec.get("modified", []))
+            return
+        self.check = c
+        # Now, not when the pass ends: a background load may bind names between its steps
+        # (under the lock) and add them to the snapshot itself.
+        self.snapshot = c.after
+        c.sync_sec = time.perf_counter() - t0
+        if lost or not c.todo or not self.schedule(self.idle_step):
+            c.inline = True
+            self._advance(None)
 
-    def _post(self, p: Pending, result: Any, lost: bool) -> Record:
+    def _post_start(self, p: Pending, result: Any, lost: bool) -> idlecheck.Check:
+        """What must be read right after the cell (namespace diff, audit, RNG), and the plan of
+        the fingerprint pass (idlecheck.py)."""
         t_post = time.perf_counter()
         effects, inputs = self.audit.stop() if self.audit.active else ([], [])
         ns = self.ns
@@ -361,31 +445,47 @@ class Recorder:
         rebound = {n for n in after if n in before and after[n] != before[n]}
         first = (p.direct & after.keys()) | rebound | set(created)
         partners = (p.candidates & after.keys()) - first
-        modified: set[str] = set()
-        unreliable: list[str] = []
-        errors = list(p.errors)
         olds = {n: self.entries.get(n) for n in first | partners}
-        fresh: set[int] = set()  # array roots the cell could have written (re-hashed, not cached)
-        deadline = time.perf_counter() + max(0.0, budget.allowance(t_post - p.t_exec) - p.pre_hash_sec)
+        allowance = max(0.0, budget.allowance(t_post - p.t_exec) - p.pre_hash_sec)
         inspected: dict[str, set[str]] = {}
         # A proof that the cell only inspected a value is exact and costs less than a
         # millisecond; hashing the value again is worth it only when that is cheaper still.
-        if (sum(self.estimate(n, ns[n]) for n in first | partners)
-                > min(budget.INSPECT_SEC, deadline - time.perf_counter())
+        if (sum(self.estimate(n, ns[n]) for n in first | partners) > min(budget.INSPECT_SEC, allowance)
                 and any(pureuse.family(ns[n]) for n in (p.direct & first) - rebound)):
             inspected = passes.inspected_only(self, p, first, rebound, after)
             if inspected:  # unchanged, exactly; so are partners reachable only through them
                 first = first - inspected.keys()
                 partners = partners & (self.index.partners(first) | p.stateful)
-        spent: dict[str, float] = {}  # unhashed -> new estimate (doubled when a pass ran over)
-        # Notebook code that hashing calls (a __reduce__ that sleeps) is given up once past the
-        # budget, instead of holding the cell: that variable is then not fingerprinted (modified).
-        with Bounded(ns, max(deadline - time.perf_counter(), budget.USER_HOOK_FLOOR_SEC)):
-            passes.after_cell(self, first, partners, rebound, set(created), olds, deadline, fresh, spent, modified,
-                              unreliable, errors)
+        todo = [(n, False) for n in passes.order(self, first)] + [(n, True) for n in passes.order(self, partners)]
+        spent_so_far = time.perf_counter() - t_post
+        return idlecheck.Check(p, result, lost, after, created, deleted, rebound, first, partners, inspected, olds,
+                               effects, inputs, rng.capture(), t_post, allowance - spent_so_far, todo,
+                               errors=list(p.errors))
+
+    def _check_step(self, c: idlecheck.Check, count: int | None) -> None:
+        """Fingerprint the next `count` names of the pass (all: None) within its remaining budget.
+        Notebook code that hashing calls (a __reduce__ that sleeps) is given up once past the
+        budget, instead of holding the kernel: that variable is then not fingerprinted (modified)."""
+        t0 = time.perf_counter()
+        take = c.todo[:] if count is None else c.todo[:count]
+        del c.todo[:len(take)]
+        deadline = t0 + c.budget_sec
+        with Bounded(self.ns, max(c.budget_sec, budget.USER_HOOK_FLOOR_SEC)):
+            for n, partner in take:
+                one = {n}
+                passes.after_cell(self, set() if partner else one, one if partner else set(), c.rebound,
+                                  set(c.created), c.olds, deadline, c.fresh, c.spent, c.modified, c.unreliable,
+                                  c.errors)
+        c.budget_sec -= time.perf_counter() - t0
+
+    def _post_end(self, c: idlecheck.Check) -> Record:
+        p, result, lost = c.p, c.result, c.lost
+        created, deleted, rebound, inspected = c.created, c.deleted, c.rebound, c.inspected
+        spent, modified, unreliable, errors = c.spent, c.modified, c.unreliable, c.errors
+        t_post = c.t_post
         unhashed = list(spent)
         if unhashed:
-            passes.unhash(self, spent, p, first | partners, olds)
+            passes.unhash(self, spent, p, c.first | c.partners, c.olds)
         for n, targets in inspected.items():  # results bound to names may share its memory
             if targets:
                 self.index.set(n, self.index.ids(n).union(*(self.index.ids(t) for t in targets)))
@@ -395,10 +495,8 @@ class Recorder:
             self.unknown.discard(n)
             if n in self.entries:
                 self.entries[n].provenance = "cell"
-        rng_after = rng.capture()
-        consumed = rng.consumed(p.rng_before, rng_after)
+        consumed = rng.consumed(p.rng_before, c.rng_after)
         nondet = list(p.nondet) + self._dynamic_nondet(created + sorted(modified), p, consumed)
-        self.snapshot = after
         info = p.info
         err = getattr(result, "error_in_exec", None) or getattr(result, "error_before_exec", None)
         success = None if result is None else bool(getattr(result, "success", err is None))
@@ -430,12 +528,16 @@ class Recorder:
             # Clock reads count too: a rerun gives other values, so their outputs are worth saving.
             "nondeterministic": bool(nondet),
             "nondeterminism": nondet,
-            "sideEffects": effects,
-            "inputs": inputs,
+            "sideEffects": c.effects,
+            "inputs": c.inputs,
             "notes": list(p.ana.notes) + (["post_run_cell not received"] if lost else []),
             "internalErrors": errors,
         }
-        rec["overheadSec"] = (p.t_exec - p.t_start) + (time.perf_counter() - t_post)
+        # What delayed this cell: its pre hook (with any drain of the previous cell's check) and its
+        # post hook; the part of its check that ran after its reply is `deferredSec`.
+        post = time.perf_counter() - t_post if c.inline else c.sync_sec
+        rec["overheadSec"] = (p.t_exec - p.t_start) + post
+        rec["deferredSec"] = 0.0 if c.inline else c.later_sec
         rec["_rng_before"] = {k: v for k, v in p.rng_before.items() if consumed.get(k)}
         return rec
 

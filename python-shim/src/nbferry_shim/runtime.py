@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 from typing import Any
@@ -35,7 +36,15 @@ class Shim:
         handlers = ops.build(self)
         self.channel = Channel(handlers, lambda: handlers["hello"]({}, [])[0], lane.build(self, handlers), self.gate)
         self.channel.own_message = self.unobserved.own_message
+        self.channel.before_request = self._before_request
+        self.unobserved.before_foreign = self._before_request
         self._comm_registered = False
+
+    def _before_request(self) -> None:
+        """A request or notebook comm message on the main thread: the last cell's check first
+        (idlecheck.py). Lane requests wait for it in lane.py instead."""
+        if threading.get_ident() == self.recorder.exec_thread:
+            self.recorder.settle()
 
     def _on_record(self, rec: Record) -> None:
         if self.channel.comms:
@@ -53,6 +62,7 @@ class Shim:
         ev = self.shell.events
         ev.register("pre_run_cell", self.recorder.pre_run_cell)
         ev.register("post_run_cell", self.recorder.post_run_cell)
+        ev.register("pre_execute", self.recorder.pre_execute)
         self.unobserved.install()
         audit_mod.install(self.recorder.audit)
         try:
@@ -92,9 +102,11 @@ class Shim:
 
     def stop(self) -> None:
         self._unpin_kernel_json()
+        self._before_request()  # the last cell's record
         self.recorder.enabled = False
         ev = self.shell.events
-        for name, cb in (("pre_run_cell", self.recorder.pre_run_cell), ("post_run_cell", self.recorder.post_run_cell)):
+        for name, cb in (("pre_run_cell", self.recorder.pre_run_cell), ("post_run_cell", self.recorder.post_run_cell),
+                         ("pre_execute", self.recorder.pre_execute)):
             try:
                 ev.unregister(name, cb)
             except ValueError:

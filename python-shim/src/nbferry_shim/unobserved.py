@@ -47,6 +47,7 @@ class Unobserved:
         self.shell = shell
         self.exec_thread = exec_thread
         self.is_ours = is_ours  # (msg_type, content) -> the comm message is nbferry's own
+        self.before_foreign: Callable[[], None] = lambda: None  # before notebook code's comm handler runs
         self.count = 0
         self.cells = 0  # recorded cells started (pre_run_cell on the execution thread)
         self._local = threading.local()
@@ -140,6 +141,10 @@ class Unobserved:
                     foreign = True
                 if foreign:  # before and after: the handler may be a coroutine that runs later
                     self.count += 1
+                    try:
+                        self.before_foreign()
+                    except Exception:
+                        pass
                 try:
                     return _original(*args, **kwargs)
                 finally:
