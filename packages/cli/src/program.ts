@@ -459,7 +459,7 @@ export function buildProgram(context: ProgramContext): Command {
         'server is started again, each notebook\'s kernel is restored with its variables and a verification report. API (behind the ' +
         'proxy at /services/<name>/): GET status, POST move {user, from, to, userOptions}. See docs/operators.md.',
     )
-    .option('--stores <dir>', "(required) where the users' stores go (one per user and notebook path)")
+    .option('--stores <dir|url>', "(required) where the users' stores go (one per user and notebook path): a directory, or s3://bucket/prefix (the list of suspended notebooks goes there too, so a service on any node restores them)")
     .option('--public-url <url>', "the Hub's public URL, where user servers are reached through the proxy (default $JUPYTERHUB_PUBLIC_URL)")
     .addOption(new Option('--idle-timeout <seconds>', 'suspend a server idle this long').default(3600).argParser(parseSeconds))
     .addOption(new Option('--warn <seconds>', 'time between the warning and the suspend').default(60).argParser(parseSeconds))
@@ -483,7 +483,7 @@ export function buildProgram(context: ProgramContext): Command {
       timeout?: number;
       logLevel: string;
     }) => {
-      if (!o.stores) throw new UsageError("nbferry hub-service: needs --stores DIR (where the users' checkpoints go)");
+      if (!o.stores) throw new UsageError("nbferry hub-service: needs --stores DIR or s3://bucket/prefix (where the users' checkpoints go)");
       const publicUrl = o.publicUrl ?? process.env.JUPYTERHUB_PUBLIC_URL;
       if (!publicUrl) throw new UsageError("nbferry hub-service: needs --public-url URL (the Hub's proxy, e.g. https://hub.example.org/)");
       done(
