@@ -424,7 +424,7 @@ export function buildProgram(context: ProgramContext): Command {
         'SIGTERM first checkpoints every kernel within that many seconds, most valuable first; the log line "kernels checkpointed before exit" ' +
         'says what was saved. Exits 143 on SIGTERM, 130 on SIGINT.',
     )
-    .option('--stores <dir>', '(required) where the kernels\' stores go (one directory per kernel)')
+    .option('--stores <dir|url>', '(required) where the kernels\' stores go (one per kernel): a directory, or s3://bucket/prefix (kernels anywhere, e.g. behind a Jupyter Server, checkpoint into the bucket)')
     .option('--token-file <file>', 'the API token (mode 0600); default $NBFERRY_SERVICE_TOKEN')
     .option('--host <address>', 'address to listen on (default loopback; 0.0.0.0 exposes it to the network)', '127.0.0.1')
     .addOption(new Option('--port <n>', 'port to listen on (0: any free port, logged at start)').default(8765).argParser(parsePort))
@@ -433,7 +433,7 @@ export function buildProgram(context: ProgramContext): Command {
     .addOption(timeoutOption())
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'))
     .action(async (o: { stores?: string; tokenFile?: string; host: string; port: number; python?: string; grace?: number; timeout?: number; logLevel: string }) => {
-      if (!o.stores) throw new UsageError('nbferry serve: needs --stores DIR (where the kernels\' checkpoints go)');
+      if (!o.stores) throw new UsageError('nbferry serve: needs --stores DIR (where the kernels\' checkpoints go; or s3://bucket/prefix)');
       done(
         await serveCommand({
           stores: o.stores,
