@@ -64,7 +64,7 @@ export class NotLocalKernelError extends ServiceError {
 export class RemoteStoreUnsupportedError extends ServiceError {
   override name = 'RemoteStoreUnsupportedError';
   constructor(store: string, what: string) {
-    super(`${what} needs a store on this machine's disk; ${store} is an object store. Restore a checkpoint of it into a new kernel instead (POST /stores/{store}/restore)`, 'STORE_NOT_LOCAL', 409);
+    super(`${what} needs a store on this machine's disk; ${store} is an object store. Checkpoint explicitly (POST /kernels/{id}/checkpoint), or restore a checkpoint of it into a new kernel (POST /stores/{store}/restore)`, 'STORE_NOT_LOCAL', 409);
   }
 }
 

@@ -219,10 +219,12 @@ export class RegisteredKernel {
     await this.auto?.checkpointer.stop();
     this.auto = undefined;
     if (idleMs === undefined) return;
-    // Auto-checkpoints into a directory have the kernel write into the store's path itself: on a
-    // server elsewhere that would be its own disk. (Explicit and notice checkpoints of such kernels
-    // go over the wire.) Into an object store the chunks go through the service, from any kernel.
-    if (this.source.kind === 'jupyter-server' && this.store instanceof LocalStore) throw new NotLocalKernelError(this.id, 'auto-checkpoint (the kernel writes the store itself)');
+    // Auto-checkpoints run on the kernel's background lane, which saves into files only: into an
+    // object store (chunks through the service) they would fail whenever the lane serves them.
+    if (!(this.store instanceof LocalStore)) throw new RemoteStoreUnsupportedError(this.store.root, 'auto-checkpoint (the kernel saves into files in the background)');
+    // Auto-checkpoints have the kernel write into the store's path itself: on a server elsewhere
+    // that would be its own disk. (Explicit and notice checkpoints of such kernels go over the wire.)
+    if (this.source.kind === 'jupyter-server') throw new NotLocalKernelError(this.id, 'auto-checkpoint (the kernel writes the store itself)');
     const checkpointer = new AutoCheckpointer(this.recorder, this.store, {
       idleMs,
       onCheckpoint: (result) => this.committed(result, 'auto'),
