@@ -93,6 +93,7 @@ it('suspends into s3:// (checkpoint and the list of suspended notebooks in the b
   }, 90_000);
   const [saved] = suspended.lastSuspend!.sessions;
   expect(saved).toMatchObject({ path: NOTEBOOK });
+  console.log(`suspend into ${ROOT}: ${saved!.totalBytes} bytes checkpointed, verified from the bucket, server stopped in ${suspended.lastSuspend!.totalMs} ms`);
 
   // In the bucket: the notebook's checkpoint (noise's 16 MB as chunks) and the record of the suspend.
   const storeUrl = `${ROOT}/user-alice/notebook-${encodeURIComponent(NOTEBOOK)}`;
@@ -129,7 +130,7 @@ it('suspends into s3:// (checkpoint and the list of suspended notebooks in the b
 
   await hub.startServer('alice');
   const restored = await until('alice restored by the new service', async () => (await status('alice'))?.lastRestore, 120_000);
-  console.log(`restore on return from ${ROOT}: ${restored.report}`);
+  console.log(`restore on return from ${ROOT} in ${restored.sessions[0]?.totalMs} ms: ${restored.report}`);
   expect(restored.ok).toBe(true);
   expect(restored.sessions[0]).toMatchObject({ path: NOTEBOOK, ok: true, checkpointId: saved!.checkpointId, lost: [] });
   const back = await Frontend.openSession({ baseUrl: hub.serverUrl('alice'), token: hub.adminToken }, NOTEBOOK);
