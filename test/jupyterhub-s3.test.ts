@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { ServerStatus } from '@nbferry/jupyterhub';
+import type { MoveReport, ServerStatus } from '@nbferry/jupyterhub';
 import { ServerApi } from '@nbferry/jupyter-server';
 import type { CheckpointBody } from '@nbferry/migrate';
 import { S3Store } from '@nbferry/store-s3';
@@ -75,7 +75,7 @@ async function servicePid(): Promise<number | undefined> {
   return line ? Number(line.trim().split(/\s+/)[0]) : undefined;
 }
 
-it('suspends into s3:// (checkpoint and the list of suspended notebooks in the bucket, nothing on disk); a new service process restores from the bucket alone', async () => {
+it('suspends into s3:// (checkpoint and the list of suspended notebooks in the bucket, nothing on disk); a new service process restores from the bucket alone; a move goes through the bucket', async () => {
   await hub.startServer('alice');
   const api = new ServerApi({ baseUrl: hub.serverUrl('alice'), token: hub.adminToken });
   await api.putContents({ path: 'work', type: 'directory', format: null, content: null });
@@ -139,10 +139,29 @@ it('suspends into s3:// (checkpoint and the list of suspended notebooks in the b
   // Restored: the record is gone from the bucket, the checkpoint stays.
   expect(await keys()).not.toContain('user-alice/suspended-default.json');
   expect(await store.list()).toEqual([saved!.checkpointId]);
-  store.close();
 
   const after = await metrics();
   expect(sampleValue(after, 'nbferry_hub_restores_total', { outcome: 'ok' })).toBe(1);
   expect(sampleValue(after, 'nbferry_hub_restore_duration_seconds_count', {})).toBe(1);
   expect(sampleValue(after, 'nbferry_hub_lost_variables_total', {}) ?? 0).toBe(0);
+
+  // A move to the "big" named server goes through the notebook's store in the bucket: the
+  // checkpoint before the move, then the move's own, both in its history.
+  back.close();
+  const response = await fetch(`${hub.serviceUrl}move`, {
+    method: 'POST',
+    headers: { Authorization: `token ${hub.adminToken}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ user: 'alice', from: '', to: 'big', userOptions: { profile: 'big' } }),
+  });
+  const report = (await response.json()) as MoveReport;
+  expect(response.status, JSON.stringify(report)).toBe(200);
+  expect(report.sessions[0]).toMatchObject({ path: NOTEBOOK, ok: true, lost: [] });
+  const history = await store.list();
+  expect(history).toHaveLength(3);
+  expect(history).toContain(report.checkpoints[0]!.checkpointId);
+  const moved = await Frontend.openSession({ baseUrl: hub.serverUrl('alice', 'big'), token: hub.adminToken }, NOTEBOOK);
+  frontends.push(moved);
+  expect(await moved.run('print(float(noise.sum()) == total, secret, os.environ.get("NBFERRY_PROFILE"))')).toBe('True 42 big\n');
+  expect(sampleValue(await metrics(), 'nbferry_hub_moves_total', { trigger: 'api', outcome: 'moved' })).toBe(1);
+  store.close();
 }, 400_000);
