@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { connectServerKernel } from '@nbferry/jupyter-server';
+import { checkpointOverWire, connectServerKernel } from '@nbferry/jupyter-server';
 import { attachKernel, launchKernel, type Kernel } from '@nbferry/kernel';
 import { checkpoint, lastCheckpointOf, log, migrateLive, restore, restoreToNewKernel, type CheckpointBody, type GcResult, type LogEntry, type ProgressListener, type RestoreReport } from '@nbferry/migrate';
 import { Recorder } from '@nbferry/recorder';
@@ -262,7 +262,11 @@ export class KernelService {
   private async throughStore(source: RegisteredKernel, storeName: string, target: Kernel['client'], call: { timeoutMs?: number; onProgress?: ProgressListener }): Promise<RestoreReport> {
     const store = await this.openNamed(storeName);
     try {
-      const saved = await source.exclusive(() => checkpoint(source.recorder, store, { ...call, refuseLoss: true }));
+      const options = { ...call, refuseLoss: true };
+      // As RegisteredKernel's checkpoints: a kernel elsewhere cannot write this machine's directory.
+      const saved = await source.exclusive(() =>
+        source.source.kind === 'jupyter-server' && store instanceof LocalStore ? checkpointOverWire(source.recorder, store, options) : checkpoint(source.recorder, store, options),
+      );
       const stored = await store.open<CheckpointBody>(saved.checkpoint.manifest.id);
       return await restore(stored, target, call);
     } finally {
