@@ -9,6 +9,7 @@ import type { MoveReport, ServerStatus } from '@nbferry/jupyterhub';
 import { ServerApi } from '@nbferry/jupyter-server';
 import { Frontend } from './support/jupyter-server.js';
 import { startHub, type Hub } from './support/jupyterhub.js';
+import { parseExposition, sampleValue, type Sample } from './support/prometheus.js';
 
 const IDLE = 6;
 const WARN = 2;
@@ -44,6 +45,13 @@ describe('JupyterHub service: suspend instead of cull, restore on return, move t
     expect(response.status).toBe(200);
     const { servers } = (await response.json()) as { servers: ServerStatus[] };
     return servers.find((s) => s.server === serverName);
+  }
+
+  /** The service's metrics, scraped as Prometheus would (the admin token) and parsed. */
+  async function metrics(): Promise<Sample[]> {
+    const response = await fetch(`${hub.serviceUrl}metrics`, { headers: { Authorization: `token ${hub.adminToken}` } });
+    expect(response.status).toBe(200);
+    return parseExposition(await response.text());
   }
 
   async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs: number): Promise<T> {
@@ -159,6 +167,10 @@ describe('JupyterHub service: suspend instead of cull, restore on return, move t
     expect(await back.run('print(secret, len(rows), os.getcwd() == cwd)')).toBe('42 1000 True\n');
     const report = await serverOf('alice').getContents('work/nbferry-notice.md');
     expect(String(report!.content)).toContain('restored from');
+    const counted = await metrics();
+    expect(sampleValue(counted, 'nbferry_hub_suspends_total', { outcome: 'failed' })).toBeGreaterThanOrEqual(1);
+    expect(sampleValue(counted, 'nbferry_hub_suspends_total', { outcome: 'suspended' })).toBe(1);
+    expect(sampleValue(counted, 'nbferry_hub_restores_total', { outcome: 'ok' })).toBe(1);
   }, 300_000);
 
   it('moves the session to a named server with the "big" profile, into the notebook\'s directory there', async () => {
@@ -179,6 +191,9 @@ describe('JupyterHub service: suspend instead of cull, restore on return, move t
     const moved = await Frontend.openSession({ baseUrl: hub.serverUrl('alice', 'big'), token: hub.adminToken }, NOTEBOOK);
     frontends.push(moved);
     expect(await moved.run('print(secret, len(rows), os.environ.get("NBFERRY_PROFILE"), os.getcwd().endswith("/work"))')).toBe('42 1000 big True\n');
+    const counted = await metrics();
+    expect(sampleValue(counted, 'nbferry_hub_moves_total', { trigger: 'api', outcome: 'moved' })).toBe(1);
+    expect(sampleValue(counted, 'nbferry_hub_move_duration_seconds_count', { trigger: 'api' })).toBe(1);
   }, 180_000);
 
   it('right-sizing: a kernel past its memory threshold is checkpointed and its session moved to the bigger server', async () => {
@@ -200,5 +215,6 @@ describe('JupyterHub service: suspend instead of cull, restore on return, move t
     const moved = await Frontend.openSession({ baseUrl: hub.serverUrl('bob', 'big'), token: hub.adminToken }, 'bob.ipynb');
     frontends.push(moved);
     expect(await moved.run('import os\nprint(size, n > 3, os.environ.get("NBFERRY_PROFILE"))')).toBe(`${300 * 2 ** 20} True big\n`);
+    expect(sampleValue(await metrics(), 'nbferry_hub_moves_total', { trigger: 'memory', outcome: 'moved' })).toBe(1);
   }, 180_000);
 });

@@ -96,5 +96,18 @@ describe('a Jupyter Server kernel from the nbferry kernelspec, registered with t
     } finally {
       await target.detach();
     }
+
+    // A move through the store (a directory here): the server kernel's blobs still come over the websocket.
+    const moved = await api<RestoreOutcome>('POST', '/kernels/hub-user/migrate', { store: 'hub-user', id: 'moved' });
+    expect(moved.status, JSON.stringify(moved.body)).toBe(200);
+    restoredPids.push(moved.body.kernel.pid);
+    expect(moved.body).toMatchObject({ ok: true, lost: [], kernel: { store: 'hub-user' } });
+    expect((await api<{ checkpoints: unknown[] }>('GET', '/stores/hub-user/log')).body.checkpoints).toHaveLength(2);
+    const movedKernel = await attachKernel(moved.body.connectionFile);
+    try {
+      expect(await valueOf(movedKernel.client, '(first, next(evens))')).toBe('(0, 2)');
+    } finally {
+      await movedKernel.detach();
+    }
   });
 });

@@ -26,6 +26,10 @@ export interface HubOptions {
   serviceArgs?: string[];
   /** Extra environment of the user servers (and so their kernels). */
   serverEnv?: Record<string, string>;
+  /** `--stores` of the service (default: a directory in the scratch directory), e.g. `s3://bucket/prefix`. */
+  stores?: string;
+  /** Extra environment of the service (e.g. the object store's AWS_* variables). */
+  serviceEnv?: Record<string, string>;
 }
 
 export interface Hub {
@@ -72,7 +76,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     join(repoRoot, 'packages/cli/src/main.ts'),
     'hub-service',
     '--stores',
-    storeRoot,
+    options.stores ?? storeRoot,
     '--public-url',
     publicUrl,
     '--idle-timeout',
@@ -131,7 +135,7 @@ c.JupyterHub.services = [
         'url': 'http://127.0.0.1:${servicePort}',
         'command': ${JSON.stringify(nbferry)},
         'cwd': ${JSON.stringify(repoRoot)},
-        'environment': {'NBFERRY_PYTHON': ${JSON.stringify(testPython())}},
+        'environment': {'NBFERRY_PYTHON': ${JSON.stringify(testPython())}, **${JSON.stringify(options.serviceEnv ?? {})}},
     },
     {'name': 'test-admin', 'api_token': ${JSON.stringify(adminToken)}},
 ]

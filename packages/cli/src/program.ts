@@ -438,7 +438,7 @@ export function buildProgram(context: ProgramContext): Command {
         'SIGTERM first checkpoints every kernel within that many seconds, most valuable first; the log line "kernels checkpointed before exit" ' +
         'says what was saved. Exits 143 on SIGTERM, 130 on SIGINT.',
     )
-    .option('--stores <dir>', '(required) where the kernels\' stores go (one directory per kernel)')
+    .option('--stores <dir|url>', '(required) where the kernels\' stores go (one per kernel): a directory, or s3://bucket/prefix (kernels anywhere, e.g. behind a Jupyter Server, checkpoint into the bucket)')
     .option('--token-file <file>', 'the API token (mode 0600); default $NBFERRY_SERVICE_TOKEN')
     .option('--host <address>', 'address to listen on (default loopback; 0.0.0.0 exposes it to the network)', '127.0.0.1')
     .addOption(new Option('--port <n>', 'port to listen on (0: any free port, logged at start)').default(8765).argParser(parsePort))
@@ -447,7 +447,7 @@ export function buildProgram(context: ProgramContext): Command {
     .addOption(timeoutOption())
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'))
     .action(async (o: { stores?: string; tokenFile?: string; host: string; port: number; python?: string; grace?: number; timeout?: number; logLevel: string }) => {
-      if (!o.stores) throw new UsageError('nbferry serve: needs --stores DIR (where the kernels\' checkpoints go)');
+      if (!o.stores) throw new UsageError('nbferry serve: needs --stores DIR (where the kernels\' checkpoints go; or s3://bucket/prefix)');
       done(
         await serveCommand({
           stores: o.stores,
@@ -473,7 +473,7 @@ export function buildProgram(context: ProgramContext): Command {
         'server is started again, each notebook\'s kernel is restored with its variables and a verification report. API (behind the ' +
         'proxy at /services/<name>/): GET status, POST move {user, from, to, userOptions}. See docs/operators.md.',
     )
-    .option('--stores <dir>', "(required) where the users' stores go (one per user and notebook path)")
+    .option('--stores <dir|url>', "(required) where the users' stores go (one per user and notebook path): a directory, or s3://bucket/prefix (the list of suspended notebooks goes there too, so a service on any node restores them)")
     .option('--public-url <url>', "the Hub's public URL, where user servers are reached through the proxy (default $JUPYTERHUB_PUBLIC_URL)")
     .addOption(new Option('--idle-timeout <seconds>', 'suspend a server idle this long').default(3600).argParser(parseSeconds))
     .addOption(new Option('--warn <seconds>', 'time between the warning and the suspend').default(60).argParser(parseSeconds))
@@ -497,7 +497,7 @@ export function buildProgram(context: ProgramContext): Command {
       timeout?: number;
       logLevel: string;
     }) => {
-      if (!o.stores) throw new UsageError("nbferry hub-service: needs --stores DIR (where the users' checkpoints go)");
+      if (!o.stores) throw new UsageError("nbferry hub-service: needs --stores DIR or s3://bucket/prefix (where the users' checkpoints go)");
       const publicUrl = o.publicUrl ?? process.env.JUPYTERHUB_PUBLIC_URL;
       if (!publicUrl) throw new UsageError("nbferry hub-service: needs --public-url URL (the Hub's proxy, e.g. https://hub.example.org/)");
       done(

@@ -4,11 +4,15 @@
  * committed checkpoint read back from the store: manifest, signature if any, every blob against its
  * checksum. The variable-by-variable verification runs when the checkpoint is restored (the report
  * the user gets on return).
+ *
+ * A local store gets the blobs in the kernel's replies, written by this service; an object store
+ * (`s3://`) gets them chunk by chunk through this service into the bucket (bytes kernel -> service
+ * -> bucket, never a whole blob in memory), read back from the bucket for the verification.
  */
 import { checkpointOverWire, connectServerKernel, type ServerApi } from '@nbferry/jupyter-server';
-import type { CheckpointBody } from '@nbferry/migrate';
+import { checkpoint, type CheckpointBody } from '@nbferry/migrate';
 import { Recorder } from '@nbferry/recorder';
-import { LocalStore, openCheckpoint } from '@nbferry/store';
+import { LocalStore, openCheckpoint, openStore } from '@nbferry/store';
 import type { ServerSnapshot } from './user-server.js';
 import type { SuspendedSession, UserStores } from './user-stores.js';
 
@@ -51,11 +55,14 @@ async function checkpointKernel(
   { signal, timeoutMs }: CheckpointServerOptions,
 ): Promise<SuspendedSession> {
   const storeDir = stores.storeDir(user, target);
+  const store = await openStore(storeDir);
   const connected = await connectServerKernel(api, target.kernelId, { signal, timeoutMs });
   try {
     const recorder = await Recorder.attach(connected.client, { signal, timeoutMs });
-    const result = await checkpointOverWire(recorder, new LocalStore(storeDir), { signal, timeoutMs, refuseLoss: true });
-    const stored = await openCheckpoint<CheckpointBody>(result.checkpoint.dir);
+    const options = { signal, timeoutMs, refuseLoss: true };
+    const result = store instanceof LocalStore ? await checkpointOverWire(recorder, store, options) : await checkpoint(recorder, store, options);
+    // Read back as a restore would: the manifest from the store, every blob against its checksum.
+    const stored = store instanceof LocalStore ? await openCheckpoint<CheckpointBody>(result.checkpoint.dir) : await store.open<CheckpointBody>(result.checkpoint.manifest.id);
     for (const blob of stored.manifest.blobs) {
       if (!(await stored.verifyBlob(blob))) throw new Error(`checkpoint ${stored.manifest.id}: blob ${blob.file} does not match its checksum as read back from ${storeDir}`);
     }
@@ -63,5 +70,6 @@ async function checkpointKernel(
     return { ...target, storeDir, checkpointDir: result.checkpoint.dir, checkpointId: stored.manifest.id, totalBytes };
   } finally {
     await connected.detach().catch(() => {});
+    store.close?.();
   }
 }

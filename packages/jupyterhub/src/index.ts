@@ -8,6 +8,8 @@ export { checkpointServer, type ServerCheckpointResult } from './checkpoint-serv
 export { restoreServer, describeRestore, type RestoredSession } from './restore-server.js';
 export { moveServer, type MoveReport, type MoveRequest, type MovedSession } from './move-server.js';
 export { Suspender, type SuspenderOptions, type ServerStatus, type ServerPhase } from './suspender.js';
+export { HubMetrics, type MoveTrigger } from './metrics.js';
+export { FileRecords, ObjectRecords, type RecordStore } from './record-store.js';
 export { buildServiceApi, type ServiceApiOptions } from './service-api.js';
 export { startHubService, type HubServiceOptions, type RunningHubService } from './start-hub-service.js';
 export { KernelPids, overThreshold, type MemoryPolicy, type MemoryReading } from './right-sizing.js';

@@ -5,6 +5,7 @@
  * is moved live (migrateSession: a kernel started in the notebook's directory on the target,
  * every variable verified, the notebook copied if the target lacks it, the session recreated
  * there, the source's session deleted). The source server is stopped once every session moved.
+ * With an `s3://` store root the state moves through the notebook's store in the bucket.
  */
 import { migrateSession, type ServerApi } from '@nbferry/jupyter-server';
 import { checkpointServer } from './checkpoint-server.js';
@@ -87,7 +88,10 @@ export async function moveServer(context: MoveContext, request: MoveRequest): Pr
   for (const session of state.sessions.filter((s) => s.kernel)) {
     const s0 = performance.now();
     try {
-      const moved = await migrateSession({ from: sourceApi, to: targetApi, sessionId: session.id, signal, timeoutMs: context.timeoutMs });
+      // With an object store the state goes through the notebook's store in the bucket (the two
+      // servers may share nothing else); otherwise through the websockets.
+      const store = context.stores.remote ? context.stores.storeDir(request.user, { path: session.path, kernelId: session.kernel!.id }) : undefined;
+      const moved = await migrateSession({ from: sourceApi, to: targetApi, sessionId: session.id, signal, timeoutMs: context.timeoutMs, ...(store ? { store } : {}) });
       const verification = moved.migration.verification;
       sessions.push({
         path: session.path,

@@ -5,6 +5,8 @@
  * variable is verified; the report goes to the status endpoint, the log and the user.
  */
 import { restoreOnReturn, type ServerApi } from '@nbferry/jupyter-server';
+import type { CheckpointBody } from '@nbferry/migrate';
+import { openStore, storeScheme, type CheckpointStore } from '@nbferry/store';
 import type { SuspendRecord } from './user-stores.js';
 
 export interface RestoredSession {
@@ -29,10 +31,13 @@ export async function restoreServer(api: ServerApi, record: SuspendRecord, optio
   for (const session of record.sessions) {
     if (session.path === null) continue; // no notebook to attach it to: its store keeps it (nbferry restore)
     const t0 = performance.now();
+    // An object store's checkpoint is read through its store (its chunks come from the bucket).
+    let store: CheckpointStore | undefined;
     try {
+      if (storeScheme(session.storeDir) !== undefined) store = await openStore(session.storeDir);
       const { kernelId, report } = await restoreOnReturn({
         server: api,
-        checkpoint: session.checkpointDir,
+        checkpoint: store ? await store.open<CheckpointBody>(session.checkpointId) : session.checkpointDir,
         sessionPath: session.path,
         kernelName: session.kernelName,
         signal: options.signal,
@@ -51,6 +56,8 @@ export async function restoreServer(api: ServerApi, record: SuspendRecord, optio
       });
     } catch (error) {
       results.push({ path: session.path, checkpointId: session.checkpointId, ok: false, error: (error as Error).message, totalMs: Math.round(performance.now() - t0) });
+    } finally {
+      store?.close?.();
     }
   }
   return results;

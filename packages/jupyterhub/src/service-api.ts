@@ -5,9 +5,12 @@
  *   GET  status[?user=U]  every server the service watches: phase, idle since, the last suspend,
  *                         restore (with its verification report), move, and the last error
  *   POST move {user, from, to, userOptions?, stopSource?}   move a session to another named server
+ *   GET  metrics          operator metrics, Prometheus text format (metrics.ts)
  *
  * A request needs `Authorization: token <T>` (or Bearer): the service's own token, or a Hub token
- * whose owner holds the `admin:servers` scope (asked from the Hub). Anything else: 401/403.
+ * whose owner holds the `admin:servers` scope (asked from the Hub); for `metrics`, `read:metrics`
+ * (the Hub's own scope for its metrics, what a Prometheus scraper's token holds) suffices too.
+ * Anything else: 401/403.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
@@ -53,7 +56,9 @@ export function buildServiceApi(options: ServiceApiOptions): FastifyInstance {
     if (timingSafeEqual(digest(match[1]!), own)) return;
     const owner = await options.hub.tokenOwner(match[1]!);
     if (!owner) throw new HubAuthError('the token is not one the Hub knows', 401);
-    if (!owner.scopes.includes('admin:servers')) throw new HubAuthError(`${owner.kind} "${owner.name}" lacks the admin:servers scope this API needs`, 403);
+    const metrics = request.url === `${prefix}metrics` || request.url.startsWith(`${prefix}metrics?`);
+    if (owner.scopes.includes('admin:servers') || (metrics && owner.scopes.includes('read:metrics'))) return;
+    throw new HubAuthError(`${owner.kind} "${owner.name}" lacks the ${metrics ? 'read:metrics (or admin:servers)' : 'admin:servers'} scope this API needs`, 403);
   });
 
   app.setErrorHandler((error, request, reply) => {
@@ -68,6 +73,10 @@ export function buildServiceApi(options: ServiceApiOptions): FastifyInstance {
   });
 
   app.get(`${prefix}health`, async () => ({ status: 'ok' }));
+  app.get(`${prefix}metrics`, async (_request, reply) => {
+    const { registry } = options.suspender.metrics;
+    return reply.type(registry.contentType).send(await registry.metrics());
+  });
   app.get<{ Querystring: { user?: string } }>(`${prefix}status`, async (request) => ({ servers: options.suspender.status(request.query.user) }));
   app.post<{ Body: MoveRequest }>(`${prefix}move`, { schema: { body: moveSchema } }, async (request) => {
     const body = request.body;

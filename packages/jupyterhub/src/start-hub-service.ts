@@ -12,7 +12,7 @@ import { Suspender } from './suspender.js';
 import { UserStores } from './user-stores.js';
 
 export interface HubServiceOptions {
-  /** Where the users' stores go (one per user and notebook path). */
+  /** Where the users' stores go (one per user and notebook path): a directory or `s3://bucket/prefix`. */
   storeRoot: string;
   /** The Hub's public URL (the proxy), e.g. https://hub.example.org/ */
   publicUrl: string;
@@ -43,6 +43,8 @@ export async function startHubService(options: HubServiceOptions): Promise<Runni
   const hub = new HubApi(need('JUPYTERHUB_API_URL'), token);
   const serviceUrl = new URL(need('JUPYTERHUB_SERVICE_URL'));
   const prefix = env.JUPYTERHUB_SERVICE_PREFIX ?? '/services/nbferry/';
+  const stores = new UserStores(options.storeRoot);
+  await stores.check();
   let app: FastifyInstance | undefined;
   const appLogger = options.logger ?? true;
   // The suspender logs through the API's logger (one stream of JSON lines).
@@ -60,7 +62,7 @@ export async function startHubService(options: HubServiceOptions): Promise<Runni
     hub,
     publicUrl: options.publicUrl,
     token,
-    stores: new UserStores(options.storeRoot),
+    stores,
     idleTimeoutMs: options.idleTimeoutSeconds * 1000,
     warnMs: options.warnSeconds === undefined ? undefined : options.warnSeconds * 1000,
     pollMs: options.pollSeconds === undefined ? undefined : options.pollSeconds * 1000,
@@ -80,6 +82,7 @@ export async function startHubService(options: HubServiceOptions): Promise<Runni
     async close() {
       await suspender.stop();
       await app!.close();
+      stores.close();
     },
   };
 }

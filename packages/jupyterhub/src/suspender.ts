@@ -20,6 +20,7 @@ import { checkpointServer } from './checkpoint-server.js';
 import { SuspendError, serverLabel } from './errors.js';
 import type { HubApi, HubServer } from './hub-api.js';
 import { IdleClock } from './idle-clock.js';
+import { HubMetrics, type MoveTrigger } from './metrics.js';
 import { moveServer, type MoveReport, type MoveRequest } from './move-server.js';
 import { KernelPids, overThreshold, type MemoryPolicy, type MemoryReading } from './right-sizing.js';
 import { describeRestore, restoreServer, type RestoredSession } from './restore-server.js';
@@ -43,6 +44,8 @@ export interface SuspenderOptions {
   /** Right-sizing (right-sizing.ts); off when undefined. */
   memoryPolicy?: MemoryPolicy;
   log: FastifyBaseLogger;
+  /** Operator metrics (default: a registry of its own, `suspender.metrics`). */
+  metrics?: HubMetrics;
 }
 
 export type ServerPhase = 'active' | 'warned' | 'suspending' | 'suspended' | 'restoring' | 'moving' | 'stopped';
@@ -81,10 +84,13 @@ export class Suspender {
   private readonly pids = new KernelPids();
   /** Kernels checkpointed for memory, not again until they drop below the threshold. */
   private readonly overLimit = new Set<string>();
+  readonly metrics: HubMetrics;
 
   constructor(private readonly options: SuspenderOptions) {
     this.warnMs = options.warnMs ?? 60_000;
     this.pollMs = options.pollMs ?? 60_000;
+    this.metrics = options.metrics ?? new HubMetrics();
+    this.metrics.phases = () => [...this.tracks.values()].map((t) => t.status.phase);
   }
 
   start(): void {
@@ -138,7 +144,7 @@ export class Suspender {
       const log = this.options.log.child({ user: request.user, from: request.from, to: request.to });
       log.info('moving the session');
       try {
-        const report = await moveServer({ ...this.options, signal: this.stopping.signal }, request);
+        const report = await this.measuredMove('api', request);
         track.status.lastMove = report;
         track.status.phase = report.sourceStopped ? 'stopped' : 'active';
         track.clock.reset(Date.now());
@@ -241,10 +247,7 @@ export class Suspender {
       try {
         if (policy.moveTo) {
           track.status.phase = 'moving';
-          const report = await moveServer(
-            { ...this.options, signal: this.stopping.signal },
-            { user, from: server.name, to: policy.moveTo.server, userOptions: policy.moveTo.userOptions },
-          );
+          const report = await this.measuredMove('memory', { user, from: server.name, to: policy.moveTo.server, userOptions: policy.moveTo.userOptions });
           track.status.lastMove = report;
           track.status.phase = report.sourceStopped ? 'stopped' : 'active';
           track.status.lastRightSizing = { at, kernels: fresh, action: 'moved' };
@@ -265,6 +268,22 @@ export class Suspender {
       }
     });
     return true;
+  }
+
+  /** A move, counted by outcome, timed, its lost variables counted. */
+  private async measuredMove(trigger: MoveTrigger, request: MoveRequest): Promise<MoveReport> {
+    const t0 = performance.now();
+    try {
+      const report = await moveServer({ ...this.options, signal: this.stopping.signal }, request);
+      this.metrics.moves.inc({ trigger, outcome: report.sessions.every((s) => s.ok) ? 'moved' : 'incomplete' });
+      this.metrics.moveSeconds.observe({ trigger }, (performance.now() - t0) / 1000);
+      const lost = report.sessions.reduce((sum, s) => sum + (s.lost?.length ?? 0), 0);
+      if (lost > 0) this.metrics.lostVariables.inc({ operation: 'move' }, lost);
+      return report;
+    } catch (error) {
+      this.metrics.moves.inc({ trigger, outcome: 'failed' });
+      throw error;
+    }
   }
 
   private userActive(track: Track): void {
@@ -305,10 +324,14 @@ export class Suspender {
         sessions: result.saved.map((s) => ({ path: s.path, checkpointId: s.checkpointId, totalBytes: s.totalBytes })),
         totalMs: Math.round(performance.now() - t0),
       };
+      this.metrics.suspends.inc({ outcome: 'suspended' });
+      this.metrics.suspendSeconds.observe((performance.now() - t0) / 1000);
+      this.metrics.checkpointBytes.inc(result.saved.reduce((sum, s) => sum + s.totalBytes, 0));
       delete track.status.lastError;
       delete track.retryAfter;
       log.info({ sessions: track.status.lastSuspend.sessions, totalMs: track.status.lastSuspend.totalMs }, 'suspended: checkpointed, verified, server stopped');
     } catch (error) {
+      this.metrics.suspends.inc({ outcome: 'failed' });
       track.status.phase = 'active';
       track.clock.touched(Date.now());
       // Tried again after another idle period, not at every poll.
@@ -329,6 +352,11 @@ export class Suspender {
       const sessions = await restoreServer(api, record, { signal: this.stopping.signal, timeoutMs: this.options.timeoutMs });
       const ok = sessions.every((s) => s.ok);
       const report = describeRestore(sessions);
+      for (const session of sessions) {
+        this.metrics.restores.inc({ outcome: session.error !== undefined ? 'failed' : session.ok ? 'ok' : 'problems' });
+        if (session.error === undefined && session.totalMs !== undefined) this.metrics.restoreSeconds.observe(session.totalMs / 1000);
+        if (session.lost?.length) this.metrics.lostVariables.inc({ operation: 'restore' }, session.lost.length);
+      }
       track.status.lastRestore = { at: new Date().toISOString(), ok, report, sessions };
       // A notebook that could not be restored (not one restored with problems: that is its report)
       // is tried again at the next poll, up to RESTORE_ATTEMPTS times; its checkpoint stays in the store.

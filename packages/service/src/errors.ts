@@ -60,6 +60,14 @@ export class NotLocalKernelError extends ServiceError {
   }
 }
 
+/** An operation that needs the store on this machine's disk asked of an object store. */
+export class RemoteStoreUnsupportedError extends ServiceError {
+  override name = 'RemoteStoreUnsupportedError';
+  constructor(store: string, what: string) {
+    super(`${what} needs a store on this machine's disk; ${store} is an object store. Checkpoint explicitly (POST /kernels/{id}/checkpoint), or restore a checkpoint of it into a new kernel (POST /stores/{store}/restore)`, 'STORE_NOT_LOCAL', 409);
+  }
+}
+
 /** A checkpoint with a deadline was not done by then: abandoned, nothing committed. */
 export class CheckpointDeadlineError extends ServiceError {
   override name = 'CheckpointDeadlineError';

@@ -121,7 +121,7 @@ export function buildApi(service: KernelService, token: string, logger: FastifyS
     { schema: { body: schemas.RestoreRequest } },
     async (request, reply) => {
       const { checkpointId, ...fresh } = request.body;
-      service.store(request.params.store); // an unknown store is a 404 now, not a failed job
+      (await service.store(request.params.store)).close?.(); // an unknown store is a 404 now, not a failed job
       return maybeAsync(request, reply, 'restore', async (onProgress) => {
         const outcome = await service.restore(request.params.store, checkpointId, fresh, onProgress);
         request.log.info({ store: request.params.store, restored: outcome.kernel.id, ok: outcome.ok, lost: outcome.lost.length }, 'restored');
@@ -130,14 +130,15 @@ export function buildApi(service: KernelService, token: string, logger: FastifyS
     },
   );
 
-  app.post<{ Params: IdParams; Body: { python?: string; cwd?: string; id?: string } }>(
+  app.post<{ Params: IdParams; Body: { python?: string; cwd?: string; id?: string; store?: string } }>(
     '/kernels/:id/migrate',
     { schema: { body: schemas.MigrateRequest } },
     async (request, reply) => {
       service.get(request.params.id);
+      const { store, ...fresh } = request.body;
       return maybeAsync(request, reply, 'migrate', async (onProgress) => {
-        const outcome = await service.migrate(request.params.id, request.body, onProgress);
-        request.log.info({ kernel: request.params.id, migrated: outcome.kernel.id, ok: outcome.ok, lost: outcome.lost.length }, 'migrated');
+        const outcome = await service.migrate(request.params.id, fresh, onProgress, store);
+        request.log.info({ kernel: request.params.id, migrated: outcome.kernel.id, ok: outcome.ok, lost: outcome.lost.length, ...(store ? { store } : {}) }, 'migrated');
         return outcome;
       });
     },

@@ -3,17 +3,20 @@
  * Jupyter Server), checkpoint, restore or migrate into a fresh kernel on this machine, log, gc,
  * auto-checkpoint policy, preemption notice. Each kernel's checkpoints go to a store under
  * `storeRoot`, named after the kernel; a kernel restored or migrated from it continues that store
- * (and its history line).
+ * (and its history line). The root is a directory or an object store (`s3://bucket/prefix`: every
+ * store in the bucket, chunks through the service, so kernels on other machines, e.g. behind a
+ * Jupyter Server, checkpoint there and any node can restore them).
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { connectServerKernel } from '@nbferry/jupyter-server';
+import { fileURLToPath } from 'node:url';
+import { checkpointOverWire, connectServerKernel } from '@nbferry/jupyter-server';
 import { attachKernel, launchKernel, type Kernel } from '@nbferry/kernel';
-import { gc, lastCheckpointOf, log, migrateLive, restoreToNewKernel, type CheckpointBody, type GcResult, type LogEntry, type ProgressListener, type RestoreReport } from '@nbferry/migrate';
+import { checkpoint, lastCheckpointOf, log, migrateLive, restore, restoreToNewKernel, type CheckpointBody, type GcResult, type LogEntry, type ProgressListener, type RestoreReport } from '@nbferry/migrate';
 import { Recorder } from '@nbferry/recorder';
-import { LocalStore } from '@nbferry/store';
+import { LocalStore, openStore, storeScheme, type CheckpointStore } from '@nbferry/store';
 import { BadRequestError, NoCheckpointError, NoticeInProgressError, UnknownKernelError, UnknownStoreError } from './errors.js';
 import { Jobs } from './jobs.js';
 import { historyOf, planOf, type HistoryEntry, type PlanView } from './kernel-views.js';
@@ -23,7 +26,7 @@ import { handleNotice, type NoticeReport } from './preemption.js';
 import { RegisteredKernel, type KernelSource, type KernelState } from './registered-kernel.js';
 
 export interface KernelServiceOptions {
-  /** Where the kernels' stores live (one directory per store). */
+  /** Where the kernels' stores live (one per store): a directory, or `s3://bucket/prefix`. */
   storeRoot: string;
   /** The Python (with ipykernel) of kernels the service starts for restores and migrations. */
   python: string;
@@ -67,7 +70,14 @@ export class KernelService {
   private notice?: Promise<NoticeReport>;
   lastNotice?: NoticeReport;
 
+  /** The root is an object store: stores are `<storeRoot>/<name>` in its bucket. */
+  readonly remote: boolean;
+  private readonly root: string;
+
   constructor(readonly options: KernelServiceOptions) {
+    const scheme = storeScheme(options.storeRoot);
+    this.remote = scheme !== undefined && scheme !== 'file';
+    this.root = scheme === 'file' ? fileURLToPath(options.storeRoot) : this.remote ? options.storeRoot.replace(/\/+$/, '') : options.storeRoot;
     this.metrics = options.metrics ?? new ServiceMetrics();
     this.metrics.kernelCounts = () => ({ registered: this.kernels.size, protected: [...this.kernels.values()].filter((k) => k.isProtected).length });
   }
@@ -108,7 +118,10 @@ export class KernelService {
         await release().catch(() => {});
         throw error;
       });
-      const kernel = this.add(id, source, recorder, options.store ?? id, release, probe(recorder.hello.pid));
+      const kernel = await this.add(id, source, recorder, options.store ?? id, release, probe(recorder.hello.pid)).catch(async (error: unknown) => {
+        await release().catch(() => {});
+        throw error;
+      });
       if (options.autoCheckpointIdleMs !== undefined) {
         await kernel.setAutoCheckpoint(options.autoCheckpointIdleMs).catch(async (error: unknown) => {
           this.kernels.delete(id); // registered whole or not at all
@@ -130,9 +143,18 @@ export class KernelService {
     return requested;
   }
 
-  private add(id: string, source: KernelSource, recorder: Recorder, storeName: string, release: () => Promise<void>, probe: LivenessProbe): RegisteredKernel {
+  /** Where the store `name` is (a directory, or an `s3://` URL). */
+  storeLocation(name: string): string {
+    return this.remote ? `${this.root}/${name}` : join(this.root, name);
+  }
+
+  private openNamed(name: string): Promise<CheckpointStore> {
+    return this.remote ? openStore(this.storeLocation(name)) : Promise.resolve(new LocalStore(this.storeLocation(name)));
+  }
+
+  private async add(id: string, source: KernelSource, recorder: Recorder, storeName: string, release: () => Promise<void>, probe: LivenessProbe): Promise<RegisteredKernel> {
     if (!SAFE_NAME.test(storeName)) throw new BadRequestError(`store name ${JSON.stringify(storeName)}: use 1-64 letters, digits, '.', '_' or '-'`);
-    const store = new LocalStore(join(this.options.storeRoot, storeName));
+    const store = await this.openNamed(storeName);
     const kernel = new RegisteredKernel(id, source, recorder, store, storeName, this.metrics, release, probe);
     this.kernels.set(id, kernel);
     return kernel;
@@ -147,14 +169,43 @@ export class KernelService {
 
   /** The stores under storeRoot (a suspended session's store outlives its kernel). */
   async stores(): Promise<string[]> {
-    const entries = await readdir(this.options.storeRoot, { withFileTypes: true }).catch(() => []);
+    if (this.remote) {
+      const root = (await openStore(this.root)) as CheckpointStore & { childNames?: () => Promise<string[]> };
+      try {
+        if (typeof root.childNames !== 'function') throw new BadRequestError(`the store root ${this.root} cannot list its stores`);
+        return (await root.childNames()).filter((name) => SAFE_NAME.test(name));
+      } finally {
+        root.close?.();
+      }
+    }
+    const entries = await readdir(this.root, { withFileTypes: true }).catch(() => []);
     return entries.filter((e) => e.isDirectory() && SAFE_NAME.test(e.name)).map((e) => e.name).sort();
   }
 
-  /** An existing store by name. */
-  store(name: string): LocalStore {
-    if (!SAFE_NAME.test(name) || !existsSync(join(this.options.storeRoot, name))) throw new UnknownStoreError(name);
-    return new LocalStore(join(this.options.storeRoot, name));
+  /** An existing store by name (the caller closes it). */
+  async store(name: string): Promise<CheckpointStore> {
+    if (!SAFE_NAME.test(name)) throw new UnknownStoreError(name);
+    if (!this.remote) {
+      if (!existsSync(join(this.root, name))) throw new UnknownStoreError(name);
+      return new LocalStore(join(this.root, name));
+    }
+    const store = await this.openNamed(name);
+    // In a bucket a store exists once something was committed to it.
+    if ((await store.list()).length === 0) {
+      store.close?.();
+      throw new UnknownStoreError(name);
+    }
+    return store;
+  }
+
+  /** Runs `work` on the named store and closes it. */
+  private async withStore<T>(name: string, work: (store: CheckpointStore) => Promise<T>): Promise<T> {
+    const store = await this.store(name);
+    try {
+      return await work(store);
+    } finally {
+      store.close?.();
+    }
   }
 
   /**
@@ -162,13 +213,14 @@ export class KernelService {
    * registers it; it continues that store. The kernel that wrote it may be gone (a suspended session).
    */
   async restore(storeName: string, checkpointId: string | undefined, fresh: FreshKernelOptions = {}, onProgress?: ProgressListener): Promise<RestoreOutcome> {
-    const store = this.store(storeName);
     const newId = this.newId(fresh.id);
     const t0 = performance.now();
     try {
-      const stored = await store.open<CheckpointBody>(checkpointId);
-      const { kernel, report } = await restoreToNewKernel(stored, this.launchOptions(fresh), { timeoutMs: this.options.timeoutMs, onProgress });
-      return this.adopt(newId, `store:${storeName}`, storeName, kernel, report, 'restore', t0);
+      const { kernel, report } = await this.withStore(storeName, async (store) => {
+        const stored = await store.open<CheckpointBody>(checkpointId);
+        return restoreToNewKernel(stored, this.launchOptions(fresh), { timeoutMs: this.options.timeoutMs, onProgress });
+      });
+      return await this.adopt(newId, `store:${storeName}`, storeName, kernel, report, 'restore', t0);
     } catch (error) {
       this.metrics.failures.inc({ operation: 'restore' });
       throw error;
@@ -176,19 +228,29 @@ export class KernelService {
   }
 
   /**
-   * Moves the kernel's state into a new kernel started here (live: no store in between), verifies
-   * it and registers it. The source keeps running: the caller stops it once it has seen the report.
-   * The new kernel runs in the source's working directory when that exists here.
+   * Moves the kernel's state into a new kernel started here, verifies it and registers it. The
+   * source keeps running: the caller stops it once it has seen the report. The new kernel runs in
+   * the source's working directory when that exists here.
+   *
+   * Live by default (no store in between). With `throughStore` (a store name under the root, e.g.
+   * the source's own), the source is checkpointed into that store and the new kernel restored from
+   * that checkpoint: with an `s3://` root the move goes through the object store (the source may
+   * be on another machine; the checkpoint stays, and the new kernel continues that store).
    */
-  async migrate(id: string, fresh: FreshKernelOptions = {}, onProgress?: ProgressListener): Promise<RestoreOutcome> {
+  async migrate(id: string, fresh: FreshKernelOptions = {}, onProgress?: ProgressListener, throughStore?: string): Promise<RestoreOutcome> {
     const source = this.get(id);
     const newId = this.newId(fresh.id);
+    if (throughStore !== undefined && !SAFE_NAME.test(throughStore)) throw new BadRequestError(`store name ${JSON.stringify(throughStore)}: use 1-64 letters, digits, '.', '_' or '-'`);
     const cwd = fresh.cwd ?? (existsSync(source.recorder.hello.cwd) ? source.recorder.hello.cwd : undefined);
     const t0 = performance.now();
     const target = await launchKernel({ ...this.launchOptions({ ...fresh, cwd }) });
     try {
-      const report = await source.exclusive(() => migrateLive(source.recorder, target.client, { timeoutMs: this.options.timeoutMs, onProgress }));
-      return this.adopt(newId, id, source.storeName, target, report, 'migrate', t0);
+      const call = { timeoutMs: this.options.timeoutMs, onProgress };
+      const report =
+        throughStore === undefined
+          ? await source.exclusive(() => migrateLive(source.recorder, target.client, call))
+          : await this.throughStore(source, throughStore, target.client, call);
+      return await this.adopt(newId, id, throughStore ?? source.storeName, target, report, 'migrate', t0);
     } catch (error) {
       this.metrics.failures.inc({ operation: 'migrate' });
       await target.dispose().catch(() => {});
@@ -196,15 +258,31 @@ export class KernelService {
     }
   }
 
+  /** Checkpoints `source` into the named store (a new checkpoint, never lossy) and restores it into `target`. */
+  private async throughStore(source: RegisteredKernel, storeName: string, target: Kernel['client'], call: { timeoutMs?: number; onProgress?: ProgressListener }): Promise<RestoreReport> {
+    const store = await this.openNamed(storeName);
+    try {
+      const options = { ...call, refuseLoss: true };
+      // As RegisteredKernel's checkpoints: a kernel elsewhere cannot write this machine's directory.
+      const saved = await source.exclusive(() =>
+        source.source.kind === 'jupyter-server' && store instanceof LocalStore ? checkpointOverWire(source.recorder, store, options) : checkpoint(source.recorder, store, options),
+      );
+      const stored = await store.open<CheckpointBody>(saved.checkpoint.manifest.id);
+      return await restore(stored, target, call);
+    } finally {
+      store.close?.();
+    }
+  }
+
   private launchOptions(fresh: FreshKernelOptions) {
     return { python: fresh.python ?? this.options.python, cwd: fresh.cwd ?? this.options.defaultCwd, outlive: true, timeoutMs: this.options.timeoutMs };
   }
 
-  private adopt(newId: string, from: string, storeName: string, kernel: Kernel, report: RestoreReport, operation: 'restore' | 'migrate', t0: number): RestoreOutcome {
+  private async adopt(newId: string, from: string, storeName: string, kernel: Kernel, report: RestoreReport, operation: 'restore' | 'migrate', t0: number): Promise<RestoreOutcome> {
     this.metrics.restoreSeconds.observe({ operation }, (performance.now() - t0) / 1000);
     const lost = report.verification.variables.filter((v) => v.outcome === 'lost').map((v) => v.name);
     if (lost.length > 0) this.metrics.lostVariables.inc({ operation }, lost.length);
-    const adopted = this.add(newId, { kind: 'started', connectionFile: kernel.connectionFile, from }, report.recorder, storeName, () => kernel.detach(), localProcessProbe(kernel.client, report.recorder.hello.pid));
+    const adopted = await this.add(newId, { kind: 'started', connectionFile: kernel.connectionFile, from }, report.recorder, storeName, () => kernel.detach(), localProcessProbe(kernel.client, report.recorder.hello.pid));
     return { kernel: adopted.state(), connectionFile: kernel.connectionFile, ok: report.verification.ok, totals: report.verification.totals, timings: report.timings, lost };
   }
 
@@ -225,13 +303,13 @@ export class KernelService {
   }
 
   log(storeName: string): Promise<LogEntry[]> {
-    return log(this.store(storeName));
+    return this.withStore(storeName, (store) => log(store));
   }
 
   async gc(storeName: string, keep: number | undefined, keepWithinMs: number | undefined): Promise<GcResult> {
     if (keep === undefined && keepWithinMs === undefined) throw new BadRequestError('gc needs keep and/or keepWithinSeconds (the latest checkpoint is always kept)');
     try {
-      return await gc(this.store(storeName), { keep, keepWithin: keepWithinMs });
+      return await this.withStore(storeName, (store) => store.collectGarbage({ keep, keepWithin: keepWithinMs }));
     } catch (error) {
       this.metrics.failures.inc({ operation: 'gc' });
       throw error;

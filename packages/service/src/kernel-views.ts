@@ -5,7 +5,7 @@
  * planner's ReplicationPlan kept in the manifest body), so they survive a restart of the service.
  */
 import { log, type CheckpointBody } from '@nbferry/migrate';
-import type { LocalStore } from '@nbferry/store';
+import type { CheckpointStore } from '@nbferry/store';
 
 export interface HistoryEntry {
   id: string;
@@ -25,7 +25,7 @@ export interface HistoryEntry {
 }
 
 /** The store's checkpoints, newest first. */
-export async function historyOf(store: LocalStore): Promise<HistoryEntry[]> {
+export async function historyOf(store: CheckpointStore): Promise<HistoryEntry[]> {
   const entries = await log(store);
   return entries.reverse().map((e) => ({
     id: e.id,
@@ -53,7 +53,7 @@ export interface PlanView {
 }
 
 /** The plan the checkpoint `id` of the store was written with. */
-export async function planOf(store: LocalStore, id: string): Promise<PlanView> {
+export async function planOf(store: CheckpointStore, id: string): Promise<PlanView> {
   const { manifest } = await store.open<CheckpointBody>(id);
   const { plan, unrecoverable } = manifest.body;
   const groupBytes = new Map(plan.groups.map((g) => [g.id, g.bytes]));

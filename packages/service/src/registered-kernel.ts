@@ -17,9 +17,9 @@ import {
   type ProgressListener,
 } from '@nbferry/migrate';
 import type { Recorder } from '@nbferry/recorder';
-import type { LocalStore } from '@nbferry/store';
+import { LocalStore, type CheckpointStore } from '@nbferry/store';
 import { checkoutOutcome, type CheckoutOutcome } from './checkout-outcome.js';
-import { BadRequestError, CheckpointDeadlineError, NotLocalKernelError } from './errors.js';
+import { BadRequestError, CheckpointDeadlineError, NotLocalKernelError, RemoteStoreUnsupportedError } from './errors.js';
 import type { LivenessProbe } from './liveness.js';
 import { cgroupMemoryLimit, residentBytes } from './memory-limit.js';
 import type { ServiceMetrics, Trigger } from './metrics.js';
@@ -112,7 +112,8 @@ export class RegisteredKernel {
     readonly id: string,
     readonly source: KernelSource,
     readonly recorder: Recorder,
-    readonly store: LocalStore,
+    /** A directory (LocalStore) or an object store (`s3://`: chunks go through the service). */
+    readonly store: CheckpointStore,
     readonly storeName: string,
     private readonly metrics: ServiceMetrics,
     /** Lets go of the kernel (detach: it keeps running). */
@@ -149,9 +150,11 @@ export class RegisteredKernel {
   async restoreInPlace(checkpointId: string | undefined, options: { timeoutMs?: number; onProgress?: ProgressListener } = {}): Promise<CheckoutOutcome> {
     // The kernel reads the store's files itself: it must run on this machine.
     if (this.source.kind === 'jupyter-server') throw new NotLocalKernelError(this.id, checkpointId === undefined ? 'undo' : 'checkout');
+    const store = this.store;
+    if (!(store instanceof LocalStore)) throw new RemoteStoreUnsupportedError(store.root, checkpointId === undefined ? 'undo' : 'checkout');
     return this.exclusive(async () => {
       const started = performance.now();
-      const replace = () => (checkpointId === undefined ? undo(this.recorder, this.store, options) : checkout(this.recorder, this.store, checkpointId, options));
+      const replace = () => (checkpointId === undefined ? undo(this.recorder, store, options) : checkout(this.recorder, store, checkpointId, options));
       // No auto-checkpoint of the state being replaced may commit beside (or after) the replacement.
       const report = this.auto ? await this.auto.checkpointer.hold(replace) : await replace();
       const totalMs = performance.now() - started;
@@ -167,8 +170,10 @@ export class RegisteredKernel {
   private async checkpointNow({ trigger, deadlineMs, allowLoss, signal, onProgress }: KernelCheckpointOptions): Promise<CheckpointSummary> {
     const options: CheckpointOptions = { deadlineMs, signal, refuseLoss: !allowLoss, onProgress };
     try {
-      const write = this.source.kind === 'jupyter-server' ? checkpointOverWire : checkpoint;
-      const result = await write(this.recorder, this.store, options);
+      // A kernel elsewhere cannot write into this machine's directory: its blobs come in replies. An
+      // object store's chunks go through the service whatever the kernel (checkpoint does that).
+      const store = this.store;
+      const result = this.source.kind === 'jupyter-server' && store instanceof LocalStore ? await checkpointOverWire(this.recorder, store, options) : await checkpoint(this.recorder, store, options);
       return this.committed(result, trigger);
     } catch (error) {
       const outcome = error instanceof CheckpointLossError ? 'refused' : signal?.aborted ? 'aborted' : 'failed';
@@ -214,6 +219,9 @@ export class RegisteredKernel {
     await this.auto?.checkpointer.stop();
     this.auto = undefined;
     if (idleMs === undefined) return;
+    // Auto-checkpoints run on the kernel's background lane, which saves into files only: into an
+    // object store (chunks through the service) they would fail whenever the lane serves them.
+    if (!(this.store instanceof LocalStore)) throw new RemoteStoreUnsupportedError(this.store.root, 'auto-checkpoint (the kernel saves into files in the background)');
     // Auto-checkpoints have the kernel write into the store's path itself: on a server elsewhere
     // that would be its own disk. (Explicit and notice checkpoints of such kernels go over the wire.)
     if (this.source.kind === 'jupyter-server') throw new NotLocalKernelError(this.id, 'auto-checkpoint (the kernel writes the store itself)');
@@ -308,5 +316,6 @@ export class RegisteredKernel {
     await this.setAutoCheckpoint(undefined);
     await this.queue;
     await this.release();
+    this.store.close?.();
   }
 }

@@ -35,6 +35,8 @@ export interface RunningService {
 
 export async function startService(options: ServiceOptions): Promise<RunningService> {
   const service = new KernelService(options);
+  // An object-store root is checked now (unknown scheme, missing bucket, refused credentials), not at the first checkpoint.
+  if (service.remote) await service.stores();
   const app = buildApi(service, options.token, options.logger ?? true);
   try {
     await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 8765 });

@@ -207,6 +207,30 @@ export class S3Store implements CheckpointStore {
     }
   }
 
+  /**
+   * The names one level below this prefix (`s3://bucket/root/<name>/...`): the stores a service
+   * keeps under one root. Listed with a delimiter, so the chunks below are not enumerated.
+   */
+  async childNames(): Promise<string[]> {
+    const base = this.key('');
+    const names: string[] = [];
+    let token: string | undefined;
+    do {
+      let page;
+      try {
+        page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: base, Delimiter: '/', ContinuationToken: token }));
+      } catch (error) {
+        throw storeFailure(error, this.root, this.bucket);
+      }
+      for (const common of page.CommonPrefixes ?? []) {
+        const name = common.Prefix?.slice(base.length).replace(/\/$/, '');
+        if (name) names.push(name);
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return names.sort();
+  }
+
   /** @internal Every object under `prefix` (full keys), page by page. */
   async *listObjects(prefix: string): AsyncIterable<{ key: string; size: number; modified: number }> {
     let token: string | undefined;

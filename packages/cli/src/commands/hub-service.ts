@@ -5,6 +5,7 @@
  */
 import { resolve } from 'node:path';
 import type { MemoryPolicy } from '@nbferry/jupyterhub';
+import { storeScheme } from '@nbferry/store';
 import { UsageError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
 
@@ -23,7 +24,8 @@ export interface HubServiceArgs {
 export async function hubServiceCommand(args: HubServiceArgs): Promise<number> {
   const { startHubService } = await import('@nbferry/jupyterhub');
   const running = await startHubService({
-    storeRoot: resolve(args.stores),
+    // A directory (relative to here) or a store URL (s3://bucket/prefix), kept as given.
+    storeRoot: storeScheme(args.stores) === undefined ? resolve(args.stores) : args.stores,
     publicUrl: args.publicUrl,
     idleTimeoutSeconds: args.idleTimeoutSeconds,
     warnSeconds: args.warnSeconds,

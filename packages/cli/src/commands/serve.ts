@@ -5,6 +5,7 @@
  * an HTTP server, and the service package stays below the CLI (it never imports it).
  */
 import { resolve } from 'node:path';
+import { storeScheme } from '@nbferry/store';
 import { UsageError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
 
@@ -31,7 +32,8 @@ export async function serveCommand(args: ServeArgs): Promise<number> {
     token,
     host: args.host,
     port: args.port,
-    storeRoot: resolve(args.stores),
+    // A directory (relative to here) or a store URL (s3://bucket/prefix), kept as given.
+    storeRoot: storeScheme(args.stores) === undefined ? resolve(args.stores) : args.stores,
     python: args.python,
     timeoutMs: args.timeoutMs,
     logger: { level: args.logLevel },
