@@ -52,6 +52,13 @@ class NbferryExtension(ExtensionApp):
         help="Checkpoint each attached kernel after every cell once it is idle this long (ms); 0: only on request.",
     ).tag(config=True)
 
+    move_targets = List(
+        Unicode(),
+        help="Where \"move to…\" may send a kernel besides a fresh kernel next to the service: another Jupyter Server, "
+        "each as ``id=NAME,url=URL,token-file=FILE[,label=TEXT][,description=TEXT][,kernel=KERNELSPEC]`` (nbferry serve --target). "
+        "Only for the service this extension starts: an operator's service has its own --target options.",
+    ).tag(config=True)
+
     startup_timeout = Float(60.0, help="Seconds to wait for the service to listen.").tag(config=True)
 
     @default("command")
@@ -69,6 +76,7 @@ class NbferryExtension(ExtensionApp):
             store_root=Path(self.store_root or "~/.nbferry/stores").expanduser(),
             token_file=Path(token_file).expanduser(),
             kernel_python=self.kernel_python,
+            targets=list(self.move_targets),
             url=self.service_url or None,
             startup_timeout=self.startup_timeout,
             log=lambda line: self.log.debug("nbferry serve: %s", line),

@@ -130,14 +130,16 @@ export function buildApi(service: KernelService, token: string, logger: FastifyS
     },
   );
 
-  app.post<{ Params: IdParams; Body: { python?: string; cwd?: string; id?: string } }>(
+  app.get('/targets', async () => ({ targets: service.targets() }));
+
+  app.post<{ Params: IdParams; Body: { python?: string; cwd?: string; id?: string; target?: string; path?: string } }>(
     '/kernels/:id/migrate',
     { schema: { body: schemas.MigrateRequest } },
     async (request, reply) => {
       service.get(request.params.id);
       return maybeAsync(request, reply, 'migrate', async (onProgress) => {
         const outcome = await service.migrate(request.params.id, request.body, onProgress);
-        request.log.info({ kernel: request.params.id, migrated: outcome.kernel.id, ok: outcome.ok, lost: outcome.lost.length }, 'migrated');
+        request.log.info({ kernel: request.params.id, migrated: outcome.kernel.id, target: request.body.target ?? null, ok: outcome.ok, lost: outcome.lost.length }, 'migrated');
         return outcome;
       });
     },

@@ -9,7 +9,8 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { connectServerKernel } from '@nbferry/jupyter-server';
+import { connectServerKernel, startServerKernel, type ServerKernel } from '@nbferry/jupyter-server';
+import { countedStagedBuffers } from './counted-transfer.js';
 import { attachKernel, launchKernel, type Kernel } from '@nbferry/kernel';
 import { gc, lastCheckpointOf, log, migrateLive, restoreToNewKernel, type CheckpointBody, type GcResult, type LogEntry, type ProgressListener, type RestoreReport } from '@nbferry/migrate';
 import { Recorder } from '@nbferry/recorder';
@@ -19,6 +20,7 @@ import { Jobs } from './jobs.js';
 import { historyOf, planOf, type HistoryEntry, type PlanView } from './kernel-views.js';
 import { ServiceMetrics } from './metrics.js';
 import { localProcessProbe, serverKernelProbe, type LivenessProbe } from './liveness.js';
+import { checkedTargets, LOCAL_TARGET_ID, serverOf, targetViews, UnknownTargetError, type JupyterServerTarget, type MoveTarget, type TargetView } from './move-targets.js';
 import { handleNotice, type NoticeReport } from './preemption.js';
 import { RegisteredKernel, type KernelSource, type KernelState } from './registered-kernel.js';
 
@@ -32,6 +34,8 @@ export interface KernelServiceOptions {
   /** Bound on each of nbferry's own requests to a kernel (ms). */
   timeoutMs?: number;
   metrics?: ServiceMetrics;
+  /** Where "move to…" may send a kernel besides a fresh kernel here (`nbferry serve --target`). */
+  targets?: MoveTarget[];
 }
 
 export interface RegisterOptions {
@@ -48,9 +52,19 @@ export interface FreshKernelOptions {
   id?: string;
 }
 
+export interface MigrateOptions extends FreshKernelOptions {
+  /** A configured move target's id (GET /targets); default a fresh kernel on this machine. */
+  target?: string;
+  /** With a Jupyter Server target: the kernel's directory there, relative to its root (default its root). */
+  path?: string;
+}
+
 export interface RestoreOutcome {
   kernel: KernelState;
+  /** The new kernel's connection file on this machine ('' when it runs on a target's Jupyter Server: see `server`). */
   connectionFile: string;
+  /** The new kernel's Jupyter Server and id, when it was moved to a configured target. */
+  server?: { target: string; url: string; kernelId: string };
   ok: boolean;
   totals: RestoreReport['verification']['totals'];
   timings: RestoreReport['timings'];
@@ -64,11 +78,13 @@ export class KernelService {
   /** Operations started with `?async=1`. */
   readonly jobs = new Jobs();
   private readonly kernels = new Map<string, RegisteredKernel>();
+  private readonly targetList: MoveTarget[];
   private notice?: Promise<NoticeReport>;
   lastNotice?: NoticeReport;
 
   constructor(readonly options: KernelServiceOptions) {
     this.metrics = options.metrics ?? new ServiceMetrics();
+    this.targetList = checkedTargets(options.targets ?? []);
     this.metrics.kernelCounts = () => ({ registered: this.kernels.size, protected: [...this.kernels.values()].filter((k) => k.isProtected).length });
   }
 
@@ -168,30 +184,73 @@ export class KernelService {
     try {
       const stored = await store.open<CheckpointBody>(checkpointId);
       const { kernel, report } = await restoreToNewKernel(stored, this.launchOptions(fresh), { timeoutMs: this.options.timeoutMs, onProgress });
-      return this.adopt(newId, `store:${storeName}`, storeName, kernel, report, 'restore', t0);
+      const source: KernelSource = { kind: 'started', connectionFile: kernel.connectionFile, from: `store:${storeName}` };
+      const outcome = this.adopt(newId, source, storeName, report, 'restore', t0, () => kernel.detach(), localProcessProbe(kernel.client, report.recorder.hello.pid));
+      return { ...outcome, connectionFile: kernel.connectionFile };
     } catch (error) {
       this.metrics.failures.inc({ operation: 'restore' });
       throw error;
     }
   }
 
+  /** Where "move to…" can go: a fresh kernel here, then the configured targets. */
+  targets(): TargetView[] {
+    return targetViews(this.targetList);
+  }
+
   /**
-   * Moves the kernel's state into a new kernel started here (live: no store in between), verifies
-   * it and registers it. The source keeps running: the caller stops it once it has seen the report.
-   * The new kernel runs in the source's working directory when that exists here.
+   * Moves the kernel's state into a new kernel, verifies it and registers it: started here (no
+   * target), or on a configured target's Jupyter Server. The source keeps running: the caller
+   * stops it once it has seen the report. A kernel started here runs in the source's working
+   * directory when that exists here.
    */
-  async migrate(id: string, fresh: FreshKernelOptions = {}, onProgress?: ProgressListener): Promise<RestoreOutcome> {
+  async migrate(id: string, options: MigrateOptions = {}, onProgress?: ProgressListener): Promise<RestoreOutcome> {
     const source = this.get(id);
+    const { target: targetId, path, ...fresh } = options;
+    const target = targetId === undefined || targetId === LOCAL_TARGET_ID ? undefined : this.targetList.find((t) => t.id === targetId);
+    if (targetId !== undefined && targetId !== LOCAL_TARGET_ID && !target) throw new UnknownTargetError(targetId);
     const newId = this.newId(fresh.id);
+    if (target) return this.migrateToServer(source, newId, target, path, onProgress);
     const cwd = fresh.cwd ?? (existsSync(source.recorder.hello.cwd) ? source.recorder.hello.cwd : undefined);
     const t0 = performance.now();
-    const target = await launchKernel({ ...this.launchOptions({ ...fresh, cwd }) });
+    const started = await launchKernel({ ...this.launchOptions({ ...fresh, cwd }) });
     try {
-      const report = await source.exclusive(() => migrateLive(source.recorder, target.client, { timeoutMs: this.options.timeoutMs, onProgress }));
-      return this.adopt(newId, id, source.storeName, target, report, 'migrate', t0);
+      const report = await source.exclusive(() =>
+        migrateLive(source.recorder, started.client, { timeoutMs: this.options.timeoutMs, onProgress, blobTransfer: (buffers) => countedStagedBuffers(buffers, onProgress) }),
+      );
+      const kernelSource: KernelSource = { kind: 'started', connectionFile: started.connectionFile, from: id };
+      const outcome = this.adopt(newId, kernelSource, source.storeName, report, 'migrate', t0, () => started.detach(), localProcessProbe(started.client, report.recorder.hello.pid));
+      return { ...outcome, connectionFile: started.connectionFile };
     } catch (error) {
       this.metrics.failures.inc({ operation: 'migrate' });
-      await target.dispose().catch(() => {});
+      await started.dispose().catch(() => {});
+      throw error;
+    }
+  }
+
+  /**
+   * A kernel started on the target's Jupyter Server, the state moved live over its websocket
+   * (blobs staged in chunks: the machines share no directory), verified, then registered here as
+   * a Jupyter Server kernel on the same store. On failure the new kernel is shut down.
+   */
+  private async migrateToServer(source: RegisteredKernel, newId: string, target: JupyterServerTarget, path: string | undefined, onProgress?: ProgressListener): Promise<RestoreOutcome> {
+    const server = await serverOf(target);
+    const t0 = performance.now();
+    let started: ServerKernel | undefined;
+    try {
+      started = await startServerKernel(server, { name: target.kernelName, path: path ?? '' }, { timeoutMs: this.options.timeoutMs });
+      const client = started.client;
+      const report = await source.exclusive(() =>
+        migrateLive(source.recorder, client, { timeoutMs: this.options.timeoutMs, onProgress, blobTransfer: (buffers) => countedStagedBuffers(buffers, onProgress) }),
+      );
+      const kernelId = started.kernelId;
+      const detach = started.detach.bind(started);
+      const kernelSource: KernelSource = { kind: 'jupyter-server', baseUrl: server.baseUrl, kernelId };
+      const outcome = this.adopt(newId, kernelSource, source.storeName, report, 'migrate', t0, detach, serverKernelProbe(client, server, kernelId));
+      return { ...outcome, connectionFile: '', server: { target: target.id, url: server.baseUrl, kernelId } };
+    } catch (error) {
+      this.metrics.failures.inc({ operation: 'migrate' });
+      await started?.shutdown().catch(() => {});
       throw error;
     }
   }
@@ -200,12 +259,21 @@ export class KernelService {
     return { python: fresh.python ?? this.options.python, cwd: fresh.cwd ?? this.options.defaultCwd, outlive: true, timeoutMs: this.options.timeoutMs };
   }
 
-  private adopt(newId: string, from: string, storeName: string, kernel: Kernel, report: RestoreReport, operation: 'restore' | 'migrate', t0: number): RestoreOutcome {
+  private adopt(
+    newId: string,
+    source: KernelSource,
+    storeName: string,
+    report: RestoreReport,
+    operation: 'restore' | 'migrate',
+    t0: number,
+    release: () => Promise<void>,
+    probe: LivenessProbe,
+  ): Omit<RestoreOutcome, 'connectionFile'> {
     this.metrics.restoreSeconds.observe({ operation }, (performance.now() - t0) / 1000);
     const lost = report.verification.variables.filter((v) => v.outcome === 'lost').map((v) => v.name);
     if (lost.length > 0) this.metrics.lostVariables.inc({ operation }, lost.length);
-    const adopted = this.add(newId, { kind: 'started', connectionFile: kernel.connectionFile, from }, report.recorder, storeName, () => kernel.detach(), localProcessProbe(kernel.client, report.recorder.hello.pid));
-    return { kernel: adopted.state(), connectionFile: kernel.connectionFile, ok: report.verification.ok, totals: report.verification.totals, timings: report.timings, lost };
+    const adopted = this.add(newId, source, report.recorder, storeName, release, probe);
+    return { kernel: adopted.state(), ok: report.verification.ok, totals: report.verification.totals, timings: report.timings, lost };
   }
 
   /** The checkpoints of the kernel's store, newest first. */
