@@ -15,6 +15,7 @@ from traitlets import Float, Int, List, Unicode, default
 from .announcements import Announcements
 from .handlers import HANDLERS
 from .service import NbferryService
+from .shutdowns import KERNEL_ACTIONS, unregister_on_shutdown
 
 
 class NbferryExtension(ExtensionApp):
@@ -81,14 +82,21 @@ class NbferryExtension(ExtensionApp):
             startup_timeout=self.startup_timeout,
             log=lambda line: self.log.debug("nbferry serve: %s", line),
         )
+        registered: dict[str, object] = {}
         self.settings.update(
             {
                 "nbferry": {
                     "service": self.service,
                     "announcements": Announcements(),
                     "auto_checkpoint_idle_ms": self.auto_checkpoint_idle_ms,
+                    "registered": registered,
                 }
             }
+        )
+        kernel_manager = self.serverapp.kernel_manager
+        self.serverapp.event_logger.add_listener(
+            schema_id=KERNEL_ACTIONS,
+            listener=unregister_on_shutdown(self.service, lambda: kernel_manager.list_kernel_ids(), registered, self.log),
         )
 
     def initialize_handlers(self) -> None:
