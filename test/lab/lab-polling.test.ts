@@ -3,6 +3,7 @@
 // publishes for a tracked request moves; so does the auto-checkpoint idle timer. In a real browser
 // with the extension, after the cell's own auto-checkpoint, the kernel's last_activity and
 // execution_state must stay still while the panel polls (status, history, plan, re-attach).
+// Also: the status shown in the notebook toolbar (besides the status bar).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -49,6 +50,11 @@ describe('the extension polling a kernel', () => {
         console.log(JSON.stringify((await lab.api('GET', `/nbferry/api/kernels/${kernelId}`)).body), lab.log().slice(-3000));
         throw error;
       });
+    // The same status in the notebook's toolbar (issue 16: "notebook toolbar or status bar").
+    const toolbarStatus = page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Toolbar .nbferry-toolbar-status');
+    await expect.poll(() => toolbarStatus.textContent(), { timeout: 30_000 }).toMatch(/nbferry: protected/);
+    expect(await toolbarStatus.getAttribute('data-level')).toBe('protected');
+    await shoot(page, 'toolbar-status', page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) > .jp-Toolbar'), 'lab-toolbar-status.png');
     await page.locator('.lm-TabBar-tab[data-id="nbferry-history-panel"]').click();
     await page.locator('#nbferry-history-panel .nbferry-timeline-row').first().waitFor();
     await sleep(2000);
