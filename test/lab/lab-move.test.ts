@@ -91,7 +91,7 @@ describe('move to another Jupyter Server from the panel', () => {
     const bytesShown = await page
       .waitForFunction(`/B of /.test(document.querySelector('#nbferry-history-panel .nbferry-progress')?.textContent ?? '')`, undefined, { polling: 'raf', timeout: 60_000 })
       .then(() => true, () => false);
-    if (bytesShown) await shoot(page, 'move-02-progress');
+    if (bytesShown) await shoot(page, 'move-02-progress', panel, 'lab-move-progress.png');
     const report = panel.locator('.nbferry-report');
     await expect.poll(async () => (await report.locator('h3').textContent()) ?? '', { timeout: 120_000 }).toMatch(/^Move to The bigger server/);
     expect(await report.getAttribute('data-ok')).toBe('true');
