@@ -10,7 +10,8 @@ import { connectServerKernel } from '@nbferry/jupyter-server';
 import { launchChromium, shoot } from './support/browser.js';
 import { startLab, writeNotebook, type LabServer } from './support/lab-server.js';
 
-const CELLS = ['import numpy as np\nbig = np.arange(16_000_000, dtype=np.float64)', 'x = 42'];
+// The first cell is slow, so the planner sends `big` (128 MB) rather than rerunning it: the move has bytes to show.
+const CELLS = ['import time\nimport numpy as np\nbig = np.arange(16_000_000, dtype=np.float64)\ntime.sleep(4)', 'x = 42'];
 
 interface JobView {
   state: string;
