@@ -3,6 +3,7 @@
 // Jupyter restarts keeps its registration (re-registered on the new process). Real jupyter lab with
 // the extension; no browser needed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectServerKernel } from '@nbferry/jupyter-server';
 import { startLab, writeNotebook, type LabServer } from './support/lab-server.js';
 
 interface Registered {
@@ -18,6 +19,7 @@ describe('registrations of Jupyter kernels with the nbferry service', () => {
     lab = await startLab();
     await writeNotebook(lab.root, 'a.ipynb', ['x = 1']);
     await writeNotebook(lab.root, 'b.ipynb', ['y = 2']);
+    await writeNotebook(lab.root, 'early.ipynb', ['z = 3']);
   }, 180_000);
 
   afterAll(async () => {
@@ -48,7 +50,26 @@ describe('registrations of Jupyter kernels with the nbferry service', () => {
     expect((await lab.api<{ stores: string[] }>('GET', '/nbferry/api/stores')).body.stores).toContain(store);
   }, 180_000);
 
+  it('checkpoints, once attached, the cells a kernel ran before it was attached', async () => {
+    const session = await lab.api<{ kernel: { id: string } }>('POST', '/api/sessions', { path: 'early.ipynb', type: 'notebook', name: 'early.ipynb', kernel: { name: 'nbferry' } });
+    const kernelId = session.body.kernel.id;
+    const early = await connectServerKernel({ baseUrl: `${lab.url}/`, token: lab.token }, kernelId, { timeoutMs: 60_000 });
+    try {
+      expect((await early.client.execute('z = 3', { timeoutMs: 60_000 })).status).toBe('ok');
+    } finally {
+      await early.detach();
+    }
+    expect((await lab.api('POST', `/nbferry/kernels/${kernelId}/attach`, {})).status).toBe(200);
+    await expect
+      .poll(async () => (await lab.api<{ protected: boolean }>('GET', `/nbferry/api/kernels/${kernelId}`)).body.protected, { timeout: 60_000, interval: 500 })
+      .toBe(true);
+    expect((await lab.api<{ changed: string[] }[]>('GET', `/nbferry/api/kernels/${kernelId}/history`)).body[0]!.changed).toContain('z');
+    expect((await lab.api('DELETE', `/api/sessions/${(await lab.api<{ id: string; kernel: { id: string } }[]>('GET', '/api/sessions')).body.find((s) => s.kernel.id === kernelId)!.id}`)).status).toBe(204);
+  }, 180_000);
+
   it('keeps the registration of a kernel Jupyter restarts (same id, new process)', async () => {
+    // Only b.ipynb's kernel is left (the others were shut down, hence unregistered).
+    await expect.poll(async () => (await registeredIds()).length, { timeout: 30_000, interval: 250 }).toBe(1);
     const b = (await registeredIds())[0]!;
     const before = (await lab.api<Registered>('GET', `/nbferry/api/kernels/${b}`)).body.pid;
     expect((await lab.api('POST', `/api/kernels/${b}/restart`)).status).toBe(200);

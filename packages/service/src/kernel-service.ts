@@ -131,6 +131,7 @@ export class KernelService {
           await kernel.close().catch(() => {});
           throw error;
         });
+        kernel.catchUp();
       }
       return kernel.state();
     } catch (error) {
