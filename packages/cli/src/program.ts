@@ -446,7 +446,11 @@ export function buildProgram(context: ProgramContext): Command {
     .addOption(new Option('--grace <seconds>', 'on SIGTERM, checkpoint every kernel within this many seconds before exiting').argParser(parseSeconds))
     .addOption(timeoutOption())
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'))
-    .action(async (o: { stores?: string; tokenFile?: string; host: string; port: number; python?: string; grace?: number; timeout?: number; logLevel: string }) => {
+    .addOption(
+      new Option('--target <spec>', '"move to…" target, repeatable: id=NAME,url=JUPYTER_SERVER_URL,token-file=FILE[,label=TEXT][,description=TEXT][,kernel=KERNELSPEC] (GET /targets lists them)')
+        .argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]),
+    )
+    .action(async (o: { stores?: string; tokenFile?: string; host: string; port: number; python?: string; grace?: number; timeout?: number; logLevel: string; target?: string[] }) => {
       if (!o.stores) throw new UsageError('nbferry serve: needs --stores DIR (where the kernels\' checkpoints go; or s3://bucket/prefix)');
       done(
         await serveCommand({
@@ -458,6 +462,7 @@ export function buildProgram(context: ProgramContext): Command {
           graceSeconds: o.grace,
           timeoutMs: toMs(o.timeout),
           logLevel: o.logLevel,
+          targets: o.target,
           signal,
           setCleanupBudget: context.setCleanupBudget,
         }),

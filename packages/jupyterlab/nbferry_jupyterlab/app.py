@@ -15,6 +15,7 @@ from traitlets import Float, Int, List, Unicode, default
 from .announcements import Announcements
 from .handlers import HANDLERS
 from .service import NbferryService
+from .shutdowns import KERNEL_ACTIONS, unregister_on_shutdown
 
 
 class NbferryExtension(ExtensionApp):
@@ -52,6 +53,13 @@ class NbferryExtension(ExtensionApp):
         help="Checkpoint each attached kernel after every cell once it is idle this long (ms); 0: only on request.",
     ).tag(config=True)
 
+    move_targets = List(
+        Unicode(),
+        help="Where \"move to…\" may send a kernel besides a fresh kernel next to the service: another Jupyter Server, "
+        "each as ``id=NAME,url=URL,token-file=FILE[,label=TEXT][,description=TEXT][,kernel=KERNELSPEC]`` (nbferry serve --target). "
+        "Only for the service this extension starts: an operator's service has its own --target options.",
+    ).tag(config=True)
+
     startup_timeout = Float(60.0, help="Seconds to wait for the service to listen.").tag(config=True)
 
     @default("command")
@@ -69,18 +77,26 @@ class NbferryExtension(ExtensionApp):
             store_root=Path(self.store_root or "~/.nbferry/stores").expanduser(),
             token_file=Path(token_file).expanduser(),
             kernel_python=self.kernel_python,
+            targets=list(self.move_targets),
             url=self.service_url or None,
             startup_timeout=self.startup_timeout,
             log=lambda line: self.log.debug("nbferry serve: %s", line),
         )
+        registered: dict[str, object] = {}
         self.settings.update(
             {
                 "nbferry": {
                     "service": self.service,
                     "announcements": Announcements(),
                     "auto_checkpoint_idle_ms": self.auto_checkpoint_idle_ms,
+                    "registered": registered,
                 }
             }
+        )
+        kernel_manager = self.serverapp.kernel_manager
+        self.serverapp.event_logger.add_listener(
+            schema_id=KERNEL_ACTIONS,
+            listener=unregister_on_shutdown(self.service, lambda: kernel_manager.list_kernel_ids(), registered, self.log),
         )
 
     def initialize_handlers(self) -> None:

@@ -66,6 +66,7 @@ class NbferryService:
         store_root: Path,
         token_file: Path,
         kernel_python: str,
+        targets: list[str] | None = None,
         url: str | None = None,
         startup_timeout: float = 60.0,
         log: Callable[[str], None] = lambda _line: None,
@@ -74,6 +75,7 @@ class NbferryService:
         self.store_root = store_root
         self.token_file = token_file
         self.kernel_python = kernel_python
+        self.targets = list(targets or [])
         self.startup_timeout = startup_timeout
         self.log = log
         self.url: str | None = url.rstrip("/") if url else None
@@ -109,7 +111,8 @@ class NbferryService:
         self._token = write_token_file(self.token_file)
         self.store_root.mkdir(parents=True, exist_ok=True)
         argv = [*self.command, "serve", "--stores", str(self.store_root), "--token-file", str(self.token_file),
-                "--host", "127.0.0.1", "--port", "0", "--python", self.kernel_python]
+                "--host", "127.0.0.1", "--port", "0", "--python", self.kernel_python,
+                *(arg for target in self.targets for arg in ("--target", target))]
         try:
             process = await asyncio.create_subprocess_exec(
                 *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, start_new_session=True

@@ -5,7 +5,7 @@
  */
 import { ILayoutRestorer, type JupyterFrontEnd, type JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ICommandPalette, WidgetTracker, type MainAreaWidget } from '@jupyterlab/apputils';
-import { INotebookTracker } from '@jupyterlab/notebook';
+import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { IStatusBar } from '@jupyterlab/statusbar';
 import { LabIcon } from '@jupyterlab/ui-components';
 import { Signal } from '@lumino/signaling';
@@ -18,6 +18,7 @@ import { HistoryPanel } from './ui/history-panel.js';
 import { Operations } from './ui/operations.js';
 import { createPlanView } from './ui/plan-view.js';
 import { StatusItem } from './ui/status-item.js';
+import { ToolbarStatusItem } from './ui/toolbar-status.js';
 
 const PLUGIN_ID = '@nbferry/jupyterlab:plugin';
 
@@ -74,6 +75,16 @@ const plugin: JupyterFrontEndPlugin<void> = {
       rank: 5,
       isActive: () => notebooks.currentWidget !== null,
       activeStateChanged: notebookShown,
+    });
+
+    // The same status in each notebook's toolbar, right of the cell type menu.
+    app.docRegistry.addWidgetExtension('Notebook', {
+      createNew: (widget) => {
+        if (!(widget instanceof NotebookPanel)) return;
+        const item = new ToolbarStatusItem(controller, openPlan, widget, notebooks);
+        widget.toolbar.insertAfter('cellType', 'nbferry-status', item);
+        return item;
+      },
     });
 
     addCommands(

@@ -130,15 +130,17 @@ export function buildApi(service: KernelService, token: string, logger: FastifyS
     },
   );
 
-  app.post<{ Params: IdParams; Body: { python?: string; cwd?: string; id?: string; store?: string } }>(
+  app.get('/targets', async () => ({ targets: service.targets() }));
+
+  app.post<{ Params: IdParams; Body: { python?: string; cwd?: string; id?: string; store?: string; target?: string; path?: string } }>(
     '/kernels/:id/migrate',
     { schema: { body: schemas.MigrateRequest } },
     async (request, reply) => {
       service.get(request.params.id);
-      const { store, ...fresh } = request.body;
+      const { store, ...options } = request.body;
       return maybeAsync(request, reply, 'migrate', async (onProgress) => {
-        const outcome = await service.migrate(request.params.id, fresh, onProgress, store);
-        request.log.info({ kernel: request.params.id, migrated: outcome.kernel.id, ok: outcome.ok, lost: outcome.lost.length, ...(store ? { store } : {}) }, 'migrated');
+        const outcome = await service.migrate(request.params.id, options, onProgress, store);
+        request.log.info({ kernel: request.params.id, migrated: outcome.kernel.id, target: options.target ?? null, ok: outcome.ok, lost: outcome.lost.length, ...(store ? { store } : {}) }, 'migrated');
         return outcome;
       });
     },

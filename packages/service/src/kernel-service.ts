@@ -12,7 +12,8 @@ import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { checkpointOverWire, connectServerKernel } from '@nbferry/jupyter-server';
+import { checkpointOverWire, connectServerKernel, startServerKernel, type ServerKernel } from '@nbferry/jupyter-server';
+import { countedStagedBuffers } from './counted-transfer.js';
 import { attachKernel, launchKernel, type Kernel } from '@nbferry/kernel';
 import { checkpoint, lastCheckpointOf, log, migrateLive, restore, restoreToNewKernel, type CheckpointBody, type GcResult, type LogEntry, type ProgressListener, type RestoreReport } from '@nbferry/migrate';
 import { Recorder } from '@nbferry/recorder';
@@ -22,6 +23,7 @@ import { Jobs } from './jobs.js';
 import { historyOf, planOf, type HistoryEntry, type PlanView } from './kernel-views.js';
 import { ServiceMetrics } from './metrics.js';
 import { localProcessProbe, serverKernelProbe, type LivenessProbe } from './liveness.js';
+import { checkedTargets, LOCAL_TARGET_ID, serverOf, targetViews, UnknownTargetError, type JupyterServerTarget, type MoveTarget, type TargetView } from './move-targets.js';
 import { handleNotice, type NoticeReport } from './preemption.js';
 import { RegisteredKernel, type KernelSource, type KernelState } from './registered-kernel.js';
 
@@ -35,6 +37,8 @@ export interface KernelServiceOptions {
   /** Bound on each of nbferry's own requests to a kernel (ms). */
   timeoutMs?: number;
   metrics?: ServiceMetrics;
+  /** Where "move to…" may send a kernel besides a fresh kernel here (`nbferry serve --target`). */
+  targets?: MoveTarget[];
 }
 
 export interface RegisterOptions {
@@ -51,9 +55,19 @@ export interface FreshKernelOptions {
   id?: string;
 }
 
+export interface MigrateOptions extends FreshKernelOptions {
+  /** A configured move target's id (GET /targets); default a fresh kernel on this machine. */
+  target?: string;
+  /** With a Jupyter Server target: the kernel's directory there, relative to its root (default its root). */
+  path?: string;
+}
+
 export interface RestoreOutcome {
   kernel: KernelState;
+  /** The new kernel's connection file on this machine ('' when it runs on a target's Jupyter Server: see `server`). */
   connectionFile: string;
+  /** The new kernel's Jupyter Server and id, when it was moved to a configured target. */
+  server?: { target: string; url: string; kernelId: string };
   ok: boolean;
   totals: RestoreReport['verification']['totals'];
   timings: RestoreReport['timings'];
@@ -67,6 +81,7 @@ export class KernelService {
   /** Operations started with `?async=1`. */
   readonly jobs = new Jobs();
   private readonly kernels = new Map<string, RegisteredKernel>();
+  private readonly targetList: MoveTarget[];
   private notice?: Promise<NoticeReport>;
   lastNotice?: NoticeReport;
 
@@ -79,6 +94,7 @@ export class KernelService {
     this.remote = scheme !== undefined && scheme !== 'file';
     this.root = scheme === 'file' ? fileURLToPath(options.storeRoot) : this.remote ? options.storeRoot.replace(/\/+$/, '') : options.storeRoot;
     this.metrics = options.metrics ?? new ServiceMetrics();
+    this.targetList = checkedTargets(options.targets ?? []);
     this.metrics.kernelCounts = () => ({ registered: this.kernels.size, protected: [...this.kernels.values()].filter((k) => k.isProtected).length });
   }
 
@@ -128,6 +144,7 @@ export class KernelService {
           await kernel.close().catch(() => {});
           throw error;
         });
+        kernel.catchUp();
       }
       return kernel.state();
     } catch (error) {
@@ -220,40 +237,83 @@ export class KernelService {
         const stored = await store.open<CheckpointBody>(checkpointId);
         return restoreToNewKernel(stored, this.launchOptions(fresh), { timeoutMs: this.options.timeoutMs, onProgress });
       });
-      return await this.adopt(newId, `store:${storeName}`, storeName, kernel, report, 'restore', t0);
+      const source: KernelSource = { kind: 'started', connectionFile: kernel.connectionFile, from: `store:${storeName}` };
+      const outcome = await this.adopt(newId, source, storeName, report, 'restore', t0, () => kernel.detach(), localProcessProbe(kernel.client, report.recorder.hello.pid));
+      return { ...outcome, connectionFile: kernel.connectionFile };
     } catch (error) {
       this.metrics.failures.inc({ operation: 'restore' });
       throw error;
     }
   }
 
+  /** Where "move to…" can go: a fresh kernel here, then the configured targets. */
+  targets(): TargetView[] {
+    return targetViews(this.targetList);
+  }
+
   /**
-   * Moves the kernel's state into a new kernel started here, verifies it and registers it. The
-   * source keeps running: the caller stops it once it has seen the report. The new kernel runs in
-   * the source's working directory when that exists here.
+   * Moves the kernel's state into a new kernel, verifies it and registers it: started here (no
+   * target), or on a configured target's Jupyter Server. The source keeps running: the caller
+   * stops it once it has seen the report. A kernel started here runs in the source's working
+   * directory when that exists here.
    *
    * Live by default (no store in between). With `throughStore` (a store name under the root, e.g.
-   * the source's own), the source is checkpointed into that store and the new kernel restored from
-   * that checkpoint: with an `s3://` root the move goes through the object store (the source may
-   * be on another machine; the checkpoint stays, and the new kernel continues that store).
+   * the source's own), the source is checkpointed into that store and the new kernel (started
+   * here) restored from that checkpoint: with an `s3://` root the move goes through the object
+   * store (the source may be on another machine; the checkpoint stays, and the new kernel
+   * continues that store).
    */
-  async migrate(id: string, fresh: FreshKernelOptions = {}, onProgress?: ProgressListener, throughStore?: string): Promise<RestoreOutcome> {
+  async migrate(id: string, options: MigrateOptions = {}, onProgress?: ProgressListener, throughStore?: string): Promise<RestoreOutcome> {
     const source = this.get(id);
+    const { target: targetId, path, ...fresh } = options;
+    const target = targetId === undefined || targetId === LOCAL_TARGET_ID ? undefined : this.targetList.find((t) => t.id === targetId);
+    if (targetId !== undefined && targetId !== LOCAL_TARGET_ID && !target) throw new UnknownTargetError(targetId);
     const newId = this.newId(fresh.id);
     if (throughStore !== undefined && !SAFE_NAME.test(throughStore)) throw new BadRequestError(`store name ${JSON.stringify(throughStore)}: use 1-64 letters, digits, '.', '_' or '-'`);
+    if (target && throughStore !== undefined) throw new BadRequestError(`a move to target ${target.id} goes over its Jupyter Server's websocket: leave out store`);
+    if (target) return this.migrateToServer(source, newId, target, path, onProgress);
     const cwd = fresh.cwd ?? (existsSync(source.recorder.hello.cwd) ? source.recorder.hello.cwd : undefined);
     const t0 = performance.now();
-    const target = await launchKernel({ ...this.launchOptions({ ...fresh, cwd }) });
+    const started = await launchKernel({ ...this.launchOptions({ ...fresh, cwd }) });
     try {
       const call = { timeoutMs: this.options.timeoutMs, onProgress };
       const report =
         throughStore === undefined
-          ? await source.exclusive(() => migrateLive(source.recorder, target.client, call))
-          : await this.throughStore(source, throughStore, target.client, call);
-      return await this.adopt(newId, id, throughStore ?? source.storeName, target, report, 'migrate', t0);
+          ? await source.exclusive(() => migrateLive(source.recorder, started.client, { ...call, blobTransfer: (buffers) => countedStagedBuffers(buffers, onProgress) }))
+          : await this.throughStore(source, throughStore, started.client, call);
+      const kernelSource: KernelSource = { kind: 'started', connectionFile: started.connectionFile, from: id };
+      const outcome = await this.adopt(newId, kernelSource, throughStore ?? source.storeName, report, 'migrate', t0, () => started.detach(), localProcessProbe(started.client, report.recorder.hello.pid));
+      return { ...outcome, connectionFile: started.connectionFile };
     } catch (error) {
       this.metrics.failures.inc({ operation: 'migrate' });
-      await target.dispose().catch(() => {});
+      await started.dispose().catch(() => {});
+      throw error;
+    }
+  }
+
+  /**
+   * A kernel started on the target's Jupyter Server, the state moved live over its websocket
+   * (blobs staged in chunks: the machines share no directory), verified, then registered here as
+   * a Jupyter Server kernel on the same store. On failure the new kernel is shut down.
+   */
+  private async migrateToServer(source: RegisteredKernel, newId: string, target: JupyterServerTarget, path: string | undefined, onProgress?: ProgressListener): Promise<RestoreOutcome> {
+    const server = await serverOf(target);
+    const t0 = performance.now();
+    let started: ServerKernel | undefined;
+    try {
+      started = await startServerKernel(server, { name: target.kernelName, path: path ?? '' }, { timeoutMs: this.options.timeoutMs });
+      const client = started.client;
+      const report = await source.exclusive(() =>
+        migrateLive(source.recorder, client, { timeoutMs: this.options.timeoutMs, onProgress, blobTransfer: (buffers) => countedStagedBuffers(buffers, onProgress) }),
+      );
+      const kernelId = started.kernelId;
+      const detach = started.detach.bind(started);
+      const kernelSource: KernelSource = { kind: 'jupyter-server', baseUrl: server.baseUrl, kernelId };
+      const outcome = await this.adopt(newId, kernelSource, source.storeName, report, 'migrate', t0, detach, serverKernelProbe(client, server, kernelId));
+      return { ...outcome, connectionFile: '', server: { target: target.id, url: server.baseUrl, kernelId } };
+    } catch (error) {
+      this.metrics.failures.inc({ operation: 'migrate' });
+      await started?.shutdown().catch(() => {});
       throw error;
     }
   }
@@ -278,12 +338,21 @@ export class KernelService {
     return { python: fresh.python ?? this.options.python, cwd: fresh.cwd ?? this.options.defaultCwd, outlive: true, timeoutMs: this.options.timeoutMs };
   }
 
-  private async adopt(newId: string, from: string, storeName: string, kernel: Kernel, report: RestoreReport, operation: 'restore' | 'migrate', t0: number): Promise<RestoreOutcome> {
+  private async adopt(
+    newId: string,
+    source: KernelSource,
+    storeName: string,
+    report: RestoreReport,
+    operation: 'restore' | 'migrate',
+    t0: number,
+    release: () => Promise<void>,
+    probe: LivenessProbe,
+  ): Promise<Omit<RestoreOutcome, 'connectionFile'>> {
     this.metrics.restoreSeconds.observe({ operation }, (performance.now() - t0) / 1000);
     const lost = report.verification.variables.filter((v) => v.outcome === 'lost').map((v) => v.name);
     if (lost.length > 0) this.metrics.lostVariables.inc({ operation }, lost.length);
-    const adopted = await this.add(newId, { kind: 'started', connectionFile: kernel.connectionFile, from }, report.recorder, storeName, () => kernel.detach(), localProcessProbe(kernel.client, report.recorder.hello.pid));
-    return { kernel: adopted.state(), connectionFile: kernel.connectionFile, ok: report.verification.ok, totals: report.verification.totals, timings: report.timings, lost };
+    const adopted = await this.add(newId, source, report.recorder, storeName, release, probe);
+    return { kernel: adopted.state(), ok: report.verification.ok, totals: report.verification.totals, timings: report.timings, lost };
   }
 
   /** The checkpoints of the kernel's store, newest first. */

@@ -237,6 +237,15 @@ export class RegisteredKernel {
     this.auto = { checkpointer, idleMs };
   }
 
+  /**
+   * With auto-checkpoint on, checkpoints now if cells ran that no checkpoint holds (a kernel
+   * recorded from its first cell but registered after it ran some: nothing else would checkpoint
+   * them before the next cell). In the background; a failure is counted and kept in lastError.
+   */
+  catchUp(): void {
+    if (this.auto && this.recorder.graph.lastSeq > 0 && !this.isProtected) void this.auto.checkpointer.flush().catch((error: unknown) => this.noteError(error));
+  }
+
   get isProtected(): boolean {
     const point = lastCheckpointOf(this.recorder, this.store.root);
     return point?.seq !== undefined && point.seq >= this.recorder.graph.lastSeq && point.manifest.body.unrecoverable.length === 0;

@@ -49,7 +49,7 @@ function nbferryCommand(): string[] {
   return [process.execPath, '--conditions=source', '--import', tsxLoader, join(repoRoot, 'packages/cli/src/main.ts')];
 }
 
-export async function startLab(options: { autoCheckpointIdleMs?: number } = {}): Promise<LabServer> {
+export async function startLab(options: { autoCheckpointIdleMs?: number; extensionConfig?: Record<string, unknown> } = {}): Promise<LabServer> {
   if (!existsSync(join(labextensionDir, 'package.json'))) {
     throw new Error(`the labextension is not built (${labextensionDir}): run scripts/setup.sh or npm run build:labextension -w @nbferry/jupyterlab`);
   }
@@ -83,6 +83,7 @@ export async function startLab(options: { autoCheckpointIdleMs?: number } = {}):
         store_root: join(dir, 'stores'),
         kernel_python: python,
         ...(options.autoCheckpointIdleMs !== undefined ? { auto_checkpoint_idle_ms: options.autoCheckpointIdleMs } : {}),
+        ...options.extensionConfig,
       },
       // No "build recommended" prompt, no news or update checks from the test browser.
       LabApp: { news_url: null, check_for_updates_class: 'jupyterlab.NeverCheckForUpdate' },

@@ -18,13 +18,22 @@ export interface ServeArgs {
   graceSeconds?: number;
   timeoutMs?: number;
   logLevel: string;
+  /** `--target` values: where "move to…" may send a kernel (another Jupyter Server). */
+  targets?: string[];
   signal: AbortSignal;
   /** Lets the signal's cleanup run as long as the grace period (the CLI otherwise exits after 20 s). */
   setCleanupBudget?: (ms: number) => void;
 }
 
 export async function serveCommand(args: ServeArgs): Promise<number> {
-  const { loadToken, startService } = await import('@nbferry/service');
+  const { loadToken, parseTargetSpec, startService } = await import('@nbferry/service');
+  const targets = (() => {
+    try {
+      return (args.targets ?? []).map(parseTargetSpec);
+    } catch (error) {
+      throw new UsageError(`nbferry serve: ${(error as Error).message}`);
+    }
+  })();
   // A missing or unreadable token is the caller's input, like a bad option (exit 2).
   const token = await loadToken(args.tokenFile).catch((error: unknown) => Promise.reject(new UsageError(`nbferry serve: ${(error as Error).message}`)));
   if (args.graceSeconds !== undefined) args.setCleanupBudget?.((args.graceSeconds + 10) * 1000);
@@ -36,6 +45,7 @@ export async function serveCommand(args: ServeArgs): Promise<number> {
     storeRoot: storeScheme(args.stores) === undefined ? resolve(args.stores) : args.stores,
     python: args.python,
     timeoutMs: args.timeoutMs,
+    targets,
     logger: { level: args.logLevel },
   }).catch((error: unknown) =>
     // A port taken or not allowed: the caller's --host/--port, like a bad option value.

@@ -3,6 +3,7 @@
  * history, and runs one operation at a time on it. The widgets only render what it holds.
  */
 import type { ISessionContext } from '@jupyterlab/apputils';
+import { PathExt } from '@jupyterlab/coreutils';
 import { type INotebookTracker, NotebookActions, type NotebookPanel } from '@jupyterlab/notebook';
 import { Signal, type ISignal } from '@lumino/signaling';
 import type { HistoryEntry } from '../model/api-types.js';
@@ -152,6 +153,12 @@ export class NbferryController {
     });
     this.refreshing = { watch, done };
     return done;
+  }
+
+  /** The current notebook's directory, relative to the server root ('' at the root or without a notebook). */
+  get notebookDirectory(): string {
+    const path = this.session?.path ?? '';
+    return path === '' ? '' : PathExt.dirname(path);
   }
 
   dispose(): void {

@@ -87,9 +87,9 @@ export class Operations {
       const targets = await c.client.targets();
       const target = await chooseTarget(targets);
       if (target === null) return;
-      const outcome = await c.run('move', (id, signal) =>
-        c.client.operation(`kernels/${encodeURIComponent(id)}/migrate`, target.body, this.progress(), signal),
-      );
+      // To another Jupyter Server: the kernel runs in the notebook's directory there (its root if that is missing).
+      const body = 'target' in target.body ? { ...target.body, path: c.notebookDirectory } : target.body;
+      const outcome = await c.run('move', (id, signal) => c.client.operation(`kernels/${encodeURIComponent(id)}/migrate`, body, this.progress(), signal));
       const newKernel = isRecord(outcome) && isRecord(outcome.kernel) && typeof outcome.kernel.id === 'string' ? outcome.kernel.id : null;
       this.showReport(`Move to ${target.label}${newKernel === null ? '' : ` (nbferry kernel ${newKernel})`}`, outcome, null);
     });

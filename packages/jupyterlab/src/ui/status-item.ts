@@ -11,11 +11,12 @@ export class StatusItem extends Widget {
   private readonly timer: ReturnType<typeof setInterval>;
 
   constructor(
-    private readonly controller: NbferryController,
+    protected readonly controller: NbferryController,
     private readonly openPlan: () => void,
+    className = 'nbferry-status',
   ) {
     super();
-    this.addClass('nbferry-status');
+    this.addClass(className);
     this.node.setAttribute('role', 'button');
     this.node.tabIndex = 0;
     controller.changed.connect(this.render, this);
