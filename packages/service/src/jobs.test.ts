@@ -9,6 +9,8 @@ describe('estimateEta', () => {
   it('is null before a byte has moved and 0 once all have', () => {
     expect(estimateEta(0, 1000, 500)).toBeNull();
     expect(estimateEta(10, 1000, 0)).toBeNull();
+    expect(estimateEta(192, 128_000_000, 50)).toBeNull(); // too little seen yet to say
+    expect(estimateEta(192, 128_000_000, 2000)).not.toBeNull();
     expect(estimateEta(1000, 1000, 500)).toBe(0);
   });
 });
