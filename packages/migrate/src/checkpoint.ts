@@ -211,17 +211,23 @@ export async function describeCheckpoint(
 ): Promise<{ environment: Environment; blobs: BlobEntry[]; body: CheckpointBody }> {
   const { measurement, planned } = prepared;
   // Blobs saved for groups a later re-plan chose to recompute are simply not referenced.
-  const blobs: BlobEntry[] = planned.plan.serialize.map((group) => {
-    const stored = prepared.reused?.get(group);
-    if (stored) return stored;
-    const blob = saved.get(group)!;
-    const checksum = blob.checksum ?? `sha256:${blob.sha256!}`;
-    const entry: BlobEntry = { file: blobFile(blob, group), bytes: blob.bytes!, checksum, group, variables: blob.names };
-    if (!blob.chunks) return entry;
-    return blob.chunkBytes ? { ...entry, chunks: blob.chunks, chunkBytes: blob.chunkBytes } : { ...entry, chunks: blob.chunks };
-  });
+  const blobs: BlobEntry[] = planned.plan.serialize.map((group) => prepared.reused?.get(group) ?? blobEntry(saved.get(group)!, group, blobFile));
   const environment = await kernelEnvironment(recorder.client, savedPackages(measurement, blobs), options);
-  const body: CheckpointBody = {
+  return { environment, blobs, body: await checkpointBody(recorder, prepared, saveMs, options) };
+}
+
+/** The manifest entry of a blob the shim saved for `group`. */
+export function blobEntry(blob: SavedBlob, group: string, blobFile: (blob: SavedBlob, group: string) => string = (b) => b.file ?? ''): BlobEntry {
+  const checksum = blob.checksum ?? `sha256:${blob.sha256!}`;
+  const entry: BlobEntry = { file: blobFile(blob, group), bytes: blob.bytes!, checksum, group, variables: blob.names };
+  if (!blob.chunks) return entry;
+  return blob.chunkBytes ? { ...entry, chunks: blob.chunks, chunkBytes: blob.chunkBytes } : { ...entry, chunks: blob.chunks };
+}
+
+/** The checkpoint body (history, plan, fingerprints, what cannot be recovered) of the state `prepared` measured. */
+export async function checkpointBody(recorder: Recorder, prepared: PreparedCheckpoint, saveMs: number, options: ShimCallOptions = {}): Promise<CheckpointBody> {
+  const { measurement, planned } = prepared;
+  return {
     history: recorder.graph.toJSON(),
     problem: planned.problem,
     plan: planned.plan,
@@ -237,7 +243,6 @@ export async function describeCheckpoint(
     cwd: recorder.hello.cwd,
     timings: { ...prepared.timings, saveMs, commitMs: 0, totalMs: 0 },
   };
-  return { environment, blobs, body };
 }
 
 /**

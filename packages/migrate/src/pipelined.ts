@@ -16,13 +16,13 @@ import type { CallOptions, KernelClient } from '@nbferry/kernel';
 import { internalCode, type Recorder } from '@nbferry/recorder';
 import type { BlobEntry, LocalStore } from '@nbferry/store';
 import { dirname } from 'node:path';
-import { checkpoint, savedPackages, type CheckpointOptions, type CheckpointResult, type PreparedCheckpoint } from './checkpoint.js';
+import { blobEntry, checkpoint, checkpointBody, savedPackages, type CheckpointOptions, type CheckpointResult, type PreparedCheckpoint } from './checkpoint.js';
 import { kernelEnvironment } from './environment.js';
 import { MigrationError, StateChangedError } from './errors.js';
 import { commitLineage } from './lineage.js';
 import { replayedState } from './replayed-measurement.js';
 import { replay, restore, type ReplayInput, type RestoreOptions, type RestoreReport } from './restore.js';
-import { load, rngStates, type LoadResult, type LoadSpec, type SavedBlob } from './shim-api.js';
+import { load, type LoadResult, type LoadSpec, type SavedBlob } from './shim-api.js';
 import type { PreparedTarget } from './warm-up.js';
 
 export interface PipelinedMigrationOptions extends Omit<CheckpointOptions, 'pipeline' | 'onProgress'> {
@@ -134,7 +134,7 @@ export async function migrateThroughStore(
       const group = idByNames.get(namesKey(blob.names));
       const arrival = group === undefined ? undefined : arrivals.get(group);
       if (!arrival || !group) return;
-      arrival.resolve(blob.ok ? { entry: entryOf(blob, group), precopied: false } : { error: blob.error?.message ?? 'the source could not save it' });
+      arrival.resolve(blob.ok ? { entry: blobEntry(blob, group), precopied: false } : { error: blob.error?.message ?? 'the source could not save it' });
     },
   };
 
@@ -208,32 +208,7 @@ export async function replayInputOf(source: Recorder, prepared: PreparedCheckpoi
   // Placeholders: the load fills in the checksum and chunks of the blob actually saved.
   const blobs: BlobEntry[] = groups.map((g) => ({ file: `pending:${g.id}`, bytes: g.bytes, checksum: 'pending:', group: g.id, variables: [...g.names] }));
   const environment = await kernelEnvironment(source.client, savedPackages(measurement, blobs), call);
-  return {
-    environment,
-    blobs,
-    body: {
-      history: source.graph.toJSON(),
-      problem: planned.problem,
-      plan: planned.plan,
-      fingerprints: {
-        algo: measurement.algo,
-        values: Object.fromEntries(Object.entries(measurement.variables).map(([name, v]) => [name, v.reliable ? v.fingerprint : null])),
-        faithful: Object.entries(measurement.variables)
-          .filter(([, v]) => v.reliable && v.faithful === true)
-          .map(([name]) => name),
-      },
-      unrecoverable: planned.unrecoverable,
-      rng: await rngStates(source, planned.plan.rerun, call),
-      cwd: source.hello.cwd,
-      timings: { ...prepared.timings, saveMs: 0, commitMs: 0, totalMs: 0 },
-    },
-  };
-}
-
-function entryOf(blob: SavedBlob, group: string): BlobEntry {
-  const entry: BlobEntry = { file: blob.file ?? '', bytes: blob.bytes!, checksum: blob.checksum ?? `sha256:${blob.sha256!}`, group, variables: blob.names };
-  if (!blob.chunks) return entry;
-  return blob.chunkBytes ? { ...entry, chunks: blob.chunks, chunkBytes: blob.chunkBytes } : { ...entry, chunks: blob.chunks };
+  return { environment, blobs, body: await checkpointBody(source, prepared, 0, call) };
 }
 
 export function checksumField(checksum: string): { sha256: string } | { checksum: string } {
