@@ -37,6 +37,21 @@ async function post<T>(url: string, path: string, body: unknown): Promise<{ stat
   return { status: response.status, body: (await response.json()) as T };
 }
 
+/**
+ * Waits until the service has the record of the kernel's last cell: the shim sends it after the
+ * cell's idle status (its read checks run then), and the ranking must see it before the kill.
+ */
+async function recordedBy(url: string, id: string, beyond: number): Promise<void> {
+  const lastCell = async () => ((await (await fetch(`${url}/kernels/${id}`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { lastCell: number }).lastCell;
+  const deadline = Date.now() + 15_000;
+  let seen = await lastCell();
+  while (seen <= beyond && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    seen = await lastCell();
+  }
+  expect(seen, "the service has the slow cell's record").toBeGreaterThan(beyond);
+}
+
 for (const registration of ['connection file', 'restored by the service', 'behind a Jupyter Server'] as const) {
   it(`a killed kernel (${registration}) is reported failed at once and the live kernel after it is saved`, async () => {
     const live = await launchKernel({ python: testPython(), cwd: dir });
@@ -50,6 +65,7 @@ for (const registration of ['connection file', 'restored by the service', 'behin
         kernels.push(doomed);
         expect((await post(running.url, '/kernels', { connectionFile: doomed.connectionFile, id: 'doomed' })).status).toBe(201);
         await runCell(doomed.client, SLOW_CELL);
+        await recordedBy(running.url, 'doomed', 0);
         deadPid = doomed.client.process!.pid!;
       } else if (registration === 'behind a Jupyter Server') {
         const server = await startJupyterServer();
@@ -58,6 +74,7 @@ for (const registration of ['connection file', 'restored by the service', 'behin
         expect((await post(running.url, '/kernels', { serverUrl: server.baseUrl, token: server.token, kernelId: model.id, id: 'doomed' })).status).toBe(201);
         const frontend = await Frontend.open(server, model.id);
         await frontend.run(SLOW_CELL);
+        await recordedBy(running.url, 'doomed', 0);
         frontend.close();
         // Its whole server goes (an evicted pod): SIGKILL, so it cannot shut its kernel down either.
         process.kill(server.pid, 'SIGKILL');
@@ -76,7 +93,9 @@ for (const registration of ['connection file', 'restored by the service', 'behin
         deadPid = state.pid;
         // A recorded slow cell (from another client, as a notebook's) ranks it first.
         const frontend = await attachKernel(migrated.body.connectionFile, { heartbeat: false });
+        const before = ((await (await fetch(`${running.url}/kernels/doomed`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { lastCell: number }).lastCell;
         await runCell(frontend.client, SLOW_CELL);
+        await recordedBy(running.url, 'doomed', before);
         await frontend.detach();
       }
       expect((await post(running.url, '/kernels', { connectionFile: live.connectionFile, id: 'live' })).status).toBe(201);
