@@ -120,7 +120,17 @@ export class RegisteredKernel {
     private readonly release: () => Promise<void>,
     /** Says why the kernel is not running (undefined: it runs, or nobody can tell). */
     private readonly probe: LivenessProbe = async () => (recorder.client.isAlive ? undefined : 'its connection reports it dead'),
-  ) {}
+  ) {
+    // The shim sends a cell's record once its read checks are done, after the cell's idle status:
+    // until then the kernel must not look protected. Every client's cell is announced on iopub.
+    this.offIopub = recorder.client.events.on('iopub', (msg) => {
+      if (msg.header.msg_type === 'execute_input') this.cellAfterSeq = recorder.graph.lastSeq;
+    });
+  }
+
+  /** The history position when the last cell started (its record may still be on its way). */
+  private cellAfterSeq: number | undefined;
+  private readonly offIopub: () => void;
 
   /** Why the kernel is not running any more (killed, its server gone), or undefined when it runs. */
   whyNotRunning(): Promise<string | undefined> {
@@ -248,7 +258,9 @@ export class RegisteredKernel {
 
   get isProtected(): boolean {
     const point = lastCheckpointOf(this.recorder, this.store.root);
-    return point?.seq !== undefined && point.seq >= this.recorder.graph.lastSeq && point.manifest.body.unrecoverable.length === 0;
+    const lastSeq = this.recorder.graph.lastSeq;
+    const recordPending = this.cellAfterSeq !== undefined && this.cellAfterSeq >= lastSeq;
+    return point?.seq !== undefined && point.seq >= lastSeq && !recordPending && point.manifest.body.unrecoverable.length === 0;
   }
 
   state(): KernelState {
@@ -321,6 +333,7 @@ export class RegisteredKernel {
   }
 
   async close(): Promise<void> {
+    this.offIopub();
     await this.setMemoryWatch(undefined);
     await this.setAutoCheckpoint(undefined);
     await this.queue;
