@@ -53,7 +53,13 @@ describe('restore with reruns after the hand-over', () => {
     await runCell(target, 'lock_type = type(lock).__name__\nseen_then = bound("locks")');
     await runCell(target, 'same = locks[0] is locks[1] is lock');
     const report = await done;
-    expect(await valueOf(target, 'seen_early')).toBe('(False, False)');
+    // The restore takes the kernel between cells for each rerun: a cell sent just after the hand-over
+    // usually runs first (nothing bound yet), but on a loaded machine the first rerun's request may
+    // reach the kernel before it, and the cell then runs after that one (2 s) rerun. Either way the
+    // reruns run in order (lock before locks) and the cell never sees a half-run state.
+    const seenEarly = await valueOf(target, 'seen_early');
+    if (seenEarly !== '(False, False)') console.log(`the first cell ran after ${seenEarly === '(True, True)' ? 'both reruns' : 'the first rerun'} (the restore's request came first)`);
+    expect(['(False, False)', '(True, False)', '(True, True)']).toContain(seenEarly);
     expect(await valueOf(target, 'early')).toBe("'ssssssss'");
     expect(await valueOf(target, 'lock_type')).toBe("'lock'");
     expect(await valueOf(target, 'same')).toBe('True');
