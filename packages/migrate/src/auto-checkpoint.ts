@@ -105,8 +105,7 @@ export class AutoCheckpointer {
       this.again = false;
       const running = this.running;
       if (running) {
-        running.controller.abort(new Error('preempted by a change of the whole state (undo or checkout)'));
-        if (this.subshellId !== undefined) await this.recorder.request('preempt', {}, { timeoutMs: 10_000 }).catch(() => {});
+        await this.preempt(running, 'preempted by a change of the whole state (undo or checkout)');
         await running.done;
       }
       return await operation();
@@ -132,8 +131,13 @@ export class AutoCheckpointer {
   /** This client interrupted the kernel: the user wants it now. SIGINT never reaches the lane's thread. */
   private onInterrupt(): void {
     if (this.stopped || !this.running) return;
-    this.running.controller.abort(new Error('preempted by an interrupt'));
-    if (this.subshellId !== undefined) void this.recorder.request('preempt', {}, { timeoutMs: 10_000 }).catch(() => {});
+    void this.preempt(this.running, 'preempted by an interrupt');
+  }
+
+  /** Aborts the running checkpoint; one on the lane is told too (the shim stops within a few writes). */
+  private async preempt(running: { controller: AbortController }, reason: string): Promise<void> {
+    running.controller.abort(new Error(reason));
+    if (this.subshellId !== undefined) await this.recorder.request('preempt', {}, { timeoutMs: 10_000 }).catch(() => {});
   }
 
   private onIopub(msg: JupyterMessage): void {

@@ -18,7 +18,7 @@ import type { CallOptions, KernelClient } from '@nbferry/kernel';
 import { abortable, checksumField, deferred, deleteNames, ownedNames, replayInputOf, type Deferred } from './pipelined.js';
 import type { Recorder } from '@nbferry/recorder';
 import type { BlobEntry, LocalStore } from '@nbferry/store';
-import { describeCheckpoint, prepareCheckpoint, serializePlanned, throwIfStateMoved, type CheckpointOptions } from './checkpoint.js';
+import { describeCheckpoint, prepareCheckpoint, serializePlanned, throwIfStateMoved, type CheckpointOptions, type PreparedCheckpoint } from './checkpoint.js';
 import { StateChangedError } from './errors.js';
 import { measureSince, reusableBlobs } from './incremental.js';
 import { lineageOf } from './lineage.js';
@@ -113,14 +113,21 @@ interface Snapshot {
   precopied: Map<string, BlobEntry>;
 }
 
+/**
+ * Measures and plans the source; with `precopy`, groups unchanged since the kernel's last checkpoint
+ * in that store are reused and only what changed since is measured.
+ */
+async function prepareMigration(source: Recorder, options: LiveMigrationOptions, call: CallOptions): Promise<PreparedCheckpoint> {
+  const store = options.precopy;
+  if (!store) return prepareCheckpoint(source, options);
+  // Asked of the kernel: its auto-checkpoints may be another process's (a platform's), not ours.
+  const previous = await lineageOf(source, store, call);
+  return prepareCheckpoint(source, options, (m) => reusableBlobs(source, m, previous, store.chunksDir), () => measureSince(source, previous));
+}
+
 async function takeSnapshot(source: Recorder, options: LiveMigrationOptions): Promise<Snapshot> {
   const call: CallOptions = { signal: options.signal, timeoutMs: options.timeoutMs };
-  const store = options.precopy;
-  // Asked of the kernel: its auto-checkpoints may be another process's (a platform's), not ours.
-  const previous = store ? await lineageOf(source, store, call) : undefined;
-  const prepared = store
-    ? await prepareCheckpoint(source, options, (m) => reusableBlobs(source, m, previous, store.chunksDir), () => measureSince(source, previous))
-    : await prepareCheckpoint(source, options);
+  const prepared = await prepareMigration(source, options, call);
   const t0 = performance.now();
   // Each save call returns its own buffers; a blob's [first, count] indexes that call's list.
   const bytesOf = new Map<SavedBlob, Uint8Array[]>();
@@ -152,10 +159,7 @@ type LiveArrival = { stored: BlobEntry } | { sent: SavedBlob; buffers: Uint8Arra
 async function pipelinedAttempt(source: Recorder, target: KernelClient, options: LiveMigrationOptions): Promise<LiveMigrationReport> {
   const call: CallOptions = { signal: options.signal, timeoutMs: options.timeoutMs };
   const store = options.precopy;
-  const previous = store ? await lineageOf(source, store, call) : undefined;
-  const prepared = store
-    ? await prepareCheckpoint(source, options, (m) => reusableBlobs(source, m, previous, store.chunksDir), () => measureSince(source, previous))
-    : await prepareCheckpoint(source, options);
+  const prepared = await prepareMigration(source, options, call);
   const input = await replayInputOf(source, prepared, call);
   const arrivals = new Map<string, Deferred<LiveArrival>>();
   const idByNames = new Map<string, string>();
