@@ -65,6 +65,37 @@ describe('fork', () => {
     await expect(pool.take()).rejects.toBeInstanceOf(WarmPoolClosedError);
   });
 
+  it('children load each group while the source is still writing the next (pipelined into a local store)', async () => {
+    const source = await sandbox.kernel();
+    const recorder = await Recorder.attach(source.client);
+    // Four unseeded 48 MB arrays: a child holds them only by loading what the source wrote.
+    await runCell(source.client, 'import numpy as np\na0, a1, a2, a3 = (np.random.default_rng().random(6_000_000) for _ in range(4))');
+    // Warm children (shim in, numpy imported): their first load is not held up by the injection.
+    const pool = new WarmPool({ size: 2, launch: { python: testPython(), cwd: sandbox.dir() }, modules: ['numpy'] });
+    try {
+      await pool.whenFilled();
+      const result = await fork(recorder, new LocalStore(join(sandbox.dir(), 'store')), 2, { pool });
+      try {
+        const sums = '[round(float(v.sum()), 6) for v in (a0, a1, a2, a3)]';
+        const expected = await valueOf(source.client, sums);
+        for (const child of result.children) {
+          expect(child.report.verification.ok).toBe(true);
+          expect(await valueOf(child.kernel.client, sums)).toBe(expected);
+          const timeline = child.timeline!;
+          expect(timeline.pipelined).toBe(true);
+          expect(timeline.loads.map((l) => l.group).sort()).toEqual([...result.checkpoint.plan.serialize].sort());
+        }
+        // At least one child began a load before the source had written its last group.
+        const early = result.children.flatMap((c) => c.timeline!.loads.filter((l) => l.startedMs < c.timeline!.saveEndedMs));
+        expect(early.length, JSON.stringify(result.children.map((c) => c.timeline))).toBeGreaterThan(0);
+      } finally {
+        await Promise.all(result.children.map((c) => c.kernel.dispose()));
+      }
+    } finally {
+      await pool.close();
+    }
+  }, 240_000);
+
   it('refuses a bad count, and fails whole when a child cannot start', async () => {
     const source = await sandbox.kernel();
     const recorder = await Recorder.attach(source.client);

@@ -1,15 +1,16 @@
 /**
  * Fork: n kernels holding one source kernel's state, for what-if exploration and agent search
- * trees. One checkpoint, then n restores of it in parallel, all reading the same stored blobs, each
- * verified on its own. The targets start (or come from a warm pool) while the source checkpoints.
+ * trees. One checkpoint and n restores of it in parallel, all reading the same stored blobs, each
+ * verified on its own; into a local store the restores run while the checkpoint is written. The targets start (or come from a warm pool) while the source checkpoints.
  * All or nothing: if a target cannot be started or restored, every child started is shut down and
  * the error says which one failed and why; the source is only read and keeps running.
  */
 import { launchKernel, type CallOptions, type Kernel, type LaunchOptions } from '@nbferry/kernel';
 import type { Recorder } from '@nbferry/recorder';
-import type { CheckpointStore } from '@nbferry/store';
+import { LocalStore, type CheckpointStore } from '@nbferry/store';
 import { checkpoint, type CheckpointOptions, type CheckpointResult } from './checkpoint.js';
 import { MigrationError } from './errors.js';
+import { PipelinedMigrationError, restoreManyThroughStore, type PipelineTimeline } from './pipelined.js';
 import { restore, type RestoreOptions, type RestoreReport } from './restore.js';
 import { prepareTarget, userModules, warmUp } from './warm-up.js';
 import type { WarmKernel, WarmPool } from './warm-pool.js';
@@ -25,6 +26,8 @@ export interface ForkOptions extends CheckpointOptions {
 export interface ForkChild {
   kernel: Kernel;
   report: RestoreReport;
+  /** Pipelined (a local store): when this child loaded each group, against when the source wrote them. */
+  timeline?: PipelineTimeline;
 }
 
 export interface ForkResult {
@@ -36,7 +39,7 @@ export interface ForkResult {
     checkpointMs: number;
     /** From the start until the last child was started and warm. */
     targetsReadyMs: number;
-    /** The restores, all at once. */
+    /** The restores, all at once (pipelined into a local store: from the checkpoint's commit to the last child verified). */
     restoreMs: number;
     totalMs: number;
   };
@@ -76,6 +79,9 @@ export async function fork(source: Recorder, store: CheckpointStore, n: number, 
     }),
   );
   for (const child of starting) child.catch(() => {}); // settled below; this only avoids an unhandled rejection meanwhile
+  if (store instanceof LocalStore && options.restore?.key === undefined) {
+    return pipelinedFork(source, store, starting, options, t0, () => lastReady);
+  }
   let saved: CheckpointResult;
   let t1: number;
   try {
@@ -109,6 +115,44 @@ export async function fork(source: Recorder, store: CheckpointStore, n: number, 
     children: warm.map(({ kernel }, i) => ({ kernel, report: (restored[i] as PromiseFulfilledResult<RestoreReport>).value })),
     timings: { checkpointMs: t1 - t0, targetsReadyMs: lastReady - t0, restoreMs: t3 - t2, totalMs: t3 - t0 },
   };
+}
+
+/**
+ * Into a local store, the children restore while the source writes (restoreManyThroughStore): each
+ * loads a group as soon as it is durable, all from the same chunks. (A restore `key` instead asks
+ * for the stored checkpoint's signature to be checked before anything loads: that fork restores
+ * from the committed checkpoint.)
+ */
+async function pipelinedFork(
+  source: Recorder,
+  store: LocalStore,
+  starting: Promise<WarmKernel>[],
+  options: ForkOptions,
+  t0: number,
+  lastReady: () => number,
+): Promise<ForkResult> {
+  const { timeoutMs: _perRestore, ...restoreOptions } = options.restore ?? {};
+  const targets = starting.map((child) => child.then(({ kernel, prepared }) => ({ client: kernel.client, prepared })));
+  try {
+    const result = await restoreManyThroughStore(source, store, targets, { ...options, restore: restoreOptions });
+    const warm = await Promise.all(starting);
+    const t3 = performance.now();
+    const committed = t0 + Math.max(...result.timelines.map((t) => t.committedMs));
+    return {
+      checkpoint: result.checkpoint,
+      children: warm.map(({ kernel }, i) => ({ kernel, report: result.restores[i]!, timeline: result.timelines[i]! })),
+      timings: { checkpointMs: result.checkpoint.timings.totalMs, targetsReadyMs: lastReady() - t0, restoreMs: t3 - committed, totalMs: t3 - t0 },
+    };
+  } catch (error) {
+    const started = await Promise.allSettled(starting);
+    await disposeAll(started);
+    const startFailures = started.filter((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (startFailures.length > 0) throw new ForkError(startFailures.length, starting.length, 'start', startFailures[0]!.reason);
+    if (error instanceof PipelinedMigrationError && error.stage === 'restore') {
+      throw new ForkError(error.failedTargets, starting.length, 'restore', error.cause);
+    }
+    throw error instanceof PipelinedMigrationError ? error.cause : error;
+  }
 }
 
 /** A started, shim-attached target that has imported the source's modules. */

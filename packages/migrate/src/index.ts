@@ -48,9 +48,11 @@ export { fork, ForkError, type ForkChild, type ForkOptions, type ForkResult } fr
 export { WarmPool, WarmPoolClosedError, DEFAULT_WARM_MODULES, type WarmKernel, type WarmPoolOptions } from './warm-pool.js';
 export {
   migrateThroughStore,
+  restoreManyThroughStore,
   PipelinedMigrationError,
   type PipelinedMigrationOptions,
   type PipelinedMigrationResult,
+  type PipelinedManyResult,
   type PipelineTarget,
   type PipelineTimeline,
 } from './pipelined.js';

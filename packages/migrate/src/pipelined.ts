@@ -67,13 +67,15 @@ export class PipelinedMigrationError extends MigrationError {
     readonly stage: 'checkpoint' | 'restore',
     override readonly cause: unknown,
     readonly checkpoint?: CheckpointResult,
+    /** How many of the targets failed (several when the migration restored into several at once). */
+    readonly failedTargets = 1,
   ) {
     const why = cause instanceof Error ? cause.message : String(cause);
     super(
       stage === 'checkpoint'
         ? `the checkpoint failed while the target was restoring it (${why}). The source kernel is unchanged and the store's previous ` +
             'checkpoint is intact; the target was stopped and what it had loaded removed. Fix the cause and migrate again.'
-        : `the checkpoint ${checkpoint?.checkpoint.manifest.id ?? ''} was committed, but restoring it into the target failed (${why}). ` +
+        : `the checkpoint ${checkpoint?.checkpoint.manifest.id ?? ''} was committed, but restoring it into ${failedTargets > 1 ? `${failedTargets} of the targets` : 'the target'} failed (${why}). ` +
             'The source kernel is unchanged; restore the checkpoint into a fresh kernel (nbferry restore).',
       stage === 'checkpoint' ? 'PIPELINE_CHECKPOINT_FAILED' : 'PIPELINE_RESTORE_FAILED',
     );
@@ -88,21 +90,47 @@ export async function migrateThroughStore(
   target: PipelineTarget | Promise<PipelineTarget>,
   options: PipelinedMigrationOptions = {},
 ): Promise<PipelinedMigrationResult> {
+  const { checkpoint: saved, restores, timelines } = await restoreManyThroughStore(source, store, [target], options);
+  return { checkpoint: saved, restore: restores[0]!, timeline: timelines[0]! };
+}
+
+export interface PipelinedManyResult {
+  checkpoint: CheckpointResult;
+  /** One per target, in the order given. */
+  restores: RestoreReport[];
+  timelines: PipelineTimeline[];
+}
+
+/**
+ * The pipelined migration into several targets at once (fork): one checkpoint, and every target
+ * loads each group as soon as it is durable, all reading the same chunks. A target that fails
+ * makes the whole call fail (`PipelinedMigrationError` with `failedTargets`), after the others
+ * have finished; the caller decides what to do with the kernels.
+ */
+export async function restoreManyThroughStore(
+  source: Recorder,
+  store: LocalStore,
+  targets: readonly (PipelineTarget | Promise<PipelineTarget>)[],
+  options: PipelinedMigrationOptions = {},
+): Promise<PipelinedManyResult> {
   const t0 = performance.now();
   const since = () => performance.now() - t0;
   const call: CallOptions = { signal: options.signal, timeoutMs: options.timeoutMs };
   const stop = new AbortController();
   const onOuterAbort = () => stop.abort(options.signal?.reason);
   options.signal?.addEventListener('abort', onOuterAbort, { once: true });
-  const readyTarget = Promise.resolve(target).then((t) => ({ ...t, readyMs: since() }));
-  readyTarget.catch(() => {}); // awaited below; this only avoids an unhandled rejection meanwhile
+  const readyTargets = targets.map((target) => {
+    const ready = Promise.resolve(target).then((t) => ({ ...t, readyMs: since() }));
+    ready.catch(() => {}); // awaited below; this only avoids an unhandled rejection meanwhile
+    return ready;
+  });
 
   const arrivals = new Map<string, Deferred<Arrival>>();
   const idByNames = new Map<string, string>();
-  const loads: PipelineTimeline['loads'] = [];
+  const loads: PipelineTimeline['loads'][] = targets.map(() => []);
   let saveStartedMs = 0;
   let saveEndedMs = 0;
-  let running: Promise<RestoreReport> | undefined;
+  let running: Promise<RestoreReport>[] | undefined;
   let input: ReplayInput | undefined;
 
   const pipeline = {
@@ -118,15 +146,18 @@ export async function migrateThroughStore(
         const names = prepared.planned.problem.groups.find((g) => g.id === group)?.names ?? [];
         idByNames.set(namesKey(names), group);
       }
-      running = readyTarget.then((t) =>
-        replay(input!, { kind: 'custom', load: loadWhenDurable }, t.client, {
-          ...options.restore,
-          signal: stop.signal,
-          timeoutMs: options.timeoutMs,
-          ...(t.prepared ? { prepared: t.prepared } : {}),
-        }),
-      );
-      running.catch(() => {}); // awaited below
+      running = readyTargets.map((ready, i) => {
+        const replaying = ready.then((t) =>
+          replay(input!, { kind: 'custom', load: (recorder, spec, group, loadCall) => loadWhenDurable(i, recorder, spec, group, loadCall) }, t.client, {
+            ...options.restore,
+            signal: stop.signal,
+            timeoutMs: options.timeoutMs,
+            ...(t.prepared ? { prepared: t.prepared } : {}),
+          }),
+        );
+        replaying.catch(() => {}); // awaited below
+        return replaying;
+      });
       saveStartedMs = since();
     },
     saved: (blob: SavedBlob) => {
@@ -138,7 +169,7 @@ export async function migrateThroughStore(
     },
   };
 
-  async function loadWhenDurable(recorder: Recorder, spec: LoadSpec, group: string, loadCall: CallOptions): Promise<LoadResult | undefined> {
+  async function loadWhenDurable(target: number, recorder: Recorder, spec: LoadSpec, group: string, loadCall: CallOptions): Promise<LoadResult | undefined> {
     const arrival = await abortable(arrivals.get(group)?.promise ?? Promise.resolve({ error: 'not in the plan the source saved' }), loadCall.signal);
     if ('error' in arrival) return { ok: false, error: { kind: 'save', message: `the source could not save it: ${arrival.error}` }, seconds: 0 };
     const { entry } = arrival;
@@ -147,7 +178,7 @@ export async function migrateThroughStore(
     const { sha256: _sha, checksum: _sum, ...rest } = spec as LoadSpec & { sha256?: string; checksum?: string };
     const full: LoadSpec = { ...rest, ...checksumField(entry.checksum), bytes: entry.bytes, chunks: entry.chunks, ...(entry.chunkBytes ? { chunkBytes: entry.chunkBytes } : {}) };
     const [result] = await load(recorder, [full], { ...loadCall, chunksDir: store.chunksDir });
-    loads.push({ group, bytes: entry.bytes, precopied: arrival.precopied, startedMs, endedMs: since() });
+    loads[target]!.push({ group, bytes: entry.bytes, precopied: arrival.precopied, startedMs, endedMs: since() });
     return result;
   }
 
@@ -157,48 +188,66 @@ export async function migrateThroughStore(
   } catch (error) {
     for (const arrival of arrivals.values()) arrival.resolve({ error: 'the checkpoint failed' });
     stop.abort(error);
-    await running?.catch(() => undefined);
-    const ready = running ? await readyTarget.catch(() => undefined) : undefined;
-    if (ready && input) await deleteNames(ready.client, ownedNames(input), call).catch(() => {});
+    if (running) {
+      await Promise.allSettled(running);
+      for (const ready of await Promise.allSettled(readyTargets)) {
+        if (ready.status === 'fulfilled' && input) await deleteNames(ready.value.client, ownedNames(input), call).catch(() => {});
+      }
+    }
     options.signal?.removeEventListener('abort', onOuterAbort);
-    if (error instanceof StateChangedError && !options.signal?.aborted) return sequential(source, store, readyTarget, options, t0);
+    if (error instanceof StateChangedError && !options.signal?.aborted) return sequential(source, store, readyTargets, options, t0);
     throw new PipelinedMigrationError('checkpoint', error);
   }
   const committedMs = since();
   saveEndedMs ||= saveStartedMs; // nothing to write: every group was already stored
   try {
-    const report = await running!;
-    const ready = await readyTarget;
-    const state = await replayedState(report.recorder, saved.checkpoint.manifest, report.verification, call);
-    await commitLineage(report.recorder, { root: dirname(dirname(saved.checkpoint.dir)), id: saved.checkpoint.manifest.id, manifest: saved.checkpoint.manifest, ...state }, { ...call, replacesState: true });
-    const timeline: PipelineTimeline = { saveStartedMs, saveEndedMs, targetReadyMs: ready.readyMs, loads, committedMs, restoredMs: since(), pipelined: true };
-    return { checkpoint: saved, restore: report, timeline };
-  } catch (error) {
-    throw new PipelinedMigrationError('restore', error, saved);
+    const settled = await Promise.allSettled(
+      running!.map(async (replaying, i) => {
+        const report = await replaying;
+        const ready = await readyTargets[i]!;
+        const state = await replayedState(report.recorder, saved.checkpoint.manifest, report.verification, call);
+        await commitLineage(report.recorder, { root: dirname(dirname(saved.checkpoint.dir)), id: saved.checkpoint.manifest.id, manifest: saved.checkpoint.manifest, ...state }, { ...call, replacesState: true });
+        const timeline: PipelineTimeline = { saveStartedMs, saveEndedMs, targetReadyMs: ready.readyMs, loads: loads[i]!, committedMs, restoredMs: since(), pipelined: true };
+        return { report, timeline };
+      }),
+    );
+    return { checkpoint: saved, ...outcomes(settled, saved) };
   } finally {
     options.signal?.removeEventListener('abort', onOuterAbort);
   }
 }
 
-/** Checkpoint, then restore: when the source ran a cell during the pipelined attempt. */
+/** The reports in order, or the restore-stage error (with how many targets failed) once all have settled. */
+function outcomes(
+  settled: PromiseSettledResult<{ report: RestoreReport; timeline: PipelineTimeline }>[],
+  saved: CheckpointResult,
+): { restores: RestoreReport[]; timelines: PipelineTimeline[] } {
+  const failed = settled.filter((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed.length > 0) throw new PipelinedMigrationError('restore', failed[0]!.reason, saved, failed.length);
+  const done = settled.map((s) => (s as PromiseFulfilledResult<{ report: RestoreReport; timeline: PipelineTimeline }>).value);
+  return { restores: done.map((d) => d.report), timelines: done.map((d) => d.timeline) };
+}
+
+/** Checkpoint, then restore into every target: when the source ran a cell during the pipelined attempt. */
 async function sequential(
   source: Recorder,
   store: LocalStore,
-  target: Promise<PipelineTarget & { readyMs: number }>,
+  targets: Promise<PipelineTarget & { readyMs: number }>[],
   options: PipelinedMigrationOptions,
   t0: number,
-): Promise<PipelinedMigrationResult> {
+): Promise<PipelinedManyResult> {
   const saveStartedMs = performance.now() - t0;
   const saved = await checkpoint(source, store, { ...options, onProgress: options.onCheckpointProgress });
   const committedMs = performance.now() - t0;
-  const ready = await target;
-  try {
-    const report = await restore(saved.checkpoint, ready.client, { ...options.restore, signal: options.signal, timeoutMs: options.timeoutMs, ...(ready.prepared ? { prepared: ready.prepared } : {}) });
-    const timeline: PipelineTimeline = { saveStartedMs, saveEndedMs: committedMs, targetReadyMs: ready.readyMs, loads: [], committedMs, restoredMs: performance.now() - t0, pipelined: false };
-    return { checkpoint: saved, restore: report, timeline };
-  } catch (error) {
-    throw new PipelinedMigrationError('restore', error, saved);
-  }
+  const settled = await Promise.allSettled(
+    targets.map(async (target) => {
+      const ready = await target;
+      const report = await restore(saved.checkpoint, ready.client, { ...options.restore, signal: options.signal, timeoutMs: options.timeoutMs, ...(ready.prepared ? { prepared: ready.prepared } : {}) });
+      const timeline: PipelineTimeline = { saveStartedMs, saveEndedMs: committedMs, targetReadyMs: ready.readyMs, loads: [], committedMs, restoredMs: performance.now() - t0, pipelined: false };
+      return { report, timeline };
+    }),
+  );
+  return { checkpoint: saved, ...outcomes(settled, saved) };
 }
 
 /** What the target's replay needs, known once the source has planned (blob entries come as each is saved). */
