@@ -1,7 +1,8 @@
 /**
  * Fork: n kernels holding one source kernel's state, for what-if exploration and agent search
  * trees. One checkpoint and n restores of it in parallel, all reading the same stored blobs, each
- * verified on its own; into a local store the restores run while the checkpoint is written. The targets start (or come from a warm pool) while the source checkpoints.
+ * verified on its own; into a local store the restores run while the checkpoint is written. The
+ * targets start (or come from a warm pool) while the source checkpoints.
  * All or nothing: if a target cannot be started or restored, every child started is shut down and
  * the error says which one failed and why; the source is only read and keeps running.
  */
@@ -42,6 +43,8 @@ export interface ForkResult {
     /** The restores, all at once (pipelined into a local store: from the checkpoint's commit to the last child verified). */
     restoreMs: number;
     totalMs: number;
+    /** The children loaded while the source was writing (a local store). */
+    pipelined: boolean;
   };
 }
 
@@ -113,7 +116,7 @@ export async function fork(source: Recorder, store: CheckpointStore, n: number, 
   return {
     checkpoint: saved,
     children: warm.map(({ kernel }, i) => ({ kernel, report: (restored[i] as PromiseFulfilledResult<RestoreReport>).value })),
-    timings: { checkpointMs: t1 - t0, targetsReadyMs: lastReady - t0, restoreMs: t3 - t2, totalMs: t3 - t0 },
+    timings: { checkpointMs: t1 - t0, targetsReadyMs: lastReady - t0, restoreMs: t3 - t2, totalMs: t3 - t0, pipelined: false },
   };
 }
 
@@ -131,17 +134,19 @@ async function pipelinedFork(
   t0: number,
   lastReady: () => number,
 ): Promise<ForkResult> {
-  const { timeoutMs: _perRestore, ...restoreOptions } = options.restore ?? {};
+  // One bound for the whole pipeline (checkpoint and restores overlap): the restore's own, else the fork's.
+  const { timeoutMs: perRestore, ...restoreOptions } = options.restore ?? {};
   const targets = starting.map((child) => child.then(({ kernel, prepared }) => ({ client: kernel.client, prepared })));
   try {
-    const result = await restoreManyThroughStore(source, store, targets, { ...options, restore: restoreOptions });
+    const m0 = performance.now();
+    const result = await restoreManyThroughStore(source, store, targets, { ...options, timeoutMs: options.timeoutMs ?? perRestore, restore: restoreOptions });
     const warm = await Promise.all(starting);
     const t3 = performance.now();
-    const committed = t0 + Math.max(...result.timelines.map((t) => t.committedMs));
+    const committed = m0 + result.timelines[0]!.committedMs; // the same for every child
     return {
       checkpoint: result.checkpoint,
       children: warm.map(({ kernel }, i) => ({ kernel, report: result.restores[i]!, timeline: result.timelines[i]! })),
-      timings: { checkpointMs: result.checkpoint.timings.totalMs, targetsReadyMs: lastReady() - t0, restoreMs: t3 - committed, totalMs: t3 - t0 },
+      timings: { checkpointMs: result.checkpoint.timings.totalMs, targetsReadyMs: lastReady() - t0, restoreMs: t3 - committed, totalMs: t3 - t0, pipelined: result.timelines.every((t) => t.pipelined) },
     };
   } catch (error) {
     const started = await Promise.allSettled(starting);

@@ -73,7 +73,7 @@ export async function forkCommand(args: ForkArgs): Promise<number> {
     }
     const t = result.timings;
     process.stdout.write(
-      `forked ${result.children.length} kernels in ${formatMs(t.totalMs)} (checkpoint ${formatMs(t.checkpointMs)}, kernels ready after ${formatMs(t.targetsReadyMs)}, restores ${formatMs(t.restoreMs)})\n`,
+      `forked ${result.children.length} kernels in ${formatMs(t.totalMs)} (checkpoint ${formatMs(t.checkpointMs)}, kernels ready after ${formatMs(t.targetsReadyMs)}, ${t.pipelined ? `restores loading while it was written, done ${formatMs(t.restoreMs)} after it` : `restores ${formatMs(t.restoreMs)}`})\n`,
     );
   }
   return ok ? EXIT.ok : EXIT.incomplete;

@@ -234,7 +234,7 @@ export interface ForkDocument {
   checkpoint: CheckpointDocument;
   /** One restore per child, each with the connection file of its kernel (left running). */
   children: RestoreDocument[];
-  timings: { checkpointMs: number; targetsReadyMs: number; restoreMs: number; totalMs: number };
+  timings: { checkpointMs: number; targetsReadyMs: number; restoreMs: number; totalMs: number; pipelined?: boolean };
 }
 
 export interface InspectDocument {
