@@ -4,7 +4,8 @@
  *   notebooks of the per-notebook ratio of medians; a baseline counts when it completed, even
  *   if it lost variables, which makes the target stricter);
  * - fidelity 100% on every notebook where rerun-all itself reproduced every variable;
- * - recording overhead ≤ 1% median and ≤ 2.5% worst over notebooks; memory ≤ 5% worst.
+ * - recording overhead ≤ 1% median and ≤ 2.5% worst over notebooks; memory ≤ 5% worst;
+ * - the shim's own hook time ≤ 1% median and ≤ 5% worst (issue 17).
  */
 import { median } from '../stats.js';
 import { methodOf } from './summary.js';
@@ -181,11 +182,12 @@ function overheadTargets(notebooks: readonly NotebookSummary[]): TargetResult[] 
       misses: runtime.filter((r) => r.pct > 2.5).map((r) => `${r.notebook} (${pct(r.pct)})`),
     },
     {
+      // Issue 17's target for the shim's own time (the wall-clock overhead above also counts the kernel's noise).
       name: "recording overhead, shim's own hook time (median; worst)",
-      goal: '≤ 1%; ≤ 2.5%',
+      goal: '≤ 1%; ≤ 5%',
       measured: hookMedian === null || !worstHook ? 'not measured' : `${pct(hookMedian)}; ${pct(worstHook.pct)} (${worstHook.notebook})`,
-      met: hookMedian === null || !worstHook ? null : hookMedian <= 1 && worstHook.pct <= 2.5,
-      misses: hooks.filter((r) => r.pct > 2.5).map((r) => `${r.notebook} (${pct(r.pct)})`),
+      met: hookMedian === null || !worstHook ? null : hookMedian <= 1 && worstHook.pct <= 5,
+      misses: hooks.filter((r) => r.pct > 5).map((r) => `${r.notebook} (${pct(r.pct)})`),
     },
     {
       name: 'memory overhead, worst notebook',
