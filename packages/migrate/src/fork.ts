@@ -82,7 +82,8 @@ export async function fork(source: Recorder, store: CheckpointStore, n: number, 
     }),
   );
   for (const child of starting) child.catch(() => {}); // settled below; this only avoids an unhandled rejection meanwhile
-  if (store instanceof LocalStore && options.restore?.key === undefined) {
+  // A restore key other than the one this checkpoint is signed with asks for the stored signature to be checked first.
+  if (store instanceof LocalStore && (options.restore?.key === undefined || options.restore.key === options.key)) {
     return pipelinedFork(source, store, starting, options, t0, () => lastReady);
   }
   let saved: CheckpointResult;
@@ -122,9 +123,9 @@ export async function fork(source: Recorder, store: CheckpointStore, n: number, 
 
 /**
  * Into a local store, the children restore while the source writes (restoreManyThroughStore): each
- * loads a group as soon as it is durable, all from the same chunks. (A restore `key` instead asks
- * for the stored checkpoint's signature to be checked before anything loads: that fork restores
- * from the committed checkpoint.)
+ * loads a group as soon as it is durable, all from the same chunks. (A restore `key` other than the
+ * signing one asks for the stored checkpoint's signature to be checked before anything loads: that
+ * fork restores from the committed checkpoint.)
  */
 async function pipelinedFork(
   source: Recorder,
