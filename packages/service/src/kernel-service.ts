@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { checkpointOverWire, connectServerKernel, startServerKernel, type ServerKernel } from '@nbferry/jupyter-server';
 import { countedStagedBuffers } from './counted-transfer.js';
 import { attachKernel, type Kernel } from '@nbferry/kernel';
-import { checkpoint, lastCheckpointOf, log, migrateLive, restore, WarmPool, type CheckpointBody, type GcResult, type LogEntry, type PreparedTarget, type ProgressListener, type RestoreReport } from '@nbferry/migrate';
+import { checkpoint, lastCheckpointOf, log, migrateLive, restore, WarmPool, type CheckpointBody, type GcResult, type LogEntry, type PreparedTarget, type ProgressListener, type RestoreReport, type WarmKernel } from '@nbferry/migrate';
 import { Recorder } from '@nbferry/recorder';
 import { LocalStore, openStore, storeScheme, type CheckpointStore } from '@nbferry/store';
 import { freshKernel, restoreToFreshKernel, type KernelFrom, type WarmSource } from './fresh-kernel.js';
@@ -45,7 +45,12 @@ export interface KernelServiceOptions {
    * default DEFAULT_WARM_MODULES) for restores and migrations here: a request takes one when one is
    * ready and launches a kernel otherwise. Size 0 (default): no pool.
    */
-  warmKernels?: { size: number; modules?: readonly string[] };
+  warmKernels?: {
+    size: number;
+    modules?: readonly string[];
+    /** A warm kernel is ready in the pool (e.g. for a platform's logs; tests read its pid). */
+    onReady?: (warm: WarmKernel) => void;
+  };
 }
 
 export interface RegisterOptions {
@@ -111,7 +116,7 @@ export class KernelService {
     if (warmKernels && warmKernels.size > 0) {
       const failed = () => this.metrics.failures.inc({ operation: 'warm_kernel' });
       // Started as the service starts its own kernels (and, like them, outliving the service once handed out).
-      const pool = new WarmPool({ size: warmKernels.size, modules: warmKernels.modules, launch: this.launchOptions({}), onError: failed });
+      const pool = new WarmPool({ size: warmKernels.size, modules: warmKernels.modules, launch: this.launchOptions({}), onReady: warmKernels.onReady, onError: failed });
       this.warm = { pool, python: options.python, onUnusable: failed };
       this.metrics.warmKernelsReady = () => pool.readyCount;
       pool.fill();
