@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { attachKernel, launchKernel, type Kernel } from '@nbferry/kernel';
+import type { CheckpointBody } from '@nbferry/migrate';
 import { KernelService, ServiceMetrics, type RestoreOutcome } from '@nbferry/service';
 import { runCell, valueOf } from './support/kernel-sandbox.js';
 import { pidAlive, waitUntil } from './support/processes.js';
@@ -99,12 +100,17 @@ describe('KernelService with a warm kernel pool', () => {
     expect(launched.kernel.pid).not.toBe(pooled[0]);
     await expectRestored(outcomes[0]!, cwdA);
     await expectRestored(outcomes[1]!, cwdB);
-    // Its next checkpoints record the directory it runs in now, not the pool's.
-    expect(svc.get(fromPool.kernel.id).recorder.hello.cwd).toBe(fromPool.kernel.id === 'a' ? cwdA : cwdB);
+    // Its next checkpoint records the directory it runs in now, not the pool's, and loses nothing
+    // (the move was nbferry's own code, not an unrecorded cell).
+    const next = await svc.get(fromPool.kernel.id).checkpoint({ trigger: 'api' });
+    expect(next.unrecoverable).toEqual([]);
+    const { manifest } = await svc.get(fromPool.kernel.id).store.open<CheckpointBody>(next.id);
+    expect(manifest.body.cwd).toBe(fromPool.kernel.id === 'a' ? cwdA : cwdB);
 
     let samples = await scrape(svc);
     expect(sampleValue(samples, 'nbferry_fresh_kernels_total', { source: 'pool' })).toBe(1);
     expect(sampleValue(samples, 'nbferry_fresh_kernels_total', { source: 'launched' })).toBe(1);
+    expect(sampleValue(samples, 'nbferry_checkpoints_total', { trigger: 'api', outcome: 'committed' })).toBe(2);
 
     // The pool refilled with a new kernel.
     await svc.warmPool!.whenFilled();
