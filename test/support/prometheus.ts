@@ -38,7 +38,8 @@ export function parseExposition(text: string): Sample[] {
     }
     if (consumed !== body.length) throw new Error(`bad labels in: ${line}`);
     const value = match[3] === '+Inf' ? Infinity : match[3] === '-Inf' ? -Infinity : Number(match[3]);
-    if (Number.isNaN(value) && match[3] !== 'NaN') throw new Error(`bad value in: ${line}`);
+    // Prometheus parses values with Go's ParseFloat: NaN in any case (prom-client writes "Nan" for an event-loop lag not yet sampled).
+    if (Number.isNaN(value) && !/^nan$/i.test(match[3]!)) throw new Error(`bad value in: ${line}`);
     const name = match[1]!;
     const family = types.has(name) ? name : SUFFIXES.map((s) => (name.endsWith(s) ? name.slice(0, -s.length) : '')).find((f) => f && types.has(f));
     if (!family || !helped.has(family)) throw new Error(`sample ${name} has no # TYPE / # HELP family`);

@@ -60,6 +60,25 @@ export const parseCount = countOf('checkpoints');
 /** `--count 4`: how many kernels a fork brings up. */
 export const parseKernelCount = countOf('kernels');
 
+/** `--warm-kernels 2`: kernels to keep warm, a whole number from 0 (no pool). */
+export function parseWarmKernels(value: string): number {
+  const count = Number(value);
+  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(count) || count > 64) {
+    throw new InvalidArgumentError('expected a whole number of kernels from 0 (no pool) to 64, e.g. 2.');
+  }
+  return count;
+}
+
+const MODULE_NAME = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
+
+/** `--warm-modules numpy,pandas,sklearn.ensemble`: Python module names, comma-separated (empty: none). */
+export function parseModuleList(value: string): string[] {
+  const names = value.split(',').map((name) => name.trim()).filter((name) => name !== '');
+  const bad = names.find((name) => !MODULE_NAME.test(name));
+  if (bad !== undefined) throw new InvalidArgumentError(`${JSON.stringify(bad)} is not a Python module name: give dotted names separated by commas, e.g. numpy,pandas,sklearn.ensemble.`);
+  return names;
+}
+
 /** An existing directory (following symbolic links). */
 export function isDirectory(path: string): boolean {
   try {

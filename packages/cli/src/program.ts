@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { DEFAULT_WARM_MODULES } from '@nbferry/migrate';
 import { checkoutCommand } from './commands/checkout.js';
 import { checkpointCommand } from './commands/checkpoint.js';
 import { forkCommand } from './commands/fork.js';
@@ -23,7 +24,7 @@ import { UsageError } from './errors.js';
 import { EXIT_CODES_HELP } from './exit-codes.js';
 import { pythonFrom } from './kernel-options.js';
 import type { Limits } from './limits.js';
-import { checkNotebookPath, parseCount, parseDuration, parseKernelCount, parseSeconds, toMs } from './option-values.js';
+import { checkNotebookPath, parseCount, parseDuration, parseKernelCount, parseModuleList, parseSeconds, parseWarmKernels, toMs } from './option-values.js';
 import { PROGRESS_MODES, type ProgressMode } from './progress/progress.js';
 
 export interface ProgramContext {
@@ -450,7 +451,17 @@ export function buildProgram(context: ProgramContext): Command {
       new Option('--target <spec>', '"move to…" target, repeatable: id=NAME,url=JUPYTER_SERVER_URL,token-file=FILE[,label=TEXT][,description=TEXT][,kernel=KERNELSPEC] (GET /targets lists them)')
         .argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]),
     )
-    .action(async (o: { stores?: string; tokenFile?: string; host: string; port: number; python?: string; grace?: number; timeout?: number; logLevel: string; target?: string[] }) => {
+    .addOption(
+      new Option('--warm-kernels <n>', 'keep n kernels warm (started, shim attached, --warm-modules imported): a restore or migration here takes a ready one instead of starting a kernel')
+        .default(0)
+        .argParser(parseWarmKernels),
+    )
+    .addOption(
+      new Option('--warm-modules <a,b,...>', 'modules each warm kernel imports (one not installed is skipped)')
+        .default([...DEFAULT_WARM_MODULES], DEFAULT_WARM_MODULES.join(','))
+        .argParser(parseModuleList),
+    )
+    .action(async (o: { stores?: string; tokenFile?: string; host: string; port: number; python?: string; grace?: number; timeout?: number; logLevel: string; target?: string[]; warmKernels: number; warmModules: string[] }) => {
       if (!o.stores) throw new UsageError('nbferry serve: needs --stores DIR (where the kernels\' checkpoints go; or s3://bucket/prefix)');
       done(
         await serveCommand({
@@ -463,6 +474,7 @@ export function buildProgram(context: ProgramContext): Command {
           timeoutMs: toMs(o.timeout),
           logLevel: o.logLevel,
           targets: o.target,
+          warmKernels: { size: o.warmKernels, modules: o.warmModules },
           signal,
           setCleanupBudget: context.setCleanupBudget,
         }),

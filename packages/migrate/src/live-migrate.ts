@@ -24,6 +24,7 @@ import { measureSince, reusableBlobs } from './incremental.js';
 import { lineageOf } from './lineage.js';
 import { replay, type BlobSource, type CustomBlobLoader, type RestoreReport } from './restore.js';
 import { load, saveToBuffers, type LoadSpec, type SavedBlob } from './shim-api.js';
+import type { PreparedTarget } from './warm-up.js';
 
 export interface LiveMigrationOptions extends CheckpointOptions {
   force?: boolean;
@@ -39,6 +40,8 @@ export interface LiveMigrationOptions extends CheckpointOptions {
   precopy?: LocalStore;
   /** Restore while the source serializes (default true); false: serialize everything, then restore. */
   pipelined?: boolean;
+  /** The target, readied by `prepareTarget` (e.g. a warm pool's kernel): no second shim injection or environment probe. */
+  prepared?: PreparedTarget;
 }
 
 export interface LiveMigrationReport extends RestoreReport {

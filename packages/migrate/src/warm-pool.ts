@@ -93,6 +93,23 @@ export class WarmPool {
     }
   }
 
+  /**
+   * A warm kernel if one is ready now, else undefined: never waits for one that is starting (the
+   * caller launches its own then). Refills the pool in the background either way.
+   */
+  async takeReady(): Promise<WarmKernel | undefined> {
+    if (this.closed) throw new WarmPoolClosedError();
+    try {
+      for (let warm = this.ready.shift(); warm; warm = this.ready.shift()) {
+        if (warm.kernel.client.isAlive) return warm;
+        await warm.kernel.dispose().catch(() => {}); // died while idle: never hand it out
+      }
+      return undefined;
+    } finally {
+      this.fill();
+    }
+  }
+
   /** Shuts down every kernel still in the pool (handed-out kernels are the caller's). */
   async close(): Promise<void> {
     this.closed = true;

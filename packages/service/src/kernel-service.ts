@@ -14,10 +14,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkpointOverWire, connectServerKernel, startServerKernel, type ServerKernel } from '@nbferry/jupyter-server';
 import { countedStagedBuffers } from './counted-transfer.js';
-import { attachKernel, launchKernel, type Kernel } from '@nbferry/kernel';
-import { checkpoint, lastCheckpointOf, log, migrateLive, restore, restoreToNewKernel, type CheckpointBody, type GcResult, type LogEntry, type ProgressListener, type RestoreReport } from '@nbferry/migrate';
+import { attachKernel, type Kernel } from '@nbferry/kernel';
+import { checkpoint, lastCheckpointOf, log, migrateLive, restore, WarmPool, type CheckpointBody, type GcResult, type LogEntry, type PreparedTarget, type ProgressListener, type RestoreReport, type WarmKernel } from '@nbferry/migrate';
 import { Recorder } from '@nbferry/recorder';
 import { LocalStore, openStore, storeScheme, type CheckpointStore } from '@nbferry/store';
+import { freshKernel, restoreToFreshKernel, type KernelFrom, type WarmSource } from './fresh-kernel.js';
 import { BadRequestError, NoCheckpointError, NoticeInProgressError, UnknownKernelError, UnknownStoreError } from './errors.js';
 import { Jobs } from './jobs.js';
 import { historyOf, planOf, type HistoryEntry, type PlanView } from './kernel-views.js';
@@ -39,6 +40,17 @@ export interface KernelServiceOptions {
   metrics?: ServiceMetrics;
   /** Where "move to…" may send a kernel besides a fresh kernel here (`nbferry serve --target`). */
   targets?: MoveTarget[];
+  /**
+   * Kernels kept warm (started with `python` in `defaultCwd`, shim attached, `modules` imported,
+   * default DEFAULT_WARM_MODULES) for restores and migrations here: a request takes one when one is
+   * ready and launches a kernel otherwise. Size 0 (default): no pool.
+   */
+  warmKernels?: {
+    size: number;
+    modules?: readonly string[];
+    /** A warm kernel is ready in the pool (e.g. for a platform's logs; tests read its pid). */
+    onReady?: (warm: WarmKernel) => void;
+  };
 }
 
 export interface RegisterOptions {
@@ -72,6 +84,8 @@ export interface RestoreOutcome {
   totals: RestoreReport['verification']['totals'];
   timings: RestoreReport['timings'];
   lost: string[];
+  /** Where the new kernel here came from: the warm pool, or launched for this request (absent on a target's Jupyter Server). */
+  kernelFrom?: KernelFrom;
 }
 
 const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -82,6 +96,8 @@ export class KernelService {
   readonly jobs = new Jobs();
   private readonly kernels = new Map<string, RegisteredKernel>();
   private readonly targetList: MoveTarget[];
+  /** Warm kernels for restores and migrations here (`warmKernels`). */
+  private readonly warm?: WarmSource;
   private notice?: Promise<NoticeReport>;
   lastNotice?: NoticeReport;
 
@@ -96,6 +112,20 @@ export class KernelService {
     this.metrics = options.metrics ?? new ServiceMetrics();
     this.targetList = checkedTargets(options.targets ?? []);
     this.metrics.kernelCounts = () => ({ registered: this.kernels.size, protected: [...this.kernels.values()].filter((k) => k.isProtected).length });
+    const warmKernels = options.warmKernels;
+    if (warmKernels && warmKernels.size > 0) {
+      const failed = () => this.metrics.failures.inc({ operation: 'warm_kernel' });
+      // Started as the service starts its own kernels (and, like them, outliving the service once handed out).
+      const pool = new WarmPool({ size: warmKernels.size, modules: warmKernels.modules, launch: this.launchOptions({}), onReady: warmKernels.onReady, onError: failed });
+      this.warm = { pool, python: options.python, onUnusable: failed };
+      this.metrics.warmKernelsReady = () => pool.readyCount;
+      pool.fill();
+    }
+  }
+
+  /** The warm pool, when `warmKernels` asked for one (e.g. to wait for it to fill: `whenFilled`). */
+  get warmPool(): WarmPool | undefined {
+    return this.warm?.pool;
   }
 
   list(): KernelState[] {
@@ -233,13 +263,14 @@ export class KernelService {
     const newId = this.newId(fresh.id);
     const t0 = performance.now();
     try {
-      const { kernel, report } = await this.withStore(storeName, async (store) => {
+      const { kernel, report, from } = await this.withStore(storeName, async (store) => {
         const stored = await store.open<CheckpointBody>(checkpointId);
-        return restoreToNewKernel(stored, this.launchOptions(fresh), { timeoutMs: this.options.timeoutMs, onProgress });
+        return restoreToFreshKernel(stored, this.launchOptions(fresh), this.warm, { timeoutMs: this.options.timeoutMs, onProgress });
       });
       const source: KernelSource = { kind: 'started', connectionFile: kernel.connectionFile, from: `store:${storeName}` };
       const outcome = await this.adopt(newId, source, storeName, report, 'restore', t0, () => kernel.detach(), localProcessProbe(kernel.client, report.recorder.hello.pid));
-      return { ...outcome, connectionFile: kernel.connectionFile };
+      this.metrics.freshKernels.inc({ source: from });
+      return { ...outcome, connectionFile: kernel.connectionFile, kernelFrom: from };
     } catch (error) {
       this.metrics.failures.inc({ operation: 'restore' });
       throw error;
@@ -274,16 +305,17 @@ export class KernelService {
     if (target) return this.migrateToServer(source, newId, target, path, onProgress);
     const cwd = fresh.cwd ?? (existsSync(source.recorder.hello.cwd) ? source.recorder.hello.cwd : undefined);
     const t0 = performance.now();
-    const started = await launchKernel({ ...this.launchOptions({ ...fresh, cwd }) });
+    const { kernel: started, prepared, from } = await freshKernel(this.launchOptions({ ...fresh, cwd }), this.warm);
     try {
       const call = { timeoutMs: this.options.timeoutMs, onProgress };
       const report =
         throughStore === undefined
-          ? await source.exclusive(() => migrateLive(source.recorder, started.client, { ...call, blobTransfer: (buffers) => countedStagedBuffers(buffers, onProgress) }))
-          : await this.throughStore(source, throughStore, started.client, call);
+          ? await source.exclusive(() => migrateLive(source.recorder, started.client, { ...call, prepared, blobTransfer: (buffers) => countedStagedBuffers(buffers, onProgress) }))
+          : await this.throughStore(source, throughStore, started.client, { ...call, prepared });
       const kernelSource: KernelSource = { kind: 'started', connectionFile: started.connectionFile, from: id };
       const outcome = await this.adopt(newId, kernelSource, throughStore ?? source.storeName, report, 'migrate', t0, () => started.detach(), localProcessProbe(started.client, report.recorder.hello.pid));
-      return { ...outcome, connectionFile: started.connectionFile };
+      this.metrics.freshKernels.inc({ source: from });
+      return { ...outcome, connectionFile: started.connectionFile, kernelFrom: from };
     } catch (error) {
       this.metrics.failures.inc({ operation: 'migrate' });
       await started.dispose().catch(() => {});
@@ -319,10 +351,11 @@ export class KernelService {
   }
 
   /** Checkpoints `source` into the named store (a new checkpoint, never lossy) and restores it into `target`. */
-  private async throughStore(source: RegisteredKernel, storeName: string, target: Kernel['client'], call: { timeoutMs?: number; onProgress?: ProgressListener }): Promise<RestoreReport> {
+  private async throughStore(source: RegisteredKernel, storeName: string, target: Kernel['client'], call: { timeoutMs?: number; onProgress?: ProgressListener; prepared?: PreparedTarget }): Promise<RestoreReport> {
     const store = await this.openNamed(storeName);
     try {
-      const options = { ...call, refuseLoss: true };
+      const { prepared: _prepared, ...checkpointCall } = call;
+      const options = { ...checkpointCall, refuseLoss: true };
       // As RegisteredKernel's checkpoints: a kernel elsewhere cannot write this machine's directory.
       const saved = await source.exclusive(() =>
         source.source.kind === 'jupyter-server' && store instanceof LocalStore ? checkpointOverWire(source.recorder, store, options) : checkpoint(source.recorder, store, options),
@@ -397,10 +430,10 @@ export class KernelService {
     }
   }
 
-  /** Lets go of every kernel (they keep running). */
+  /** Lets go of every kernel (they keep running) and shuts down the warm pool's idle kernels. */
   async close(): Promise<void> {
     const kernels = [...this.kernels.values()];
     this.kernels.clear();
-    await Promise.all(kernels.map((k) => k.close().catch(() => {})));
+    await Promise.all([...kernels.map((k) => k.close().catch(() => {})), this.warm?.pool.close()]);
   }
 }

@@ -34,7 +34,7 @@ export class ServiceMetrics {
   });
   readonly failures = new Counter({
     name: 'nbferry_failures_total',
-    help: 'Operations that failed, by operation (checkpoint, restore, migrate, gc, register).',
+    help: 'Operations that failed, by operation (checkpoint, restore, migrate, gc, register, warm_kernel: a pooled kernel failed to start or to warm up).',
     labelNames: ['operation'] as const,
     registers: [this.registry],
   });
@@ -65,6 +65,26 @@ export class ServiceMetrics {
       registers: [this.registry],
       collect() {
         this.set(counts().protected);
+      },
+    });
+  })();
+
+  readonly freshKernels = new Counter({
+    name: 'nbferry_fresh_kernels_total',
+    help: 'Restores and migrations into a new kernel here, by where the kernel came from: pool (a warm kernel, --warm-kernels) or launched (started for the request).',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
+  /** Read at each scrape by the warm-kernel gauge (set by the service that owns the pool). */
+  warmKernelsReady: () => number = () => 0;
+  readonly warmKernels = (() => {
+    const ready = () => this.warmKernelsReady();
+    return new Gauge({
+      name: 'nbferry_warm_kernels_ready',
+      help: 'Warm kernels (started, shim attached, modules imported) waiting in the pool for a restore or migration.',
+      registers: [this.registry],
+      collect() {
+        this.set(ready());
       },
     });
   })();

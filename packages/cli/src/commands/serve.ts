@@ -20,6 +20,8 @@ export interface ServeArgs {
   logLevel: string;
   /** `--target` values: where "move to…" may send a kernel (another Jupyter Server). */
   targets?: string[];
+  /** `--warm-kernels`, `--warm-modules`: kernels kept ready for restores and migrations (size 0: none). */
+  warmKernels?: { size: number; modules: readonly string[] };
   signal: AbortSignal;
   /** Lets the signal's cleanup run as long as the grace period (the CLI otherwise exits after 20 s). */
   setCleanupBudget?: (ms: number) => void;
@@ -46,6 +48,7 @@ export async function serveCommand(args: ServeArgs): Promise<number> {
     python: args.python,
     timeoutMs: args.timeoutMs,
     targets,
+    warmKernels: args.warmKernels,
     logger: { level: args.logLevel },
   }).catch((error: unknown) =>
     // A port taken or not allowed: the caller's --host/--port, like a bad option value.
