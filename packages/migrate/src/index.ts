@@ -41,6 +41,7 @@ export { checkpointWorkingDirectory, type WorkingDirectoryOptions } from './work
 export { configuredKey, readKeyFile, writeKeyFile, type CheckpointKey, type TrustOptions } from '@nbferry/store';
 export { log, renderLog, type LogEntry } from './history-log.js';
 export { checkout, undo, type CheckoutOptions, type CheckoutReport } from './checkout.js';
+export { migrateToStandby, Standby, type StandbyMigration, type StandbyOptions } from './standby.js';
 export { commitLineage, lastCheckpointOf, lineageOf, storeIdentity, type LineagePoint } from './lineage.js';
 export { gc, type GcOptions, type GcResult } from '@nbferry/store';
 export { AutoCheckpointer, type AutoCheckpointOptions, type AutoCheckpointStats } from './auto-checkpoint.js';
