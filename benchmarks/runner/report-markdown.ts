@@ -166,18 +166,21 @@ function breakdownLines(report: BenchReport): string[] {
   ];
 }
 
-/** Issue 17: every method given the same pre-started kernel (MethodTrial.pooledMs). */
+/** Issue 17: every method given the same pre-started kernel (MethodTrial.pooledMs), and nbferry-precopy's standby (standbyMs). */
 function pooledLines(report: BenchReport, methods: readonly MethodSummary['method'][]): string[] {
   const shown = methods.filter((m) => report.notebooks.some((nb) => methodOf(nb, m)?.pooledMs));
   if (shown.length === 0) return [];
+  const standby = report.notebooks.some((nb) => methodOf(nb, 'nbferry-precopy')?.standbyMs);
+  const timeText = (s: Spread | null | undefined) => (s ? spreadText(s, seconds) : '–');
   return [
     '## Migration time with a pre-started kernel (pooled)',
     '',
-    'Every method given the same kind of kernel, started with numpy/pandas imported (those the notebook imports) before the migration began; nbferry\'s also has the shim in (what WarmPool prepares).',
+    'Every method given the same kind of kernel, started with numpy/pandas imported (those the notebook imports) before the migration began; nbferry\'s also has the shim in (what WarmPool prepares).' +
+      (standby ? ' "nbferry-precopy standby": the same kind of kernel, which followed the source\'s auto-checkpoints while the notebook ran (Standby, each catch-up between cells, not timed); timed: the last checkpoint and the catch-up to it.' : ''),
     '',
-    `| notebook | ${shown.join(' | ')} |`,
-    `| --- | ${shown.map(() => '---').join(' | ')} |`,
-    ...report.notebooks.map((nb) => `| ${nb.notebook} | ${shown.map((m) => { const s = methodOf(nb, m)?.pooledMs; return s ? spreadText(s, seconds) : '–'; }).join(' | ')} |`),
+    `| notebook | ${shown.join(' | ')}${standby ? ' | nbferry-precopy standby' : ''} |`,
+    `| --- | ${shown.map(() => '---').join(' | ')}${standby ? ' | ---' : ''} |`,
+    ...report.notebooks.map((nb) => `| ${nb.notebook} | ${shown.map((m) => timeText(methodOf(nb, m)?.pooledMs)).join(' | ')}${standby ? ` | ${timeText(methodOf(nb, 'nbferry-precopy')?.standbyMs)}` : ''} |`),
     '',
   ];
 }

@@ -33,6 +33,7 @@ export function summarizeMethod(method: MethodSummary['method'], runs: readonly 
     restoreMs: spread(runs.map((r) => r.restoreMs)),
     migrationMs: spread(runs.filter((r) => r.status === 'ok').map((r) => r.migrationMs)),
     pooledMs: spread(runs.filter((r) => r.status === 'ok').map((r) => r.pooledMs ?? null)),
+    standbyMs: spread(runs.filter((r) => r.status === 'ok').map((r) => r.standbyMs ?? null)),
     bytes: spread(runs.map((r) => r.bytes)),
     fidelity: spread(withFidelity.map((r) => fidelityRatio(r.fidelity!))),
     worstFidelity: worst?.fidelity ?? null,

@@ -29,6 +29,8 @@ export function evaluateTargets(notebooks: readonly NotebookSummary[]): TargetRe
     versusTarget(notebooks, 'nbferry-precopy', 'dill', 0.2, 'pre-copied migration vs dill dump+load'),
     versusTarget(notebooks, 'nbferry', 'dill', 0.5, 'pooled: migration vs dill dump+load, same pre-started kernel', 'pooledMs'),
     versusTarget(notebooks, 'nbferry-precopy', 'dill', 0.2, 'pooled: pre-copied migration vs dill dump+load, same pre-started kernel', 'pooledMs'),
+    versusTarget(notebooks, 'nbferry-precopy', 'dill', 0.2, 'standby: pre-copied migration into a kernel that followed the auto-checkpoints vs dill dump+load (cold)', 'standbyMs', 'migrationMs'),
+    versusTarget(notebooks, 'nbferry-precopy', 'dill', 0.2, 'standby vs dill dump+load into the same kind of pre-started kernel', 'standbyMs', 'pooledMs'),
     neverSlowerTarget(notebooks),
     fidelityTarget(notebooks),
     fidelityVsRerun(notebooks),
@@ -70,16 +72,17 @@ function versusTarget(
   baseline: MethodName,
   limit: number,
   name: string,
-  key: 'migrationMs' | 'pooledMs' = 'migrationMs',
+  key: 'migrationMs' | 'pooledMs' | 'standbyMs' = 'migrationMs',
+  baselineKey: 'migrationMs' | 'pooledMs' = key === 'standbyMs' ? 'pooledMs' : key,
 ): TargetResult {
   const ratios: { notebook: string; ratio: number }[] = [];
   const misses: string[] = [];
   for (const nb of notebooks) {
     const a = methodOf(nb, ours);
     const b = methodOf(nb, baseline);
-    const completed = (s: typeof a) => s?.[key] && s.statuses.every((x) => x === 'ok');
-    if (!completed(a) || !completed(b)) continue;
-    const ratio = a![key]!.median / b![key]!.median;
+    const completed = (s: typeof a, k: typeof key) => s?.[k] && s.statuses.every((x) => x === 'ok');
+    if (!completed(a, key) || !completed(b, baselineKey)) continue;
+    const ratio = a![key]!.median / b![baselineKey]!.median;
     ratios.push({ notebook: nb.notebook, ratio });
     if (ratio > limit) misses.push(`${nb.notebook} (${ratio.toFixed(2)}×)`);
   }

@@ -71,6 +71,11 @@ export interface MethodTrial {
    * (poolModules) imported, before the migration began; the same kind of kernel for every method.
    */
   pooledMs?: number;
+  /**
+   * nbferry-precopy: migration into a standby kernel (pre-started like the pooled one) that followed
+   * the source's auto-checkpoints while the notebook ran (Standby): the last checkpoint and the catch-up.
+   */
+  standbyMs?: number;
   /** nbferry: where the migration's time went (ms), so the next bottleneck is visible. */
   breakdown?: MigrationBreakdown;
   /** Only for methods that instrument the source kernel (nbferry, kishu, elasticnotebook). */
@@ -118,6 +123,8 @@ export interface MethodSummary {
   migrationMs: Spread | null;
   /** With a pre-started kernel (MethodTrial.pooledMs). */
   pooledMs?: Spread | null;
+  /** Into a standby that followed the auto-checkpoints (MethodTrial.standbyMs). */
+  standbyMs?: Spread | null;
   bytes: Spread | null;
   /** equal / total, per repeat. */
   fidelity: Spread | null;

@@ -11,7 +11,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Kernel } from '@nbferry/kernel';
-import { AutoCheckpointer, migrateThroughStore, prepareTarget, userModules, type PreparedTarget } from '@nbferry/migrate';
+import { AutoCheckpointer, migrateThroughStore, migrateToStandby, prepareTarget, Standby, userModules, type PreparedTarget } from '@nbferry/migrate';
 import { Recorder } from '@nbferry/recorder';
 import { LocalStore } from '@nbferry/store';
 import { cleanWrittenFiles } from '../corpus.js';
@@ -26,6 +26,7 @@ export async function runNbferry(ctx: TrialContext, options: { precopy?: boolean
   const call = { signal };
   let source: Kernel | undefined;
   let target: Promise<{ kernel: Kernel; prepared: PreparedTarget; readyMs: number }> | undefined;
+  let standbyKernel: Kernel | undefined;
   await cleanWrittenFiles(ctx.notebook);
   try {
     ctx.progress(`${method}: recorded run`);
@@ -36,9 +37,17 @@ export async function runNbferry(ctx: TrialContext, options: { precopy?: boolean
     const storeDir = join(ctx.scratch, `${method}-store`);
     await mkdir(storeDir, { recursive: true });
     const store = new LocalStore(storeDir);
-    const auto = options.precopy ? new AutoCheckpointer(recorder, store, {}) : undefined;
+    // Pre-copy: a standby kernel (pre-started as the pooled one) follows the auto-checkpoints; its
+    // catch-ups run beside the next cells, and are waited for before the migration (not timed).
+    let standby: Standby | undefined;
+    if (options.precopy) {
+      standbyKernel = (await startKernel(kernelSetup(ctx, signal))).kernel;
+      standby = new Standby((await prepareTarget(standbyKernel.client, poolModules(ctx.parsed), call)).recorder, store);
+    }
+    const auto = options.precopy ? new AutoCheckpointer(recorder, store, { onCheckpoint: (saved) => standby?.offer(saved.checkpoint.manifest.id) }) : undefined;
     const cells = await runCells(source.client, ctx.parsed, signal, '', auto ? () => auto.flush() : undefined);
     await auto?.stop();
+    await standby?.idle();
     const recordedPeak = peakRssMiB(source);
     await recorder.sync(call);
     const hookMs = recorder.graph.executions.reduce((sum, e) => sum + e.recordingMs, 0);
@@ -90,12 +99,22 @@ export async function runNbferry(ctx: TrialContext, options: { precopy?: boolean
     } finally {
       await disposeAll(pooled.kernel);
     }
+    // The standby: the last checkpoint (nothing changed since the migration's) and its catch-up.
+    let standbyMs: number | undefined;
+    if (standby) {
+      ctx.progress(`${method}: standby`);
+      const moved = await migrateToStandby(recorder, standby, call);
+      standbyMs = moved.timings.totalMs;
+      if (!moved.report.verification.ok) notes.push('standby migration: verification not ok');
+      notes.push(`standby: ${moved.report.loadedGroups} load(s), ${moved.report.rerunCells} rerun(s) at the migration; ${standby.lastError ? 'a catch-up failed' : 'every catch-up ok'}`);
+    }
     return trial(method, {
       status: 'ok',
       checkpointMs,
       restoreMs,
       migrationMs,
       pooledMs,
+      ...(standbyMs === undefined ? {} : { standbyMs }),
       bytes,
       fidelity: fromVerification(restored.verification, saved.checkpoint.manifest.body.fingerprints.values),
       breakdown: {
@@ -113,6 +132,6 @@ export async function runNbferry(ctx: TrialContext, options: { precopy?: boolean
   } catch (error) {
     return trial(method, { status: 'failed', failure: describeError(error, signal) });
   } finally {
-    await disposeAll(source, await target?.then((t) => t.kernel).catch(() => undefined));
+    await disposeAll(source, standbyKernel, await target?.then((t) => t.kernel).catch(() => undefined));
   }
 }
