@@ -19,7 +19,8 @@ import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { launchKernel, type Kernel } from '@nbferry/kernel';
 import { parseNotebook } from '@nbferry/protocol';
-import { startService, type CheckpointSummary, type KernelState, type NoticeReport, type RestoreOutcome, type RunningService } from '@nbferry/service';
+import { startService, type CheckpointSummary, type KernelState, type NoticeReport, type RestoreOutcome } from '@nbferry/service';
+import { BENCH_TOKEN, serviceCall } from './service-call.js';
 import { repoRoot, testPython } from '../test/support/python.js';
 import { fmtMs } from './stats.js';
 
@@ -33,20 +34,8 @@ const { values: args } = parseArgs({
 const counts = args.counts.split(',').map(Number);
 const stateMb = Number(args['state-mb']);
 const python = testPython();
-const TOKEN = 'bench-token';
 const NOTICE_SECONDS = 120;
 
-async function call<T>(running: RunningService, method: string, path: string, body?: unknown): Promise<T> {
-  const response = await fetch(`${running.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  const json = (text ? JSON.parse(text) : undefined) as T;
-  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(json)}`);
-  return json;
-}
 
 async function run(kernel: Kernel, code: string): Promise<void> {
   const result = await kernel.client.execute(code);
@@ -70,23 +59,23 @@ function describeNotice(report: NoticeReport): string {
 async function noticeToSafe(n: number): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'nbf-bench-service-'));
   const kernels: Kernel[] = [];
-  const running = await startService({ token: TOKEN, port: 0, storeRoot: join(dir, 'stores'), python, logger: false });
+  const running = await startService({ token: BENCH_TOKEN, port: 0, storeRoot: join(dir, 'stores'), python, logger: false });
   try {
     for (let i = 0; i < n; i++) {
       const kernel = await launchKernel({ python, cwd: dir });
       kernels.push(kernel);
       await run(kernel, `import os, time, numpy as np\nstate = np.frombuffer(os.urandom(${stateMb} * 2**20), dtype=np.uint8)\ntime.sleep(0.5)\nsummary = float(state[:1000].mean())`);
-      await call(running, 'POST', '/kernels', { connectionFile: kernel.connectionFile, id: `k${i}` });
+      await serviceCall(running, 'POST', '/kernels', { connectionFile: kernel.connectionFile, id: `k${i}` });
     }
-    const cold = await call<NoticeReport>(running, 'POST', '/notice', { deadlineSeconds: NOTICE_SECONDS });
+    const cold = await serviceCall<NoticeReport>(running, 'POST', '/notice', { deadlineSeconds: NOTICE_SECONDS });
     console.log(`  ${String(n).padStart(2)} kernel(s), cold:            ${describeNotice(cold)}`);
 
-    for (let i = 0; i < n; i++) await call(running, 'PUT', `/kernels/k${i}/auto-checkpoint`, { enabled: true, idleMs: 200 });
+    for (let i = 0; i < n; i++) await serviceCall(running, 'PUT', `/kernels/k${i}/auto-checkpoint`, { enabled: true, idleMs: 200 });
     for (const kernel of kernels) await run(kernel, 'extra = np.arange(1000) * summary');
     // Auto-checkpoint catches up after the cells; the notice comes later.
-    await until(async () => (await call<{ kernels: KernelState[] }>(running, 'GET', '/kernels')).kernels.every((k) => k.protected), 300_000);
+    await until(async () => (await serviceCall<{ kernels: KernelState[] }>(running, 'GET', '/kernels')).kernels.every((k) => k.protected), 300_000);
     for (const kernel of kernels) await run(kernel, 'extra2 = extra + 1');
-    const warm = await call<NoticeReport>(running, 'POST', '/notice', { deadlineSeconds: NOTICE_SECONDS });
+    const warm = await serviceCall<NoticeReport>(running, 'POST', '/notice', { deadlineSeconds: NOTICE_SECONDS });
     console.log(`  ${String(n).padStart(2)} kernel(s), auto-checkpoint: ${describeNotice(warm)}`);
   } finally {
     await running.close();
@@ -99,7 +88,7 @@ async function suspendResume(notebookPath: string): Promise<void> {
   const cells = parseNotebook(await readFile(notebookPath, 'utf8'), notebookPath).cells.filter((c) => !c.expectError);
   const cwd = dirname(resolve(notebookPath));
   const dir = await mkdtemp(join(tmpdir(), 'nbf-bench-suspend-'));
-  const running = await startService({ token: TOKEN, port: 0, storeRoot: join(dir, 'stores'), python, defaultCwd: cwd, logger: false });
+  const running = await startService({ token: BENCH_TOKEN, port: 0, storeRoot: join(dir, 'stores'), python, defaultCwd: cwd, logger: false });
   const started: number[] = [];
   try {
     // Cold restart: a fresh kernel, every cell again.
@@ -108,15 +97,15 @@ async function suspendResume(notebookPath: string): Promise<void> {
     for (const cell of cells) await run(cold, cell.source);
     const coldMs = performance.now() - t0;
 
-    await call(running, 'POST', '/kernels', { connectionFile: cold.connectionFile, id: 'session' });
+    await serviceCall(running, 'POST', '/kernels', { connectionFile: cold.connectionFile, id: 'session' });
     const t1 = performance.now();
-    const saved = await call<CheckpointSummary>(running, 'POST', '/kernels/session/checkpoint', { allowLoss: true });
-    await call(running, 'DELETE', '/kernels/session');
+    const saved = await serviceCall<CheckpointSummary>(running, 'POST', '/kernels/session/checkpoint', { allowLoss: true });
+    await serviceCall(running, 'DELETE', '/kernels/session');
     await cold.dispose();
     const suspendMs = performance.now() - t1;
 
     const t2 = performance.now();
-    const resumed = await call<RestoreOutcome>(running, 'POST', '/stores/session/restore', {});
+    const resumed = await serviceCall<RestoreOutcome>(running, 'POST', '/stores/session/restore', {});
     const resumeMs = performance.now() - t2;
     started.push(resumed.kernel.pid);
     const rel = notebookPath.replace(repoRoot, '');

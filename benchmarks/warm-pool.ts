@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { launchKernel } from '@nbferry/kernel';
 import { startService, type CheckpointSummary, type RestoreOutcome, type RunningService } from '@nbferry/service';
+import { BENCH_TOKEN, serviceCall } from './service-call.js';
 import { testPython } from '../test/support/python.js';
 import { fmtMs, median } from './stats.js';
 
@@ -27,19 +28,7 @@ const repeat = Number(values.repeat);
 const mib = Number(values.mib);
 const modules = values.modules.split(',').filter((m) => m !== '');
 const python = testPython();
-const TOKEN = 'bench-token';
 
-async function call<T>(running: RunningService, method: string, path: string, body?: unknown): Promise<T> {
-  const response = await fetch(`${running.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  const json = (text ? JSON.parse(text) : undefined) as T;
-  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(json)}`);
-  return json;
-}
 
 const dir = await mkdtemp(join(tmpdir(), 'nbf-bench-warm-pool-'));
 const storeRoot = join(dir, 'stores');
@@ -51,12 +40,12 @@ try {
     `import numpy as np, pandas as pd\nrng = np.random.default_rng(0)\nframe = pd.DataFrame(rng.normal(size=(${mib} * 2**17 // 8, 8)), columns=list("abcdefgh"))\nsummary = frame.describe()`,
   );
   if (cell.status !== 'ok') throw new Error(`source cell failed: ${cell.error?.ename}: ${cell.error?.evalue}`);
-  const cold = await startService({ token: TOKEN, port: 0, storeRoot, python, defaultCwd: dir, logger: false });
+  const cold = await startService({ token: BENCH_TOKEN, port: 0, storeRoot, python, defaultCwd: dir, logger: false });
   services.push(cold);
-  const warm = await startService({ token: TOKEN, port: 0, storeRoot, python, defaultCwd: dir, logger: false, warmKernels: { size: 1, modules } });
+  const warm = await startService({ token: BENCH_TOKEN, port: 0, storeRoot, python, defaultCwd: dir, logger: false, warmKernels: { size: 1, modules } });
   services.push(warm);
-  await call(cold, 'POST', '/kernels', { connectionFile: source.connectionFile, id: 'src' });
-  const saved = await call<CheckpointSummary>(cold, 'POST', '/kernels/src/checkpoint', {});
+  await serviceCall(cold, 'POST', '/kernels', { connectionFile: source.connectionFile, id: 'src' });
+  const saved = await serviceCall<CheckpointSummary>(cold, 'POST', '/kernels/src/checkpoint', {});
   console.log(`checkpoint ${saved.id}: ${(saved.totalBytes / 2 ** 20).toFixed(1)} MB; warm modules: ${modules.join(',') || '(none)'}; ${repeat} restores each`);
 
   const samples: Record<'launched' | 'pool', number[]> = { launched: [], pool: [] };
@@ -67,11 +56,11 @@ try {
     ] as const) {
       await running.service.warmPool?.whenFilled();
       const t0 = performance.now();
-      const outcome = await call<RestoreOutcome>(running, 'POST', '/stores/src/restore', { id: `r${i}` });
+      const outcome = await serviceCall<RestoreOutcome>(running, 'POST', '/stores/src/restore', { id: `r${i}` });
       const ms = performance.now() - t0;
       if (!outcome.ok || outcome.kernelFrom !== expected) throw new Error(`restore ${i}: ok ${outcome.ok}, kernel from ${outcome.kernelFrom} (expected ${expected})`);
       samples[expected].push(ms);
-      await call(running, 'DELETE', `/kernels/r${i}`);
+      await serviceCall(running, 'DELETE', `/kernels/r${i}`);
       process.kill(outcome.kernel.pid, 'SIGKILL');
     }
   }
