@@ -99,3 +99,33 @@ def test_save_and_load_through_the_shim_ops(sess, tmp_path: Path) -> None:  # ty
     bad = dict(specs[1], checksum="sha256-chunks:" + "0" * 64)
     res = sess.call("load", chunksDir=str(chunks), blobs=[bad])[0]["results"][0]
     assert not res["ok"] and res["error"]["kind"] == "checksum"
+
+
+def test_a_large_loaded_array_is_private_writable_memory(sess, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A blob of 8 MiB or more is read into fresh anonymous pages (fresh_buffer.py), not a bytearray:
+    the arrays built on them must behave as before: writable, kept alive by the arrays alone, and
+    private to this process (a forked child's writes never show in the parent)."""
+    from nbferry_shim import fresh_buffer
+
+    chunks = tmp_path / "chunks"
+    sess.run("import numpy as np\nbig = np.arange(4_000_000, dtype=np.float64)")
+    blob = sess.call("save", dir=str(tmp_path / "unused"), chunks=str(chunks), groups=[["big"]])[0]["blobs"][0]
+    assert blob["bytes"] >= fresh_buffer.MMAP_MIN_BYTES
+    sess.run("del big")
+    spec = {k: blob[k] for k in ("chunks", "chunkBytes", "bytes", "checksum", "names")}
+    assert sess.call("load", chunksDir=str(chunks), blobs=[spec])[0]["results"][0]["ok"]
+    sess.run(
+        "import gc, mmap, os\n"
+        "gc.collect()\n"
+        "assert big.flags.writeable and float(big[-1]) == 3_999_999.0\n"
+        "assert any(isinstance(b, mmap.mmap) for b in (getattr(big.base, 'obj', None), big.base))\n"
+        "big[0] = -5.0\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    big[1] = 123.0\n"
+        "    os._exit(0)\n"
+        "os.waitpid(pid, 0)\n"
+        "forked_write_seen = float(big[1]) == 123.0"
+    )
+    assert float(sess.ns["big"][0]) == -5.0
+    assert sess.ns["forked_write_seen"] is False

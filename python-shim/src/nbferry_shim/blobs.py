@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 from . import cas, chunksum, cutpoints, pickled, serialize
 from ._version import VERSION
 from .channel import OpError
+from .fresh_buffer import fresh_buffer
 
 if TYPE_CHECKING:
     from .runtime import Shim
@@ -474,8 +475,8 @@ def _want_checksum(spec: dict[str, Any]) -> tuple[str, str] | None:
 
 
 def _read_blob(spec: dict[str, Any], d: Any, bufs: list[memoryview],
-               algorithm: str | None, on_read: Any = None, cas_root: Any = None) -> tuple[bytearray, str | None]:
-    """The blob's bytes and, when `algorithm` is given, their checksum, computed by worker threads
+               algorithm: str | None, on_read: Any = None, cas_root: Any = None) -> tuple[Any, str | None]:
+    """The blob's bytes (a bytearray, or for a large blob read from disk an mmap: fresh_buffer.py) and, when `algorithm` is given, their checksum, computed by worker threads
     on chunk k while this thread reads (or copies) chunk k+1. `on_read(n)` is told of each chunk."""
     if spec.get("chunks") is not None:
         return _read_chunked(spec, cas_root, algorithm, on_read)
@@ -497,7 +498,7 @@ def _read_blob(spec: dict[str, Any], d: Any, bufs: list[memoryview],
             fd, size = _open_regular(path, spec.get("bytes"))
             f = open(fd, "rb", buffering=0)  # owns fd from here
             with f, _maybe_summer(algorithm) as summer:
-                raw = bytearray(size)
+                raw = fresh_buffer(size)  # faulted in by readinto while the summer hashes earlier chunks
                 view = memoryview(raw)
                 got = 0
                 while got < size:
@@ -568,7 +569,7 @@ def _read_staged(staged: Any, spec: dict[str, Any], algorithm: str | None, on_re
         raise _LoadError("checksum", f"{algorithm}: {e}") from None
 
 
-def _read_chunked(spec: dict[str, Any], cas_root: Any, algorithm: str | None, on_read: Any = None) -> tuple[bytearray, str]:
+def _read_chunked(spec: dict[str, Any], cas_root: Any, algorithm: str | None, on_read: Any = None) -> tuple[Any, str]:
     """Format v2: the blob from its content-addressed chunks, each checked against its name."""
     digests = spec.get("chunks")
     total = spec.get("bytes")
@@ -638,7 +639,7 @@ def _maybe_summer(algorithm: str | None) -> Any:
     return chunksum.Summer(algorithm) if algorithm else _NoSummer()
 
 
-def _decode(raw: bytearray, spec: dict[str, Any], want: tuple[str, str] | None, got: str | None) -> dict[str, Any]:
+def _decode(raw: Any, spec: dict[str, Any], want: tuple[str, str] | None, got: str | None) -> dict[str, Any]:
     if want is not None:
         algo, hexd = want
         got_hex = (got or "").partition(":")[2]

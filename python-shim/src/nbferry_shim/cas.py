@@ -23,6 +23,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, Iterable
 
 from . import chunksum, cutpoints
+from .fresh_buffer import fresh_buffer
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -203,13 +204,13 @@ def given_sizes(total: int, digests: list[str], sizes: Any) -> list[int]:
 
 
 def read_chunks(root: str, digests: list[str], total: int,
-                on_read: Callable[[int], None] | None = None, sizes: list[int] | None = None) -> tuple[bytearray, str]:
-    """The blob's bytes from its chunks and its checksum over the verified digests: `sha256-chunks`
+                on_read: Callable[[int], None] | None = None, sizes: list[int] | None = None) -> tuple[Any, str]:
+    """The blob's bytes (bytearray or mmap: fresh_buffer) from its chunks and its checksum over the verified digests: `sha256-chunks`
     when `sizes` are given (format 3), else `sha256-8m` (fixed 8 MiB chunks, format 2).
     Chunks are read and hashed by worker threads in parallel (both release the GIL)."""
     algorithm = chunksum.SHA256_8M if sizes is None else chunksum.SHA256_CHUNKS
     sizes = chunk_sizes(total, len(digests)) if sizes is None else given_sizes(total, digests, sizes)
-    raw = bytearray(total)
+    raw = fresh_buffer(total)  # faulted in by the reading workers, not zero-filled up front
     view = memoryview(raw)
     pos = 0
     futures = []
