@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import zlib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,6 +30,7 @@ def version() -> str:
 def fill(version_str: str | None = None, overrides: dict[str, str] | None = None) -> str:
     v = version_str or version()
     return (TEMPLATE.read_text(encoding="utf-8")
+            .replace("{{SOURCES_PACKED}}", base64.b64encode(zlib.compress(json.dumps(sources(overrides)).encode("utf-8"))).decode("ascii"))
             .replace("{{SOURCES_JSON}}", json.dumps(sources(overrides)))
             .replace("{{VERSION}}", v))
 

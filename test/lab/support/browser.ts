@@ -23,8 +23,16 @@ export async function launchChromium(): Promise<Browser> {
 export async function shoot(page: Page, step: string, element?: Locator, docs?: string): Promise<string> {
   await mkdir(artefacts, { recursive: true });
   const path = join(artefacts, `${step}.png`);
-  if (element) await element.screenshot({ path });
-  else await page.screenshot({ path });
+  // An element the panel re-renders while it is shot (its polling refreshes the report) is shot
+  // again; a screenshot is an artefact, so a last failure falls back to the whole page.
+  let shot = false;
+  for (let attempt = 0; element && !shot && attempt < 2; attempt++) {
+    shot = await element.screenshot({ path, timeout: 10_000 }).then(
+      () => true,
+      () => false,
+    );
+  }
+  if (!shot) await page.screenshot({ path });
   if (docs && process.env.NBFERRY_LAB_DOCS === '1') {
     await mkdir(docsImages, { recursive: true });
     await copyFile(path, join(docsImages, docs));
