@@ -14,6 +14,7 @@ import { startService, type CheckpointSummary, type KernelState, type RestoreOut
 import { startJupyterServer, type JupyterServer } from './support/jupyter-server.js';
 import { valueOf } from './support/kernel-sandbox.js';
 import { repoRoot, testPython } from './support/python.js';
+import { serviceRequest } from './support/service-api.js';
 
 const TOKEN = 'svc-token-0123456789';
 
@@ -59,14 +60,7 @@ describe('a Jupyter Server kernel from the nbferry kernelspec, registered with t
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function api<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
-    const response = await fetch(`${running.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: response.status, body: (await response.json()) as T };
-  }
+  const api = <T>(method: string, path: string, body?: unknown) => serviceRequest<T>(running.url, TOKEN, method, path, body);
 
   it('registers by server URL and token, checkpoints over the websocket with nothing lost, and restores', async () => {
     kernel = await startServerKernel(server, { name: 'nbferry' });

@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startService, type CheckoutOutcome, type CheckpointSummary, type HistoryEntry, type JobView, type PlanView, type RunningService } from '@nbferry/service';
 import { runCell, useKernelSandbox, valueOf } from './support/kernel-sandbox.js';
 import { testPython } from './support/python.js';
+import { serviceRequest } from './support/service-api.js';
 
 const TOKEN = 'lab-endpoints-token-0123456789';
 
@@ -21,13 +22,7 @@ describe('nbferry serve: the JupyterLab panel\'s endpoints', () => {
     await running.close();
   });
 
-  async function api<T = unknown>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
-    const headers: Record<string, string> = { authorization: `Bearer ${TOKEN}` };
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    const response = await fetch(`${running.url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await response.text();
-    return { status: response.status, body: (text ? JSON.parse(text) : undefined) as T };
-  }
+  const api = <T = unknown>(method: string, path: string, body?: unknown) => serviceRequest<T>(running.url, TOKEN, method, path, body);
 
   async function finished(job: string): Promise<JobView> {
     const end = Date.now() + 60_000;

@@ -6,6 +6,7 @@ import { attachKernel } from '@nbferry/kernel';
 import { startService, type CheckpointSummary, type RestoreOutcome, type RunningService } from '@nbferry/service';
 import { runCell, useKernelSandbox, valueOf } from './support/kernel-sandbox.js';
 import { testPython } from './support/python.js';
+import { serviceRequest } from './support/service-api.js';
 
 const TOKEN = 'undo-then-restore-token-0123456789';
 
@@ -18,14 +19,8 @@ describe('undo, a cell, a checkpoint, then a restore elsewhere', () => {
   afterEach(async () => {
     await running.close();
   });
-  async function api<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
-    const response = await fetch(`${running.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${TOKEN}`, ...(method === 'GET' ? {} : { 'content-type': 'application/json' }) },
-      body: method === 'GET' ? undefined : JSON.stringify(body ?? {}),
-    });
-    return { status: response.status, body: (await response.json()) as T };
-  }
+  // Every request but a GET carries a JSON body ({} when none is given).
+  const api = <T>(method: string, path: string, body?: unknown) => serviceRequest<T>(running.url, TOKEN, method, path, method === 'GET' ? undefined : (body ?? {}));
 
   async function committed(id: string, count: number): Promise<void> {
     const end = Date.now() + 30_000;

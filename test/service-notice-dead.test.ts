@@ -11,6 +11,7 @@ import { Frontend, startJupyterServer, type JupyterServer } from './support/jupy
 import { runCell } from './support/kernel-sandbox.js';
 import { pidAlive, waitUntil } from './support/processes.js';
 import { testPython } from './support/python.js';
+import { serviceRequest } from './support/service-api.js';
 
 const TOKEN = 'dead-notice-token-0123456789';
 const NOTICE_SECONDS = 30;
@@ -28,14 +29,7 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function post<T>(url: string, path: string, body: unknown): Promise<{ status: number; body: T }> {
-  const response = await fetch(`${url}${path}`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  return { status: response.status, body: (await response.json()) as T };
-}
+const post = <T>(url: string, path: string, body: unknown) => serviceRequest<T>(url, TOKEN, 'POST', path, body);
 
 /**
  * Waits until the service has the record of the kernel's last cell: the shim sends it after the

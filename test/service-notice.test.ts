@@ -13,6 +13,7 @@ import { launchKernel, type Kernel } from '@nbferry/kernel';
 import { startService, type NoticeReport, type RunningService } from '@nbferry/service';
 import { runCell } from './support/kernel-sandbox.js';
 import { repoRoot, testPython } from './support/python.js';
+import { serviceRequest } from './support/service-api.js';
 
 const TOKEN = 'notice-token-0123456789';
 const LARGE_MB = 192;
@@ -39,14 +40,7 @@ describe('preemption notice', () => {
     return { large, small };
   }
 
-  async function post<T>(url: string, path: string, body: unknown): Promise<{ status: number; body: T }> {
-    const response = await fetch(`${url}${path}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    return { status: response.status, body: (await response.json()) as T };
-  }
+  const post = <T>(url: string, path: string, body: unknown) => serviceRequest<T>(url, TOKEN, 'POST', path, body);
 
   function expectBothSaved(report: NoticeReport): void {
     expect(report.kernels.map((k) => [k.id, k.outcome])).toEqual([

@@ -17,6 +17,7 @@ import { startJupyterServer, type JupyterServer } from './support/jupyter-server
 import { valueOf } from './support/kernel-sandbox.js';
 import { repoRoot, testPython } from './support/python.js';
 import { startSeaweed, type Seaweed } from './support/seaweed.js';
+import { serviceRequest } from './support/service-api.js';
 
 const TOKEN = 'svc-token-s3-0123456789';
 const BUCKET = 'nbferry-serve';
@@ -67,14 +68,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function api<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
-  const response = await fetch(`${running.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: response.status, body: (await response.json()) as T };
-}
+const api = <T>(method: string, path: string, body?: unknown) => serviceRequest<T>(running.url, TOKEN, method, path, body);
 
 it('a Jupyter Server kernel checkpoints into s3://, moves through the bucket into a fresh kernel, and restores from it; undo there is refused clearly', async () => {
   kernel = await startServerKernel(server, { name: 'nbferry' });

@@ -2,7 +2,7 @@
  * The side panel: the kernel's checkpoints newest first, with undo / restore / branch, checkpoint
  * now and move to…, the progress of what runs, and the verification report of the last restore.
  */
-import { Widget } from '@lumino/widgets';
+import { ControllerView } from './controller-view.js';
 import { describeStatus } from '../model/status.js';
 import type { NbferryController } from './controller.js';
 import { button, el } from './dom.js';
@@ -10,24 +10,18 @@ import type { Operations } from './operations.js';
 
 export const HISTORY_PANEL_ID = 'nbferry-history-panel';
 
-export class HistoryPanel extends Widget {
+export class HistoryPanel extends ControllerView {
   constructor(
-    private readonly controller: NbferryController,
+    controller: NbferryController,
     private readonly ops: Operations,
     private readonly openPlan: () => void,
   ) {
-    super();
+    super(controller);
     this.id = HISTORY_PANEL_ID;
     this.addClass('nbferry-history');
     this.title.caption = 'nbferry: checkpoint history';
     this.node.tabIndex = -1;
-    controller.changed.connect(this.render, this);
     this.render();
-  }
-
-  override dispose(): void {
-    this.controller.changed.disconnect(this.render, this);
-    super.dispose();
   }
 
   render(): void {

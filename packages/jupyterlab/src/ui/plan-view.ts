@@ -1,21 +1,15 @@
 /** The main-area plan view: each variable of the last checkpoint saved, recomputed or lost, why, its size. */
 import { MainAreaWidget } from '@jupyterlab/apputils';
-import { Widget } from '@lumino/widgets';
+import { ControllerView } from './controller-view.js';
 import { groupPlan, planSummary } from '../model/plan.js';
 import type { NbferryController } from './controller.js';
 import { el } from './dom.js';
 
-class PlanContent extends Widget {
-  constructor(private readonly controller: NbferryController) {
-    super();
+class PlanContent extends ControllerView {
+  constructor(controller: NbferryController) {
+    super(controller);
     this.addClass('nbferry-plan-view');
-    controller.changed.connect(this.render, this);
     this.render();
-  }
-
-  override dispose(): void {
-    this.controller.changed.disconnect(this.render, this);
-    super.dispose();
   }
 
   render(): void {

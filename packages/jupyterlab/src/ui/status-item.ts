@@ -1,25 +1,25 @@
 /** The status bar item: protected or not, last checkpoint age and size, variables at risk (list on click). */
 import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { Widget } from '@lumino/widgets';
+import { ControllerView } from './controller-view.js';
 import { describeStatus } from '../model/status.js';
 import type { NbferryController } from './controller.js';
 import { el } from './dom.js';
 
 const AGE_TICK_MS = 15_000;
 
-export class StatusItem extends Widget {
+export class StatusItem extends ControllerView {
   private readonly timer: ReturnType<typeof setInterval>;
 
   constructor(
-    protected readonly controller: NbferryController,
+    controller: NbferryController,
     private readonly openPlan: () => void,
     className = 'nbferry-status',
   ) {
-    super();
+    super(controller);
     this.addClass(className);
     this.node.setAttribute('role', 'button');
     this.node.tabIndex = 0;
-    controller.changed.connect(this.render, this);
     this.node.addEventListener('click', () => void this.showDetails());
     this.node.addEventListener('keydown', (e) => {
       if (e.key === 'Enter' || e.key === ' ') void this.showDetails();
@@ -31,7 +31,6 @@ export class StatusItem extends Widget {
 
   override dispose(): void {
     clearInterval(this.timer);
-    this.controller.changed.disconnect(this.render, this);
     super.dispose();
   }
 
