@@ -1,6 +1,7 @@
 // No rerun cascades (issue 17), on real kernels: the two field reports reproduced in small (the
 // full notebooks are benchmarks/notebooks/tricky/import_compute_cells.ipynb and
-// figure_weakref_cascade.ipynb), and verification that does not fingerprint what a load proves.
+// figure_weakref_cascade.ipynb), a shared group split around its unpicklable members, and
+// verification that does not fingerprint what a load proves.
 import { describe, expect, it } from 'vitest';
 import { restore } from '@nbferry/migrate';
 import { launchKernel } from '@nbferry/kernel';
@@ -56,6 +57,56 @@ describe('no rerun cascades', () => {
     expect(await m.target.eval('(cursor.ax() is axes[0], cursor.tracked["fare"] is points, axes[0].figure is fig)')).toBe(
       '(True, True, True)',
     );
+  });
+
+  it('an unpicklable member of a shared group is recomputed alone: the rest is loaded, and the objects stay shared', async () => {
+    const source = await start();
+    await source.run(
+      // Unseeded and slow: rerunning it would both take time and draw other numbers.
+      'import time, threading\nimport numpy as np\ntime.sleep(0.8)\nrows = np.random.rand(100_000)',
+      'state = {"rows": rows, "lock": threading.Lock()}',
+      'class Holder:\n    def __init__(self, data):\n        self.data = data\n        self.gen = (x for x in data)\nh = Holder(rows)',
+      'total = float(rows.sum())',
+    );
+    const m = await move(source);
+    const groups = m.saved.checkpoint.manifest.body.problem.groups;
+    const saveable = groups.find((g) => g.names.includes('rows'))!;
+    expect(saveable).toMatchObject({ serializable: true, names: ['rows'] });
+    expect(saveable.splitOf).toBeDefined();
+    const rest = groups.find((g) => g.id === saveable.splitOf)!;
+    expect(rest.serializable).toBe(false);
+    expect([...rest.names].sort()).toEqual(['Holder', 'h', 'state']);
+    const rows = m.report.plan.variables.find((v) => v.name === 'rows')!;
+    expect(rows.decision).toBe('serialize');
+    expect(m.report.plan.rerun).not.toContain(rows.producedBy);
+    expect(m.outcome('rows')).toBe('restored');
+    expect(m.report.verification.totals.lost).toBe(0);
+    expect(m.report.verification.totals['recomputed-different']).toBe(0);
+    expect(await m.target.eval('(state["rows"] is rows, h.data is rows, bool(next(h.gen) == rows[0]), float(rows.sum()) == total)')).toBe(
+      '(True, True, True, True)',
+    );
+  });
+
+  it('a split group whose recomputed half no longer shares objects with the loaded one is reported, not hidden', async () => {
+    const source = await start();
+    await source.run(
+      'import time, threading\nimport numpy as np',
+      'time.sleep(0.8)\nrows = np.arange(50_000.0)\nnp._nbf_last = rows',
+      // Shares rows through a module's attribute, which no variable names: in a new kernel the
+      // rerun finds none and makes an equal array of its own.
+      'state = {"rows": np.__dict__.get("_nbf_last", np.arange(50_000.0)), "lock": threading.Lock()}',
+    );
+    expect(await source.eval('state["rows"] is rows')).toBe('True');
+    const m = await move(source);
+    const groups = m.saved.checkpoint.manifest.body.problem.groups;
+    expect(groups.find((g) => g.names.includes('rows'))).toMatchObject({ serializable: true, names: ['rows'] });
+    expect(m.report.plan.variables.find((v) => v.name === 'rows')!.decision).toBe('serialize');
+    expect(m.report.plan.variables.find((v) => v.name === 'state')!.decision).toBe('recompute');
+    expect(await m.target.eval('state["rows"] is rows')).toBe('False');
+    const state = m.report.verification.variables.find((v) => v.name === 'state')!;
+    expect(state.outcome).toBe('recomputed-different');
+    expect(state.detail).toMatch(/no longer shares objects with rows/);
+    expect(m.report.verification.ok).toBe(false);
   });
 
   it('a weakref to an object outside its group is reported with the reason and its group recomputed', async () => {

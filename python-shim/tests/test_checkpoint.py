@@ -162,6 +162,26 @@ def test_unserializable_kinds_flagged(sess: Any, tmp_path: Any) -> None:
     sess.run("fh.close()\ndb.close()")
 
 
+def test_measure_splits_off_the_members_that_pickle(sess: Any, tmp_path: Any, monkeypatch: Any) -> None:
+    """A lock in a group of shared arrays: the arrays are measured apart as `saveable`, their
+    pickle kept for the save; a group none of whose members pickles alone has no `saveable`."""
+    from nbferry_shim import serialize
+
+    sess.run("import threading\nimport numpy as np\nrows = np.arange(1000.0)\nview = rows[::2]\n"
+             "state = {'rows': rows, 'lock': threading.Lock()}\ngen = (i for i in range(3))\nholder = {'g': gen}")
+    m = sess.call("measure")[0]
+    g = next(g for g in m["groups"] if "rows" in g["names"])
+    assert g["serializable"] is False and {"rows", "state", "view"} <= set(g["names"])
+    part = g["saveable"]
+    assert sorted(part["names"]) == ["rows", "view"] and part["bytes"] >= 8000 and part["serializable"] is True
+    assert "saveable" not in next(g for g in m["groups"] if "holder" in g["names"])
+    calls: list[int] = []
+    real = serialize.to_bytes
+    monkeypatch.setattr(serialize, "to_bytes", lambda *a, **k: (calls.append(1), real(*a, **k))[1])
+    saved = sess.call("save", dir=str(tmp_path), groups=[part["names"]])[0]["blobs"]
+    assert saved[0]["ok"] and calls == []
+
+
 def test_measure_budget_sampling(sess: Any) -> None:
     sess.run("rows = [{'i': i, 's': str(i)} for i in range(300_000)]")
     m = sess.call("measure", names=["rows"], budgetSec=0.01)[0]

@@ -22,7 +22,7 @@ const shape =
 const names = arrayOf(isString);
 const cellRecord = shape({ seq: isNumber, kind: isString, code: isString, executionCount: optional(isNumber), cellId: optional(isString) });
 const cell = shape({ id: isNumber, runtimeMs: isNumber, reads: names, writes: names, deletes: names, success: isBoolean, sideEffects: isBoolean, nondeterministic: isBoolean });
-const group = shape({ id: isString, names, serializable: isBoolean, bytes: isNumber, reason: optional(isString) });
+const group = shape({ id: isString, names, serializable: isBoolean, bytes: isNumber, reason: optional(isString), splitOf: (v) => v === undefined || isString(v) });
 const step: Check = (v) => isObject(v) && ((v.kind === 'load' && isString(v.group) && names(v.names)) || (v.kind === 'run' && isNumber(v.cell)));
 
 const FIELDS: [string, Check][] = [

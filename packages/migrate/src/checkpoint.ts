@@ -5,6 +5,7 @@
  */
 import type { CallOptions } from '@nbferry/kernel';
 import {
+  keepingSplitsSafe,
   NoValidPlanError,
   planReplication,
   planWithDeadline,
@@ -95,27 +96,36 @@ export interface Planned {
   deadlineMissed?: boolean;
 }
 
-/** Plans, dropping groups that no plan can bring back (they are reported, not silently lost). */
+/**
+ * Plans, dropping groups that no plan can bring back (they are reported, not silently lost). A
+ * split group's halves stay apart only where the plan keeps their shared objects (the planner's
+ * split-groups.ts); `problem` is the one the plan was made for.
+ */
 export function planOrDrop(problem: PlanningProblem, deadlineMs?: number): Planned {
   const unrecoverable: { name: string; reason: string }[] = [];
   let current = problem;
   for (;;) {
     try {
-      if (deadlineMs === undefined) return { plan: planReplication(current), problem: current, unrecoverable };
-      const result = planWithDeadline(current, { checkpointBudgetMs: deadlineMs });
-      return { plan: result.plan, problem: current, unrecoverable, deadlineMissed: !result.fits };
+      if (deadlineMs === undefined) {
+        const safe = keepingSplitsSafe(current, (p) => planReplication(p), (plan) => plan);
+        return { plan: safe.result, problem: safe.problem, unrecoverable };
+      }
+      const safe = keepingSplitsSafe(current, (p) => planWithDeadline(p, { checkpointBudgetMs: deadlineMs }), (r) => r.plan);
+      return { plan: safe.result.plan, problem: safe.problem, unrecoverable, deadlineMissed: !safe.result.fits };
     } catch (error) {
       if (!(error instanceof NoValidPlanError)) throw error;
-      const dropped = new Set(error.variables.map((v) => v.group));
+      // By name: a group merged back from its halves has the id of one of them.
+      const droppedNames = new Set(error.variables.map((v) => v.name));
       unrecoverable.push(...error.variables.map((v) => ({ name: v.name, reason: v.reason })));
-      for (const group of current.groups.filter((g) => dropped.has(g.id))) {
+      const dropped = current.groups.filter((g) => g.names.some((name) => droppedNames.has(name)));
+      for (const group of dropped) {
         for (const name of group.names) {
           if (!unrecoverable.some((u) => u.name === name)) {
             unrecoverable.push({ name, reason: 'shares objects with a variable that cannot be brought back' });
           }
         }
       }
-      current = { ...current, groups: current.groups.filter((g) => !dropped.has(g.id)) };
+      current = { ...current, groups: current.groups.filter((g) => !dropped.includes(g)) };
     }
   }
 }
@@ -152,8 +162,21 @@ export async function prepareCheckpoint(
   const problem = planningProblem(recorder.graph.executions, measurement.groups, options.costs);
   problem.groups = problem.groups.map((g) => (reused.has(g.id) ? { ...g, stored: true } : g));
   const planned = planOrDrop(problem, options.deadlineMs);
+  keepReusedOfPlan(reused, planned.problem);
   const t3 = performance.now();
   return { measurement, planned, reused, startedAt: t0, timings: { syncMs: t1 - t0, measureMs: t2 - t1, planMs: t3 - t2 } };
+}
+
+/**
+ * Drops the stored blobs whose group the plan no longer has with the same names: the saveable half
+ * of a split group loses the names the plan must recompute with the rest (split-groups.ts), and
+ * must then be saved anew.
+ */
+function keepReusedOfPlan(reused: Map<string, BlobEntry>, problem: PlanningProblem): void {
+  const names = new Map(problem.groups.map((g) => [g.id, [...g.names].sort().join('\0')]));
+  for (const [id, entry] of reused) {
+    if (names.get(id) !== [...entry.variables].sort().join('\0')) reused.delete(id);
+  }
 }
 
 /**
@@ -196,6 +219,7 @@ export async function serializePlanned(
     };
     const replanned = planOrDrop(problem, options.deadlineMs);
     prepared.planned = { ...replanned, unrecoverable: [...planned.unrecoverable, ...replanned.unrecoverable] };
+    if (prepared.reused) keepReusedOfPlan(prepared.reused, replanned.problem);
     progress({ phase: 'fallback', reason: `re-planned: ${[...failed.values()].join('; ')}` });
   }
 }

@@ -10,7 +10,7 @@ import { lstat } from 'node:fs/promises';
 import type { Recorder } from '@nbferry/recorder';
 import { chunkPath, chunkSpans, type BlobEntry, type RemoteChunks } from '@nbferry/store';
 import { recordsSince, type LineagePoint } from './lineage.js';
-import { groupId } from './planning-problem.js';
+import { groupId, saveableId } from './planning-problem.js';
 import type { MeasureSince, Measurement } from './shim-api.js';
 
 /** Planner group id -> the previous checkpoint's blob entry to reuse (its `group` set to that id). */
@@ -32,14 +32,16 @@ export async function reusableBlobs(
   }
   const byNames = new Map(previous.manifest.blobs.filter((b) => b.chunks).map((b) => [[...b.variables].sort().join('\0'), b]));
   for (const group of measurement.groups) {
-    if (!group.serializable) continue;
-    const entry = byNames.get([...group.names].sort().join('\0'));
+    // What a plan may save of the group: all of it, or the half that pickles (planning-problem.ts).
+    const saved = group.serializable ? { id: groupId(group), names: group.names } : group.saveable && { id: saveableId(group), names: group.saveable.names };
+    if (!saved) continue;
+    const entry = byNames.get([...saved.names].sort().join('\0'));
     if (!entry) continue;
-    const same = group.names.every((name) => {
+    const same = saved.names.every((name) => {
       const now = measurement.variables[name];
       return !touched.has(name) && now?.reliable === true && now.fingerprint !== null && now.fingerprint === before.values[name];
     });
-    if (same && (await chunksPresent(chunksDir, entry))) reused.set(groupId(group), { ...entry, group: groupId(group) });
+    if (same && (await chunksPresent(chunksDir, entry))) reused.set(saved.id, { ...entry, group: saved.id });
   }
   return reused;
 }

@@ -4,7 +4,7 @@
  */
 import type { CellExecution, CostSettings, PlanningProblem, VariableGroup } from '@nbferry/planner';
 import type { CellRecord } from '@nbferry/recorder';
-import type { MeasuredGroup } from './shim-api.js';
+import type { MeasuredGroup, PickleCost } from './shim-api.js';
 
 /**
  * What rerunning an import-only cell costs in a target that has imported the source's packages
@@ -54,19 +54,28 @@ export function groupId(group: MeasuredGroup): string {
   return `g${group.id}`;
 }
 
+/** The planner group of the members of an unserializable group that pickle on their own. */
+export function saveableId(group: MeasuredGroup): string {
+  return `${groupId(group)}-saveable`;
+}
+
+/** Planner groups: one per measured group, or two halves where part of it can be saved (splitOf). */
 export function plannerGroups(groups: readonly MeasuredGroup[]): VariableGroup[] {
-  return groups.map((g) =>
-    g.serializable
-      ? {
-          id: groupId(g),
-          names: g.names,
-          serializable: true,
-          bytes: g.bytes,
-          serializeMs: g.dumpSec * 1000,
-          loadMs: g.loadSecEst * 1000,
-        }
-      : { id: groupId(g), names: g.names, serializable: false, reason: g.reason, bytes: 0 },
-  );
+  return groups.flatMap((g): VariableGroup[] => {
+    if (g.serializable) return [{ id: groupId(g), names: g.names, ...pickleCost(g), serializable: true }];
+    const saveable = g.saveable;
+    const whole: VariableGroup = { id: groupId(g), names: g.names, serializable: false, reason: g.reason, bytes: 0 };
+    if (!saveable || saveable.names.length === 0 || saveable.names.length >= g.names.length) return [whole];
+    const rest = g.names.filter((name) => !saveable.names.includes(name));
+    return [
+      { ...whole, names: rest, splitOf: groupId(g) },
+      { id: saveableId(g), names: saveable.names, ...pickleCost(saveable), serializable: true, splitOf: groupId(g) },
+    ];
+  });
+}
+
+function pickleCost(cost: PickleCost): Pick<VariableGroup, 'bytes' | 'serializeMs' | 'loadMs'> {
+  return { bytes: cost.bytes, serializeMs: cost.dumpSec * 1000, loadMs: cost.loadSecEst * 1000 };
 }
 
 export const DEFAULT_COSTS: CostSettings = {

@@ -26,6 +26,7 @@ import { IncompatibleEnvironmentError, MigrationError, RestoreFallbackError, Tar
 import { evaluateJson } from './kernel-json.js';
 import type { CheckpointBody } from './manifest-body.js';
 import type { ProgressListener } from './progress.js';
+import { unsharedSplits } from './split-sharing.js';
 import { fingerprints, load, loadBackground, placeholders, setRng, type LoadResult, type LoadSpec } from './shim-api.js';
 import { remoteBlobSource } from './remote-blobs.js';
 import { deferProgram, rerunsArgument, rerunStep, type DeferredProgram, type DeferredRerunCell, type DeferredRerunResult } from './deferred-reruns.js';
@@ -341,12 +342,14 @@ async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: Kern
     }
   }
   const method = new Map(plan.variables.map((v) => [v.name, v.decision === 'serialize' ? ('load' as const) : ('rerun' as const)]));
+  const unshared = await unsharedSplits(recorder, problem, plan, call);
   const verification = verify({
     expected,
     actual,
     method,
     failures: unrecoverable,
     proven,
+    unshared,
     allowRecomputedDifferent: options.allowRecomputedDifferent,
   });
   const t4 = performance.now();

@@ -20,9 +20,25 @@ export interface MeasuredVariable {
   group: number;
 }
 
+/** Size and speed of pickling a set of names as one record. */
+export interface PickleCost {
+  bytes: number;
+  dumpSec: number;
+  loadSecEst: number;
+  estimate: string | null;
+}
+
 export type MeasuredGroup = { id: number; names: string[]; /** Taken from the previous measurement (MeasureSince), not pickled again. */ reused?: boolean } & (
-  | { serializable: true; bytes: number; dumpSec: number; loadSecEst: number; estimate: string | null }
-  | { serializable: false; reason: string }
+  | ({ serializable: true } & PickleCost)
+  | {
+      serializable: false;
+      reason: string;
+      /**
+       * The members that pickle on their own, measured together (absent when none or an older
+       * shim): saved apart from the others, which are recomputed (the planner's split groups).
+       */
+      saveable?: { names: string[] } & PickleCost;
+    }
 );
 
 export interface Measurement {
@@ -245,4 +261,10 @@ export async function fingerprints(
     options,
   );
   return result.fingerprints;
+}
+
+/** Per family of names: whether they share objects as one group in this kernel (null: a name is not bound). */
+export async function sharedFamilies(recorder: Recorder, families: string[][], options: CallOptions = {}): Promise<(boolean | null)[]> {
+  const { result } = await recorder.request<{ connected: (boolean | null)[] }>('sharing', { families }, options);
+  return result.connected;
 }

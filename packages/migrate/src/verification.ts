@@ -11,7 +11,10 @@ export type VariableOutcome =
   | 'restored'
   /** Rerun from its cells; its fingerprint matches the original. */
   | 'recomputed-equal'
-  /** Rerun from its cells; present, but its value differs from the original (randomness, changed inputs). */
+  /**
+   * Rerun from its cells; present, but its value differs from the original (randomness, changed
+   * inputs), or it no longer shares objects with a loaded variable as it did.
+   */
   | 'recomputed-different'
   /** Present, but it cannot be fingerprinted (or was not at checkpoint), so equality is unknown. */
   | 'unverifiable'
@@ -40,6 +43,11 @@ export interface VerificationInput {
    * taken again (`actual` only says they are present). They count as restored.
    */
   proven?: ReadonlySet<string>;
+  /**
+   * Rerun names that came back without the objects they shared at checkpoint with loaded names
+   * (split-sharing.ts), with why: whatever their content, the state is not the same.
+   */
+  unshared?: ReadonlyMap<string, string>;
   /**
    * The caller accepts variables that a rerun brought back with a different value (e.g. it knows
    * they are timestamps). Without it they make the report not ok.
@@ -75,6 +83,11 @@ export function verify(input: VerificationInput): VerificationReport {
     }
     if (method === 'load' && expected !== null && input.proven?.has(name)) {
       variables.push({ name, outcome: 'restored', detail: 'loaded intact (checksum ok, unpickled; its types rebuild exactly)' });
+      continue;
+    }
+    const unshared = method === 'rerun' ? input.unshared?.get(name) : undefined;
+    if (unshared !== undefined) {
+      variables.push({ name, outcome: 'recomputed-different', detail: unshared });
       continue;
     }
     const actual = input.actual.get(name) ?? null;

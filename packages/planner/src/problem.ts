@@ -78,6 +78,14 @@ export interface VariableGroup {
   /** Time to deserialize the group from bytes in memory, excluding the store read (measured by the shim). */
   loadMs?: number;
   /**
+   * Set on both halves of a measured group split in two: the members that can be saved, and those
+   * that cannot (a generator, a lock) and must be recomputed. Same value (the measured group's id)
+   * on both. The halves share objects, so loading one and recomputing the other keeps identity only
+   * if no rerun rebinds a name of the loaded half (split-groups.ts); a plan that would is made
+   * again with the halves merged back into one unserializable group.
+   */
+  splitOf?: string;
+  /**
    * Already in the store, unchanged (an incremental checkpoint reuses the previous checkpoint's
    * blob): checkpointing it costs nothing and writes no bytes, so plans shift toward loading it.
    */

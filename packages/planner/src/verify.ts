@@ -10,7 +10,9 @@ import type { ReplicationPlan } from './replication-plan.js';
  * Checks: every rerun cell is replayable (succeeded, replayable, risky cells only with a warning);
  * when it runs, every name it reads holds the version it read originally; loads only bind
  * serialized groups' names; at the end every active variable holds its active version and every
- * serialized group was last loaded whole and not overwritten since (shared references intact).
+ * serialized group was last loaded whole and not overwritten since (shared references intact), and
+ * the loaded half of a split group whose other half is recomputed is neither rebound by a rerun
+ * nor written by a cell that read the recomputed half.
  */
 export function verifyPlan(problem: PlanningProblem, plan: ReplicationPlan): string[] {
   const issues: string[] = [];
@@ -86,6 +88,19 @@ export function verifyPlan(problem: PlanningProblem, plan: ReplicationPlan): str
     }
     if (serialized.has(group.id) && intactSince.get(group.id) !== true) {
       issues.push(`serialized group ${group.id} is not loaded whole after its last overwrite`);
+    }
+    // Halves of a split group, one loaded and one recomputed: the recomputed half must take the
+    // shared objects from the loaded one, so no rerun rebinds a loaded name and no cell that wrote
+    // one read a recomputed name.
+    if (group.splitOf !== undefined && serialized.has(group.id)) {
+      const recomputed = problem.groups.filter((g) => g.splitOf === group.splitOf && !serialized.has(g.id)).flatMap((g) => g.names);
+      for (const cell of cells) {
+        if (recomputed.length === 0 || !group.names.some((n) => cell.writes.includes(n) || cell.deletes.includes(n))) continue;
+        if (ran.includes(cell.id)) issues.push(`cell ${cell.id} is rerun and rebinds ${group.id}, loaded apart from the rest of ${group.splitOf}`);
+        else if (recomputed.some((n) => cell.reads.includes(n))) {
+          issues.push(`cell ${cell.id} wrote ${group.id} from a recomputed part of ${group.splitOf}, and ${group.id} is loaded`);
+        }
+      }
     }
   }
   return issues;

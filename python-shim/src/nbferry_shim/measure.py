@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from . import hashing, kinds, pickled, reduced, serialize
 from .budget import gc_paused
 from .probe import bounded_probe
+from .saveable import saveable_part
 from .channel import OpError
 from .userbound import Bounded, UserCodeOverBudget
 
@@ -345,8 +346,14 @@ def _measure(shim: "Shim", ns: dict[str, Any], names: list[str], algo: str, budg
         if info is not None:
             info["reused"] = True
         else:
-            info = measure_group({n: ns[n] for n in g}, ns, budget, modules_by_name=_by_name(shim, g, variables),
+            by_name = _by_name(shim, g, variables)
+            info = measure_group({n: ns[n] for n in g}, ns, budget, modules_by_name=by_name,
                                  keep_seq=shim.history.last_seq, watch=watch)
+            if not info["serializable"]:
+                part = saveable_part({n: ns[n] for n in g}, measure_group, budget, keep_seq=shim.history.last_seq,
+                                     user_ns=ns, modules_by_name=by_name, watch=watch)
+                if part is not None:
+                    info["saveable"] = part
             info["reused"] = False
         info["id"] = gid
         info["names"] = g

@@ -132,6 +132,30 @@ def build(shim: "Shim") -> dict[str, Handler]:
                       "opaque": pr.opaque[:5]}
         return {"algo": algo, "fingerprints": out}, []
 
+    def sharing(args: dict[str, Any], bufs: list[memoryview]) -> tuple[Any, list[bytes]]:
+        """Whether each family of names shares objects as one group (probes' sharing facts, as
+        `measure` groups them): a restore's check of a split group's halves. None for a family
+        with a name not bound."""
+        from .probe import bounded_probe
+        from .sharing import SharingIndex
+        from .userbound import Bounded
+
+        families = args.get("families")
+        if not isinstance(families, list) or not all(isinstance(f, list) for f in families):
+            raise OpError("args.families must be a list of lists of names")
+        ns = rec.ns
+        bound = Bounded(ns, float(args.get("budgetSec") or 2.0))
+        connected: list[bool | None] = []
+        for names in families:
+            if not names or any(not isinstance(n, str) or n not in ns for n in names):
+                connected.append(None)
+                continue
+            index = SharingIndex()
+            for n in names:
+                index.set(n, bounded_probe(bound, ns[n], ns, hashing.DEFAULT_ALGO).shared | {id(ns[n])})
+            connected.append(len(index.groups(names)) == 1)
+        return {"connected": connected}, []
+
     handlers: dict[str, Handler] = {
         "hello": hello,
         "history": history,
@@ -140,6 +164,7 @@ def build(shim: "Shim") -> dict[str, Handler]:
         "rng_state": rng_state,
         "set_rng": set_rng,
         "fingerprint": fingerprint,
+        "sharing": sharing,
     }
 
     def lazy(modname: str, fn: str) -> Handler:
