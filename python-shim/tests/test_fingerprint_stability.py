@@ -109,3 +109,28 @@ def test_figures_are_grouped_with_their_axes_and_never_hashed(sess: Any) -> None
     assert {"axes", "fig"} <= set(rec["modified"]) and "x" not in rec["modified"]
     assert rec["unhashed"] == []
     sess.run("plt.close('all')")
+
+
+def test_string_columns_digest_fast_and_unambiguously() -> None:
+    """Object arrays of strings are digested by joining them with NUL (probe.text_digest): a
+    changed element changes the digest, and strings holding a NUL, or items that are not strings,
+    go the pickling way, so ["a\\x00b"] and ["a", "b"] never collide."""
+    import numpy as np
+    import pandas as pd
+
+    sys.path.insert(0, SRC)
+    from nbferry_shim.probe import probe, text_digest
+
+    words = [f"w{i % 7}" for i in range(1000)]
+    assert text_digest(words, "sha256") == text_digest(list(words), "sha256")
+    assert text_digest(words, "sha256") != text_digest(words[:-1] + ["w0"], "sha256")
+    assert text_digest(["a\x00b"], "sha256") is None and text_digest(["a", 1], "sha256") is None
+
+    def digest(items: list[Any]) -> str | None:
+        return probe(np.array(items * 40, dtype=object), None, algo="sha256").digest
+
+    assert digest(["a\x00b", "c"]) != digest(["a", "b\x00c"]) != digest(["a", "b", "c"])
+    frame = pd.DataFrame({"kind": pd.array(words, dtype="str")})
+    before = probe(frame, None, algo="sha256").digest
+    frame.loc[500, "kind"] = "changed"
+    assert probe(frame, None, algo="sha256").digest != before
