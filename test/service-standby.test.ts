@@ -148,7 +148,9 @@ describe('nbferry serve --standby', () => {
       await target.detach();
     }
 
-    // The standby is the new registered kernel now; the source has none left.
+    // The standby is the new registered kernel now, continuing the store (its next checkpoint loses nothing); the source has no standby left.
+    const next = await call<{ unrecoverable: unknown[] }>('POST', '/kernels/moved/checkpoint', {});
+    expect(next.unrecoverable).toEqual([]);
     expect((await call<KernelState>('GET', '/kernels/src')).standby).toBeUndefined();
     expect(await scrape('nbferry_standby_kernels')).toBe(0);
     expect(await scrape('nbferry_fresh_kernels_total', { source: 'standby' })).toBe(1);

@@ -243,7 +243,7 @@ export class KernelService {
     const cwd = existsSync(kernel.recorder.hello.cwd) ? kernel.recorder.hello.cwd : undefined;
     const modules = this.options.warmKernels?.modules ?? DEFAULT_WARM_MODULES;
     const failed = () => this.metrics.failures.inc({ operation: 'standby' });
-    return new StandbyKernel(() => preparedKernel(this.launchOptions({ cwd }), this.warm, modules), store, failed, this.options.timeoutMs);
+    return new StandbyKernel((signal) => preparedKernel({ ...this.launchOptions({ cwd }), signal }, this.warm, modules), store, failed, this.options.timeoutMs);
   }
 
   /** Lets go of a kernel (it keeps running); its store stays. */

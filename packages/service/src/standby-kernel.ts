@@ -36,17 +36,19 @@ export class StandbyKernel {
   /** The newest checkpoint offered before the kernel was ready. */
   private wanted?: string;
   private closed = false;
+  /** Aborts a start still under way when the standby is closed (close does not wait for a whole kernel start). */
+  private readonly abort = new AbortController();
   /** Settles (never rejects) once the kernel started or failed to. */
   private readonly starting: Promise<void>;
 
   constructor(
-    start: () => Promise<StartedKernel>,
+    start: (signal: AbortSignal) => Promise<StartedKernel>,
     readonly store: LocalStore,
     /** A start or a catch-up failed (for metrics; the view keeps the message). Not called once closed. */
     private readonly onError: (error: unknown) => void,
     catchUpTimeoutMs?: number,
   ) {
-    this.starting = start().then(
+    this.starting = start(this.abort.signal).then(
       async (started) => {
         if (this.closed) {
           await started.kernel.dispose().catch(() => {});
@@ -119,9 +121,10 @@ export class StandbyKernel {
     };
   }
 
-  /** Shuts the standby kernel down (waits for one still starting); nothing is left running. */
+  /** Shuts the standby kernel down (one still starting is aborted); nothing is left running. */
   async close(): Promise<void> {
     this.closed = true;
+    this.abort.abort(new Error('the standby was shut down'));
     await this.starting;
     const started = this.started;
     this.started = undefined;
