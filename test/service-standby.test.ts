@@ -3,7 +3,7 @@
 // it and moves only what changed since its last catch-up. A standby that cannot be used makes the
 // migration fall back to a fresh kernel; unregistering, turning auto-checkpoint off and stopping the
 // service shut the standby kernel down. Real kernels, the service over HTTP.
-import { mkdtemp, realpath, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, realpath, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -126,6 +126,17 @@ describe('nbferry serve --standby', () => {
     expect(pidAlive(standby)).toBe(true);
     expect(await scrape('nbferry_standby_kernels')).toBe(1);
 
+    // A migration into another directory is not the standby's: it goes into a fresh kernel, and the standby stays.
+    const elsewhere = join(dir, 'elsewhere');
+    await mkdir(elsewhere);
+    const other = await call<RestoreOutcome>('POST', '/kernels/src/migrate', { id: 'elsewhere', cwd: elsewhere });
+    handedOut.push(other.kernel.pid);
+    expect(other).toMatchObject({ ok: true, lost: [] });
+    expect(other.kernelFrom).not.toBe('standby');
+    expect(other.standbyUnusable).toMatch(/another working directory/);
+    expect((await call<KernelState>('GET', '/kernels/src')).standby).toMatchObject({ pid: standby, lastError: null });
+    await call('DELETE', '/kernels/elsewhere');
+
     // A last change the standby has not seen (unseeded: it must be moved, not rerun).
     await runCell(source.client, 'small.append(int(np.random.default_rng().integers(10**9)))');
     const moved = await call<RestoreOutcome>('POST', '/kernels/src/migrate', { id: 'moved' });
@@ -165,6 +176,13 @@ describe('nbferry serve --standby', () => {
     const doomed = synced.standby!.pid!;
     process.kill(doomed, 'SIGKILL');
     expect(await waitUntil(() => !pidAlive(doomed), 10_000)).toBe(true);
+    // GET shows it dead (the service notices the process exit).
+    let shown: string | null | undefined;
+    for (let i = 0; i < 100 && !shown; i++) {
+      shown = (await call<KernelState>('GET', '/kernels/src')).standby?.lastError;
+      if (!shown) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(shown).toMatch(/not running/);
 
     const moved = await call<RestoreOutcome>('POST', '/kernels/src/migrate', { id: 'moved' });
     handedOut.push(moved.kernel.pid);

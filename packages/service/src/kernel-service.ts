@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkpointOverWire, connectServerKernel, startServerKernel, type ServerKernel } from '@nbferry/jupyter-server';
 import { countedStagedBuffers } from './counted-transfer.js';
@@ -240,10 +240,11 @@ export class KernelService {
    * else launched and prepared as the pool's, in the kernel's working directory when it exists here.
    */
   private startStandby(kernel: RegisteredKernel, store: LocalStore): StandbyKernel {
-    const cwd = existsSync(kernel.recorder.hello.cwd) ? kernel.recorder.hello.cwd : undefined;
+    const launch = this.launchOptions({ cwd: existsSync(kernel.recorder.hello.cwd) ? kernel.recorder.hello.cwd : undefined });
+    const placement = { python: launch.python, cwd: resolve(launch.cwd ?? process.cwd()) };
     const modules = this.options.warmKernels?.modules ?? DEFAULT_WARM_MODULES;
     const failed = () => this.metrics.failures.inc({ operation: 'standby' });
-    return new StandbyKernel((signal) => preparedKernel({ ...this.launchOptions({ cwd }), signal }, this.warm, modules), store, failed, this.options.timeoutMs);
+    return new StandbyKernel(placement, (signal) => preparedKernel({ ...launch, signal }, this.warm, modules), store, failed, this.options.timeoutMs);
   }
 
   /** Lets go of a kernel (it keeps running); its store stays. */
@@ -346,14 +347,16 @@ export class KernelService {
     const t0 = performance.now();
     // A move here without a store in between goes into the source's standby when it can; else (and
     // when it fails) as without one. A standby is never a reason to fail the request.
-    const standby = throughStore === undefined ? source.takeStandby() : undefined;
-    let standbyUnusable: string | undefined;
+    const launch = this.launchOptions({ ...fresh, cwd });
+    // A request for another Python or directory leaves the standby with the source.
+    let standbyUnusable = throughStore === undefined ? source.standbyKernel?.placedElsewhere(launch) : undefined;
+    const standby = throughStore === undefined && standbyUnusable === undefined ? source.takeStandby() : undefined;
     if (standby) {
       const moved = await this.migrateIntoStandby(source, newId, standby, t0, onProgress);
       if (typeof moved !== 'string') return moved;
       standbyUnusable = moved;
     }
-    const { kernel: started, prepared, from } = await freshKernel(this.launchOptions({ ...fresh, cwd }), this.warm);
+    const { kernel: started, prepared, from } = await freshKernel(launch, this.warm);
     try {
       const call = { timeoutMs: this.options.timeoutMs, onProgress };
       const report =

@@ -259,11 +259,17 @@ export class RegisteredKernel {
       },
     });
     this.auto = { checkpointer, idleMs };
+    if (this.standby?.failed) await this.takeStandby()?.close(); // turning it on again replaces a dead standby
     if (!this.standby && this.startStandby) {
       this.standby = this.startStandby(this.store);
       // It follows from the checkpoint the kernel is at, if any; the next ones are offered as they commit.
       if (this.lastCheckpoint) this.standby.offer(this.lastCheckpoint.id);
     }
+  }
+
+  /** The kernel's standby, if it has one (see takeStandby). */
+  get standbyKernel(): StandbyKernel | undefined {
+    return this.standby;
   }
 
   /** Takes the kernel's standby away from it (a migration uses or drops it; the kernel has none after). */

@@ -9,6 +9,7 @@
  * once it runs. Until a migration adopts it (`release`), it is the service's: `close` shuts its
  * kernel down (unregister, auto-checkpoint off, service stop). It costs a whole kernel's memory.
  */
+import { resolve } from 'node:path';
 import type { Kernel } from '@nbferry/kernel';
 import { Standby, type WarmKernel } from '@nbferry/migrate';
 import type { LocalStore } from '@nbferry/store';
@@ -29,6 +30,12 @@ export interface StandbyView {
 
 type StartedKernel = WarmKernel & { from: Exclude<KernelFrom, 'standby'> };
 
+/** Where a standby's kernel runs: its Python and (absolute) working directory. */
+export interface StandbyPlacement {
+  python: string;
+  cwd: string;
+}
+
 export class StandbyKernel {
   private started?: StartedKernel;
   private follower?: Standby;
@@ -42,6 +49,7 @@ export class StandbyKernel {
   private readonly starting: Promise<void>;
 
   constructor(
+    readonly placement: StandbyPlacement,
     start: (signal: AbortSignal) => Promise<StartedKernel>,
     readonly store: LocalStore,
     /** A start or a catch-up failed (for metrics; the view keeps the message). Not called once closed. */
@@ -73,6 +81,19 @@ export class StandbyKernel {
   /** Its kernel runs (started, not closed, not released). */
   get running(): boolean {
     return this.started !== undefined && !this.closed && this.started.kernel.client.isAlive;
+  }
+
+  /** Its kernel failed to start or died: it will never be usable (turning auto-checkpoint on again replaces it). */
+  get failed(): boolean {
+    return this.startError !== undefined || (this.started !== undefined && !this.started.kernel.client.isAlive);
+  }
+
+  /** Why a kernel asked for with this Python and directory would not be this standby's (undefined: it would). */
+  placedElsewhere(wanted: { python: string; cwd?: string }): string | undefined {
+    if (wanted.python !== this.placement.python) return `the request asks for another Python (${wanted.python}) than the standby's (${this.placement.python})`;
+    const cwd = resolve(wanted.cwd ?? process.cwd());
+    if (cwd !== this.placement.cwd) return `the request asks for another working directory (${cwd}) than the standby's (${this.placement.cwd})`;
+    return undefined;
   }
 
   /** Catch up with this checkpoint of the store, in the background (when the kernel is ready). */
@@ -112,7 +133,8 @@ export class StandbyKernel {
   }
 
   view(): StandbyView {
-    const error = this.startError ?? this.follower?.lastError;
+    const dead = this.started && !this.started.kernel.client.isAlive ? new Error('its kernel is not running') : undefined;
+    const error = this.startError ?? dead ?? this.follower?.lastError;
     return {
       pid: this.started ? this.started.prepared.recorder.hello.pid : null,
       kernelFrom: this.started?.from ?? null,
