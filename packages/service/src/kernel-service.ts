@@ -382,7 +382,7 @@ export class KernelService {
    */
   private async migrateIntoStandby(source: RegisteredKernel, newId: string, standby: StandbyKernel, t0: number, onProgress?: ProgressListener): Promise<RestoreOutcome | string> {
     const unusable = await standby.unusable();
-    const follower = standby.standby;
+    const follower = standby.follower;
     if (unusable !== undefined || !follower) {
       await standby.close();
       return unusable ?? 'its kernel is still starting';

@@ -38,7 +38,7 @@ export interface StandbyPlacement {
 
 export class StandbyKernel {
   private started?: StartedKernel;
-  private follower?: Standby;
+  private following?: Standby;
   private startError?: unknown;
   /** The newest checkpoint offered before the kernel was ready. */
   private wanted?: string;
@@ -63,13 +63,13 @@ export class StandbyKernel {
           return;
         }
         this.started = started;
-        this.follower = new Standby(started.prepared.recorder, store, {
+        this.following = new Standby(started.prepared.recorder, store, {
           checkout: catchUpTimeoutMs === undefined ? {} : { timeoutMs: catchUpTimeoutMs },
           onError: (error) => {
             if (!this.closed) this.onError(error);
           },
         });
-        if (this.wanted !== undefined) this.follower.offer(this.wanted);
+        if (this.wanted !== undefined) this.following.offer(this.wanted);
       },
       (error: unknown) => {
         this.startError = error;
@@ -99,7 +99,7 @@ export class StandbyKernel {
   /** Catch up with this checkpoint of the store, in the background (when the kernel is ready). */
   offer(checkpointId: string): void {
     this.wanted = checkpointId;
-    this.follower?.offer(checkpointId);
+    this.following?.offer(checkpointId);
   }
 
   /**
@@ -109,18 +109,18 @@ export class StandbyKernel {
   async unusable(): Promise<string | undefined> {
     if (this.closed) return 'it was shut down';
     if (this.startError !== undefined) return `its kernel failed to start (${messageOf(this.startError)})`;
-    const { started, follower } = this;
-    if (!started || !follower) return 'its kernel is still starting';
+    const { started, following } = this;
+    if (!started || !following) return 'its kernel is still starting';
     const dead = await localProcessProbe(started.kernel.client, started.prepared.recorder.hello.pid)();
     if (dead !== undefined) return `its kernel is not running (${dead})`;
-    if (follower.lastError !== undefined) return `its last catch-up failed (${messageOf(follower.lastError)})`;
-    if (follower.syncedId === undefined) return 'it has not caught up with any checkpoint yet';
+    if (following.lastError !== undefined) return `its last catch-up failed (${messageOf(following.lastError)})`;
+    if (following.syncedId === undefined) return 'it has not caught up with any checkpoint yet';
     return undefined;
   }
 
-  /** The Standby to migrate into (after `unusable()` said it can be used). */
-  get standby(): Standby | undefined {
-    return this.follower;
+  /** The Standby following the store, to migrate into (after `unusable()` said it can be used). */
+  get follower(): Standby | undefined {
+    return this.following;
   }
 
   /** Hands the kernel over (a migration adopted it): `close` no longer shuts it down. Undefined: it is not running (closed). */
@@ -134,11 +134,11 @@ export class StandbyKernel {
 
   view(): StandbyView {
     const dead = this.started && !this.started.kernel.client.isAlive ? new Error('its kernel is not running') : undefined;
-    const error = this.startError ?? dead ?? this.follower?.lastError;
+    const error = this.startError ?? dead ?? this.following?.lastError;
     return {
       pid: this.started ? this.started.prepared.recorder.hello.pid : null,
       kernelFrom: this.started?.from ?? null,
-      syncedCheckpoint: this.follower?.syncedId ?? null,
+      syncedCheckpoint: this.following?.syncedId ?? null,
       lastError: error === undefined ? null : messageOf(error),
     };
   }
@@ -152,7 +152,7 @@ export class StandbyKernel {
     this.started = undefined;
     if (started) await started.kernel.dispose().catch(() => {});
     // A catch-up in flight fails with the kernel gone: wait for it so nothing outlives the close.
-    await this.follower?.idle();
+    await this.following?.idle();
   }
 }
 
