@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { attachKernel, launchKernel, type Kernel } from '@nbferry/kernel';
 import { ServiceMetrics, startService, type KernelServiceOptions, type KernelState, type RestoreOutcome, type RunningService } from '@nbferry/service';
+import { spawnNbferry } from './support/cli.js';
 import { runCell, valueOf } from './support/kernel-sandbox.js';
 import { pidAlive, waitUntil } from './support/processes.js';
 import { parseExposition, sampleValue } from './support/prometheus.js';
@@ -213,4 +214,35 @@ describe('nbferry serve --standby', () => {
     expect(await gone(third), `standby ${third} still runs after the service stopped`).toBe(true);
     expect(pidAlive(moved.kernel.pid)).toBe(true);
   }, 300_000);
+
+  it('nbferry serve --standby: a kernel registered with auto-checkpoint gets a standby, shut down with the service on SIGTERM', async () => {
+    const { child, output, exited } = spawnNbferry(
+      ['serve', '--stores', join(dir, 'stores'), '--port', '0', '--python', testPython(), '--standby', '--warm-modules', 'json'],
+      { env: { NBFERRY_SERVICE_TOKEN: TOKEN } },
+    );
+    try {
+      let url: string | undefined;
+      expect(await waitUntil(() => (url = /listening at (http:\/\/127\.0\.0\.1:\d+)/i.exec(output.stdout)?.[1]) !== undefined, 30_000), output.stderr).toBe(true);
+      const source = await launchKernel({ python: testPython(), cwd: dir });
+      kernels.push(source);
+      expect((await serviceRequest(url!, TOKEN, 'POST', '/kernels', { connectionFile: source.connectionFile, id: 'src', autoCheckpointIdleMs: 100 })).status).toBe(201);
+      await runCell(source.client, 'x = 42');
+      let state: KernelState | undefined;
+      for (let i = 0; i < 300 && !state?.standby?.syncedCheckpoint; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        state = (await serviceRequest<KernelState>(url!, TOKEN, 'GET', '/kernels/src')).body;
+      }
+      expect(state?.standby, JSON.stringify(state)).toMatchObject({ kernelFrom: 'launched', syncedCheckpoint: state?.lastCheckpoint?.id, lastError: null });
+      const metrics = await fetch(`${url!}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      expect(sampleValue(parseExposition(await metrics.text()), 'nbferry_standby_kernels', {})).toBe(1);
+      const pid = state!.standby!.pid!;
+      expect(pidAlive(pid)).toBe(true);
+      child.kill('SIGTERM');
+      expect((await exited).code).toBe(143);
+      expect(await waitUntil(() => !pidAlive(pid), 10_000), `the standby kernel ${pid} still runs after the service stopped`).toBe(true);
+      expect(pidAlive(state!.pid)).toBe(true); // the registered kernel is the user's: it keeps running
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  }, 120_000);
 });
