@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { attachKernel, launchKernel } from '@nbferry/kernel';
-import { startService, type KernelFrom, type KernelState, type RestoreOutcome, type RunningService } from '@nbferry/service';
+import { residentBytes, startService, type KernelFrom, type KernelState, type RestoreOutcome, type RunningService } from '@nbferry/service';
 import { BENCH_TOKEN, serviceCall } from './service-call.js';
 import { testPython } from '../test/support/python.js';
 import { fmtMs, median } from './stats.js';
@@ -41,13 +41,13 @@ async function run(code: string): Promise<void> {
   if (cell.status !== 'ok') throw new Error(`source cell failed: ${cell.error?.ename}: ${cell.error?.evalue}`);
 }
 
-/** Waits until the registered source is protected and its standby holds that checkpoint. */
-async function standbySynced(running: RunningService, id: string): Promise<void> {
+/** Waits until the registered source is protected and its standby holds that checkpoint; returns both pids. */
+async function standbySynced(running: RunningService, id: string): Promise<{ source: number; standby: number }> {
   const deadline = Date.now() + 120_000;
   while (Date.now() < deadline) {
     const state = await serviceCall<KernelState>(running, 'GET', `/kernels/${id}`);
     if (state.standby?.lastError) throw new Error(`standby of ${id}: ${state.standby.lastError}`);
-    if (state.protected && state.lastCheckpoint && state.standby?.syncedCheckpoint === state.lastCheckpoint.id) return;
+    if (state.protected && state.lastCheckpoint && state.standby?.pid && state.standby.syncedCheckpoint === state.lastCheckpoint.id) return { source: state.pid, standby: state.standby.pid };
     await sleep(100);
   }
   throw new Error(`the standby of ${id} did not catch up within 120 s`);
@@ -66,6 +66,7 @@ try {
 
   const samples: Record<KernelFrom, number[]> = { launched: [], pool: [], standby: [] };
   const catchUps: string[] = [];
+  let memory = { source: NaN, standby: NaN };
   for (let i = 0; i < repeat; i++) {
     for (const [running, expected] of [
       [cold, 'launched'],
@@ -75,7 +76,11 @@ try {
       const id = `${expected}-${i}`;
       await serviceCall(running, 'POST', '/kernels', { connectionFile: source.connectionFile, id, ...(expected === 'standby' ? { autoCheckpointIdleMs: 1000 } : {}) });
       await running.service.warmPool?.whenFilled();
-      if (expected === 'standby') await standbySynced(running, id);
+      if (expected === 'standby') {
+        const pids = await standbySynced(running, id);
+        // What a standby costs: its resident memory beside the source's.
+        if (i === 0) memory = { source: (await residentBytes(pids.source)) ?? NaN, standby: (await residentBytes(pids.standby)) ?? NaN };
+      }
       await run(`tick = ${JSON.stringify(id)}`); // the last cell, not checkpointed yet (a value new to the source)
       const t0 = performance.now();
       const outcome = await serviceCall<RestoreOutcome>(running, 'POST', `/kernels/${id}/migrate`, { id: `moved-${id}` });
@@ -98,6 +103,7 @@ try {
   for (const from of ['launched', 'pool', 'standby'] as const) {
     console.log(`migration through the service, ${`${from} kernel:`.padEnd(16)} median ${fmtMs(median(samples[from]))} (${range(samples[from])})`);
   }
+  console.log(`resident memory: source ${(memory.source / 2 ** 20).toFixed(0)} MB, its standby ${(memory.standby / 2 ** 20).toFixed(0)} MB`);
   for (const catchUp of catchUps) console.log(`standby catch-up at migration: ${catchUp}`);
   const launchedMs = median(samples.launched);
   console.log(`pool / launched ${(median(samples.pool) / launchedMs).toFixed(2)}×, standby / launched ${(median(samples.standby) / launchedMs).toFixed(2)}×  (${cpus().length} cores, load average ${loadavg()[0]!.toFixed(1)})`);
