@@ -461,7 +461,12 @@ export function buildProgram(context: ProgramContext): Command {
         .default([...DEFAULT_WARM_MODULES], DEFAULT_WARM_MODULES.join(','))
         .argParser(parseModuleList),
     )
-    .action(async (o: { stores?: string; tokenFile?: string; host: string; port: number; python?: string; grace?: number; timeout?: number; logLevel: string; target?: string[]; warmKernels: number; warmModules: string[] }) => {
+    .option(
+      '--standby',
+      'give each kernel auto-checkpointing into a directory store a standby kernel (a warm one when ready, else launched) that follows its checkpoints: ' +
+        'a migration here then moves only what changed since the last one. Each standby costs a whole kernel\'s memory',
+    )
+    .action(async (o: { stores?: string; tokenFile?: string; host: string; port: number; python?: string; grace?: number; timeout?: number; logLevel: string; target?: string[]; warmKernels: number; warmModules: string[]; standby?: boolean }) => {
       if (!o.stores) throw new UsageError('nbferry serve: needs --stores DIR (where the kernels\' checkpoints go; or s3://bucket/prefix)');
       done(
         await serveCommand({
@@ -475,6 +480,7 @@ export function buildProgram(context: ProgramContext): Command {
           logLevel: o.logLevel,
           targets: o.target,
           warmKernels: { size: o.warmKernels, modules: o.warmModules },
+          standby: o.standby === true,
           signal,
           setCleanupBudget: context.setCleanupBudget,
         }),

@@ -8,18 +8,19 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { launchKernel, type CallOptions, type Kernel, type LaunchOptions } from '@nbferry/kernel';
-import { restore, restoreToNewKernel, type CheckpointBody, type PreparedTarget, type RestoreOptions, type RestoreReport, type WarmKernel, type WarmPool } from '@nbferry/migrate';
+import { prepareTarget, restore, restoreToNewKernel, type CheckpointBody, type PreparedTarget, type RestoreOptions, type RestoreReport, type WarmKernel, type WarmPool } from '@nbferry/migrate';
 import { internalCode, type ShimHello } from '@nbferry/recorder';
 import type { StoredCheckpoint } from '@nbferry/store';
 import { ServiceError } from './errors.js';
 
-export type KernelFrom = 'pool' | 'launched';
+/** Where a new kernel here came from: the warm pool, launched for the request, or (a migration) the source's standby. */
+export type KernelFrom = 'pool' | 'launched' | 'standby';
 
 export interface FreshKernel {
   kernel: Kernel;
   /** Set for a pooled kernel: pass to `restore`/`migrateLive` (no second injection or environment probe). */
   prepared?: PreparedTarget;
-  from: KernelFrom;
+  from: Exclude<KernelFrom, 'standby'>;
 }
 
 export interface WarmSource {
@@ -46,6 +47,24 @@ export async function freshKernel(launch: LaunchOptions, warm?: WarmSource): Pro
   const pooled = await takeWarmKernel(launch, warm);
   if (pooled) return { ...pooled, from: 'pool' };
   return { kernel: await launchKernel(launch), from: 'launched' };
+}
+
+/**
+ * A kernel prepared as a warm pool's (shim attached, `modules` imported, environment read) in
+ * launch's directory: a ready pooled one if `warm` has one, else launched and prepared here (e.g. a
+ * standby: it must not wait for the pool). On failure nothing is left running.
+ */
+export async function preparedKernel(launch: LaunchOptions, warm: WarmSource | undefined, modules: readonly string[]): Promise<WarmKernel & { from: FreshKernel['from'] }> {
+  const pooled = await takeWarmKernel(launch, warm);
+  if (pooled) return { ...pooled, from: 'pool' };
+  const kernel = await launchKernel(launch);
+  try {
+    const prepared = await prepareTarget(kernel.client, modules, { signal: launch.signal, timeoutMs: launch.timeoutMs });
+    return { kernel, prepared, from: 'launched' };
+  } catch (error) {
+    await kernel.dispose().catch(() => {});
+    throw error;
+  }
 }
 
 /** Restores into a fresh kernel: a ready pooled one if `warm` has one, else launched (restoreToNewKernel). On failure the kernel is shut down. */

@@ -140,7 +140,8 @@ export function buildApi(service: KernelService, token: string, logger: FastifyS
       const { store, ...options } = request.body;
       return maybeAsync(request, reply, 'migrate', async (onProgress) => {
         const outcome = await service.migrate(request.params.id, options, onProgress, store);
-        request.log.info({ kernel: request.params.id, migrated: outcome.kernel.id, target: options.target ?? null, ok: outcome.ok, lost: outcome.lost.length, ...(store ? { store } : {}) }, 'migrated');
+        const from = { ...(outcome.kernelFrom ? { kernelFrom: outcome.kernelFrom } : {}), ...(outcome.standbyUnusable !== undefined ? { standbyUnusable: outcome.standbyUnusable } : {}) };
+        request.log.info({ kernel: request.params.id, migrated: outcome.kernel.id, target: options.target ?? null, ok: outcome.ok, lost: outcome.lost.length, ...from, ...(store ? { store } : {}) }, 'migrated');
         return outcome;
       });
     },

@@ -1,5 +1,6 @@
 export { startService, type RunningService, type ServiceOptions } from './start-service.js';
-export { KernelService, type KernelServiceOptions, type RegisterOptions, type FreshKernelOptions, type MigrateOptions, type RestoreOutcome } from './kernel-service.js';
+export { KernelService, type KernelServiceOptions, type RegisterOptions, type FreshKernelOptions, type MigrateOptions, type RestoreOutcome, type StandbyCatchUp } from './kernel-service.js';
+export { StandbyKernel, type StandbyView, type StandbyPlacement } from './standby-kernel.js';
 export { WarmKernelUnusableError, type KernelFrom } from './fresh-kernel.js';
 export { parseTargetSpec, targetViews, LOCAL_TARGET_ID, TargetSpecError, UnknownTargetError, TargetUnavailableError, type MoveTarget, type JupyterServerTarget, type TargetView } from './move-targets.js';
 export { RegisteredKernel, type MemoryPolicy, type KernelSource, type KernelState, type CheckpointSummary } from './registered-kernel.js';

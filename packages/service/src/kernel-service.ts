@@ -10,15 +10,15 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkpointOverWire, connectServerKernel, startServerKernel, type ServerKernel } from '@nbferry/jupyter-server';
 import { countedStagedBuffers } from './counted-transfer.js';
 import { attachKernel, type Kernel } from '@nbferry/kernel';
-import { checkpoint, lastCheckpointOf, log, migrateLive, restore, WarmPool, type CheckpointBody, type GcResult, type LogEntry, type PreparedTarget, type ProgressListener, type RestoreReport, type WarmKernel } from '@nbferry/migrate';
+import { checkpoint, DEFAULT_WARM_MODULES, lastCheckpointOf, log, migrateLive, migrateToStandby, restore, WarmPool, type CheckpointBody, type GcResult, type LogEntry, type PreparedTarget, type ProgressListener, type RestoreReport, type WarmKernel } from '@nbferry/migrate';
 import { Recorder } from '@nbferry/recorder';
 import { LocalStore, openStore, storeScheme, type CheckpointStore } from '@nbferry/store';
-import { freshKernel, restoreToFreshKernel, type KernelFrom, type WarmSource } from './fresh-kernel.js';
+import { freshKernel, preparedKernel, restoreToFreshKernel, type KernelFrom, type WarmSource } from './fresh-kernel.js';
 import { BadRequestError, NoCheckpointError, NoticeInProgressError, UnknownKernelError, UnknownStoreError } from './errors.js';
 import { Jobs } from './jobs.js';
 import { historyOf, planOf, type HistoryEntry, type PlanView } from './kernel-views.js';
@@ -27,6 +27,7 @@ import { localProcessProbe, serverKernelProbe, type LivenessProbe } from './live
 import { checkedTargets, LOCAL_TARGET_ID, serverOf, targetViews, UnknownTargetError, type JupyterServerTarget, type MoveTarget, type TargetView } from './move-targets.js';
 import { handleNotice, type NoticeReport } from './preemption.js';
 import { RegisteredKernel, type KernelSource, type KernelState } from './registered-kernel.js';
+import { StandbyKernel } from './standby-kernel.js';
 
 export interface KernelServiceOptions {
   /** Where the kernels' stores live (one per store): a directory, or `s3://bucket/prefix`. */
@@ -51,6 +52,12 @@ export interface KernelServiceOptions {
     /** A warm kernel is ready in the pool (e.g. for a platform's logs; tests read its pid). */
     onReady?: (warm: WarmKernel) => void;
   };
+  /**
+   * Standbys (`nbferry serve --standby`): each kernel auto-checkpointing into a directory store (a
+   * kernel on this machine) gets a second kernel that follows its checkpoints, so that a migration
+   * here moves only what changed since the last one. Each costs a whole kernel's memory.
+   */
+  standby?: boolean;
 }
 
 export interface RegisterOptions {
@@ -84,8 +91,27 @@ export interface RestoreOutcome {
   totals: RestoreReport['verification']['totals'];
   timings: RestoreReport['timings'];
   lost: string[];
-  /** Where the new kernel here came from: the warm pool, or launched for this request (absent on a target's Jupyter Server). */
+  /** Where the new kernel here came from: the warm pool, launched for this request, or the source's standby (absent on a target's Jupyter Server). */
   kernelFrom?: KernelFrom;
+  /** With kernelFrom 'standby': the last catch-up, which moved only what changed since the one before. */
+  standby?: StandbyCatchUp;
+  /** The source had a standby that could not be used (why): the migration went into a fresh kernel instead. */
+  standbyUnusable?: string;
+}
+
+export interface StandbyCatchUp {
+  /** The source's last checkpoint, which the standby caught up with. */
+  checkpointId: string;
+  /** What the catch-up loaded (`load g3 (x, y)`) and reran (`run [4] ...`), in order. */
+  loads: string[];
+  reruns: string[];
+  loadedBytes: number;
+  /** Groups the standby already held unchanged (neither loaded nor rerun). */
+  keptGroups: number;
+  /** Names bound only after that checkpoint's predecessor: deleted. */
+  deleted: string[];
+  checkpointMs: number;
+  syncMs: number;
 }
 
 const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -112,6 +138,7 @@ export class KernelService {
     this.metrics = options.metrics ?? new ServiceMetrics();
     this.targetList = checkedTargets(options.targets ?? []);
     this.metrics.kernelCounts = () => ({ registered: this.kernels.size, protected: [...this.kernels.values()].filter((k) => k.isProtected).length });
+    this.metrics.standbysRunning = () => [...this.kernels.values()].filter((k) => k.hasRunningStandby).length;
     const warmKernels = options.warmKernels;
     if (warmKernels && warmKernels.size > 0) {
       const failed = () => this.metrics.failures.inc({ operation: 'warm_kernel' });
@@ -203,8 +230,21 @@ export class KernelService {
     if (!SAFE_NAME.test(storeName)) throw new BadRequestError(`store name ${JSON.stringify(storeName)}: use 1-64 letters, digits, '.', '_' or '-'`);
     const store = await this.openNamed(storeName);
     const kernel = new RegisteredKernel(id, source, recorder, store, storeName, this.metrics, release, probe);
+    if (this.options.standby) kernel.startStandby = (local) => this.startStandby(kernel, local);
     this.kernels.set(id, kernel);
     return kernel;
+  }
+
+  /**
+   * A standby for `kernel`, starting in the background: a ready warm kernel if the pool has one,
+   * else launched and prepared as the pool's, in the kernel's working directory when it exists here.
+   */
+  private startStandby(kernel: RegisteredKernel, store: LocalStore): StandbyKernel {
+    const launch = this.launchOptions({ cwd: existsSync(kernel.recorder.hello.cwd) ? kernel.recorder.hello.cwd : undefined });
+    const placement = { python: launch.python, cwd: resolve(launch.cwd ?? process.cwd()) };
+    const modules = this.options.warmKernels?.modules ?? DEFAULT_WARM_MODULES;
+    const failed = () => this.metrics.failures.inc({ operation: 'standby' });
+    return new StandbyKernel(placement, (signal) => preparedKernel({ ...launch, signal }, this.warm, modules), store, failed, this.options.timeoutMs);
   }
 
   /** Lets go of a kernel (it keeps running); its store stays. */
@@ -305,7 +345,18 @@ export class KernelService {
     if (target) return this.migrateToServer(source, newId, target, path, onProgress);
     const cwd = fresh.cwd ?? (existsSync(source.recorder.hello.cwd) ? source.recorder.hello.cwd : undefined);
     const t0 = performance.now();
-    const { kernel: started, prepared, from } = await freshKernel(this.launchOptions({ ...fresh, cwd }), this.warm);
+    // A move here without a store in between goes into the source's standby when it can; else (and
+    // when it fails) as without one. A standby is never a reason to fail the request.
+    const launch = this.launchOptions({ ...fresh, cwd });
+    // A request for another Python or directory leaves the standby with the source.
+    let standbyUnusable = throughStore === undefined ? source.standbyKernel?.placedElsewhere(launch) : undefined;
+    const standby = throughStore === undefined && standbyUnusable === undefined ? source.takeStandby() : undefined;
+    if (standby) {
+      const moved = await this.migrateIntoStandby(source, newId, standby, t0, onProgress);
+      if (typeof moved !== 'string') return moved;
+      standbyUnusable = moved;
+    }
+    const { kernel: started, prepared, from } = await freshKernel(launch, this.warm);
     try {
       const call = { timeoutMs: this.options.timeoutMs, onProgress };
       const report =
@@ -315,10 +366,58 @@ export class KernelService {
       const kernelSource: KernelSource = { kind: 'started', connectionFile: started.connectionFile, from: id };
       const outcome = await this.adopt(newId, kernelSource, throughStore ?? source.storeName, report, 'migrate', t0, () => started.detach(), localProcessProbe(started.client, report.recorder.hello.pid));
       this.metrics.freshKernels.inc({ source: from });
-      return { ...outcome, connectionFile: started.connectionFile, kernelFrom: from };
+      return { ...outcome, connectionFile: started.connectionFile, kernelFrom: from, ...(standbyUnusable !== undefined ? { standbyUnusable } : {}) };
     } catch (error) {
       this.metrics.failures.inc({ operation: 'migrate' });
       await started.dispose().catch(() => {});
+      throw error;
+    }
+  }
+
+  /**
+   * Migrates `source` into its standby: one more checkpoint of it into its store (only what changed
+   * since its last one), the standby catches up with it and is registered as the new kernel.
+   * Returns why the standby could not be used instead (it is shut down then): never synced, its
+   * last catch-up failed, its kernel is gone, or the migration into it failed.
+   */
+  private async migrateIntoStandby(source: RegisteredKernel, newId: string, standby: StandbyKernel, t0: number, onProgress?: ProgressListener): Promise<RestoreOutcome | string> {
+    const unusable = await standby.unusable();
+    const follower = standby.follower;
+    if (unusable !== undefined || !follower) {
+      await standby.close();
+      return unusable ?? 'its kernel is still starting';
+    }
+    let moved: Awaited<ReturnType<typeof migrateToStandby>>;
+    try {
+      // No auto-checkpoint beside this one: it would race it into the same store.
+      moved = await source.exclusive(() => source.withoutAutoCheckpoint(() => migrateToStandby(source.recorder, follower, { timeoutMs: this.options.timeoutMs, onProgress })));
+    } catch (error) {
+      this.metrics.failures.inc({ operation: 'standby' });
+      await standby.close();
+      return `the migration into it failed (${error instanceof Error ? error.message : String(error)})`;
+    }
+    const kernel = standby.release();
+    if (!kernel) return 'it was shut down during the migration';
+    const { report, checkpoint: saved, timings } = moved;
+    try {
+      const kernelSource: KernelSource = { kind: 'started', connectionFile: kernel.connectionFile, from: source.id };
+      const outcome = await this.adopt(newId, kernelSource, source.storeName, report, 'migrate', t0, () => kernel.detach(), localProcessProbe(kernel.client, report.recorder.hello.pid));
+      this.metrics.freshKernels.inc({ source: 'standby' });
+      const catchUp: StandbyCatchUp = {
+        checkpointId: saved.checkpoint.manifest.id,
+        loads: report.steps.filter((s) => s.label.startsWith('load ')).map((s) => s.label),
+        reruns: report.steps.filter((s) => s.label.startsWith('run ')).map((s) => s.label),
+        loadedBytes: report.loadedBytes ?? 0,
+        keptGroups: report.keptGroups?.length ?? 0,
+        deleted: report.deleted,
+        checkpointMs: Math.round(timings.checkpointMs),
+        syncMs: Math.round(timings.syncMs),
+      };
+      return { ...outcome, connectionFile: kernel.connectionFile, kernelFrom: 'standby', standby: catchUp };
+    } catch (error) {
+      // Not registered: nobody would ever stop it.
+      this.metrics.failures.inc({ operation: 'migrate' });
+      await kernel.dispose().catch(() => {});
       throw error;
     }
   }

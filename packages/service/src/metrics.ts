@@ -34,7 +34,7 @@ export class ServiceMetrics {
   });
   readonly failures = new Counter({
     name: 'nbferry_failures_total',
-    help: 'Operations that failed, by operation (checkpoint, restore, migrate, gc, register, warm_kernel: a pooled kernel failed to start or to warm up).',
+    help: 'Operations that failed, by operation (checkpoint, restore, migrate, gc, register, warm_kernel: a pooled kernel failed to start or to warm up, standby: a standby kernel failed to start or to catch up).',
     labelNames: ['operation'] as const,
     registers: [this.registry],
   });
@@ -71,7 +71,7 @@ export class ServiceMetrics {
 
   readonly freshKernels = new Counter({
     name: 'nbferry_fresh_kernels_total',
-    help: 'Restores and migrations into a new kernel here, by where the kernel came from: pool (a warm kernel, --warm-kernels) or launched (started for the request).',
+    help: 'Restores and migrations into a new kernel here, by where the kernel came from: pool (a warm kernel, --warm-kernels), launched (started for the request) or standby (the source\'s standby, --standby: only what changed since its last catch-up moved).',
     labelNames: ['source'] as const,
     registers: [this.registry],
   });
@@ -85,6 +85,20 @@ export class ServiceMetrics {
       registers: [this.registry],
       collect() {
         this.set(ready());
+      },
+    });
+  })();
+
+  /** Read at each scrape by the standby gauge (set by the service that owns the kernels). */
+  standbysRunning: () => number = () => 0;
+  readonly standbyKernels = (() => {
+    const running = () => this.standbysRunning();
+    return new Gauge({
+      name: 'nbferry_standby_kernels',
+      help: 'Standby kernels running (--standby): each follows a registered kernel\'s checkpoints and costs a whole kernel\'s memory.',
+      registers: [this.registry],
+      collect() {
+        this.set(running());
       },
     });
   })();

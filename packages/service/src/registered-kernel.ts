@@ -23,6 +23,7 @@ import { BadRequestError, CheckpointDeadlineError, NotLocalKernelError, RemoteSt
 import type { LivenessProbe } from './liveness.js';
 import { cgroupMemoryLimit, residentBytes } from './memory-limit.js';
 import type { ServiceMetrics, Trigger } from './metrics.js';
+import type { StandbyKernel, StandbyView } from './standby-kernel.js';
 
 export interface MemoryPolicy {
   /** The memory the kernel may use (default: its cgroup's memory.max). */
@@ -89,6 +90,8 @@ export interface KernelState {
     rssBytes?: number;
     checkpoints?: number;
   };
+  /** Its standby (`nbferry serve --standby`, while auto-checkpointing into a directory store): absent when it has none. */
+  standby?: StandbyView;
 }
 
 export interface KernelCheckpointOptions {
@@ -107,6 +110,12 @@ export class RegisteredKernel {
   private auto?: { checkpointer: AutoCheckpointer; idleMs: number };
   private memory?: MemoryWatch;
   private queue: Promise<unknown> = Promise.resolve();
+  /**
+   * Set by a service with standbys (`--standby`): starts one for this kernel. Called when its
+   * auto-checkpoint is turned on, which needs a directory store and a kernel on this machine.
+   */
+  startStandby?: (store: LocalStore) => StandbyKernel;
+  private standby?: StandbyKernel;
 
   constructor(
     readonly id: string,
@@ -173,6 +182,7 @@ export class RegisteredKernel {
       const totalBytes = manifest.stats?.totalBytes ?? manifest.blobs.reduce((sum, blob) => sum + blob.bytes, 0);
       this.lastCheckpoint = { id: manifest.id, createdAt: manifest.createdAt, trigger: 'restored', newBytes: 0, totalBytes, durationMs: Math.round(totalMs), unrecoverable: manifest.body.unrecoverable };
       this.unsaveable = manifest.body.unrecoverable;
+      this.standby?.offer(manifest.id);
       return checkoutOutcome(report, totalMs);
     });
   }
@@ -216,6 +226,7 @@ export class RegisteredKernel {
     this.metrics.checkpointBytes.inc({ trigger }, summary.newBytes);
     this.metrics.checkpointSeconds.observe({ trigger }, durationMs / 1000);
     if (summary.unrecoverable.length > 0) this.metrics.lostVariables.inc({ operation: 'checkpoint' }, summary.unrecoverable.length);
+    this.standby?.offer(summary.id);
     return summary;
   }
 
@@ -228,7 +239,10 @@ export class RegisteredKernel {
   async setAutoCheckpoint(idleMs: number | undefined): Promise<void> {
     await this.auto?.checkpointer.stop();
     this.auto = undefined;
-    if (idleMs === undefined) return;
+    if (idleMs === undefined) {
+      await this.takeStandby()?.close();
+      return;
+    }
     // Auto-checkpoints run on the kernel's background lane, which saves into files only: into an
     // object store (chunks through the service) they would fail whenever the lane serves them.
     if (!(this.store instanceof LocalStore)) throw new RemoteStoreUnsupportedError(this.store.root, 'auto-checkpoint (the kernel saves into files in the background)');
@@ -245,6 +259,34 @@ export class RegisteredKernel {
       },
     });
     this.auto = { checkpointer, idleMs };
+    if (this.standby?.failed) await this.takeStandby()?.close(); // turning it on again replaces a dead standby
+    if (!this.standby && this.startStandby) {
+      this.standby = this.startStandby(this.store);
+      // It follows from the checkpoint the kernel is at, if any; the next ones are offered as they commit.
+      if (this.lastCheckpoint) this.standby.offer(this.lastCheckpoint.id);
+    }
+  }
+
+  /** The kernel's standby, if it has one (see takeStandby). */
+  get standbyKernel(): StandbyKernel | undefined {
+    return this.standby;
+  }
+
+  /** Takes the kernel's standby away from it (a migration uses or drops it; the kernel has none after). */
+  takeStandby(): StandbyKernel | undefined {
+    const standby = this.standby;
+    this.standby = undefined;
+    return standby;
+  }
+
+  /** Its standby's kernel runs (for the standby gauge). */
+  get hasRunningStandby(): boolean {
+    return this.standby?.running ?? false;
+  }
+
+  /** Runs `operation` (a checkpoint of the whole state for a migration) with no auto-checkpoint beside it. */
+  withoutAutoCheckpoint<T>(operation: () => Promise<T>): Promise<T> {
+    return this.auto ? this.auto.checkpointer.hold(operation) : operation();
   }
 
   /**
@@ -289,6 +331,7 @@ export class RegisteredKernel {
             checkpoints: this.memory.checkpoints,
           }
         : { enabled: false },
+      ...(this.standby ? { standby: this.standby.view() } : {}),
     };
   }
 

@@ -22,6 +22,8 @@ export interface ServeArgs {
   targets?: string[];
   /** `--warm-kernels`, `--warm-modules`: kernels kept ready for restores and migrations (size 0: none). */
   warmKernels?: { size: number; modules: readonly string[] };
+  /** `--standby`: a standby kernel for each kernel auto-checkpointing into a directory store. */
+  standby?: boolean;
   signal: AbortSignal;
   /** Lets the signal's cleanup run as long as the grace period (the CLI otherwise exits after 20 s). */
   setCleanupBudget?: (ms: number) => void;
@@ -49,6 +51,7 @@ export async function serveCommand(args: ServeArgs): Promise<number> {
     timeoutMs: args.timeoutMs,
     targets,
     warmKernels: args.warmKernels,
+    standby: args.standby,
     logger: { level: args.logLevel },
   }).catch((error: unknown) =>
     // A port taken or not allowed: the caller's --host/--port, like a bad option value.
