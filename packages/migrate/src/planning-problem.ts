@@ -16,6 +16,7 @@ const IMPORT_RERUN_MS = 20;
 
 export function plannerCells(records: readonly CellRecord[]): CellExecution[] {
   const written = new Set<string>();
+  const changedFiles = filesChangedByCells(records);
   return records.map((r) => {
     const writes = [...new Set([...r.created, ...r.modified])];
     // A cell that may have read anything (eval, exec, globals()) reads every name that existed.
@@ -44,10 +45,42 @@ export function plannerCells(records: readonly CellRecord[]): CellExecution[] {
       deletes: [...r.deleted],
       success: r.success,
       sideEffects: r.sideEffects.length > 0,
-      nondeterministic: r.nondeterministic,
+      // A cell that read a file the session's own cells write or remove (a log it appends to, a
+      // CSV it rewrites) would read other content when rerun at restore: its outputs are saved
+      // rather than recomputed, as for an unseeded draw.
+      nondeterministic: r.nondeterministic || filePaths(r.filesRead, 'path').some((path) => changedFiles.has(path)),
       label: `[${r.executionCount ?? '?'}] ${firstLine(r.code)}`,
     };
   });
+}
+
+/** Paths that some recorded cell wrote or removed (its side effects). */
+function filesChangedByCells(records: readonly CellRecord[]): Set<string> {
+  const changed = new Set<string>();
+  for (const r of records) {
+    for (const effect of r.sideEffects) {
+      const parsed = parseJson(effect);
+      if ((parsed?.kind === 'file-write' || parsed?.kind === 'file-remove') && typeof parsed.detail === 'string') changed.add(parsed.detail);
+    }
+  }
+  return changed;
+}
+
+/** The `key` field of each JSON-encoded file entry (CellRecord.filesRead: {path, kind, size, mtimeNs}). */
+function filePaths(entries: readonly string[], key: string): string[] {
+  return entries.flatMap((entry) => {
+    const value = parseJson(entry)?.[key];
+    return typeof value === 'string' ? [value] : [];
+  });
+}
+
+function parseJson(text: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export function groupId(group: MeasuredGroup): string {
