@@ -139,8 +139,12 @@ describe('nbferry restore options', () => {
     const data = join(dir, 'migrate-data');
     await mkdir(data);
     await writeFile(join(data, 'data.txt'), 'first line\n');
-    // Cell 1 is rerun at restore (the open file cannot be saved) and reads what cell 2 wrote since.
-    await writeFile(join(data, 'nb.ipynb'), notebook(['fh = open("data.txt")\nhead = fh.readline()', 'with open("data.txt", "w") as f:\n    f.write("changed\\n")']));
+    // Cell 1 is rerun at restore (the open file cannot be saved) and reads what a subprocess of
+    // cell 2 wrote since. (Had a cell written the file itself, head would be saved instead.)
+    await writeFile(
+      join(data, 'nb.ipynb'),
+      notebook(['fh = open("data.txt")\nhead = fh.readline()', 'import subprocess\nsubprocess.run(["sh", "-c", "echo changed > data.txt"], check=True)']),
+    );
     const text = await nbferry(['migrate', join(data, 'nb.ipynb'), '--python', testPython()]);
     expect(text.code, text.stderr).toBe(1);
     expect(text.stdout).toMatch(/head +recomputed-different/);

@@ -15,6 +15,7 @@ import { startJupyterServer, type JupyterServer } from './support/jupyter-server
 import { valueOf } from './support/kernel-sandbox.js';
 import { repoRoot, testPython } from './support/python.js';
 import { serviceRequest } from './support/service-api.js';
+import { killAll } from './support/processes.js';
 
 const TOKEN = 'svc-token-0123456789';
 
@@ -50,13 +51,7 @@ describe('a Jupyter Server kernel from the nbferry kernelspec, registered with t
     await running?.close();
     await kernel?.shutdown().catch(() => {});
     await server?.stop();
-    for (const pid of restoredPids) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
+    killAll(restoredPids);
     await rm(dir, { recursive: true, force: true });
   });
 

@@ -18,6 +18,7 @@ import { valueOf } from './support/kernel-sandbox.js';
 import { repoRoot, testPython } from './support/python.js';
 import { startSeaweed, type Seaweed } from './support/seaweed.js';
 import { serviceRequest } from './support/service-api.js';
+import { killAll } from './support/processes.js';
 
 const TOKEN = 'svc-token-s3-0123456789';
 const BUCKET = 'nbferry-serve';
@@ -58,13 +59,7 @@ afterAll(async () => {
   await kernel?.shutdown().catch(() => {});
   await server?.stop();
   await weed?.stop();
-  for (const pid of startedPids) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // gone
-    }
-  }
+  killAll(startedPids);
   await rm(dir, { recursive: true, force: true });
 });
 

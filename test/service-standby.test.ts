@@ -11,7 +11,7 @@ import { attachKernel, launchKernel, type Kernel } from '@nbferry/kernel';
 import { ServiceMetrics, startService, type KernelServiceOptions, type KernelState, type RestoreOutcome, type RunningService } from '@nbferry/service';
 import { spawnNbferry } from './support/cli.js';
 import { runCell, valueOf } from './support/kernel-sandbox.js';
-import { pidAlive, waitUntil } from './support/processes.js';
+import { killAll, pidAlive, waitUntil } from './support/processes.js';
 import { parseExposition, sampleValue } from './support/prometheus.js';
 import { testPython } from './support/python.js';
 import { serviceRequest } from './support/service-api.js';
@@ -33,13 +33,7 @@ describe('nbferry serve --standby', () => {
     await running?.close();
     running = undefined;
     for (const kernel of kernels.splice(0)) await kernel.dispose().catch(() => {});
-    for (const pid of handedOut.splice(0)) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
+    killAll(handedOut.splice(0));
     await rm(dir, { recursive: true, force: true });
   });
 

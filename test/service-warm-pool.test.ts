@@ -9,7 +9,7 @@ import { attachKernel, launchKernel, type Kernel } from '@nbferry/kernel';
 import type { CheckpointBody } from '@nbferry/migrate';
 import { KernelService, ServiceMetrics, type RestoreOutcome } from '@nbferry/service';
 import { runCell, valueOf } from './support/kernel-sandbox.js';
-import { pidAlive, waitUntil } from './support/processes.js';
+import { killAll, pidAlive, waitUntil } from './support/processes.js';
 import { parseExposition, sampleValue } from './support/prometheus.js';
 import { testPython } from './support/python.js';
 
@@ -30,13 +30,7 @@ describe('KernelService with a warm kernel pool', () => {
     await service?.close();
     service = undefined;
     for (const kernel of kernels.splice(0)) await kernel.dispose().catch(() => {});
-    for (const pid of handedOut.splice(0)) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
+    killAll(handedOut.splice(0));
     await rm(dir, { recursive: true, force: true });
   });
 

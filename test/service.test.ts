@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { runCell, valueOf } from './support/kernel-sandbox.js';
 import { testPython } from './support/python.js';
 import { parseExposition, sampleValue } from './support/prometheus.js';
+import { killAll } from './support/processes.js';
 
 const TOKEN = 'test-token-0123456789';
 
@@ -28,13 +29,7 @@ describe('nbferry serve (HTTP API)', () => {
   afterEach(async () => {
     await running.close();
     for (const kernel of kernels.splice(0)) await kernel.dispose().catch(() => {});
-    for (const pid of startedPids.splice(0)) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
+    killAll(startedPids.splice(0));
     await rm(dir, { recursive: true, force: true });
   });
 

@@ -16,3 +16,14 @@ export async function waitUntil(condition: () => boolean, timeoutMs: number, ste
   }
   return condition();
 }
+
+/** SIGKILLs each pid still running (kernels a test handed out, which outlive their service by design). */
+export function killAll(pids: Iterable<number>): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
