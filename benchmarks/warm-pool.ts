@@ -10,25 +10,14 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { launchKernel } from '@nbferry/kernel';
 import { startService, type CheckpointSummary, type RestoreOutcome, type RunningService } from '@nbferry/service';
-import { BENCH_TOKEN, serviceCall } from './service-call.js';
+import { BENCH_TOKEN, serviceBenchArgs, serviceCall } from './service-call.js';
 import { testPython } from '../test/support/python.js';
 import { fmtMs, median } from './stats.js';
 
-const { values } = parseArgs({
-  options: {
-    repeat: { type: 'string', default: '5' },
-    mib: { type: 'string', default: '8' },
-    modules: { type: 'string', default: 'numpy,pandas' },
-  },
-});
-const repeat = Number(values.repeat);
-const mib = Number(values.mib);
-const modules = values.modules.split(',').filter((m) => m !== '');
+const { repeat, mib, modules } = serviceBenchArgs();
 const python = testPython();
-
 
 const dir = await mkdtemp(join(tmpdir(), 'nbf-bench-warm-pool-'));
 const storeRoot = join(dir, 'stores');
