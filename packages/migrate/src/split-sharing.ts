@@ -5,7 +5,7 @@
  * no variable names (a module's global, a cache) is beyond the history: only the target can tell.
  */
 import type { CallOptions } from '@nbferry/kernel';
-import type { PlanningProblem, ReplicationPlan } from '@nbferry/planner';
+import { splitFamilies, type PlanningProblem, type ReplicationPlan } from '@nbferry/planner';
 import type { Recorder } from '@nbferry/recorder';
 import { sharedFamilies } from './shim-api.js';
 
@@ -14,15 +14,7 @@ import { sharedFamilies } from './shim-api.js';
  * their values may compare equal, but a change made through one would not show through the other.
  */
 export async function unsharedSplits(recorder: Recorder, problem: PlanningProblem, plan: ReplicationPlan, call: CallOptions): Promise<Map<string, string>> {
-  const decision = new Map(plan.groups.map((g) => [g.id, g.decision]));
-  const families = new Map<string, { loaded: string[]; recomputed: string[] }>();
-  for (const group of problem.groups) {
-    if (group.splitOf === undefined) continue;
-    const family = families.get(group.splitOf) ?? { loaded: [], recomputed: [] };
-    (decision.get(group.id) === 'serialize' ? family.loaded : family.recomputed).push(...group.names);
-    families.set(group.splitOf, family);
-  }
-  const split = [...families.values()].filter((f) => f.loaded.length > 0 && f.recomputed.length > 0);
+  const split = [...splitFamilies(problem, plan).values()].map((f) => ({ loaded: [...f.loaded], recomputed: [...f.recomputed] }));
   const unshared = new Map<string, string>();
   if (split.length === 0) return unshared;
   const connected = await sharedFamilies(recorder, split.map((f) => [...f.loaded, ...f.recomputed]), call);

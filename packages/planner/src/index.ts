@@ -22,7 +22,7 @@ export type {
   VariablePlan,
 } from './replication-plan.js';
 export { planReplication, type PlanOptions } from './plan.js';
-export { keepingSplitsSafe, rebalanceSplits, unsafeSplits } from './split-groups.js';
+export { keepingSplitsSafe, rebalanceSplits, splitFamilies, unsafeSplits } from './split-groups.js';
 export { planWithDeadline, type DeadlineOptions, type DeadlinePlan } from './deadline.js';
 export { renderPlanDot, renderPlanText } from './explain.js';
 export { verifyPlan } from './verify.js';

@@ -18,15 +18,23 @@
 import type { PlanningProblem, VariableGroup } from './problem.js';
 import type { ReplicationPlan } from './replication-plan.js';
 
-/** Per family (`splitOf`) the plan splits unsafely: the loaded names that must be recomputed with the rest. */
-export function unsafeSplits(problem: PlanningProblem, plan: ReplicationPlan): Map<string, Set<string>> {
+/** Per family (`splitOf`) the plan splits (some of it loaded, some recomputed): the names of each side. */
+export function splitFamilies(problem: PlanningProblem, plan: ReplicationPlan): Map<string, { loaded: Set<string>; recomputed: Set<string> }> {
   const decision = new Map(plan.groups.map((g) => [g.id, g.decision]));
-  const rerun = new Set(plan.rerun);
-  const unsafe = new Map<string, Set<string>>();
+  const split = new Map<string, { loaded: Set<string>; recomputed: Set<string> }>();
   for (const [family, halves] of families(problem.groups)) {
     const loaded = new Set(halves.filter((g) => decision.get(g.id) === 'serialize').flatMap((g) => g.names));
     const recomputed = new Set(halves.filter((g) => decision.get(g.id) !== 'serialize').flatMap((g) => g.names));
-    if (loaded.size === 0 || recomputed.size === 0) continue;
+    if (loaded.size > 0 && recomputed.size > 0) split.set(family, { loaded, recomputed });
+  }
+  return split;
+}
+
+/** Per family (`splitOf`) the plan splits unsafely: the loaded names that must be recomputed with the rest. */
+export function unsafeSplits(problem: PlanningProblem, plan: ReplicationPlan): Map<string, Set<string>> {
+  const rerun = new Set(plan.rerun);
+  const unsafe = new Map<string, Set<string>>();
+  for (const [family, { loaded, recomputed }] of splitFamilies(problem, plan)) {
     const move = new Set<string>();
     for (const cell of problem.cells) {
       const wrote = [...cell.writes, ...cell.deletes].filter((name) => loaded.has(name));
