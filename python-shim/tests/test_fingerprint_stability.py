@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -125,6 +126,15 @@ def test_string_columns_digest_fast_and_unambiguously() -> None:
     assert text_digest(words, "sha256") == text_digest(list(words), "sha256")
     assert text_digest(words, "sha256") != text_digest(words[:-1] + ["w0"], "sha256")
     assert text_digest(["a\x00b"], "sha256") is None and text_digest(["a", 1], "sha256") is None
+    # Hashed a chunk at a time, yet the bytes of one whole join: the same digest across chunk
+    # boundaries, whether given an array or a list, and a bad item in a later chunk is still seen.
+    from nbferry_shim.probe import TEXT_CHUNK
+
+    many = [f"s{i}" for i in range(2 * TEXT_CHUNK + 5)]
+    whole = hashlib.sha256(b"%d\x00" % len(many) + "\x00".join(many).encode()).hexdigest()
+    assert text_digest(np.array(many, dtype=object), "sha256") == text_digest(many, "sha256") == whole
+    assert text_digest(np.array(many[:-1] + [None], dtype=object), "sha256") is None
+    assert text_digest(many[:-1] + ["x\x00"], "sha256") is None
 
     def digest(items: list[Any]) -> str | None:
         return probe(np.array(items * 40, dtype=object), None, algo="sha256").digest

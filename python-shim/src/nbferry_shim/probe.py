@@ -386,10 +386,11 @@ class DigestPickler(pickle.Pickler):
             if a.dtype.fields is None and a.size > 64:
                 if self.deadline is not None and time.perf_counter() > self.deadline:
                     raise OverBudget()
-                flat = a.ravel().tolist()
+                flat = a.ravel()
                 text = text_digest(flat, self.algo, self.deadline) if self.digest else None
                 if text is not None:  # pandas string columns, without missing values
                     return (tuple, (("\x00ndarray-text", a.shape, text),))
+                flat = flat.tolist()
                 if set(map(type, flat)) <= _PLAIN:  # e.g. pandas string columns with NaN
                     d = plain_digest(flat, self.algo, self.deadline) if self.digest else ""
                     return (tuple, (("\x00ndarray-obj", a.shape, d),))
@@ -514,21 +515,37 @@ def plain_digest(obj: Any, algo: str, deadline: float | None = None) -> str:
     return h.hexdigest()
 
 
-def text_digest(items: list[Any], algo: str, deadline: float | None = None) -> str | None:
-    """Digest of a list of strings, about 3x faster than pickling it (2M short strings: 33 ms
-    against 90 ms): joined with NUL, which is unambiguous when the result holds exactly one NUL
-    per join (no string contains one). None when an item is not a string or holds a NUL."""
-    try:
-        joined = "\x00".join(items)
-    except TypeError:
+TEXT_CHUNK = 1 << 15  # strings per join: about a MB of text, hot in cache
+
+
+def text_digest(flat: Any, algo: str, deadline: float | None = None) -> str | None:
+    """Digest of a 1-d object array (or list) of strings, about 3x faster than pickling it (2M
+    short strings: 27 ms against 90 ms): joined with NUL, which is unambiguous when each join
+    holds exactly one NUL per separator (no string contains one). Joined and hashed a chunk at a
+    time, NUL between chunks too, so the bytes hashed are those of one whole join, without its
+    whole-column temporaries (a list, the joined text, its UTF-8) whose first-touch page faults
+    made a cold first hash two to three times slower. None when an item is not a string or
+    holds a NUL."""
+    n = len(flat)
+    if n == 0:
         return None
-    if joined.count("\x00") != len(items) - 1:
-        return None
-    if deadline is not None and time.perf_counter() > deadline:
-        raise OverBudget()
     h = hashing.new_hasher(hashing.DEFAULT_ALGO if algo == RECORD_ALGO else algo)
-    h.update(b"%d\x00" % len(items))
-    hashing.update_buffer(h, memoryview(joined.encode("utf-8", "surrogatepass")), deadline)
+    h.update(b"%d\x00" % n)
+    for start in range(0, n, TEXT_CHUNK):
+        part = flat[start:start + TEXT_CHUNK]
+        if not isinstance(part, list):
+            part = part.tolist()
+        try:
+            joined = "\x00".join(part)
+        except TypeError:
+            return None
+        if joined.count("\x00") != len(part) - 1:
+            return None
+        if deadline is not None and time.perf_counter() > deadline:
+            raise OverBudget()
+        if start:
+            h.update(b"\x00")
+        h.update(joined.encode("utf-8", "surrogatepass"))
     return h.hexdigest()
 
 
