@@ -21,6 +21,18 @@ def test_create_modify_delete(sess: Any) -> None:
     assert rw(sess.run("print(b)")) == ({"b"}, set(), set(), set())
 
 
+def test_a_name_bound_before_it_is_loaded_is_not_read(sess: Any) -> None:
+    # Reusing a loop variable or a temporary of an earlier cell does not read that cell's value.
+    sess.run("k = 'old'\nmodel = None\nlst = [1]")
+    r = sess.run("for k in range(3):\n    print(k)\nmodel = sorted(lst)\nprint(model)")
+    assert rw(r) == ({"lst"}, set(), {"k", "model"}, set()) and set(r["rebound"]) == {"k", "model"}
+    # ... but a load the binding may not precede still reads it.
+    assert rw(sess.run("if lst:\n    model = 1\nprint(model)"))[0] == {"lst", "model"}
+    assert rw(sess.run("for k in lst:\n    pass\nprint(k)"))[0] == {"lst", "k"}
+    sess.run("def show():\n    return model")
+    assert rw(sess.run("model = 2\nshow()\nprint(model)"))[0] == {"model", "show"}
+
+
 def test_inplace_methods_and_aliases(sess: Any) -> None:
     sess.run("lst = [1]\nalias = lst\nother = [9]")
     assert rw(sess.run("alias.append(2)")) == ({"alias"}, set(), {"alias", "lst"}, set())

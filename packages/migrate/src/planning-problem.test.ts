@@ -45,4 +45,21 @@ describe('plannerCells', () => {
       [4, false, false],
     ]);
   });
+
+  it('does not tie a cell to the old value of a name it only rebound, but does to one it changed in place', () => {
+    // 1: k = 0; lst = []   2: for k in range(3): lst.append(k)   3: lst = sorted(lst) (reads lst first)
+    const history = [
+      record(1, { created: ['k', 'lst'] }),
+      record(2, { modified: ['k', 'lst'], rebound: ['k'] }),
+      record(3, { reads: ['lst'], modified: ['lst'], rebound: ['lst'] }),
+    ];
+    expect(plannerCells(history).map((c) => [c.id, [...c.reads].sort()])).toEqual([
+      [1, []],
+      [2, ['lst']],
+      [3, ['lst']],
+    ]);
+    // A record from a checkpoint written before `rebound` was kept: every modified name is read.
+    const old = history.map(({ rebound: _, ...r }) => r);
+    expect([...plannerCells(old)[1]!.reads].sort()).toEqual(['k', 'lst']);
+  });
 });

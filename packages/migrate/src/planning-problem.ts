@@ -3,7 +3,7 @@
  * cell executions, the measured shared-reference groups become variable groups.
  */
 import type { CellExecution, CostSettings, PlanningProblem, VariableGroup } from '@nbferry/planner';
-import type { CellRecord } from '@nbferry/recorder';
+import { priorReads, type CellRecord } from '@nbferry/recorder';
 import type { MeasuredGroup, PickleCost } from './shim-api.js';
 
 /**
@@ -20,7 +20,7 @@ export function plannerCells(records: readonly CellRecord[]): CellExecution[] {
   return records.map((r) => {
     const writes = [...new Set([...r.created, ...r.modified])];
     // A cell that may have read anything (eval, exec, globals()) reads every name that existed.
-    const reads = r.readsAll ? [...new Set([...written, ...r.reads, ...r.modified])] : [...new Set([...r.reads, ...r.modified])];
+    const reads = r.readsAll ? [...new Set([...written, ...r.reads, ...r.modified])] : priorReads(r);
     for (const name of writes) written.add(name);
     if (r.kind !== 'cell') {
       // Changes made outside cells (a silent execute, a load from a checkpoint) cannot be replayed.

@@ -25,6 +25,11 @@ export interface CellRecord {
   created: string[];
   /** Names that existed and were rebound or mutated in place (through any alias). */
   modified: string[];
+  /**
+   * The part of `modified` that now names another object (`x = …`). Absent in records of
+   * checkpoints written before it was kept: every modified name then counts as read.
+   */
+  rebound?: string[];
   deleted: string[];
   /** External effects seen by audit hooks (file writes, subprocesses, network), human-readable. */
   sideEffects: string[];
@@ -34,4 +39,14 @@ export interface CellRecord {
   importOnly: boolean;
   /** Randomness the recorded RNG state cannot reproduce (unseeded Generator, os.urandom, time). */
   nondeterministic: boolean;
+}
+
+/**
+ * Names whose value before the cell the cell depends on: those it read, and those it changed in
+ * place (a mutation starts from the old value). A name it only rebound without reading it (a
+ * loop variable, `model = fit()`) does not tie it to the cell that bound the old value.
+ */
+export function priorReads(record: CellRecord): string[] {
+  const rebound = new Set(record.rebound ?? []);
+  return [...new Set([...record.reads, ...record.modified.filter((name) => !rebound.has(name))])];
 }

@@ -49,6 +49,15 @@ describe('HistoryGraph', () => {
     expect(graph.liveNames()).toEqual(['x', 'y']);
   });
 
+  it('links a cell to the old version of a name it changed in place, not of one it only rebound', () => {
+    const graph = new HistoryGraph();
+    graph.add(record(1, { created: ['k', 'lst'] }));
+    graph.add(record(2, { modified: ['k', 'lst'], rebound: ['k'] })); // for k in ...: lst.append(k)
+    expect(graph.graph.hasEdge('var:lst@1', 'cell:2')).toBe(true);
+    expect(graph.graph.hasEdge('var:k@1', 'cell:2')).toBe(false);
+    expect(graph.graph.hasEdge('cell:2', 'var:k@2')).toBe(true);
+  });
+
   it('treats a read of a never-written name as unknown provenance', () => {
     const graph = new HistoryGraph();
     graph.add(record(1, { reads: ['mystery'], created: ['z'] }));

@@ -6,7 +6,7 @@
  * replaying the shim's history is harmless.
  */
 import { Graph } from '@dagrejs/graphlib';
-import type { CellRecord } from './cell-record.js';
+import { priorReads, type CellRecord } from './cell-record.js';
 import { HistoryGapError } from './errors.js';
 
 export type HistoryNode =
@@ -54,7 +54,7 @@ export class HistoryGraph {
     this.records.push(record);
     const cell = cellId(record.seq);
     this.graph.setNode(cell, { kind: 'cell', record });
-    for (const name of new Set([...record.reads, ...record.modified])) {
+    for (const name of priorReads(record)) {
       const version = this.latest.get(name) ?? this.preexistingVersion(name);
       this.graph.setEdge(version, cell, { kind: 'read' });
     }

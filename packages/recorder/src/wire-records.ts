@@ -71,6 +71,7 @@ export function normalizeRecord(value: unknown): CellRecord {
     readsAll: raw.readsAll === true,
     created: names(raw.created),
     modified: names(raw.modified),
+    rebound: names(raw.rebound),
     deleted: names(raw.deleted),
     sideEffects: describe(raw.sideEffects),
     filesRead: describe(raw.inputs),

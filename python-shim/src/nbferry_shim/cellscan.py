@@ -16,7 +16,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Callable
 
-from . import codescan
+from . import assigned_first, codescan
 
 try:  # top-level await cells compile only with this flag
     from ast import PyCF_ALLOW_TOP_LEVEL_AWAIT as _AWAIT_FLAG
@@ -62,6 +62,9 @@ class CellAnalysis:
     code_names: set[str] = field(default_factory=set)
     code_loads: set[str] = field(default_factory=set)
     code_dynamic: bool = False
+    # Loaded names the cell binds before every load of them (assigned_first.py): what it reads
+    # there is its own value, not an earlier cell's. Empty for cells with magics.
+    assigned_first: set[str] = field(default_factory=set)
 
     def merge(self, other: "CellAnalysis") -> None:
         self.names |= other.names
@@ -99,7 +102,7 @@ def analyze(source: str, transform: Transform | None = None, _depth: int = 0) ->
 def _copy(a: CellAnalysis) -> CellAnalysis:
     return CellAnalysis(set(a.names), set(a.loads), a.reads_all, a.touch_all, a.star_import,
                         list(a.nondet), list(a.notes), set(a.attrs), a.makes_code, set(a.code_names),
-                        set(a.code_loads), a.code_dynamic)
+                        set(a.code_loads), a.code_dynamic, set(a.assigned_first))
 
 
 def _analyze(source: str, transform: Transform | None, depth: int) -> CellAnalysis:
@@ -121,6 +124,8 @@ def _analyze(source: str, transform: Transform | None, depth: int) -> CellAnalys
         out.notes.append("dynamic:" + ",".join(sorted(dyn)))
     if "get_ipython" in out.loads:
         _magics(source, transform, out, depth)
+    elif not out.reads_all:
+        out.assigned_first = set(assigned_first.assigned_first(source)) & out.loads
     return out
 
 

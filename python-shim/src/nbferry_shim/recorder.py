@@ -66,6 +66,7 @@ class Pending:
     src: str = ""  # transformed source
     via_code: set[str] = field(default_factory=set)  # names used by user code the cell reaches
     stateful: set[str] = field(default_factory=set)  # matplotlib-style candidates
+    own_first: set[str] = field(default_factory=set)  # read only after the cell bound them (assigned_first.py)
 
 
 def _ipython_dirs(shell: Any) -> list[str]:
@@ -313,7 +314,7 @@ class Recorder:
         if src is None:
             src = self._transform(info.raw_cell)
         ana = cellscan.analyze(src, self._transform)
-        names, loads, dynamic, nondet, via_code = self._closure(ana, snap)
+        names, loads, dynamic, nondet, via_code, code_loads = self._closure(ana, snap)
         touch_all = ana.touch_all or dynamic
         stateful: set[str] = set()
         if touch_all:
@@ -323,12 +324,15 @@ class Recorder:
             stateful = self._stateful(direct, snap)
             cands = direct | self.index.partners(direct) | stateful
         reads = set(snap) if (ana.reads_all or dynamic) else (loads & snap.keys())
+        # A name the cell binds before reading it is not read from earlier cells, unless code of an
+        # earlier cell's function it calls reads it too (at a moment the cell's order cannot tell).
+        own_first = set() if (ana.reads_all or dynamic) else ana.assigned_first - code_loads
         errors: list[str] = []
         t_hash = time.perf_counter()
         passes.baselines(self, cands, errors)
         return Pending(info, t0, time.time(), snap, cands, direct, reads, ana, touch_all, nondet,
                        rng.capture(), errors=errors, pre_hash_sec=time.perf_counter() - t_hash, src=src,
-                       via_code=via_code, stateful=stateful)
+                       via_code=via_code, stateful=stateful, own_first=own_first)
 
     def _fallback_pending(self, info: Any, err: str) -> Pending:
         try:
@@ -340,11 +344,12 @@ class Recorder:
                        [], rng.capture(), errors=[err])
 
     def _closure(self, ana: cellscan.CellAnalysis, snap: dict[str, int]
-                 ) -> tuple[set[str], set[str], bool, list[str], set[str]]:
+                 ) -> tuple[set[str], set[str], bool, list[str], set[str], set[str]]:
         """Add names used by user functions/classes reachable from referenced variables (F15).
-        Also returns the names that came from that user code."""
+        Also returns the names that came from that user code, and the names it loads."""
         names, loads = set(ana.names), set(ana.loads)
         via_code: set[str] = set()
+        code_loads: set[str] = set()
         nondet = list(ana.nondet)
         dynamic = False
         stack = [n for n in names if n in snap]
@@ -361,10 +366,11 @@ class Recorder:
             via_code |= pr.code_names
             names |= pr.code_names
             loads |= pr.code_loads
+            code_loads |= pr.code_loads
             dynamic |= pr.code_dynamic
             nondet.extend(x for x in pr.nondet if x not in nondet)
             stack.extend(x for x in pr.code_names if x in snap and x not in seen)
-        return names, loads, dynamic, nondet, via_code
+        return names, loads, dynamic, nondet, via_code, code_loads
 
     def _stateful(self, direct: set[str], snap: dict[str, int]) -> set[str]:
         """pyplot-style libraries mutate figures through module state: include their objects."""
@@ -512,7 +518,7 @@ class Recorder:
             "wallSec": t_post - p.t_exec,
             "success": success,
             "error": {"ename": type(err).__name__, "evalue": str(err)[:500]} if err is not None else None,
-            "read": sorted(p.reads),
+            "read": sorted(p.reads - p.own_first),
             "created": sorted(created),
             "modified": sorted(modified),
             "deleted": sorted(deleted),
