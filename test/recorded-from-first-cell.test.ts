@@ -63,6 +63,7 @@ describe('a kernel started from the nbferry kernelspec', () => {
 
     const recorder = await Recorder.attach(source.client);
     expect(recorder.shimOrigin).toBe('installed');
+    expect(recorder.injectedByAttach).toBe(false);
     expect(recorder.hello.unknownProvenance).toEqual([]);
     expect(recorder.graph.executions.filter((r) => r.kind === 'cell').map((r) => r.code)).toEqual(CELLS);
 
@@ -80,6 +81,9 @@ describe('a kernel started from the nbferry kernelspec', () => {
     for (const code of CELLS) await runCell(source.client, code);
     const recorder = await Recorder.attach(source.client);
     expect(recorder.shimOrigin).toBe('injected');
+    expect(recorder.injectedByAttach).toBe(true);
+    // A second coordinator finds the shim there: the kernel was recorded before it came.
+    expect((await Recorder.attach(source.client)).injectedByAttach).toBe(false);
     expect(recorder.hello.unknownProvenance).toContain('evens');
     const error = await checkpoint(recorder, new LocalStore(join(dir, 'store')), { refuseLoss: true }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CheckpointLossError);
@@ -95,6 +99,7 @@ describe('a kernel started from the nbferry kernelspec', () => {
     expect((error as InstalledShimVersionError).code).toBe('SHIM_INSTALLED_VERSION_MISMATCH');
     const replaced = await Recorder.attach(source.client, { replaceInstalledShim: true });
     expect(replaced.shimOrigin).toBe('injected');
+    expect(replaced.injectedByAttach).toBe(false);
     expect(replaced.hello.unknownProvenance).toContain('x');
   });
 });

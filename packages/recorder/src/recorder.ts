@@ -93,6 +93,8 @@ export class Recorder {
     private readonly options: AttachRecorderOptions,
     /** `installed`: the kernel was recording from its first cell (nothing was injected). */
     public shimOrigin: ShimOrigin,
+    /** This attach put the shim in the kernel (it was not recording before): the history starts now. */
+    readonly injectedByAttach = false,
   ) {
     this.graph.addPreexisting(hello.unknownProvenance);
     // A restart empties the kernel, shim included: install it again and start a new history.
@@ -107,8 +109,8 @@ export class Recorder {
   static async attach(client: KernelClient, options: AttachRecorderOptions = {}): Promise<Recorder> {
     const bundle = await loadShimBundle(options.shimRoot);
     let recorder: Recorder | undefined;
-    const { channel, hello, origin } = await connect(client, bundle, options, (op, data, payload) => recorder?.onPush(op, data, payload));
-    recorder = new Recorder(client, channel, hello, { shimRoot: options.shimRoot, replaceInstalledShim: options.replaceInstalledShim }, origin);
+    const { channel, hello, origin, injected } = await connect(client, bundle, options, (op, data, payload) => recorder?.onPush(op, data, payload));
+    recorder = new Recorder(client, channel, hello, { shimRoot: options.shimRoot, replaceInstalledShim: options.replaceInstalledShim }, origin, injected);
     await recorder.sync(options);
     return recorder;
   }
@@ -209,7 +211,7 @@ async function connect(
   bundle: ShimBundle,
   options: CallOptions & { replaceInstalledShim?: boolean; afterRestart?: boolean },
   onPush: (op: string, data: JsonObject, payload: unknown) => void,
-): Promise<{ channel: ShimChannel; hello: ShimHello; origin: ShimOrigin }> {
+): Promise<{ channel: ShimChannel; hello: ShimHello; origin: ShimOrigin; injected: boolean }> {
   const timeoutMs = options.timeoutMs ?? SHIM_TIMEOUTS_MS.quick;
   const call = { ...options, timeoutMs };
   const defaulted = options.timeoutMs === undefined;
@@ -218,21 +220,24 @@ async function connect(
   // installed one was accepted for replacement when the recorder first attached.
   const present = options.afterRestart ? undefined : await shimStatus(client, internalCode(''), call, defaulted);
   let origin: ShimOrigin;
+  let injected = false;
   if (present?.attached && present.version === bundle.version) {
     origin = present.origin ?? 'injected';
   } else if (present?.attached && present.origin === 'installed' && !options.replaceInstalledShim) {
     throw new InstalledShimVersionError(present.version, bundle.version);
   } else {
-    const injected = await shimStatus(client, injectionCode(bundle), call, defaulted);
-    if (injected?.version !== bundle.version) {
-      throw new ShimInjectionError(`expected shim ${bundle.version} in the kernel, found ${injected?.version ?? 'none'}`);
+    const status = await shimStatus(client, injectionCode(bundle), call, defaulted);
+    if (status?.version !== bundle.version) {
+      throw new ShimInjectionError(`expected shim ${bundle.version} in the kernel, found ${status?.version ?? 'none'}`);
     }
-    origin = injected.origin ?? 'injected';
+    origin = status.origin ?? 'injected';
+    // Not after a restart (present unknown): the recorder there is not new to the kernel.
+    injected = !options.afterRestart && !present?.attached;
   }
   const comm = await client.openComm(SHIM_COMM_TARGET, {}, [], call);
   const channel = new ShimChannel(comm, onPush);
   const { result: hello } = await channel.request<ShimHello>('hello', { version: bundle.version }, options);
-  return { channel, hello, origin };
+  return { channel, hello, origin, injected };
 }
 
 interface ShimStatus {

@@ -52,7 +52,6 @@ export async function checkoutCommand(args: CheckoutArgs): Promise<number> {
   const kernel = await attachKernel(args.kernel, call);
   const progress = createProgress(args.progress);
   try {
-    const attaching = Date.now() / 1000;
     const recorder = await Recorder.attach(kernel.client, call);
     const options = {
       ...trust,
@@ -68,8 +67,7 @@ export async function checkoutCommand(args: CheckoutArgs): Promise<number> {
       report = args.checkpointId === undefined ? await undo(recorder, store, options) : await checkout(recorder, store, args.checkpointId, options);
     } catch (error) {
       // A shim this command installed: the kernel was never recorded, which says more than "nothing to undo".
-      const attachedAt = (recorder.hello as { attachedAt?: number }).attachedAt;
-      if (error instanceof NothingToUndoError && attachedAt !== undefined && attachedAt >= attaching - 1) throw new KernelNotRecordedError(root);
+      if (error instanceof NothingToUndoError && recorder.injectedByAttach) throw new KernelNotRecordedError(root);
       throw error;
     }
     const totalMs = performance.now() - started;
