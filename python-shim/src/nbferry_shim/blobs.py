@@ -26,7 +26,7 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any, Iterator
 
-from . import cas, chunksum, cutpoints, pickled, serialize
+from . import budget, cas, chunksum, cutpoints, pickled, serialize
 from ._version import VERSION
 from .channel import OpError
 from .fresh_buffer import fresh_buffer
@@ -660,7 +660,9 @@ def _decode(raw: Any, spec: dict[str, Any], want: tuple[str, str] | None, got: s
     po, pl = footer["pickle"]
     buffers = [mv[o : o + n] for o, n in footer["buffers"]]
     try:
-        values = serialize.loads_group(mv[po : po + pl], buffers)
+        # Unpickling a group allocates many objects at once: no collection sweeps the heap meanwhile.
+        with budget.gc_paused():
+            values = serialize.loads_group(mv[po : po + pl], buffers)
     except Exception as e:
         raise _LoadError("unpickle", f"{type(e).__name__}: {e}") from None
     want_names = spec.get("names")
