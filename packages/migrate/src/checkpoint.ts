@@ -20,6 +20,7 @@ import { kernelEnvironment, packagesOf } from './environment.js';
 import { CheckpointLossError } from './errors.js';
 import type { CheckpointBody, CheckpointTimings } from './manifest-body.js';
 import { groupId, planningProblem } from './planning-problem.js';
+import { smallestFirst } from './load-order.js';
 import type { ProgressListener } from './progress.js';
 import { measure, rngStates, saveToDir, type MeasureSince, type Measurement, type SaveGuard, type SavedBlob } from './shim-api.js';
 import { StateChangedError } from './errors.js';
@@ -194,9 +195,12 @@ export async function serializePlanned(
   const saved = new Map<string, SavedBlob>();
   for (;;) {
     const { planned } = prepared;
-    const pending = planned.plan.serialize.filter((id) => !saved.has(id) && !prepared.reused?.has(id));
-    if (pending.length === 0) return saved;
-    const groups = pending.map((id) => planned.problem.groups.find((g) => g.id === id)!);
+    const unsaved = planned.plan.serialize.filter((id) => !saved.has(id) && !prepared.reused?.has(id));
+    if (unsaved.length === 0) return saved;
+    const inPlan = unsaved.map((id) => planned.problem.groups.find((g) => g.id === id)!);
+    // Followed by a restore (pipeline): the small groups first, so it loads them while the big ones are written.
+    const groups = options.pipeline ? smallestFirst(inPlan) : inPlan;
+    const pending = groups.map((g) => g.id);
     progress({ phase: 'save', groups: pending.length, bytes: groups.reduce((sum, g) => sum + g.bytes, 0) });
     const blobs = await save(groups.map((g) => [...g.names]));
     // The store failed (disk full, file too large, I/O error), not the value: never re-plan that

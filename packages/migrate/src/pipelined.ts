@@ -18,6 +18,7 @@ import type { BlobEntry, LocalStore } from '@nbferry/store';
 import { dirname } from 'node:path';
 import { blobEntry, checkpoint, checkpointBody, savedPackages, type CheckpointOptions, type CheckpointResult, type PreparedCheckpoint } from './checkpoint.js';
 import { kernelEnvironment } from './environment.js';
+import { loadsSmallestFirst } from './load-order.js';
 import { MigrationError, StateChangedError } from './errors.js';
 import { commitLineage } from './lineage.js';
 import { replayedState } from './replayed-measurement.js';
@@ -257,7 +258,10 @@ export async function replayInputOf(source: Recorder, prepared: PreparedCheckpoi
   // Placeholders: the load fills in the checksum and chunks of the blob actually saved.
   const blobs: BlobEntry[] = groups.map((g) => ({ file: `pending:${g.id}`, bytes: g.bytes, checksum: 'pending:', group: g.id, variables: [...g.names] }));
   const environment = await kernelEnvironment(source.client, savedPackages(measurement, blobs), call);
-  return { environment, blobs, body: await checkpointBody(source, prepared, 0, call) };
+  const body = await checkpointBody(source, prepared, 0, call);
+  // The order the source saves them in (serializePlanned with a pipeline): each load waits for less.
+  const bytesOf = (group: string) => groups.find((g) => g.id === group)?.bytes ?? 0;
+  return { environment, blobs, body: { ...body, plan: { ...body.plan, program: loadsSmallestFirst(body.plan.program, bytesOf) } } };
 }
 
 export function checksumField(checksum: string): { sha256: string } | { checksum: string } {
