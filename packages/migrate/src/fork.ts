@@ -149,7 +149,13 @@ async function pipelinedFork(
   const targets = starting.map((child) => child.then(({ kernel, prepared }) => ({ client: kernel.client, prepared })));
   try {
     const m0 = performance.now();
-    const result = await restoreManyThroughStore(source, store, targets, { ...options, timeoutMs: options.timeoutMs ?? perRestore, restore: restoreOptions });
+    // `onProgress` is the checkpoint's, as in the unpipelined fork (the pipeline takes it as onCheckpointProgress).
+    const result = await restoreManyThroughStore(source, store, targets, {
+      ...options,
+      timeoutMs: options.timeoutMs ?? perRestore,
+      restore: restoreOptions,
+      onCheckpointProgress: options.onProgress,
+    });
     const warm = await Promise.all(starting);
     const t3 = performance.now();
     const committed = m0 + result.timelines[0]!.committedMs; // the same for every child
