@@ -76,6 +76,8 @@ export interface CheckpointPipeline {
   planned(prepared: PreparedCheckpoint): Promise<void>;
   /** One group's save finished: its blob is durable in the store if `blob.ok`. */
   saved(blob: SavedBlob): void;
+  /** Groups of at least this many bytes push each chunk as it is stored (the recorder's `savedChunks` events). */
+  streamChunksOver?: number;
 }
 
 export interface CheckpointResult {
@@ -433,8 +435,10 @@ export function checkpoint(recorder: Recorder, store: CheckpointStore, options: 
     store,
     async (groups, blobsDir, call, guard) => {
       const blobs: SavedBlob[] = [];
+      let progressFrom = 0; // each request's progress counts on from the bytes the earlier ones saved
       for (const [i, names] of groups.entries()) {
-        const [blob] = await saveToDir(recorder, [names], blobsDir, call, guard, local.chunksDir);
+        const [blob] = await saveToDir(recorder, [names], blobsDir, call, guard, local.chunksDir, { progressFrom, streamChunksOver: pipeline.streamChunksOver });
+        progressFrom += blob!.bytes ?? 0;
         blobs.push(blob!);
         pipeline.saved(blob!);
         // A store failure stops the save (as one request would): the rest are not attempted.
