@@ -231,6 +231,30 @@ describe('fork', () => {
 describe('warm pool', () => {
   const sandbox = useKernelSandbox('nbf-pool-');
 
+  it('takes without refilling when asked, and starts a kernel for each take left waiting', async () => {
+    const pool = new WarmPool({ size: 1, launch: { python: testPython(), cwd: sandbox.dir() }, modules: [] });
+    const taken: WarmKernel[] = [];
+    try {
+      await pool.whenFilled();
+      const first = pool.take({ refill: false });
+      expect(pool.startingCount).toBe(0); // the ready one was handed out, no replacement started
+      taken.push(await first);
+      expect(pool.readyCount + pool.startingCount).toBe(0);
+      // Two takes at once with nothing ready: each gets a kernel of its own started.
+      const both = [pool.take({ refill: false }), pool.take({ refill: false })];
+      expect(pool.startingCount).toBe(2);
+      taken.push(...(await Promise.all(both)));
+      expect(new Set(taken.map((w) => w.kernel)).size).toBe(3);
+      expect(taken.every((w) => w.kernel.client.isAlive)).toBe(true);
+      expect(pool.readyCount + pool.startingCount).toBe(0);
+      await pool.whenFilled(); // refilled when the caller says
+      expect(pool.readyCount).toBe(1);
+    } finally {
+      await Promise.all(taken.map((w) => w.kernel.dispose()));
+      await pool.close();
+    }
+  });
+
   it('never hands out a kernel that died while idle', async () => {
     const warmed: WarmKernel[] = [];
     const pool = new WarmPool({ size: 1, launch: { python: testPython(), cwd: sandbox.dir() }, modules: [], onReady: (w) => warmed.push(w) });
