@@ -1,10 +1,11 @@
 // Fork and the warm kernel pool (issue 17): one checkpoint, n verified children that share its
 // blobs and then live their own lives; a pool hands out started, shim-attached kernels and never
 // a dead one.
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fork, ForkError, log, WarmPool, WarmPoolClosedError, type WarmKernel } from '@nbferry/migrate';
-import { Recorder } from '@nbferry/recorder';
+import { checkpoint, fork, ForkError, log, WarmPool, WarmPoolClosedError, type ProgressEvent, type WarmKernel } from '@nbferry/migrate';
+import { Recorder, type SavedChunksEvent } from '@nbferry/recorder';
 import { LocalStore, readKeyFile, writeKeyFile } from '@nbferry/store';
 import { runCell, useKernelSandbox, valueOf } from './support/kernel-sandbox.js';
 import { testPython } from './support/python.js';
@@ -96,6 +97,104 @@ describe('fork', () => {
     }
   }, 240_000);
 
+  it('streams a big group to every child chunk by chunk as the source stores it, each child checking every chunk', async () => {
+    const source = await sandbox.kernel();
+    const recorder = await Recorder.attach(source.client);
+    // One unseeded 64 MB array (8 chunks) and a small list: a child holds them only by loading them.
+    await runCell(source.client, 'import numpy as np\nbig = np.random.default_rng().random(8_000_000)\nsmall = [1, 2, 3]');
+    const pushed: SavedChunksEvent[] = [];
+    const stop = recorder.events.on('savedChunks', (event) => pushed.push(event));
+    const pool = new WarmPool({ size: 2, launch: { python: testPython(), cwd: sandbox.dir() }, modules: ['numpy'] });
+    try {
+      await pool.whenFilled();
+      const result = await fork(recorder, new LocalStore(join(sandbox.dir(), 'store')), 2, { pool });
+      try {
+        const bigBlob = result.checkpoint.checkpoint.manifest.blobs.find((b) => b.variables.includes('big'))!;
+        // The source told of the chunks as it stored them, in order, before its save finished.
+        expect(pushed.length).toBeGreaterThan(1);
+        expect(pushed.flatMap((p) => p.chunks)).toEqual(bigBlob.chunks);
+        const expected = await valueOf(source.client, 'float(big.sum())');
+        for (const child of result.children) {
+          expect(child.report.verification.ok).toBe(true);
+          expect(await valueOf(child.kernel.client, 'float(big.sum())')).toBe(expected);
+          expect(await valueOf(child.kernel.client, 'small')).toBe('[1, 2, 3]');
+          const loads = child.timeline!.loads;
+          expect(loads.find((l) => l.group === bigBlob.group)?.streamed).toBe(true);
+          // Smallest first: the small group was loaded before the big one.
+          expect(loads.map((l) => l.group).indexOf(bigBlob.group)).toBe(loads.length - 1);
+        }
+      } finally {
+        await Promise.all(result.children.map((c) => c.kernel.dispose()));
+      }
+    } finally {
+      stop();
+      await pool.close();
+    }
+  }, 240_000);
+
+  it('fails whole with a typed error when a stored chunk of a streamed group does not match its name', async () => {
+    const source = await sandbox.kernel();
+    const recorder = await Recorder.attach(source.client);
+    await runCell(source.client, 'import numpy as np\nbig = np.random.default_rng().random(4_000_000)');
+    const store = new LocalStore(join(sandbox.dir(), 'store'));
+    // An earlier checkpoint stored big's chunks; one of them is then changed in place (same size).
+    const earlier = await checkpoint(recorder, store);
+    const digest = earlier.checkpoint.manifest.blobs[0]!.chunks![1]!;
+    const chunk = await open(join(store.chunksDir, digest.slice(0, 2), digest), 'r+');
+    try {
+      await chunk.write(Buffer.from('tampered'), 0, 8, 0);
+    } finally {
+      await chunk.close();
+    }
+    const warmed: WarmKernel[] = [];
+    const pool = new WarmPool({ size: 2, launch: { python: testPython(), cwd: sandbox.dir() }, modules: ['numpy'], onReady: (w) => warmed.push(w) });
+    try {
+      await pool.whenFilled();
+      // Saved anew (not reused from the earlier checkpoint): the source finds the chunk stored and does not rewrite it.
+      const failed = fork(recorder, store, 2, { pool, incremental: false });
+      await expect(failed).rejects.toBeInstanceOf(ForkError);
+      await expect(failed).rejects.toMatchObject({ stage: 'restore', failed: 2, cause: { name: 'StoredChunkError', code: 'STORED_CHUNK_DAMAGED' } });
+      for (const child of warmed.slice(0, 2)) expect(child.kernel.client.isAlive).toBe(false);
+    } finally {
+      await pool.close();
+    }
+  }, 240_000);
+
+  it('leaves the pool unfilled while it forks, refills it after, and reports the checkpoint’s progress', async () => {
+    const source = await sandbox.kernel();
+    const recorder = await Recorder.attach(source.client);
+    await runCell(source.client, 'import numpy as np\nbig = np.random.default_rng().random(3_000_000)\nsmall = {"k": 1}');
+    const pool = new WarmPool({ size: 2, launch: { python: testPython(), cwd: sandbox.dir() }, modules: ['numpy'] });
+    try {
+      await pool.whenFilled();
+      const events: ProgressEvent[] = [];
+      const poolSeen: number[] = [];
+      const onProgress = (event: ProgressEvent) => {
+        events.push(event);
+        poolSeen.push(pool.readyCount + pool.startingCount);
+      };
+      const result = await fork(recorder, new LocalStore(join(sandbox.dir(), 'store')), 2, { pool, onProgress });
+      try {
+        expect(result.timings.pipelined).toBe(true);
+        // The two kernels were taken before the checkpoint began, and none started meanwhile.
+        expect(poolSeen.length).toBeGreaterThan(0);
+        expect(new Set(poolSeen)).toEqual(new Set([0]));
+        expect(pool.startingCount).toBe(2); // refilling once the fork returned
+        expect(events.map((e) => e.phase)).toEqual(expect.arrayContaining(['measure', 'plan', 'save', 'commit']));
+        const saved = events.flatMap((e) => (e.phase === 'bytes' && e.op === 'save' ? [e.done] : []));
+        const total = result.checkpoint.checkpoint.manifest.blobs.reduce((sum, b) => sum + b.bytes, 0);
+        expect(saved).toEqual([...saved].sort((a, b) => a - b));
+        expect(saved.at(-1)).toBe(total);
+      } finally {
+        await Promise.all(result.children.map((c) => c.kernel.dispose()));
+      }
+      await pool.whenFilled();
+      expect(pool.readyCount).toBe(2);
+    } finally {
+      await pool.close();
+    }
+  }, 240_000);
+
   it('refuses a bad count, and fails whole when a child cannot start', async () => {
     const source = await sandbox.kernel();
     const recorder = await Recorder.attach(source.client);
@@ -131,6 +230,30 @@ describe('fork', () => {
 
 describe('warm pool', () => {
   const sandbox = useKernelSandbox('nbf-pool-');
+
+  it('takes without refilling when asked, and starts a kernel for each take left waiting', async () => {
+    const pool = new WarmPool({ size: 1, launch: { python: testPython(), cwd: sandbox.dir() }, modules: [] });
+    const taken: WarmKernel[] = [];
+    try {
+      await pool.whenFilled();
+      const first = pool.take({ refill: false });
+      expect(pool.startingCount).toBe(0); // the ready one was handed out, no replacement started
+      taken.push(await first);
+      expect(pool.readyCount + pool.startingCount).toBe(0);
+      // Two takes at once with nothing ready: each gets a kernel of its own started.
+      const both = [pool.take({ refill: false }), pool.take({ refill: false })];
+      expect(pool.startingCount).toBe(2);
+      taken.push(...(await Promise.all(both)));
+      expect(new Set(taken.map((w) => w.kernel)).size).toBe(3);
+      expect(taken.every((w) => w.kernel.client.isAlive)).toBe(true);
+      expect(pool.readyCount + pool.startingCount).toBe(0);
+      await pool.whenFilled(); // refilled when the caller says
+      expect(pool.readyCount).toBe(1);
+    } finally {
+      await Promise.all(taken.map((w) => w.kernel.dispose()));
+      await pool.close();
+    }
+  });
 
   it('never hands out a kernel that died while idle', async () => {
     const warmed: WarmKernel[] = [];

@@ -20,6 +20,7 @@ import { kernelEnvironment, packagesOf } from './environment.js';
 import { CheckpointLossError } from './errors.js';
 import type { CheckpointBody, CheckpointTimings } from './manifest-body.js';
 import { groupId, planningProblem } from './planning-problem.js';
+import { smallestFirst } from './load-order.js';
 import type { ProgressListener } from './progress.js';
 import { measure, rngStates, saveToDir, type MeasureSince, type Measurement, type SaveGuard, type SavedBlob } from './shim-api.js';
 import { StateChangedError } from './errors.js';
@@ -75,6 +76,8 @@ export interface CheckpointPipeline {
   planned(prepared: PreparedCheckpoint): Promise<void>;
   /** One group's save finished: its blob is durable in the store if `blob.ok`. */
   saved(blob: SavedBlob): void;
+  /** Groups of at least this many bytes push each chunk as it is stored (the recorder's `savedChunks` events). */
+  streamChunksOver?: number;
 }
 
 export interface CheckpointResult {
@@ -194,9 +197,12 @@ export async function serializePlanned(
   const saved = new Map<string, SavedBlob>();
   for (;;) {
     const { planned } = prepared;
-    const pending = planned.plan.serialize.filter((id) => !saved.has(id) && !prepared.reused?.has(id));
-    if (pending.length === 0) return saved;
-    const groups = pending.map((id) => planned.problem.groups.find((g) => g.id === id)!);
+    const unsaved = planned.plan.serialize.filter((id) => !saved.has(id) && !prepared.reused?.has(id));
+    if (unsaved.length === 0) return saved;
+    const inPlan = unsaved.map((id) => planned.problem.groups.find((g) => g.id === id)!);
+    // Followed by a restore (pipeline): the small groups first, so it loads them while the big ones are written.
+    const groups = options.pipeline ? smallestFirst(inPlan) : inPlan;
+    const pending = groups.map((g) => g.id);
     progress({ phase: 'save', groups: pending.length, bytes: groups.reduce((sum, g) => sum + g.bytes, 0) });
     const blobs = await save(groups.map((g) => [...g.names]));
     // The store failed (disk full, file too large, I/O error), not the value: never re-plan that
@@ -429,8 +435,10 @@ export function checkpoint(recorder: Recorder, store: CheckpointStore, options: 
     store,
     async (groups, blobsDir, call, guard) => {
       const blobs: SavedBlob[] = [];
+      let progressFrom = 0; // each request's progress counts on from the bytes the earlier ones saved
       for (const [i, names] of groups.entries()) {
-        const [blob] = await saveToDir(recorder, [names], blobsDir, call, guard, local.chunksDir);
+        const [blob] = await saveToDir(recorder, [names], blobsDir, call, guard, local.chunksDir, { progressFrom, streamChunksOver: pipeline.streamChunksOver });
+        progressFrom += blob!.bytes ?? 0;
         blobs.push(blob!);
         pipeline.saved(blob!);
         // A store failure stops the save (as one request would): the rest are not attempted.

@@ -71,6 +71,15 @@ export async function fork(source: Recorder, store: CheckpointStore, n: number, 
   if (!Number.isInteger(n) || n < 1) {
     throw new MigrationError(`fork: the number of kernels must be a whole number ≥ 1, not ${n}`, 'FORK_COUNT');
   }
+  try {
+    return await forkInto(source, store, n, options);
+  } finally {
+    // Replacements start only now: started during the fork, they took the cores from the children's restores.
+    options.pool?.fill();
+  }
+}
+
+async function forkInto(source: Recorder, store: CheckpointStore, n: number, options: ForkOptions): Promise<ForkResult> {
   const call: CallOptions = { signal: options.signal, timeoutMs: options.timeoutMs };
   const t0 = performance.now();
   const modules = await userModules(source.client, call);
@@ -140,7 +149,13 @@ async function pipelinedFork(
   const targets = starting.map((child) => child.then(({ kernel, prepared }) => ({ client: kernel.client, prepared })));
   try {
     const m0 = performance.now();
-    const result = await restoreManyThroughStore(source, store, targets, { ...options, timeoutMs: options.timeoutMs ?? perRestore, restore: restoreOptions });
+    // `onProgress` is the checkpoint's, as in the unpipelined fork (the pipeline takes it as onCheckpointProgress).
+    const result = await restoreManyThroughStore(source, store, targets, {
+      ...options,
+      timeoutMs: options.timeoutMs ?? perRestore,
+      restore: restoreOptions,
+      onCheckpointProgress: options.onProgress,
+    });
     const warm = await Promise.all(starting);
     const t3 = performance.now();
     const committed = m0 + result.timelines[0]!.committedMs; // the same for every child
@@ -164,7 +179,7 @@ async function pipelinedFork(
 /** A started, shim-attached target that has imported the source's modules. */
 async function startChild(modules: readonly string[], options: ForkOptions, call: CallOptions): Promise<WarmKernel> {
   if (options.pool) {
-    const warm = await options.pool.take({ signal: options.signal });
+    const warm = await options.pool.take({ signal: options.signal, refill: false });
     try {
       await warmUp(warm.kernel.client, modules, call);
       return warm;

@@ -57,3 +57,4 @@ export {
   type PipelineTarget,
   type PipelineTimeline,
 } from './pipelined.js';
+export { StoredChunkError } from './stored-chunk-stream.js';

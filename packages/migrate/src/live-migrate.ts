@@ -15,7 +15,8 @@
  * the target bound is removed and the migration starts over (`attempts`).
  */
 import type { CallOptions, KernelClient } from '@nbferry/kernel';
-import { abortable, checksumField, deferred, deleteNames, ownedNames, replayInputOf, type Deferred } from './pipelined.js';
+import { checksumField, deleteNames, ownedNames, replayInputOf } from './pipelined.js';
+import { abortable, deferred, type Deferred } from './waiting.js';
 import type { Recorder } from '@nbferry/recorder';
 import type { BlobEntry, LocalStore } from '@nbferry/store';
 import { describeCheckpoint, prepareCheckpoint, serializePlanned, throwIfStateMoved, type CheckpointOptions, type PreparedCheckpoint } from './checkpoint.js';

@@ -5,6 +5,8 @@
  * which is loaded from the store's chunks as soon as it is durable there. Groups the store already
  * holds unchanged (an earlier checkpoint of this kernel: pre-copy) load at once. On two cores both
  * kernels work at once: the source pickles and writes group k+1 while the target reads group k.
+ * The source saves the smallest groups first (load-order.ts), and a big group streams: the target
+ * stages each of its chunks as it is stored and unpickles once the last is in (stored-chunk-stream.ts).
  *
  * Failures: a group the source cannot save makes the target's load of it fail, and the restore's
  * usual fallback recomputes it (or reports it lost). A checkpoint that fails (or a cell that runs on
@@ -18,12 +20,15 @@ import type { BlobEntry, LocalStore } from '@nbferry/store';
 import { dirname } from 'node:path';
 import { blobEntry, checkpoint, checkpointBody, savedPackages, type CheckpointOptions, type CheckpointResult, type PreparedCheckpoint } from './checkpoint.js';
 import { kernelEnvironment } from './environment.js';
+import { loadsSmallestFirst } from './load-order.js';
 import { MigrationError, StateChangedError } from './errors.js';
 import { commitLineage } from './lineage.js';
 import { replayedState } from './replayed-measurement.js';
 import { replay, restore, type ReplayInput, type RestoreOptions, type RestoreReport } from './restore.js';
 import { load, type LoadResult, type LoadSpec, type SavedBlob } from './shim-api.js';
 import type { PreparedTarget } from './warm-up.js';
+import { dropStaged, stageStoredChunks, STREAM_CHUNKS_OVER, StoredChunkFeed, type StoredBlob } from './stored-chunk-stream.js';
+import { abortable, deferred, type Deferred } from './waiting.js';
 
 export interface PipelinedMigrationOptions extends Omit<CheckpointOptions, 'pipeline' | 'onProgress'> {
   /** Restore options (verification, trust, replaceExisting, ...); the signal and timeout are the migration's. */
@@ -51,8 +56,11 @@ export interface PipelineTimeline {
   saveEndedMs: number;
   /** The target was ready (started, shim injected). */
   targetReadyMs: number;
-  /** Each group the target loaded: when its load started (its blob was durable) and ended. */
-  loads: { group: string; bytes: number; precopied: boolean; startedMs: number; endedMs: number }[];
+  /**
+   * Each group the target loaded: when its load started (its blob was durable; `streamed`, a big
+   * group staged chunk by chunk while it was written: when its first chunks were staged) and ended.
+   */
+  loads: { group: string; bytes: number; precopied: boolean; streamed?: boolean; startedMs: number; endedMs: number }[];
   /** The checkpoint was committed / the restore verified. */
   committedMs: number;
   restoredMs: number;
@@ -126,6 +134,8 @@ export async function restoreManyThroughStore(
   });
 
   const arrivals = new Map<string, Deferred<Arrival>>();
+  // Big groups the source saves now: their chunks as each is stored, staged by the targets meanwhile.
+  const feeds = new Map<string, StoredChunkFeed>();
   const idByNames = new Map<string, string>();
   const loads: PipelineTimeline['loads'][] = targets.map(() => []);
   let saveStartedMs = 0;
@@ -143,8 +153,9 @@ export async function restoreManyThroughStore(
         const reused = prepared.reused?.get(group);
         if (reused) arrival.resolve({ entry: reused, precopied: true });
         arrivals.set(group, arrival);
-        const names = prepared.planned.problem.groups.find((g) => g.id === group)?.names ?? [];
-        idByNames.set(namesKey(names), group);
+        const planned = prepared.planned.problem.groups.find((g) => g.id === group);
+        idByNames.set(namesKey(planned?.names ?? []), group);
+        if (!reused && (planned?.bytes ?? 0) >= STREAM_CHUNKS_OVER) feeds.set(group, new StoredChunkFeed());
       }
       running = readyTargets.map((ready, i) => {
         const replaying = ready.then((t) =>
@@ -167,18 +178,41 @@ export async function restoreManyThroughStore(
       if (!arrival || !group) return;
       arrival.resolve(blob.ok ? { entry: blobEntry(blob, group), precopied: false } : { error: blob.error?.message ?? 'the source could not save it' });
     },
+    streamChunksOver: STREAM_CHUNKS_OVER,
   };
+  const unsubscribe = source.events.on('savedChunks', (event) => feeds.get(idByNames.get(namesKey(event.names)) ?? '')?.add(event));
 
   async function loadWhenDurable(target: number, recorder: Recorder, spec: LoadSpec, group: string, loadCall: CallOptions): Promise<LoadResult | undefined> {
+    const feed = feeds.get(group);
+    if (feed) return loadStreamed(target, recorder, spec, group, feed, loadCall);
     const arrival = await abortable(arrivals.get(group)?.promise ?? Promise.resolve({ error: 'not in the plan the source saved' }), loadCall.signal);
     if ('error' in arrival) return { ok: false, error: { kind: 'save', message: `the source could not save it: ${arrival.error}` }, seconds: 0 };
     const { entry } = arrival;
     if (!entry.chunks) return { ok: false, error: { kind: 'format', message: 'its stored blob is not in the chunks directory (format 1)' }, seconds: 0 };
     const startedMs = since();
-    const { sha256: _sha, checksum: _sum, ...rest } = spec as LoadSpec & { sha256?: string; checksum?: string };
-    const full: LoadSpec = { ...rest, ...checksumField(entry.checksum), bytes: entry.bytes, chunks: entry.chunks, ...(entry.chunkBytes ? { chunkBytes: entry.chunkBytes } : {}) };
-    const [result] = await load(recorder, [full], { ...loadCall, chunksDir: store.chunksDir });
+    const [result] = await load(recorder, [loadSpec(spec, entry, { chunks: entry.chunks })], { ...loadCall, chunksDir: store.chunksDir });
     loads[target]!.push({ group, bytes: entry.bytes, precopied: arrival.precopied, startedMs, endedMs: since() });
+    return result;
+  }
+
+  /** A big group: its chunks staged as the source stores them, loaded from the stage once all are in. */
+  async function loadStreamed(target: number, recorder: Recorder, spec: LoadSpec, group: string, feed: StoredChunkFeed, loadCall: CallOptions): Promise<LoadResult | undefined> {
+    const key = `stored-${group}`;
+    const saved = arrivals.get(group)!.promise.then(storedBlobOf);
+    let startedMs: number | undefined;
+    let stored: StoredBlob;
+    try {
+      stored = await stageStoredChunks(recorder, feed, saved, { key, group, chunksDir: store.chunksDir }, loadCall, () => (startedMs ??= since()));
+    } catch (error) {
+      await dropStaged(recorder, key, call);
+      throw error;
+    }
+    if ('error' in stored) {
+      await dropStaged(recorder, key, call); // what was staged before the save failed
+      return { ok: false, error: { kind: 'save', message: `the source could not save it: ${stored.error}` }, seconds: 0 };
+    }
+    const [result] = await load(recorder, [loadSpec(spec, stored, { staged: key })], loadCall); // consumes the staged bytes
+    loads[target]!.push({ group, bytes: stored.bytes, precopied: false, streamed: true, startedMs: startedMs ?? since(), endedMs: since() });
     return result;
   }
 
@@ -186,6 +220,7 @@ export async function restoreManyThroughStore(
   try {
     saved = await checkpoint(source, store, { ...options, attempts: 1, onProgress: options.onCheckpointProgress, pipeline });
   } catch (error) {
+    unsubscribe();
     for (const arrival of arrivals.values()) arrival.resolve({ error: 'the checkpoint failed' });
     stop.abort(error);
     if (running) {
@@ -198,6 +233,7 @@ export async function restoreManyThroughStore(
     if (error instanceof StateChangedError && !options.signal?.aborted) return sequential(source, store, readyTargets, options, t0);
     throw new PipelinedMigrationError('checkpoint', error);
   }
+  unsubscribe();
   const committedMs = since();
   saveEndedMs ||= saveStartedMs; // nothing to write: every group was already stored
   try {
@@ -257,7 +293,23 @@ export async function replayInputOf(source: Recorder, prepared: PreparedCheckpoi
   // Placeholders: the load fills in the checksum and chunks of the blob actually saved.
   const blobs: BlobEntry[] = groups.map((g) => ({ file: `pending:${g.id}`, bytes: g.bytes, checksum: 'pending:', group: g.id, variables: [...g.names] }));
   const environment = await kernelEnvironment(source.client, savedPackages(measurement, blobs), call);
-  return { environment, blobs, body: await checkpointBody(source, prepared, 0, call) };
+  const body = await checkpointBody(source, prepared, 0, call);
+  // The order the source saves them in (serializePlanned with a pipeline): each load waits for less.
+  const bytesOf = (group: string) => groups.find((g) => g.id === group)?.bytes ?? 0;
+  return { environment, blobs, body: { ...body, plan: { ...body.plan, program: loadsSmallestFirst(body.plan.program, bytesOf) } } };
+}
+
+/** The load of a stored blob: the replay's spec (names, bind) with the blob's checksum and size, and where its bytes are. */
+function loadSpec(spec: LoadSpec, entry: { checksum: string; bytes: number; chunkBytes?: number[] }, source: { chunks: string[] } | { staged: string }): LoadSpec {
+  const { sha256: _sha, checksum: _sum, ...rest } = spec as LoadSpec & { sha256?: string; checksum?: string };
+  return { ...rest, ...checksumField(entry.checksum), bytes: entry.bytes, ...source, ...(entry.chunkBytes ? { chunkBytes: entry.chunkBytes } : {}) };
+}
+
+function storedBlobOf(arrival: Arrival): StoredBlob {
+  if ('error' in arrival) return { error: arrival.error };
+  const { chunks, chunkBytes, bytes, checksum } = arrival.entry;
+  // Format 3 lists each chunk's size; an older entry (reused) never reaches a stream.
+  return chunks && chunkBytes ? { chunks, chunkBytes, bytes, checksum } : { error: 'its stored blob does not list its chunk sizes' };
 }
 
 export function checksumField(checksum: string): { sha256: string } | { checksum: string } {
@@ -280,35 +332,4 @@ export async function deleteNames(target: KernelClient, names: readonly string[]
   if (names.length === 0) return;
   const code = `for __n in ${JSON.stringify(names)}:\n    get_ipython().user_ns.pop(__n, None)\ndel __n`;
   await target.execute(internalCode(code), { ...call, silent: true, storeHistory: false });
-}
-
-export interface Deferred<T> {
-  promise: Promise<T>;
-  resolve: (value: T) => void;
-}
-
-export function deferred<T>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((r) => (resolve = r));
-  return { promise, resolve };
-}
-
-export function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  const aborted = () => new MigrationError('waiting for the source to store a group was aborted by the caller', 'ABORTED', { cause: signal.reason });
-  if (signal.aborted) return Promise.reject(aborted());
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(aborted());
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e instanceof Error ? e : new Error(String(e)));
-      },
-    );
-  });
 }

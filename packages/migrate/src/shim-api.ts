@@ -105,6 +105,8 @@ export type LoadSpec = {
   /** Format 3: the chunks' sizes (also needed to check a `sha256-chunks` blob sent in buffers or staged). */
   chunkBytes?: number[];
   buffers?: [number, number];
+  /** The bytes staged in the target under this key (stage_chunk, stage_stored_chunks). */
+  staged?: string;
   bytes: number;
   /** All names the blob holds (checked). */
   names: string[];
@@ -160,9 +162,15 @@ export async function saveToDir(
   options: ShimCallOptions = {},
   guard: SaveGuard = {},
   chunksDir?: string,
+  /**
+   * One save of several (a pipelined checkpoint saves a group per request): `progressFrom`, the bytes
+   * earlier requests saved (the `progress` events count on from there); `streamChunksOver` (with
+   * `chunksDir`), blobs of at least this many bytes push their chunks as each is stored (`savedChunks` events).
+   */
+  part: { progressFrom?: number; streamChunksOver?: number } = {},
 ): Promise<SavedBlob[]> {
   // `progress`: the shim pushes `progress` events (op "save", bytes stored) while it writes.
-  const args = chunksDir === undefined ? { groups, dir, progress: true, ...guard } : { groups, dir, chunks: chunksDir, progress: true, ...guard };
+  const args = chunksDir === undefined ? { groups, dir, progress: true, ...guard, ...part } : { groups, dir, chunks: chunksDir, progress: true, ...guard, ...part };
   const { result } = await recorder.request<SaveReply>('save', args, options);
   throwIfPreempted(recorder, result);
   throwIfMoved(result);

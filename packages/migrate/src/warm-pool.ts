@@ -46,6 +46,8 @@ export class WarmPool {
   /** Kernels starting; each settles (never rejects) to a ready kernel or the error it failed with. */
   private readonly starting = new Set<Promise<Started>>();
   private closed = false;
+  /** Takes waiting for a starting kernel: each needs one of its own. */
+  private waiting = 0;
 
   constructor(private readonly options: WarmPoolOptions = {}) {
     this.size = Math.max(0, options.size ?? 1);
@@ -54,6 +56,11 @@ export class WarmPool {
   /** Kernels ready to hand out now. */
   get readyCount(): number {
     return this.ready.length;
+  }
+
+  /** Kernels being started (launch and warm-up) right now. */
+  get startingCount(): number {
+    return this.starting.size;
   }
 
   /** Starts kernels until `size` are ready or starting. */
@@ -69,25 +76,35 @@ export class WarmPool {
 
   /**
    * A warm kernel, the caller's from now on (dispose or detach it). Takes a ready one, else waits
-   * for one that is starting, else starts one; a replacement starts in the background.
+   * for one that is starting (starting one more when every starting kernel is already awaited by
+   * another take); a replacement starts in the background. `refill: false` starts none: a caller
+   * that is about to load into the kernels it took (fork) keeps the cores for that and calls
+   * `fill()` when done.
    */
-  async take(options: { signal?: AbortSignal } = {}): Promise<WarmKernel> {
+  async take(options: { signal?: AbortSignal; refill?: boolean } = {}): Promise<WarmKernel> {
+    const refill = options.refill ?? true;
     for (;;) {
       if (this.closed) throw new WarmPoolClosedError();
       options.signal?.throwIfAborted();
       const warm = this.ready.shift();
       if (warm) {
-        this.fill();
+        if (refill) this.fill();
         if (warm.kernel.client.isAlive) return warm;
         await warm.kernel.dispose().catch(() => {}); // died while idle: never hand it out
         continue;
       }
-      if (this.starting.size === 0) this.startOne();
+      if (this.starting.size <= this.waiting) this.startOne();
       const next = Promise.race(this.starting);
-      const started = await cancellable<Started>({ signal: options.signal }, () => new Error('no timeout set'), abortError, (resolve) => {
-        void next.then(resolve);
-        return () => {};
-      });
+      this.waiting++;
+      let started: Started;
+      try {
+        started = await cancellable<Started>({ signal: options.signal }, () => new Error('no timeout set'), abortError, (resolve) => {
+          void next.then(resolve);
+          return () => {};
+        });
+      } finally {
+        this.waiting--;
+      }
       // Nothing else on the way: the caller gets the launch error rather than an endless retry.
       if ('error' in started && this.ready.length === 0 && this.starting.size === 0) throw started.error;
     }

@@ -49,9 +49,22 @@ export interface BackgroundLoadEvent {
   done?: boolean;
 }
 
+/** Pushed by a `save` with `streamChunksOver`: the next chunks of a big blob, in order, as each is stored. */
+export interface SavedChunksEvent {
+  /** The group's names (the blob being saved). */
+  names: string[];
+  /** The whole blob's size. */
+  bytes: number;
+  /** Bytes of the blob in the chunks pushed before these. */
+  offset: number;
+  chunks: string[];
+  chunkBytes: number[];
+}
+
 export interface RecorderEvents extends Record<string, unknown> {
   progress: ShimProgress;
   backgroundLoad: BackgroundLoadEvent;
+  savedChunks: SavedChunksEvent;
 }
 
 /**
@@ -185,6 +198,10 @@ export class Recorder {
     if (op === 'progress') {
       const p = payload as Partial<ShimProgress> | undefined;
       if (typeof p?.done === 'number' && typeof p.total === 'number') this.events.emit('progress', { op: String(p.op), done: p.done, total: p.total });
+      return;
+    }
+    if (op === 'saved_chunks') {
+      if (payload !== null && typeof payload === 'object') this.events.emit('savedChunks', payload as SavedChunksEvent);
       return;
     }
     if (op === 'background_load') {

@@ -13,7 +13,7 @@ export const SHIM_TIMEOUTS_MS = {
   bulk: 900_000,
 } as const;
 
-const BULK = new Set(['save', 'save_buffers', 'load', 'stage_chunk']);
+const BULK = new Set(['save', 'save_buffers', 'load', 'stage_chunk', 'stage_stored_chunks']);
 const MEASURE = new Set(['measure', 'fingerprint']);
 
 export function defaultShimTimeoutMs(op: string): number {

@@ -26,7 +26,7 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any, Iterator
 
-from . import cas, chunksum, cutpoints, pickled, serialize
+from . import budget, cas, chunksum, cutpoints, pickled, serialize
 from ._version import VERSION
 from .channel import OpError
 from .fresh_buffer import fresh_buffer
@@ -129,7 +129,10 @@ def op_save(shim: "Shim", args: dict[str, Any], bufs: list[memoryview], watch: A
         return {"blobs": [{"names": g, "ok": False, "seconds": 0.0, "error": err} for g in groups],
                 "checksum": chunksum.DEFAULT}, []
     out: list[dict[str, Any]] = []
-    progress = _SaveProgress(shim) if args.get("progress") else None
+    progress = _SaveProgress(shim, args.get("progressFrom")) if args.get("progress") else None
+    stream_over = args.get("streamChunksOver")
+    if stream_over is not None and (type(stream_over) is not int or cas_root is None):
+        raise OpError("args.streamChunksOver must be a byte count, with args.chunks")
     for i, names in enumerate(groups):
         t0 = time.perf_counter()
         item: dict[str, Any] = {"names": names}
@@ -144,8 +147,10 @@ def op_save(shim: "Shim", args: dict[str, Any], bufs: list[memoryview], watch: A
             watch.check()  # bytes pickled while a cell ran are never stored
         try:
             if cas_root is not None:
+                stream = _ChunkStream(shim, names, seg.n) if stream_over is not None and seg.n >= stream_over else None
                 checksum, digests, sizes, new_bytes = cas.write_cut(cas_root, cutpoints.cut(seg.parts, seg.own), do_fsync,
-                                                                    alive, _gone, progress.stored if progress else None)
+                                                                    alive, _gone, progress.stored if progress else None,
+                                                                    stream.stored if stream else None)
                 fname = f"{prefix}-{i:04d}-{checksum.partition(':')[2][:12]}.nbf"
                 item.update(ok=True, file=fname, bytes=seg.n, checksum=checksum, chunks=digests, chunkBytes=sizes,
                             newBytes=new_bytes)
@@ -370,10 +375,11 @@ class _SaveProgress:
 
     INTERVAL = 0.1
 
-    def __init__(self, shim: "Shim") -> None:
+    def __init__(self, shim: "Shim", start: Any = None) -> None:
         self.shim = shim
-        self.before = 0  # bytes of the groups already saved
-        self.done = 0
+        # Bytes of the groups already saved (`progressFrom`: by the coordinator's earlier requests of this checkpoint).
+        self.before = start if type(start) is int and start >= 0 else 0
+        self.done = self.before
         self.pushed = 0
         self.last = 0.0
 
@@ -396,6 +402,23 @@ class _SaveProgress:
     def _push(self) -> None:
         self.pushed = self.done
         self.shim.channel.push("progress", {"op": "save", "done": self.done, "total": self.done})
+
+
+class _ChunkStream:
+    """`saved_chunks` events for one big blob: its next chunks in order as each is stored, so a
+    restore following the save (a fork's children) reads them while the rest is written."""
+
+    def __init__(self, shim: "Shim", names: list[str], total: int) -> None:
+        self.shim = shim
+        self.names = names
+        self.total = total
+        self.offset = 0
+
+    def stored(self, chunks: list[tuple[str, int]]) -> None:
+        sizes = [n for _, n in chunks]
+        self.shim.channel.push("saved_chunks", {"names": self.names, "bytes": self.total, "offset": self.offset,
+                                                "chunks": [d for d, _ in chunks], "chunkBytes": sizes})
+        self.offset += sum(sizes)
 
 
 class _LoadProgress:
@@ -660,7 +683,9 @@ def _decode(raw: Any, spec: dict[str, Any], want: tuple[str, str] | None, got: s
     po, pl = footer["pickle"]
     buffers = [mv[o : o + n] for o, n in footer["buffers"]]
     try:
-        values = serialize.loads_group(mv[po : po + pl], buffers)
+        # Unpickling a group allocates many objects at once: no collection sweeps the heap meanwhile.
+        with budget.gc_paused():
+            values = serialize.loads_group(mv[po : po + pl], buffers)
     except Exception as e:
         raise _LoadError("unpickle", f"{type(e).__name__}: {e}") from None
     want_names = spec.get("names")

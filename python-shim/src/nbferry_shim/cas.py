@@ -98,6 +98,7 @@ class ChunkWriter:
         self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="nbferry-chunk")
         self._futures: list[Future[tuple[str, int, str | None]]] = []
         self._sizes: list[int] = []
+        self._told = 0  # chunks `stored` has returned
 
     def __enter__(self) -> "ChunkWriter":
         return self
@@ -117,11 +118,24 @@ class ChunkWriter:
         """Bytes of the chunks added so far that are stored (written, or found already there)."""
         return sum(size for f, size in zip(self._futures, self._sizes) if f.done())
 
+    def stored(self, wait: bool = False) -> list[tuple[str, int]]:
+        """(digest, size) of the chunks stored since the last call, in order, up to the first one
+        still being written (`wait`: waits for the next one first); stops before one that failed
+        (finish raises it)."""
+        out: list[tuple[str, int]] = []
+        while self._told < len(self._futures):
+            f = self._futures[self._told]
+            if (not f.done() and not (wait and not out)) or f.exception() is not None:
+                break
+            out.append((f.result()[0], self._sizes[self._told]))
+            self._told += 1
+        return out
+
     def finish(self) -> tuple[str, list[str], int]:
         """(`<algorithm>:<hex>`, chunk digests in order, bytes newly written); raises what a worker raised.
         `sizes` then holds each chunk's size."""
         results = [f.result() for f in self._futures]
-        self._futures = []
+        self._futures, self._told = [], 0
         self.sizes, self._sizes = self._sizes, []
         if self.do_fsync:
             for sub in {r[2] for r in results if r[2]}:
@@ -148,9 +162,12 @@ def write_parts(root: str, parts: Iterable[memoryview], do_fsync: bool, alive: C
 
 def write_cut(root: str, chunks: Iterable[list[memoryview]], do_fsync: bool, alive: Callable[[], bool],
               gone: Callable[[], BaseException],
-              on_bytes: Callable[[int], None] | None = None) -> tuple[str, list[str], list[int], int]:
+              on_bytes: Callable[[int], None] | None = None,
+              on_stored: Callable[[list[tuple[str, int]]], None] | None = None) -> tuple[str, list[str], list[int], int]:
     """Stores a blob already cut into chunks (cutpoints.cut): (`sha256-chunks:<hex>`, digests,
-    chunk sizes, bytes newly written). Checks `alive()` between chunks, as write_parts."""
+    chunk sizes, bytes newly written). Checks `alive()` between chunks, as write_parts.
+    `on_stored(chunks)`: (digest, size) of the next chunks in order that are stored (their files
+    renamed into place), called on this thread between chunks and while waiting for the last ones."""
     with ChunkWriter(root, do_fsync, alive=alive, gone=gone, algorithm=chunksum.SHA256_CHUNKS) as writer:
         for pieces in chunks:
             if not alive():
@@ -158,6 +175,11 @@ def write_cut(root: str, chunks: Iterable[list[memoryview]], do_fsync: bool, ali
             writer.add(pieces)
             if on_bytes is not None:
                 on_bytes(writer.done_bytes())
+            if on_stored is not None and (now := writer.stored()):
+                on_stored(now)
+        if on_stored is not None:
+            while more := writer.stored(wait=True):  # the last chunks, each as soon as it is stored
+                on_stored(more)
         checksum, digests, new = writer.finish()
         return checksum, digests, writer.sizes, new
 

@@ -185,6 +185,7 @@ def build(shim: "Shim") -> dict[str, Handler]:
     handlers["placeholders"] = lazy("absent", "op_placeholders")
     handlers["stage_chunk"] = lazy("staging", "op_stage_chunk")
     handlers["stage_drop"] = lazy("staging", "op_stage_drop")
+    handlers["stage_stored_chunks"] = lazy("stored_staging", "op_stage_stored_chunks")
     handlers["save_open"] = lazy("outbox", "op_save_open")
     handlers["save_read"] = lazy("outbox", "op_save_read")
     handlers["save_close"] = lazy("outbox", "op_save_close")
@@ -194,7 +195,7 @@ def build(shim: "Shim") -> dict[str, Handler]:
         ~0.5 s), so a target readied during the checkpoint does not pay it in the restore."""
         import importlib
 
-        for modname in ("staging", "blobs", "serialize"):
+        for modname in ("staging", "stored_staging", "blobs", "serialize"):
             importlib.import_module(f"{__package__}.{modname}")
         from . import serialize
 

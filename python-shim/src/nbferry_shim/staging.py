@@ -32,8 +32,9 @@ if TYPE_CHECKING:
 class Staged:
     """Bytes staged under one key, and the SHA-256 of each chunk the coordinator marked."""
 
-    def __init__(self, total: int | None) -> None:
-        self.data = bytearray(total) if total is not None else bytearray()
+    def __init__(self, total: int | None, buffer: Any = None) -> None:
+        """`buffer`: the `total` bytes to write into (e.g. fresh_buffer's), instead of a bytearray."""
+        self.data = buffer if buffer is not None else bytearray(total) if total is not None else bytearray()
         self.fill = 0
         self.preallocated = total is not None
         self.marked = True  # every piece so far came with `chunkEnd`
