@@ -104,6 +104,7 @@ class NbferryHandler(APIHandler):
             if pid is None or state.get("pid") == pid:
                 self.registered[kernel_id] = (pid, state["store"])
                 return state
+            self.log.info("nbferry: kernel %s restarted (process %s -> %s): registering it again", kernel_id, state.get("pid"), pid)
             await self.nbferry.call("DELETE", f"kernels/{kernel_id}")
         body: dict[str, Any] = {"connectionFile": kernel.connection_file, "id": kernel_id, "store": store}
         if self.auto_checkpoint_idle_ms > 0:
@@ -129,7 +130,6 @@ class NbferryHandler(APIHandler):
         now = process_id(self.kernel_manager.get_kernel(kernel_id))
         if now is None or now == pid:
             return True
-        self.log.info("nbferry: kernel %s restarted (process %s -> %s): registering it again", kernel_id, pid, now)
         return await self.ensure_registered(kernel_id, store) is not None
 
 
