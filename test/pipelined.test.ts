@@ -89,20 +89,26 @@ describe('pipelined migration through a store', () => {
     expect(await valueOf(target.client, SUMS)).toBe(await valueOf(source.client, SUMS));
   }, 240_000);
 
-  it('a checkpoint that fails mid-pipeline leaves the source and store untouched and the target cleaned', async () => {
+  it('a checkpoint that fails mid-pipeline leaves the source and store untouched and the target cleaned, never interrupted', async () => {
     const source = await sandbox.kernel();
     await runCell(source.client, ARRAYS);
     const recorder = await Recorder.attach(source.client);
     const target = await sandbox.kernel();
+    let interrupts = 0;
+    target.client.events.on('interrupt', () => (interrupts += 1));
     const storeDir = join(sandbox.dir(), 'store-fail');
     const store = new LocalStore(storeDir);
     const before = await valueOf(source.client, SUMS);
     const abort = new AbortController();
+    const stop = () => abort.abort(new Error('stopped by the test'));
 
     const failed = await migrateThroughStore(recorder, store, { client: target.client }, {
       signal: abort.signal,
-      // Stop the whole migration as soon as the target loads its first group: the source is mid-save.
-      restore: { onProgress: (event) => event.phase === 'load' && abort.abort(new Error('stopped by the test')) },
+      // Stopped mid-pipeline, before the commit whichever kernel is quicker: at the target's first
+      // load (the source still saving), or once the source has saved every group (the target loading
+      // them, unpickling numpy's arrays: an interrupt there would break its numpy).
+      restore: { onProgress: (event) => event.phase === 'load' && stop() },
+      onCheckpointProgress: (event) => event.phase === 'commit' && stop(),
     }).then(
       () => undefined,
       (error: unknown) => error,
@@ -113,6 +119,9 @@ describe('pipelined migration through a store', () => {
     expect((failed as Error).message).toMatch(/source kernel is unchanged/);
     expect(await valueOf(source.client, SUMS)).toBe(before);
     expect(existsSync(join(storeDir, 'LATEST'))).toBe(false);
+    // Cleaned after its in-flight load finished, not interrupted: nothing bound, numpy whole.
+    expect(interrupts).toBe(0);
     expect(await valueOf(target.client, '[n for n in ("a0", "a1", "a2", "a3") if n in globals()]')).toBe('[]');
+    expect(await valueOf(target.client, 'int(__import__("numpy").arange(4).sum())')).toBe('6');
   }, 240_000);
 });

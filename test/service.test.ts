@@ -165,6 +165,28 @@ describe('nbferry serve (HTTP API)', () => {
     expect(sampleValue(samples, 'nbferry_checkpoints_total', { trigger: 'api', outcome: 'aborted' })).toBe(1);
   });
 
+  it('registers a kernel id once when two registrations of it arrive together: the other is refused (409 KERNEL_ID_TAKEN)', async () => {
+    // As the JupyterLab extension's requests did after a kernel restart: both pass an "is it
+    // registered?" check before either is done attaching, and the second replaced the first in
+    // the service (whose auto-checkpointer kept running, unreachable).
+    const kernel = await kernelWith('x = 1');
+    const body = { connectionFile: kernel.connectionFile, id: 'twice', autoCheckpointIdleMs: 50 };
+    const both = await Promise.all([api<{ error: { code: string; message: string } }>('POST', '/kernels', body), api<{ error: { code: string; message: string } }>('POST', '/kernels', body)]);
+    expect(both.map((r) => r.status).sort()).toEqual([201, 409]);
+    const refused = both.find((r) => r.status === 409)!;
+    expect(refused.body.error.code).toBe('KERNEL_ID_TAKEN');
+    expect(refused.body.error.message).toMatch(/"twice" is (already registered|being registered)/);
+    expect((await api<{ kernels: KernelState[] }>('GET', '/kernels')).body.kernels.map((k) => k.id)).toEqual(['twice']);
+
+    // The registration that won works (its auto-checkpoint protects the next cell), and the id is free again once it is let go.
+    await runCell(kernel.client, 'y = x + 1');
+    await eventually(async () => (await api<KernelState>('GET', '/kernels/twice')).body.protected, 'protected by an auto-checkpoint');
+    expect(await api('POST', '/kernels', body)).toMatchObject({ status: 409, body: { error: { code: 'KERNEL_ID_TAKEN' } } });
+    expect((await api('DELETE', '/kernels/twice')).status).toBe(204);
+    expect((await api('POST', '/kernels', body)).status).toBe(201);
+    expect((await api('DELETE', '/kernels/twice')).status).toBe(204);
+  });
+
   it('answers bad requests with typed errors: unknown kernel 404, unknown field or missing target 400', async () => {
     expect(await api('POST', '/kernels/nope/checkpoint', {})).toMatchObject({ status: 404, body: { error: { code: 'UNKNOWN_KERNEL' } } });
     expect(await api('POST', '/kernels', { connectionFile: '/x.json', deadline: 3 })).toMatchObject({ status: 400, body: { error: { code: 'BAD_REQUEST' } } });

@@ -80,4 +80,21 @@ describe('registrations of Jupyter kernels with the nbferry service', () => {
     expect(after.body.pid).not.toBe(before);
     expect(await registeredIds()).toEqual([b]);
   }, 120_000);
+
+  it('registers a restarted kernel once when several requests about it arrive together (the panel polls while it attaches)', async () => {
+    const b = (await registeredIds())[0]!;
+    const before = (await lab.api<Registered & { registeredAt: string }>('GET', `/nbferry/api/kernels/${b}`)).body;
+    expect((await lab.api('POST', `/api/kernels/${b}/restart`)).status).toBe(200);
+    // Each finds the old process registered; one at a time, only the first replaces the registration.
+    const state = () => lab.api<Registered & { registeredAt: string }>('GET', `/nbferry/api/kernels/${b}`);
+    const [attach, ...states] = await Promise.all([lab.api('POST', `/nbferry/kernels/${b}/attach`, {}), state(), lab.api('GET', `/nbferry/api/kernels/${b}/history`), state(), state()]);
+    expect([attach, ...states].map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+    const registrations = new Set([states[0]!, states[2]!, states[3]!].map((r) => r.body.registeredAt));
+    expect(registrations.size).toBe(1);
+    expect(registrations.has(before.registeredAt)).toBe(false);
+    const after = (await state()).body;
+    expect(after.pid).not.toBe(before.pid);
+    expect(after.registeredAt).toBe([...registrations][0]);
+    expect(await registeredIds()).toEqual([b]);
+  }, 120_000);
 });

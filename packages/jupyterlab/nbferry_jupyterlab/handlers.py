@@ -9,6 +9,7 @@ authentication and authorization (APIHandler: token or cookie + XSRF, as every J
 
 from __future__ import annotations
 
+import asyncio
 import json
 import posixpath
 import re
@@ -40,6 +41,13 @@ class NbferryHandler(APIHandler):
     def registered(self) -> dict[str, tuple[Any, str]]:
         """Jupyter kernel id -> (the process id it was registered with, its store)."""
         return self.settings["nbferry"].setdefault("registered", {})
+
+    def registration_lock(self, kernel_id: str) -> asyncio.Lock:
+        """One registration of a kernel at a time, across requests: after a restart the panel's
+        polls and its attach all find the old process registered, and each would unregister it and
+        register the new one (two recorders on one kernel, one replacing the other)."""
+        locks: dict[str, asyncio.Lock] = self.settings["nbferry"].setdefault("registration_locks", {})
+        return locks.setdefault(kernel_id, asyncio.Lock())
 
     @property
     def auto_checkpoint_idle_ms(self) -> int:
@@ -83,6 +91,11 @@ class NbferryHandler(APIHandler):
         """Registers the Jupyter kernel with the service under its own id (again if its process
         changed: a restarted kernel keeps its id and connection file, not its recorder). The service's
         state, or None after answering with an error."""
+        async with self.registration_lock(kernel_id):
+            return await self._ensure_registered(kernel_id, store)
+
+    async def _ensure_registered(self, kernel_id: str, store: str) -> dict[str, Any] | None:
+        # Under the kernel's lock: a request that waited finds the registration the first one made.
         kernel = self.jupyter_kernel(kernel_id)
         pid = process_id(kernel)
         existing = await self.nbferry.call("GET", f"kernels/{kernel_id}")
@@ -91,6 +104,7 @@ class NbferryHandler(APIHandler):
             if pid is None or state.get("pid") == pid:
                 self.registered[kernel_id] = (pid, state["store"])
                 return state
+            self.log.info("nbferry: kernel %s restarted (process %s -> %s): registering it again", kernel_id, state.get("pid"), pid)
             await self.nbferry.call("DELETE", f"kernels/{kernel_id}")
         body: dict[str, Any] = {"connectionFile": kernel.connection_file, "id": kernel_id, "store": store}
         if self.auto_checkpoint_idle_ms > 0:
@@ -116,7 +130,6 @@ class NbferryHandler(APIHandler):
         now = process_id(self.kernel_manager.get_kernel(kernel_id))
         if now is None or now == pid:
             return True
-        self.log.info("nbferry: kernel %s restarted (process %s -> %s): registering it again", kernel_id, pid, now)
         return await self.ensure_registered(kernel_id, store) is not None
 
 

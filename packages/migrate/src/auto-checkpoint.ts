@@ -123,7 +123,9 @@ export class AutoCheckpointer {
     await this.running?.done;
     const id = await this.subshell?.catch(() => undefined);
     if (id !== undefined && this.recorder.client.isAlive) {
-      await this.recorder.closeLane(id).catch(() => {});
+      // Bounded: the close waits for the main shell to go idle (a running cell), or forever on a
+      // kernel restarted under the same connection, which never had that lane.
+      await this.recorder.closeLane(id, { timeoutMs: 5000 }).catch(() => {});
       await this.recorder.client.deleteSubshell(id, { timeoutMs: 5000 }).catch(() => {});
     }
   }

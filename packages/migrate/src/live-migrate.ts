@@ -15,7 +15,7 @@
  * the target bound is removed and the migration starts over (`attempts`).
  */
 import type { CallOptions, KernelClient } from '@nbferry/kernel';
-import { checksumField, deleteNames, ownedNames, replayInputOf } from './pipelined.js';
+import { checksumField, cleanupCall, deleteNames, ownedNames, replayInputOf } from './pipelined.js';
 import { abortable, deferred, type Deferred } from './waiting.js';
 import type { Recorder } from '@nbferry/recorder';
 import type { BlobEntry, LocalStore } from '@nbferry/store';
@@ -200,7 +200,8 @@ async function pipelinedAttempt(source: Recorder, target: KernelClient, options:
     if (via?.kind === 'custom') return via.load(recorder, full, group, loadCall);
     return (await load(recorder, [{ ...full, buffers: [0, arrival.buffers.length] }], { ...loadCall, buffers: arrival.buffers }))[0];
   };
-  const running = replay(input, { kind: 'custom', load: loadArrived }, target, { ...options, signal: stop.signal });
+  // Not interrupted on abort (it could break what the target is importing): cleaned below instead.
+  const running = replay(input, { kind: 'custom', load: loadArrived }, target, { ...options, signal: stop.signal, interruptOnAbort: false });
   running.catch(() => {}); // awaited below
   try {
     await serializePlanned(
@@ -225,7 +226,7 @@ async function pipelinedAttempt(source: Recorder, target: KernelClient, options:
     for (const arrival of arrivals.values()) arrival.resolve({ error: 'the snapshot failed' });
     stop.abort(error);
     await running.catch(() => undefined);
-    await deleteNames(target, ownedNames(input), call).catch(() => {});
+    await deleteNames(target, ownedNames(input), cleanupCall(options)).catch(() => {});
     options.signal?.removeEventListener('abort', onOuterAbort);
     throw error;
   }

@@ -32,7 +32,7 @@ import { abortable, deferred, type Deferred } from './waiting.js';
 
 export interface PipelinedMigrationOptions extends Omit<CheckpointOptions, 'pipeline' | 'onProgress'> {
   /** Restore options (verification, trust, replaceExisting, ...); the signal and timeout are the migration's. */
-  restore?: Omit<RestoreOptions, 'blobSource' | 'prepared' | 'signal' | 'timeoutMs'>;
+  restore?: Omit<RestoreOptions, 'blobSource' | 'prepared' | 'signal' | 'timeoutMs' | 'interruptOnAbort'>;
   onCheckpointProgress?: CheckpointOptions['onProgress'];
 }
 
@@ -163,6 +163,8 @@ export async function restoreManyThroughStore(
             ...options.restore,
             signal: stop.signal,
             timeoutMs: options.timeoutMs,
+            // Cleaned below instead: an interrupt could break what the target is importing.
+            interruptOnAbort: false,
             ...(t.prepared ? { prepared: t.prepared } : {}),
           }),
         );
@@ -226,7 +228,7 @@ export async function restoreManyThroughStore(
     if (running) {
       await Promise.allSettled(running);
       for (const ready of await Promise.allSettled(readyTargets)) {
-        if (ready.status === 'fulfilled' && input) await deleteNames(ready.value.client, ownedNames(input), call).catch(() => {});
+        if (ready.status === 'fulfilled' && input) await deleteNames(ready.value.client, ownedNames(input), cleanupCall(options)).catch(() => {});
       }
     }
     options.signal?.removeEventListener('abort', onOuterAbort);
@@ -326,6 +328,15 @@ export function ownedNames(input: ReplayInput): string[] {
   for (const group of input.body.problem.groups) for (const name of group.names) names.add(name);
   for (const cell of input.body.problem.cells) for (const name of [...cell.writes, ...cell.deletes]) names.add(name);
   return [...names];
+}
+
+/**
+ * The bounds of removing what an aborted target bound: not the caller's signal (aborted by then, it
+ * would skip the cleanup). The removal runs after the target's in-flight request (a load the abort
+ * did not stop), so it also removes what that load bound.
+ */
+export function cleanupCall(options: { timeoutMs?: number }): CallOptions {
+  return { timeoutMs: options.timeoutMs };
 }
 
 export async function deleteNames(target: KernelClient, names: readonly string[], call: CallOptions): Promise<void> {

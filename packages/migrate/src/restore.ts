@@ -70,6 +70,13 @@ export interface RestoreOptions extends CallOptions, TrustOptions {
    */
   background?: boolean;
   onUsable?: (event: UsableEvent) => void;
+  /**
+   * Aborted mid-program: interrupt the target so it does not finish half a restore (default true).
+   * A pipelined restore passes false: the interrupt would land inside whatever the target runs then
+   * (an unpickle importing numpy, which a KeyboardInterrupt leaves half-imported and broken); it
+   * removes what the target bound instead, after the target's in-flight request.
+   */
+  interruptOnAbort?: boolean;
 }
 
 export interface UsableEvent {
@@ -161,7 +168,7 @@ export async function replay(input: ReplayInput, blobs: BlobSource, target: Kern
   } catch (error) {
     // Aborted mid-program: stop the cell the target is running for us (best effort), so a running
     // kernel is not left busy finishing half a restore.
-    if (options.signal?.aborted) await target.interrupt({ timeoutMs: 2000 }).catch(() => {});
+    if (options.signal?.aborted && options.interruptOnAbort !== false) await target.interrupt({ timeoutMs: 2000 }).catch(() => {});
     throw error;
   }
 }

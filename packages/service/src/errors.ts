@@ -35,6 +35,27 @@ export class BadRequestError extends ServiceError {
   }
 }
 
+/**
+ * A registration (or a restore, a migration) asked for a kernel id that is taken: registered, or
+ * being registered by another request that has not finished attaching (two registrations of one
+ * kernel at once would both attach, and one would silently replace the other).
+ */
+export class KernelIdTakenError extends ServiceError {
+  override name = 'KernelIdTakenError';
+  constructor(
+    readonly id: string,
+    readonly inProgress: boolean,
+  ) {
+    super(
+      inProgress
+        ? `kernel id "${id}" is being registered by another request: wait for it (GET /kernels/${id}) rather than registering it again`
+        : `kernel id "${id}" is already registered: choose another or DELETE /kernels/${id} first`,
+      'KERNEL_ID_TAKEN',
+      409,
+    );
+  }
+}
+
 /** The service cannot start without a token: an API that moves kernel state must not be open. */
 export class MissingTokenError extends ServiceError {
   override name = 'MissingTokenError';

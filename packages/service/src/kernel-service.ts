@@ -19,7 +19,7 @@ import { checkpoint, DEFAULT_WARM_MODULES, lastCheckpointOf, log, migrateLive, m
 import { Recorder } from '@nbferry/recorder';
 import { LocalStore, openStore, storeScheme, type CheckpointStore } from '@nbferry/store';
 import { freshKernel, preparedKernel, restoreToFreshKernel, type KernelFrom, type WarmSource } from './fresh-kernel.js';
-import { BadRequestError, NoCheckpointError, NoticeInProgressError, UnknownKernelError, UnknownStoreError } from './errors.js';
+import { BadRequestError, KernelIdTakenError, NoCheckpointError, NoticeInProgressError, UnknownKernelError, UnknownStoreError } from './errors.js';
 import { Jobs } from './jobs.js';
 import { historyOf, planOf, type HistoryEntry, type PlanView } from './kernel-views.js';
 import { ServiceMetrics } from './metrics.js';
@@ -121,6 +121,8 @@ export class KernelService {
   /** Operations started with `?async=1`. */
   readonly jobs = new Jobs();
   private readonly kernels = new Map<string, RegisteredKernel>();
+  /** Ids of registrations still attaching: taken, as registered ones are. */
+  private readonly registering = new Set<string>();
   private readonly targetList: MoveTarget[];
   /** Warm kernels for restores and migrations here (`warmKernels`). */
   private readonly warm?: WarmSource;
@@ -185,6 +187,9 @@ export class KernelService {
     connect: () => Promise<{ client: Kernel['client']; release: () => Promise<void>; probe: (pid: number) => LivenessProbe }>,
   ): Promise<KernelState> {
     const id = this.newId(options.id);
+    // Taken from now on (newId refuses it), not only once attached: a second registration of the
+    // same kernel meanwhile would attach a second recorder and replace this one.
+    this.registering.add(id);
     try {
       const { client, release, probe } = await connect();
       const recorder = await Recorder.attach(client, { timeoutMs: this.options.timeoutMs }).catch(async (error: unknown) => {
@@ -207,13 +212,15 @@ export class KernelService {
     } catch (error) {
       this.metrics.failures.inc({ operation: 'register' });
       throw error;
+    } finally {
+      this.registering.delete(id);
     }
   }
 
   private newId(requested: string | undefined): string {
     if (requested === undefined) return randomUUID().slice(0, 8);
     if (!SAFE_NAME.test(requested)) throw new BadRequestError(`kernel id ${JSON.stringify(requested)}: use 1-64 letters, digits, '.', '_' or '-'`);
-    if (this.kernels.has(requested)) throw new BadRequestError(`kernel id "${requested}" is already registered: choose another or DELETE /kernels/${requested} first`);
+    if (this.kernels.has(requested) || this.registering.has(requested)) throw new KernelIdTakenError(requested, !this.kernels.has(requested));
     return requested;
   }
 
@@ -229,6 +236,11 @@ export class KernelService {
   private async add(id: string, source: KernelSource, recorder: Recorder, storeName: string, release: () => Promise<void>, probe: LivenessProbe): Promise<RegisteredKernel> {
     if (!SAFE_NAME.test(storeName)) throw new BadRequestError(`store name ${JSON.stringify(storeName)}: use 1-64 letters, digits, '.', '_' or '-'`);
     const store = await this.openNamed(storeName);
+    // A restore or migration that asked for an id registered meanwhile: never replace that kernel.
+    if (this.kernels.has(id)) {
+      store.close?.();
+      throw new KernelIdTakenError(id, false);
+    }
     const kernel = new RegisteredKernel(id, source, recorder, store, storeName, this.metrics, release, probe);
     if (this.options.standby) kernel.startStandby = (local) => this.startStandby(kernel, local);
     this.kernels.set(id, kernel);

@@ -16,6 +16,7 @@ import {
   type CheckpointResult,
   type ProgressListener,
 } from '@nbferry/migrate';
+import { KernelClosedError } from '@nbferry/kernel';
 import type { Recorder } from '@nbferry/recorder';
 import { LocalStore, type CheckpointStore } from '@nbferry/store';
 import { checkoutOutcome, type CheckoutOutcome } from './checkout-outcome.js';
@@ -376,6 +377,11 @@ export class RegisteredKernel {
   }
 
   async close(): Promise<void> {
+    // A kernel whose process is gone (killed; Jupyter may already run its restart on the same
+    // ports, which knows nothing of our requests): its connection is marked dead first, so that
+    // queued and in-flight work (a checkpoint, the lane's close) fails at once instead of waiting.
+    const gone = await this.whyNotRunning().catch(() => undefined);
+    if (gone !== undefined) this.recorder.client.fail(new KernelClosedError(`kernel "${this.id}" unregistered (${gone})`));
     this.offIopub();
     await this.setMemoryWatch(undefined);
     await this.setAutoCheckpoint(undefined);
