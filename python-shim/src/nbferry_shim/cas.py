@@ -234,18 +234,26 @@ def read_chunks(root: str, digests: list[str], total: int,
     sizes = chunk_sizes(total, len(digests)) if sizes is None else given_sizes(total, digests, sizes)
     raw = fresh_buffer(total)  # faulted in by the reading workers, not zero-filled up front
     view = memoryview(raw)
+    read_into(root, digests, sizes, view, algorithm, max(1, min(4, os.cpu_count() or 1)), on_read)
+    del view
+    return raw, chunksum.digest_hashes((bytes.fromhex(d) for d in digests), algorithm)
+
+
+def read_into(root: str, digests: list[str], sizes: list[int], view: memoryview, algorithm: str, workers: int,
+              on_read: Callable[[int], None] | None = None) -> None:
+    """Reads the chunks into `view`, back to back, each checked against its name, by `workers`
+    threads in parallel (reading and hashing release the GIL); raises the first chunk's error.
+    `on_read(size)`: in order, as each chunk is in and verified."""
     pos = 0
     futures = []
-    with ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1)), thread_name_prefix="nbferry-chunk") as pool:
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="nbferry-chunk") as pool:
         for digest, size in zip(digests, sizes):
             futures.append(pool.submit(_read_one, chunk_path(root, digest), digest, view[pos : pos + size], algorithm))
             pos += size
         for f, size in zip(futures, sizes):
             f.result()
             if on_read is not None:
-                on_read(size)  # in order, as each chunk is in and verified
-    del view
-    return raw, chunksum.digest_hashes((bytes.fromhex(d) for d in digests), algorithm)
+                on_read(size)
 
 
 def fsync_dir(d: str) -> None:

@@ -11,7 +11,6 @@ the staged digests (no second pass) and unpickles: reading overlaps the source's
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from . import cas, chunksum
@@ -62,18 +61,12 @@ def op_stage_stored_chunks(shim: "Shim", args: dict[str, Any], bufs: list[memory
 
 
 def _read_into(root: str, staged: Staged, digests: list[str], sizes: list[int]) -> None:
-    """Reads and checks the chunks in worker threads (both release the GIL), then records them."""
+    """Reads and checks the chunks after the bytes staged so far, then records them. Two threads:
+    every child of a fork reads at once."""
     view = memoryview(staged.data)
-    pos = staged.fill
-    with ThreadPoolExecutor(max_workers=max(1, min(2, os.cpu_count() or 1)), thread_name_prefix="nbferry-stage") as pool:
-        futures = []
-        for digest, size in zip(digests, sizes):
-            futures.append(pool.submit(cas._read_one, cas.chunk_path(root, digest), digest, view[pos : pos + size],
-                                       chunksum.SHA256_CHUNKS))
-            pos += size
-        for f in futures:
-            f.result()
+    cas.read_into(root, digests, sizes, view[staged.fill : staged.fill + sum(sizes)], chunksum.SHA256_CHUNKS,
+                  max(1, min(2, os.cpu_count() or 1)))
     del view
     staged.digests.extend(bytes.fromhex(d) for d in digests)
     staged.sizes.extend(sizes)
-    staged.fill = pos
+    staged.fill += sum(sizes)
