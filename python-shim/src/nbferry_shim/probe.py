@@ -32,6 +32,7 @@ from typing import Any, Iterable
 
 from . import arraysum, codescan, faithful, files, hashing, kinds, reduced, weakrefs
 from .budget import OverBudget
+from .pinned import PinnedDigests
 from .userbound import Bounded, UserCodeOverBudget
 
 _ATOMS = kinds.ATOMS
@@ -386,13 +387,21 @@ class DigestPickler(pickle.Pickler):
             if a.dtype.fields is None and a.size > 64:
                 if self.deadline is not None and time.perf_counter() > self.deadline:
                     raise OverBudget()
+                pins = self.cache.objects if self.cache is not None and self.digest else None
+                key, hit = pins.get(self._np, a, self.algo) if pins is not None else (None, None)
+                if hit is not None:  # the very same immutable objects as an array already hashed
+                    return (tuple, ((hit[0], a.shape, hit[1]),))
                 flat = a.ravel()
                 text = text_digest(flat, self.algo, self.deadline) if self.digest else None
                 if text is not None:  # pandas string columns, without missing values
+                    if pins is not None:
+                        pins.put(key, a, "\x00ndarray-text", text)
                     return (tuple, (("\x00ndarray-text", a.shape, text),))
                 flat = flat.tolist()
                 if set(map(type, flat)) <= _PLAIN:  # e.g. pandas string columns with NaN
                     d = plain_digest(flat, self.algo, self.deadline) if self.digest else ""
+                    if pins is not None:
+                        pins.put(key, a, "\x00ndarray-obj", d)
                     return (tuple, (("\x00ndarray-obj", a.shape, d),))
             return _NOT
         if not self.digest:
@@ -569,6 +578,9 @@ class ArrayCache:
 
     def __init__(self) -> None:
         self._d: dict[int, tuple[Any, str, int]] = {}
+        # Object arrays of immutable scalars: valid while they hold the same objects, whatever
+        # the cell did, so used for touched variables too (pinned.py).
+        self.objects = PinnedDigests()
 
     def get(self, a: Any, root_id: int, fresh: set[int]) -> str | None:
         hit = self._d.get(id(a))
