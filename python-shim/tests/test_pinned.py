@@ -120,3 +120,43 @@ def test_recorded_cells_that_only_read_a_text_frame_do_not_rehash_its_strings(se
     assert "frame" not in r["modified"] and r["unhashed"] == [] and calls == []
     r = sess.run("frame.loc[0, 'name'] = 'other'")
     assert r["modified"] == ["frame"] and calls == [1]
+
+
+def test_a_frame_over_budget_is_hashed_in_parts_across_cells(budgeted: Any, monkeypatch: Any) -> None:
+    """Each cell's pass is cut off at its deadline, but the columns it finished stay pinned: a
+    frame that no single pass can hash gets a baseline after a few cells that only read it."""
+    from nbferry_shim import budget
+
+    pytest.importorskip("pandas")
+    monkeypatch.setattr(budget, "FLOOR_SEC", 0.015)
+    monkeypatch.setattr(budget, "FRACTION", 0.0)
+    monkeypatch.setattr(budget, "PRE_SEC", 0.0)
+    monkeypatch.setattr(budget, "RESUME_WALL_SEC", 0.0)  # as if each cell ran long
+    budgeted.run("import pandas as pd\ndef touch(v):\n    return v\n"  # notebook code: may write it
+                 "frame = pd.DataFrame({f'c{j}': [f'v{i}-{j}' for i in range(50_000)] for j in range(40)})")
+    records = [budgeted.run("touch(frame)") for _ in range(30)]
+    assert records[0]["unhashed"] == ["frame"]  # too big for one pass
+    settled = [i for i, r in enumerate(records) if "frame" not in r["modified"]]
+    assert settled, [r["unhashed"] for r in records]
+    assert all("frame" not in r["modified"] for r in records[settled[0]:])  # and stays settled
+
+
+def test_a_pass_that_pins_nothing_is_not_resumed(budgeted: Any, monkeypatch: Any) -> None:
+    from nbferry_shim import budget
+
+    monkeypatch.setattr(budget, "FLOOR_SEC", 0.05)
+    monkeypatch.setattr(budget, "FRACTION", 0.0)
+    monkeypatch.setattr(budget, "PRE_SEC", 0.0)
+    monkeypatch.setattr(budget, "RESUME_WALL_SEC", 1e9)  # every cell counts as short
+    budgeted.run("import numpy as np\ndef touch(v):\n    return v\n"
+                 "big = [np.ones(1 << 21) * i for i in range(60)]")  # 1 GB: never fits
+    rec = budgeted.shim.recorder
+    budgeted.run("touch(big)")
+    assert "big" not in rec.stalled  # short cells: no attempt over the estimate
+    monkeypatch.setattr(budget, "RESUME_WALL_SEC", 0.0)  # now as if long
+    budgeted.run("touch(big)")
+    assert rec.stalled.get("big") == id(rec.ns["big"])
+    r = budgeted.run("touch(big)")
+    assert r["unhashed"] == ["big"] and r["modified"] == ["big"]
+    budgeted.run("big = [0]")
+    assert "big" not in rec.stalled

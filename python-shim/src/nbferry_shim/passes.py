@@ -56,7 +56,7 @@ def order(rec: Recorder, names: set[str]) -> list[str]:
 
 def after_cell(rec: Recorder, first: set[str], partners: set[str], rebound: set[str], created: set[str],
                olds: dict[str, Entry | None], deadline: float, fresh: set[int], spent: dict[str, float],
-               modified: set[str], unreliable: list[str], errors: list[str]) -> None:
+               modified: set[str], unreliable: list[str], errors: list[str], resumable: bool = False) -> None:
     """Fingerprint after the cell. Touched variables first, cache off (collecting `fresh`),
     then mere sharing partners, which may reuse cached array digests unless a touched
     variable went unhashed (its arrays are then unknown). Cheapest first within each, until
@@ -72,7 +72,14 @@ def after_cell(rec: Recorder, first: set[str], partners: set[str], rebound: set[
             t0 = time.perf_counter()
             small = budget.trivial(ns[n])
             tried = small or t0 + est <= deadline
-            if tried:
+            # Over its estimate, a pass may still pin some of its text columns before the
+            # deadline (pinned.py): the next pass starts from there. Tried with what is left
+            # after cells long enough for it to stay a small part of them (`resumable`), until
+            # an attempt pins nothing more.
+            resume = (resumable and not tried and deadline - t0 >= budget.RESUME_SEC
+                      and rec.stalled.get(n) != id(ns[n]))
+            pins_before = rec.cache.objects.added
+            if tried or resume:
                 try:
                     e = rec.probe_into(n, ns[n], use_cache=use_cache, fresh=fresh,
                                        deadline=None if small else deadline)
@@ -82,10 +89,16 @@ def after_cell(rec: Recorder, first: set[str], partners: set[str], rebound: set[
                     modified.add(n)
                     continue
             if e is None:
-                spent[n] = 2 * max(est, time.perf_counter() - t0) if tried else est
+                if resume:
+                    spent[n] = est
+                    if rec.cache.objects.added == pins_before:
+                        rec.stalled[n] = id(ns[n])
+                else:
+                    spent[n] = 2 * max(est, time.perf_counter() - t0) if tried else est
                 if n not in created:
                     modified.add(n)
                 continue
+            rec.stalled.pop(n, None)
             if not e.probe.reliable:
                 unreliable.append(n)
             if n in created:

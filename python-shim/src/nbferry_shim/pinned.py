@@ -38,6 +38,7 @@ class PinnedDigests:
         self._d: OrderedDict[Key, tuple[Any, Any, str, str]] = OrderedDict()
         self._max = max_pinned
         self.pinned = 0  # elements held by the copies
+        self.added = 0  # digests remembered so far: a pass cut off at its deadline may still add some
 
     def get(self, np: Any, a: Any, algo: str) -> tuple[Key | None, tuple[str, str] | None]:
         """(a's key, (tag, digest) of an array that held exactly the objects `a` holds now, in
@@ -60,6 +61,7 @@ class PinnedDigests:
         self._drop(key)
         self._d[key] = (ref, a.copy(order="K"), tag, digest)
         self.pinned += a.size
+        self.added += 1
         while self.pinned > self._max:
             self._drop(next(iter(self._d)))
 

@@ -88,6 +88,9 @@ class Recorder:
         self.on_record = on_record
         self.algo = algo or RECORD_ALGO  # in-kernel change detection; measure uses a strong hash
         self.cache = ArrayCache()
+        # Names whose pass, tried over its estimate, was cut off without pinning anything more
+        # (passes.after_cell): by object id, tried again only for another object.
+        self.stalled: dict[str, int] = {}
         self.filter = NameFilter(getattr(shell, "user_ns_hidden", None))
         self.entries: dict[str, Entry] = {}
         self.index = SharingIndex()
@@ -151,6 +154,7 @@ class Recorder:
 
     def forget(self, name: str) -> None:
         self.entries.pop(name, None)
+        self.stalled.pop(name, None)
         self.index.drop(name)
         self.unknown.discard(name)
         self.reach_known(name)
@@ -476,12 +480,13 @@ class Recorder:
         take = c.todo[:] if count is None else c.todo[:count]
         del c.todo[:len(take)]
         deadline = t0 + c.budget_sec
+        resumable = c.t_post - c.p.t_exec >= budget.RESUME_WALL_SEC
         with Bounded(self.ns, max(c.budget_sec, budget.USER_HOOK_FLOOR_SEC)):
             for n, partner in take:
                 one = {n}
                 passes.after_cell(self, set() if partner else one, one if partner else set(), c.rebound,
                                   set(c.created), c.olds, deadline, c.fresh, c.spent, c.modified, c.unreliable,
-                                  c.errors)
+                                  c.errors, resumable)
         c.budget_sec -= time.perf_counter() - t0
 
     def _post_end(self, c: idlecheck.Check) -> Record:
