@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from nbferry_shim import probe as probe_mod
-from nbferry_shim.pinned import MIN_ELEMENTS, PinnedDigests
+from nbferry_shim.pinned import MIN_ELEMENTS, PinnedDigests, pinnable
 from nbferry_shim.probe import ArrayCache, probe
 
 N = 2 * MIN_ELEMENTS
@@ -131,7 +131,7 @@ def test_a_frame_over_budget_is_hashed_in_parts_across_cells(budgeted: Any, monk
     monkeypatch.setattr(budget, "FLOOR_SEC", 0.015)
     monkeypatch.setattr(budget, "FRACTION", 0.0)
     monkeypatch.setattr(budget, "PRE_SEC", 0.0)
-    monkeypatch.setattr(budget, "RESUME_WALL_SEC", 0.0)  # as if each cell ran long
+    monkeypatch.setattr(budget, "RESUME_WALL_SEC", 1e9)  # short cells: resumed for its text only
     budgeted.run("import pandas as pd\ndef touch(v):\n    return v\n"  # notebook code: may write it
                  "frame = pd.DataFrame({f'c{j}': [f'v{i}-{j}' for i in range(50_000)] for j in range(40)})")
     records = [budgeted.run("touch(frame)") for _ in range(30)]
@@ -160,3 +160,10 @@ def test_a_pass_that_pins_nothing_is_not_resumed(budgeted: Any, monkeypatch: Any
     assert r["unhashed"] == ["big"] and r["modified"] == ["big"]
     budgeted.run("big = [0]")
     assert "big" not in rec.stalled
+
+
+def test_pinnable_values_are_those_with_text() -> None:
+    pd = pytest.importorskip("pandas")
+    assert pinnable(_column()) and not pinnable(np.ones(N)) and not pinnable(_column()[:10])
+    assert pinnable(pd.DataFrame({"s": ["a", "b"], "x": [1, 2]})) and pinnable(pd.Series(["a"]))
+    assert not pinnable(pd.DataFrame({"x": [1.0]})) and not pinnable(pd.Series([1])) and not pinnable([["a"]])

@@ -33,7 +33,8 @@ USER_HOOK_FLOOR_SEC = 0.1
 PRE_SEC = 0.001  # before the cell (its wall time is unknown): only cheap missing baselines
 INSPECT_SEC = 0.001  # hashing estimated above this: try proving "only inspected" first (pureuse)
 # A variable over its estimate may resume its pass (passes.py) with what is left of the budget, if
-# at least RESUME_SEC, after a cell of at least RESUME_WALL_SEC (so that it stays about 1% of it).
+# at least RESUME_SEC: one with text columns (what a cut-off pass leaves pinned), or any after a
+# cell of at least RESUME_WALL_SEC (so that the attempt stays about 1% of it).
 RESUME_SEC = 0.010
 RESUME_WALL_SEC = 1.0
 REACH_SEC = 0.001  # after the budget: re-deriving sharing facts of unhashed variables (quickreach)

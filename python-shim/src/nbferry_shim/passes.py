@@ -9,7 +9,7 @@ import dataclasses
 import time
 from typing import TYPE_CHECKING
 
-from . import budget, kinds, pureuse, quickreach
+from . import budget, kinds, pinned, pureuse, quickreach
 from .probe import Probe
 
 if TYPE_CHECKING:
@@ -73,11 +73,11 @@ def after_cell(rec: Recorder, first: set[str], partners: set[str], rebound: set[
             small = budget.trivial(ns[n])
             tried = small or t0 + est <= deadline
             # Over its estimate, a pass may still pin some of its text columns before the
-            # deadline (pinned.py): the next pass starts from there. Tried with what is left
-            # after cells long enough for it to stay a small part of them (`resumable`), until
-            # an attempt pins nothing more.
-            resume = (resumable and not tried and deadline - t0 >= budget.RESUME_SEC
-                      and rec.stalled.get(n) != id(ns[n]))
+            # deadline (pinned.py): the next pass starts from there. Tried with what is left,
+            # for values with text, or for any value after a cell long enough for the attempt
+            # to stay a small part of it (`resumable`); until an attempt pins nothing more.
+            resume = (not tried and deadline - t0 >= budget.RESUME_SEC
+                      and rec.stalled.get(n) != id(ns[n]) and (resumable or pinned.pinnable(ns[n])))
             pins_before = rec.cache.objects.added
             if tried or resume:
                 try:

@@ -20,6 +20,7 @@ at most MAX_PINNED elements are pinned, oldest dropped first.
 from __future__ import annotations
 
 import ctypes
+import sys
 import weakref
 from collections import OrderedDict
 from typing import Any
@@ -69,6 +70,23 @@ class PinnedDigests:
         old = self._d.pop(key, None)
         if old is not None:
             self.pinned -= old[1].size
+
+
+def pinnable(value: Any) -> bool:
+    """An object array, or a pandas frame or series with an object column (text): what a pass
+    cut off at its deadline can leave partly pinned."""
+    t = type(value)
+    np = sys.modules.get("numpy")
+    if np is not None and t is np.ndarray:
+        return bool(value.dtype.hasobject) and value.size >= MIN_ELEMENTS
+    mod = getattr(t, "__module__", "") or ""
+    if mod != "pandas" and not mod.startswith("pandas."):
+        return False
+    try:
+        dtypes = value.dtypes if hasattr(t, "dtypes") and not hasattr(t, "dtype") else [value.dtype]
+        return any(getattr(d, "kind", "") == "O" for d in dtypes)
+    except Exception:
+        return False
 
 
 def _key(np: Any, a: Any, algo: str) -> Key | None:
