@@ -131,9 +131,19 @@ describe('the nbferry JupyterLab extension in a browser', () => {
   }, STEP_MS);
 
   it('opens the plan view: each variable saved or recomputed, why, and its size', async () => {
-    await history().locator('[data-action=plan]').click();
     const plan = page.locator('.nbferry-plan-view');
-    await plan.waitFor({ state: 'visible' });
+    // The panel re-renders its buttons when the kernel's status changes (it was just restored): a
+    // click can land on the replacement while it is disabled, and do nothing. Click again until the
+    // view is there (a plan view that never opens still fails here).
+    await expect
+      .poll(
+        async () => {
+          if (!(await plan.isVisible())) await history().locator('[data-action=plan]').click({ timeout: 5_000 }).catch(() => {});
+          return plan.isVisible();
+        },
+        { timeout: 60_000, intervals: [1_000] },
+      )
+      .toBe(true);
     await expect.poll(async () => (await plan.textContent()) ?? '', { timeout: 30_000 }).toContain('weights');
     const saved = plan.locator('.nbferry-plan-group[data-decision=save]');
     expect(await saved.textContent()).toContain('weights');

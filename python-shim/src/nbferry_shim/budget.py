@@ -7,7 +7,10 @@ max(FLOOR_SEC, FRACTION x wall time of the cell itself). Candidates are fingerpr
 first; one that does not fit, or that runs past the deadline, is not compared: it counts as
 modified (a false "modified" only costs planning quality, a missed one would be wrong) and its
 cached fingerprint is dropped, so the next full pass (a later, longer cell or `measure`)
-recomputes it.
+recomputes it. Text columns are the exception that makes big frames fit: their digests stay valid
+while they hold the same string objects (pinned.py), so a frame that cells only read costs little
+to hash again, and one too big for any single pass is hashed in parts, a few columns per cell
+(RESUME_SEC below).
 """
 
 from __future__ import annotations
