@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ctypes
 import sys
+import threading
 import weakref
 from collections import OrderedDict
 from typing import Any
@@ -38,6 +39,10 @@ class PinnedDigests:
         # key -> (weakref to the array it was taken from, pinned copy, reduce tag, digest)
         self._d: OrderedDict[Key, tuple[Any, Any, str, str]] = OrderedDict()
         self._max = max_pinned
+        # Loads bind on a worker thread (under the recorder's lock), and an array tracked here can
+        # die on any thread: its callback drops the entry. Reentrant: a collection that runs
+        # inside `put` may call back on this thread.
+        self._lock = threading.RLock()
         self.pinned = 0  # elements held by the copies
         self.added = 0  # digests remembered so far: a pass cut off at its deadline may still add some
 
@@ -45,7 +50,8 @@ class PinnedDigests:
         """(a's key, (tag, digest) of an array that held exactly the objects `a` holds now, in
         the same places, else None). Pass the key to `put` after hashing on a miss."""
         key = _key(np, a, algo)
-        hit = self._d.get(key) if key is not None else None
+        with self._lock:
+            hit = self._d.get(key) if key is not None else None
         if hit is None:
             return key, None
         pins = hit[1]
@@ -59,17 +65,20 @@ class PinnedDigests:
             ref = weakref.ref(a, lambda _r, k=key: self._drop(k))
         except TypeError:
             return
-        self._drop(key)
-        self._d[key] = (ref, a.copy(order="K"), tag, digest)
-        self.pinned += a.size
-        self.added += 1
-        while self.pinned > self._max:
-            self._drop(next(iter(self._d)))
+        pins = a.copy(order="K")
+        with self._lock:
+            self._drop(key)
+            self._d[key] = (ref, pins, tag, digest)
+            self.pinned += a.size
+            self.added += 1
+            while self.pinned > self._max and self._d:
+                self._drop(next(iter(self._d)))
 
     def _drop(self, key: Key) -> None:
-        old = self._d.pop(key, None)
-        if old is not None:
-            self.pinned -= old[1].size
+        with self._lock:
+            old = self._d.pop(key, None)
+            if old is not None:
+                self.pinned -= old[1].size
 
 
 def pinnable(value: Any) -> bool:
