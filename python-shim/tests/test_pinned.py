@@ -133,7 +133,7 @@ def test_a_frame_over_budget_is_hashed_in_parts_across_cells(budgeted: Any, monk
     monkeypatch.setattr(budget, "PRE_SEC", 0.0)
     monkeypatch.setattr(budget, "RESUME_WALL_SEC", 1e9)  # short cells: resumed for its text only
     budgeted.run("import pandas as pd\ndef touch(v):\n    return v\n"  # notebook code: may write it
-                 "frame = pd.DataFrame({f'c{j}': [f'v{i}-{j}' for i in range(50_000)] for j in range(40)})")
+                 "frame = pd.DataFrame({f'c{j}': [f'v{i}-{j}' for i in range(200_000)] for j in range(8)})")
     records = [budgeted.run("touch(frame)") for _ in range(30)]
     assert records[0]["unhashed"] == ["frame"]  # too big for one pass
     settled = [i for i, r in enumerate(records) if "frame" not in r["modified"]]
