@@ -141,7 +141,7 @@ describe('the nbferry JupyterLab extension in a browser', () => {
           if (!(await plan.isVisible())) await history().locator('[data-action=plan]').click({ timeout: 5_000 }).catch(() => {});
           return plan.isVisible();
         },
-        { timeout: 60_000, intervals: [1_000] },
+        { timeout: 60_000, interval: 1_000 },
       )
       .toBe(true);
     await expect.poll(async () => (await plan.textContent()) ?? '', { timeout: 30_000 }).toContain('weights');
