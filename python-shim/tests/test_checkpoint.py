@@ -105,6 +105,29 @@ def test_round_trip_into_fresh_namespace(sess: Any, shell: Any, tmp_path: Any) -
     assert s2.call("hello")[0]["unknownProvenance"] == []
 
 
+def test_lru_cached_functions_load_without_their_cell(sess: Any, shell: Any, tmp_path: Any) -> None:
+    """@functools.lru_cache pickles by name, which a new kernel lacks until the defining cell runs
+    again: the load failed and the restore fell back to rerunning that cell. Saved as the function
+    and its cache settings, it loads on its own (with an empty cache)."""
+    sess.run("import functools\nscale = 3\n"
+             "@functools.lru_cache(maxsize=64, typed=True)\ndef total(u):\n    return u * scale\n"
+             "@functools.cache\ndef square(v):\n    return v * v\n"
+             "first = total(2), square(4)")
+    _save_all(sess, str(tmp_path))
+    saved = sess.call("save", dir=str(tmp_path), groups=[["total"], ["square"]])[0]["blobs"]
+
+    s2 = _fresh(shell)
+    s2.run("scale = 10")
+    blobs = [{"file": b["file"], "checksum": b["checksum"], "names": b["names"], "bytes": b["bytes"]} for b in saved]
+    res = s2.call("load", dir=str(tmp_path), blobs=blobs)[0]["results"]
+    assert all(r["ok"] for r in res), res
+    ns = s2.ns
+    assert ns["total"](2) == 20 and ns["square"](5) == 25  # live globals of the new kernel
+    assert ns["total"].cache_parameters() == {"maxsize": 64, "typed": True}
+    assert ns["square"].cache_parameters() == {"maxsize": None, "typed": False}
+    assert ns["total"].cache_info().hits == 0 and ns["total"].__wrapped__.__globals__ is ns
+
+
 def test_save_buffers_and_load_from_buffers(sess: Any, shell: Any) -> None:
     from nbferry_shim.chunksum import checksum_bytes
 

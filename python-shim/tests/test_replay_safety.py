@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 
@@ -45,18 +46,79 @@ def test_nondeterminism_detection(sess: Any) -> None:
 
 
 def test_environment_reads_are_nondeterministic(sess: Any) -> None:
-    """pid, hostname, cwd, environment variables differ in another kernel: worth saving."""
+    """pid, hostname, cwd differ in another kernel, and so may environment variables whose reads
+    cannot be replayed (envreads.py): worth saving."""
     sess.run("import os, socket, platform")
     for code, mark in [("pid = os.getpid()", "environment:getpid"),
                        ("host = socket.gethostname()", "environment:gethostname"),
                        ("here = os.getcwd()", "environment:getcwd"),
-                       ("home = os.environ['HOME']", "environment:environ"),
-                       ("path = os.environ.get('PATH')", "environment:environ"),
-                       ("user = os.getenv('USER')", "environment:getenv"),
-                       ("machine = platform.node()", "environment:node")]:
+                       ("machine = platform.node()", "environment:node"),
+                       # a credential's value would be written into the checkpoint
+                       ("tok = os.environ.get('NBF_API_TOKEN')", "environment:environ"),
+                       ("pw = os.getenv('DB_PASSWORD', '')", "environment:getenv"),
+                       # the whole environment: any variable may have mattered
+                       ("env = dict(os.environ)", "environment:environ"),
+                       ("n_env = len(os.environ)", "environment:environ"),
+                       ("env2 = os.environ.copy()", "environment:environ"),
+                       ("text = repr(os.environ)", "environment:environ"),
+                       ("hb = os.environb.get(b'HOME')", "environment:environb"),
+                       # a cell that changes the environment is not replayed either
+                       ("os.environ['NBF_SET'] = '1'\nv = os.environ['NBF_SET']", "environment:environ")]:
         r = sess.run(code)
         assert r["nondeterministic"] is True and mark in r["nondeterminism"], code
+        assert r["envReplay"] == [], code
+    assert any("credential" in n for n in sess.run("tok2 = os.environ.get('AWS_SECRET_ACCESS_KEY')")["notes"])
     assert sess.run("n = len(os.sep)")["nondeterministic"] is False
+
+
+def test_environment_lookups_are_replayed(sess: Any, monkeypatch: Any) -> None:
+    """A cell whose only nondeterminism is looking up named environment variables is deterministic
+    given their values: they are kept with its RNG states, and setting them reproduces its result."""
+    import pickle
+
+    monkeypatch.setenv("NBF_DATA_SIZE", "medium")
+    monkeypatch.delenv("NBF_UNSET", raising=False)
+    sess.run("import os")
+    r = sess.run("size = os.environ.get('NBF_DATA_SIZE', 'small')\n"
+                 "flag = os.getenv('NBF_UNSET', 'off')\nhas = 'NBF_DATA_SIZE' in os.environ")
+    assert r["nondeterministic"] is False and r["nondeterminism"] == []
+    assert r["envReplay"] == ["NBF_DATA_SIZE", "NBF_UNSET"] and r["rngSaved"] is True
+    state = sess.call("rng_state", seqs=[r["seq"]])[0]["states"][0]
+    assert pickle.loads(state["env"]) == {"NBF_DATA_SIZE": "medium", "NBF_UNSET": None}
+
+    # Another kernel's environment: the saved values are set for the rerun, then undone.
+    monkeypatch.setenv("NBF_DATA_SIZE", "large")
+    monkeypatch.setenv("NBF_UNSET", "on")
+    reply = sess.call("set_rng", env=state["env"])[0]
+    assert reply["restored"] == ["env"]
+    sess.silent("again = (os.environ.get('NBF_DATA_SIZE', 'small'), os.getenv('NBF_UNSET', 'off'))")
+    assert sess.ns["again"] == ("medium", "off")
+    sess.call("set_rng", env=reply["undo"]["env"])
+    assert os.environ["NBF_DATA_SIZE"] == "large" and os.environ["NBF_UNSET"] == "on"
+
+    # Looked up only inside a function the cell defines: nothing was read while it ran.
+    assert sess.run("def home_dir():\n    return os.environ['HOME']")["nondeterministic"] is False
+    r = sess.run("h = home_dir()")
+    assert r["nondeterministic"] is False and r["envReplay"] == ["HOME"], (r["nondeterminism"], r["notes"])
+
+
+def test_numpy_first_use_is_nondeterministic_only_when_drawn() -> None:
+    """The cell that first imports numpy.random: the legacy global state, seeded from the OS, makes
+    it nondeterministic only if something drew from it (a seeded generator does not)."""
+    import numpy.random as npr
+
+    from nbferry_shim import rng
+
+    fresh = {"numpy": npr.RandomState().get_state(legacy=True)}
+    assert rng.numpy_global_drawn(fresh, {"np", "random", "default_rng"}) is False
+    assert rng.numpy_global_drawn(fresh, {"np", "random", "rand"}) is True  # a legacy draw by name
+    assert rng.numpy_global_drawn(fresh, {"np", "random", "rand", "seed"}) is False  # seeded first
+    drawn = npr.RandomState()
+    drawn.randint(0, 10)  # one 32-bit draw, as a library might make
+    assert rng.numpy_global_drawn({"numpy": drawn.get_state(legacy=True)}, {"np"}) is True
+    gauss = npr.RandomState()
+    gauss.standard_normal()
+    assert rng.numpy_global_drawn({"numpy": gauss.get_state(legacy=True)}, set()) is True
 
 
 def test_side_effects_and_inputs(sess: Any, tmp_path: Any) -> None:

@@ -40,7 +40,7 @@ const FIELDS: [string, Check][] = [
   ],
   ['fingerprints', (v) => isObject(v) && isString(v.algo) && isObject(v.values) && Object.values(v.values).every(optional(isString))],
   ['unrecoverable', arrayOf(shape({ name: isString, reason: isString }))],
-  ['rng', arrayOf(shape({ seq: isNumber, python: optional(isBytes), numpy: optional(isBytes) }))],
+  ['rng', arrayOf(shape({ seq: isNumber, python: optional(isBytes), numpy: optional(isBytes), env: optional(isBytes) }))],
   ['cwd', isString],
 ];
 

@@ -162,7 +162,7 @@ export async function prepareCheckpoint(
   const t2 = performance.now();
   progress({ phase: 'plan' });
   const reused = reuse ? await reuse(measurement) : new Map<string, BlobEntry>();
-  const problem = planningProblem(recorder.graph.executions, measurement.groups, options.costs);
+  const problem = planningProblem(recorder.graph.executions, measurement.groups, options.costs, measurement.variables);
   problem.groups = problem.groups.map((g) => (reused.has(g.id) ? { ...g, stored: true } : g));
   const planned = planOrDrop(problem, options.deadlineMs);
   keepReusedOfPlan(reused, planned.problem);

@@ -10,7 +10,7 @@
 import type { PlanningProblem, RestoreStep } from '@nbferry/planner';
 import { SHIM_TIMEOUTS_MS, type CellRecord, type Recorder } from '@nbferry/recorder';
 import type { CallOptions } from '@nbferry/kernel';
-import type { RngState } from './shim-api.js';
+import { savedStates, type RngState } from './shim-api.js';
 
 type LoadStep = RestoreStep & { kind: 'load' };
 type RunStep = RestoreStep & { kind: 'run' };
@@ -86,7 +86,7 @@ export function rerunsArgument(
       names: [...(cell?.reads ?? []), ...(cell?.writes ?? []), ...(cell?.deletes ?? [])],
       waitFor,
       verify,
-      ...(state && (state.python || state.numpy) ? { rng: { ...(state.python ? { python: state.python } : {}), ...(state.numpy ? { numpy: state.numpy } : {}) } } : {}),
+      ...(state && (state.python || state.numpy || state.env) ? { rng: savedStates(state) } : {}),
     };
   });
   return { cells: specs, strays, algo };

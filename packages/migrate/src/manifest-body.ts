@@ -15,8 +15,11 @@ export interface CheckpointBody {
   fingerprints: { algo: string; values: Record<string, string | null>; faithful?: string[] };
   /** Variables no plan could bring back (unserializable and not recomputable), with why. */
   unrecoverable: { name: string; reason: string }[];
-  /** Global RNG states before each rerun cell, so reruns draw the same numbers. */
-  rng: { seq: number; python?: Uint8Array; numpy?: Uint8Array }[];
+  /**
+   * Global RNG states before each rerun cell, so reruns draw the same numbers; `env`: the
+   * environment variables the cell looked up (python-shim envreads.py), set for its rerun only.
+   */
+  rng: { seq: number; python?: Uint8Array; numpy?: Uint8Array; env?: Uint8Array }[];
   /** The source kernel's working directory (reruns may read relative paths). */
   cwd: string;
   timings: CheckpointTimings;

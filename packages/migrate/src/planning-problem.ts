@@ -4,7 +4,7 @@
  */
 import type { CellExecution, CostSettings, PlanningProblem, VariableGroup } from '@nbferry/planner';
 import { priorReads, type CellRecord } from '@nbferry/recorder';
-import type { MeasuredGroup, PickleCost } from './shim-api.js';
+import type { MeasuredGroup, MeasuredVariable, PickleCost } from './shim-api.js';
 
 /**
  * What rerunning an import-only cell costs in a target that has imported the source's packages
@@ -39,7 +39,8 @@ export function plannerCells(records: readonly CellRecord[]): CellExecution[] {
     }
     return {
       id: r.seq,
-      runtimeMs: r.importOnly ? Math.min(r.runtimeMs, IMPORT_RERUN_MS) : r.runtimeMs,
+      // The target records a rerun as the source recorded the cell: its hooks cost about as much again.
+      runtimeMs: r.importOnly ? Math.min(r.runtimeMs, IMPORT_RERUN_MS) : r.runtimeMs + r.recordingMs,
       reads,
       writes,
       deletes: [...r.deleted],
@@ -92,17 +93,30 @@ export function saveableId(group: MeasuredGroup): string {
   return `${groupId(group)}-saveable`;
 }
 
-/** Planner groups: one per measured group, or two halves where part of it can be saved (splitOf). */
-export function plannerGroups(groups: readonly MeasuredGroup[]): VariableGroup[] {
+/**
+ * Planner groups: one per measured group, or two halves where part of it can be saved (splitOf).
+ * With `variables`, each group is charged what fingerprinting its values took in the source: the
+ * restore verifies a recomputed group that way (an intact load is proven by its checksum).
+ */
+export function plannerGroups(groups: readonly MeasuredGroup[], variables?: Readonly<Record<string, MeasuredVariable>>): VariableGroup[] {
+  const verify = (names: readonly string[]): Pick<VariableGroup, 'verifyMs'> => {
+    if (!variables) return {};
+    let sec = 0;
+    for (const name of names) {
+      const v = variables[name];
+      if (v?.fingerprint != null) sec += v.fingerprintSec ?? 0;
+    }
+    return { verifyMs: sec * 1000 };
+  };
   return groups.flatMap((g): VariableGroup[] => {
-    if (g.serializable) return [{ id: groupId(g), names: g.names, ...pickleCost(g), serializable: true }];
+    if (g.serializable) return [{ id: groupId(g), names: g.names, ...pickleCost(g), ...verify(g.names), serializable: true }];
     const saveable = g.saveable;
-    const whole: VariableGroup = { id: groupId(g), names: g.names, serializable: false, reason: g.reason, bytes: 0 };
+    const whole: VariableGroup = { id: groupId(g), names: g.names, serializable: false, reason: g.reason, bytes: 0, ...verify(g.names) };
     if (!saveable || saveable.names.length === 0 || saveable.names.length >= g.names.length) return [whole];
     const rest = g.names.filter((name) => !saveable.names.includes(name));
     return [
-      { ...whole, names: rest, splitOf: groupId(g) },
-      { id: saveableId(g), names: saveable.names, ...pickleCost(saveable), serializable: true, splitOf: groupId(g) },
+      { ...whole, names: rest, splitOf: groupId(g), ...verify(rest) },
+      { id: saveableId(g), names: saveable.names, ...pickleCost(saveable), ...verify(saveable.names), serializable: true, splitOf: groupId(g) },
     ];
   });
 }
@@ -122,10 +136,11 @@ export function planningProblem(
   records: readonly CellRecord[],
   groups: readonly MeasuredGroup[],
   costs: Partial<CostSettings> = {},
+  variables?: Readonly<Record<string, MeasuredVariable>>,
 ): PlanningProblem {
   return {
     cells: plannerCells(records),
-    groups: plannerGroups(groups),
+    groups: plannerGroups(groups, variables),
     costs: { ...DEFAULT_COSTS, ...costs, store: { ...DEFAULT_COSTS.store, ...costs.store } },
   };
 }

@@ -442,12 +442,16 @@ async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: Kern
       }
       progress({ phase: 'run', cell: step.cell, label: firstLine(record.code), index, total });
       const rng = rngBySeq.get(step.cell);
-      if (rng) await setRng(recorder, rng, call);
+      const envUndo = rng ? await setRng(recorder, rng, call) : undefined;
       // `del old` needs `old` bound, whatever its value: a placeholder if nothing brought it back.
       const deletes = problem.cells.find((c) => c.id === step.cell)?.deletes ?? [];
       const placed = deletes.length > 0 ? await placeholders(recorder, { bind: deletes }, call) : [];
       const started = performance.now();
-      const result = await target.execute(record.code, { ...call, storeHistory: false, cellId: record.cellId ?? undefined });
+      const result = await target.execute(record.code, { ...call, storeHistory: false, cellId: record.cellId ?? undefined }).catch(async (error: unknown) => {
+        if (envUndo) await setRng(recorder, envUndo, call).catch(() => undefined); // best effort: the kernel may be gone
+        throw error;
+      });
+      if (envUndo) await setRng(recorder, envUndo, call);
       if (placed.length > 0) await placeholders(recorder, { clear: placed }, call);
       steps.push({ label: `run [${record.executionCount ?? step.cell}] ${firstLine(record.code)}`, ms: performance.now() - started });
       if (result.status !== 'ok') {

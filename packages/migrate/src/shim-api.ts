@@ -11,6 +11,8 @@ export interface MeasuredVariable {
   module: string;
   fingerprint: string | null;
   reliable: boolean;
+  /** Seconds the shim took to fingerprint it (what verifying it costs once it is recomputed). Absent from older shims. */
+  fingerprintSec?: number;
   /**
    * An intact load of it (checksum matched, unpickled) rebuilds exactly this value: its types
    * pickle faithfully (the shim's faithful.py). Absent from older shims: treated as false.
@@ -233,10 +235,21 @@ export async function loadBackground(
   return result;
 }
 
+/** What a rerun of cell `seq` must see: the global RNG states, and the environment values it looked up (python-shim envreads.py). */
 export interface RngState {
   seq: number;
   python?: Uint8Array;
   numpy?: Uint8Array;
+  env?: Uint8Array;
+}
+
+/** The saved states of `state`, without its seq (the shim's `set_rng` arguments). */
+export function savedStates(state: RngState): Omit<RngState, 'seq'> {
+  return {
+    ...(state.python ? { python: state.python } : {}),
+    ...(state.numpy ? { numpy: state.numpy } : {}),
+    ...(state.env ? { env: state.env } : {}),
+  };
 }
 
 export async function rngStates(recorder: Recorder, seqs: number[], options: ShimCallOptions = {}): Promise<RngState[]> {
@@ -244,11 +257,13 @@ export async function rngStates(recorder: Recorder, seqs: number[], options: Shi
   return result.states;
 }
 
-export async function setRng(recorder: Recorder, state: RngState, options: CallOptions = {}): Promise<void> {
-  const args: Record<string, Uint8Array> = {};
-  if (state.python) args.python = state.python;
-  if (state.numpy) args.numpy = state.numpy;
-  await recorder.request('set_rng', args, options);
+/**
+ * Sets the states a rerun must see. Returns the environment values to set again once the cell has
+ * run (the kernel keeps its own environment), or undefined when `state` sets none.
+ */
+export async function setRng(recorder: Recorder, state: RngState, options: CallOptions = {}): Promise<RngState | undefined> {
+  const { result } = await recorder.request<{ undo?: { env?: Uint8Array } }>('set_rng', savedStates(state), options);
+  return result.undo?.env ? { seq: state.seq, env: result.undo.env } : undefined;
 }
 
 /** Binds a placeholder to each of `bind` not bound (python-shim absent.py), removes those in `clear` still holding one; the names bound. */

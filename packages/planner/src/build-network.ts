@@ -10,6 +10,7 @@ export const SINK = 1;
  * The project-selection network, oriented so that the source side is "recompute / rerun":
  *
  * - source → free group g, capacity = cost of serializing g (cut when g is serialized);
+ * - free group g → sink, capacity = cost of verifying g once recomputed (cut when g is recomputed);
  * - free cell c → sink, capacity = cost of rerunning c (cut when c is rerun);
  * - g → w with capacity BIG for each active writer w of g (recomputing g reruns w);
  * - c → p with capacity BIG for each prerequisite p of c (rerunning c reruns p first).
@@ -59,7 +60,7 @@ export function buildNetwork(h: History, f: Feasibility, caps: Capacities): Plan
   }
 
   let finite = 0;
-  for (let g = 0; g < groupCount; g++) if (groupNode[g] !== -1) finite += caps.group[g]!;
+  for (let g = 0; g < groupCount; g++) if (groupNode[g] !== -1) finite += caps.group[g]! + caps.groupRecompute[g]!;
   for (const c of cells) finite += caps.cell[c]!;
   const big = finite + 1;
 
@@ -68,6 +69,7 @@ export function buildNetwork(h: History, f: Feasibility, caps: Capacities): Plan
     const node = groupNode[g]!;
     if (node === -1) continue;
     if (caps.group[g]! > 0) b.addEdge(SOURCE, node, caps.group[g]!);
+    if (caps.groupRecompute[g]! > 0) b.addEdge(node, SINK, caps.groupRecompute[g]!);
     for (let k = h.groupWriterStart[g]!; k < h.groupWriterStart[g + 1]!; k++) {
       const w = cellNode[h.groupWriter[k]!]!;
       if (w !== -1) b.addEdge(node, w, big);

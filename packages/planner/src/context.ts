@@ -39,7 +39,10 @@ export function modelMetrics(ctx: PlanningContext, d: Decision): ModelMetrics {
   let bytes = 0;
   const { costs } = ctx;
   for (let g = 0; g < d.recompute.length; g++) {
-    if (d.recompute[g]) continue;
+    if (d.recompute[g]) {
+      restoreMs += costs.verifyMs[g]!;
+      continue;
+    }
     checkpointMs += costs.checkpointMs[g]!;
     restoreMs += costs.loadMs[g]!;
     bytes += costs.bytes[g]!;

@@ -12,8 +12,11 @@ function metrics(p: PlanningProblem, plan: EnumeratedPlan): { checkpointMs: numb
   let checkpointMs = 0;
   let restoreMs = 0;
   p.groups.forEach((g, i) => {
-    if (!plan.serialized[i]) return;
     const cost = groupCost(g, p.costs);
+    if (!plan.serialized[i]) {
+      restoreMs += cost.verifyMs;
+      return;
+    }
     checkpointMs += cost.checkpointMs;
     restoreMs += cost.loadMs;
   });

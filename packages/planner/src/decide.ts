@@ -61,7 +61,7 @@ export function decideByClosure(h: History, f: Feasibility, recompute: Uint8Arra
 /** Objective value of a decision in capacity units (what the min-cut minimizes, constants included). */
 export function decisionCost(d: Decision, caps: Capacities): number {
   let cost = 0;
-  for (let g = 0; g < d.recompute.length; g++) if (!d.recompute[g]) cost += caps.group[g]!;
+  for (let g = 0; g < d.recompute.length; g++) cost += d.recompute[g] ? caps.groupRecompute[g]! : caps.group[g]!;
   for (let c = 0; c < d.rerun.length; c++) if (d.rerun[c]) cost += caps.cell[c]!;
   return cost;
 }

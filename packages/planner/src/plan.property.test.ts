@@ -15,17 +15,18 @@ function planCost(problem: PlanningProblem, p: EnumeratedPlan): number {
   const caps = objectiveCapacities(costTable(problem), problem.costs.objective);
   let cost = 0;
   p.serialized.forEach((s, g) => {
-    if (s) cost += caps.group[g]!;
+    cost += s ? caps.group[g]! : caps.groupRecompute[g]!;
   });
   for (const c of p.rerun) cost += caps.cell[c]!;
   return cost;
 }
 
-/** Restore time recomputed from the program itself: every load step + every rerun. */
+/** Restore time recomputed from the program itself: every load step + every rerun + verifying what was recomputed. */
 function programRestoreMs(problem: PlanningProblem, plan: ReplicationPlan): number {
   const byId = new Map(problem.cells.map((c) => [c.id, c]));
   const groups = new Map(problem.groups.map((g) => [g.id, g]));
   let ms = 0;
+  for (const g of plan.groups) if (g.decision === 'recompute') ms += groupCost(groups.get(g.id)!, problem.costs).verifyMs;
   for (const step of plan.program) {
     ms +=
       step.kind === 'run'
@@ -91,10 +92,11 @@ describe('planReplication on random small sessions (property tests against brute
       const metric = (p: ReplicationPlan): number =>
         problem.costs.objective === 'restore' ? p.predicted.restoreMs : problem.costs.objective === 'migration' ? p.predicted.migrationMs : p.predicted.bytes;
       expect(metric(checked), context).toBeLessThanOrEqual(metric(plan) + 1e-6);
-      // Rerunning what is needed and loading nothing: its restore time is its reruns' (brute force).
+      // Rerunning what is needed and loading nothing: its restore time is its reruns' and verifying everything (brute force).
       const loadNothing = valid.find((p) => p.serialized.every((s) => !s));
       if (loadNothing && problem.costs.objective !== 'bytes') {
-        const ms = [...loadNothing.rerun].reduce((sum, c) => sum + rerunMs(problem.cells[c]!, problem.costs), 0);
+        const verify = problem.groups.reduce((sum, g) => sum + groupCost(g, problem.costs).verifyMs, 0);
+        const ms = [...loadNothing.rerun].reduce((sum, c) => sum + rerunMs(problem.cells[c]!, problem.costs), verify);
         expect(metric(checked), context).toBeLessThanOrEqual(ms + 1e-6);
       }
       if (checked.solver.chosen && checked.solver.chosen !== 'min-cut') switched++;

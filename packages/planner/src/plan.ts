@@ -70,7 +70,7 @@ export function assemblePlan(
       checkpointMs += cost.checkpointMs;
       bytes += cost.bytes;
     }
-    restoreMs += loads * cost.loadMs;
+    restoreMs += loads * cost.loadMs + (serialized ? 0 : ctx.costs.verifyMs[g]!);
     extraLoads += Math.max(0, loads - 1);
     extraLoadMs += Math.max(0, loads - 1) * cost.loadMs;
     const producedBy = new Set<number>();

@@ -78,6 +78,12 @@ export interface VariableGroup {
   /** Time to deserialize the group from bytes in memory, excluding the store read (measured by the shim). */
   loadMs?: number;
   /**
+   * Time to fingerprint the group's values (measured by the shim): what verifying them costs when
+   * they are recomputed, paid by the restore. An intact load is proven by its checksum instead.
+   * Default 0.
+   */
+  verifyMs?: number;
+  /**
    * Set on both halves of a measured group split in two: the members that can be saved, and those
    * that cannot (a generator, a lock) and must be recomputed. Same value (the measured group's id)
    * on both. The halves share objects, so loading one and recomputing the other keeps identity only

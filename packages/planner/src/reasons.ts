@@ -101,18 +101,20 @@ export function explainDecision(ctx: PlanningContext, d: Decision, objective: Ob
       }
       return why;
     }
+    const verify = ctx.costs.verifyMs[g]!;
+    const verifyText = objective !== 'bytes' && verify > 0 ? ` and verifying it (${formatMs(verify)})` : '';
     if (d.recompute[g]) {
       const { cells, ms, truncated } = closure(g, 1);
       // The cut pays each rerun once for all the variables that need it, so a group's own closure
       // may cost more than keeping it; say so rather than print a comparison that looks wrong.
       const keep = keepMs(g);
-      const shared = keep !== null && ms > keep ? ', shared with other recomputed variables' : '';
-      return `rerun ${cellsText(cells, truncated)} (${msText(ms, truncated)}${shared}) beats ${keepCost(g)}`;
+      const shared = keep !== null && ms + verify > keep ? ', shared with other recomputed variables' : '';
+      return `rerun ${cellsText(cells, truncated)} (${msText(ms, truncated)}${shared})${verifyText} beats ${keepCost(g)}`;
     }
     // Enough to show that keeping it is cheaper; the full closure can be most of the history.
     const { cells, ms, truncated } = closure(g, 0, keepMs(g) ?? Number.POSITIVE_INFINITY);
     const rerun = cells.length === 0 ? 'rerunning nothing' : `rerunning ${cellsText(cells, truncated)}`;
-    return `${keepCost(g)} beats ${rerun} (${msText(ms, truncated)} more)`;
+    return `${keepCost(g)} beats ${rerun} (${msText(ms, truncated)} more)${verifyText}`;
   });
 
   const warnings: string[] = [];

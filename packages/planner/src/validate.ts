@@ -38,6 +38,7 @@ export function validateProblem(problem: PlanningProblem): void {
       issues.push(`group ${group.id} has an invalid serializeMs`);
     }
     if (group.loadMs !== undefined && !isNonNegative(group.loadMs)) issues.push(`group ${group.id} has an invalid loadMs`);
+    if (group.verifyMs !== undefined && !isNonNegative(group.verifyMs)) issues.push(`group ${group.id} has an invalid verifyMs`);
   }
   const costs = problem.costs;
   if (!isPositive(costs.targetSpeedFactor)) issues.push('costs.targetSpeedFactor must be a positive number');

@@ -107,8 +107,10 @@ def build(shim: "Shim") -> dict[str, Handler]:
                 raise OpError(f"no saved RNG state for seq {args['seq']}")
             blobs = rng.dumps(st)
         else:
-            blobs = {k: bytes(v) for k, v in args.items() if k in ("python", "numpy")}
-        return {"restored": rng.restore(blobs)}, []
+            blobs = {k: bytes(v) for k, v in args.items() if k in rng.KINDS}
+        done, undo = rng.restore(blobs)
+        # The environment as it was, for the caller to set again once the cell has run.
+        return {"restored": done, **({"undo": {"env": rng.dumps({"env": undo})["env"]}} if undo is not None else {})}, []
 
     def fingerprint(args: dict[str, Any], bufs: list[memoryview]) -> tuple[Any, list[bytes]]:
         from .probe import bounded_probe

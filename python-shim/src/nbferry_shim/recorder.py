@@ -24,7 +24,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from . import arraysum, budget, cellscan, idlecheck, importonly, kinds, passes, pickled, pureuse, rng
+from . import arraysum, budget, cellscan, envreads, idlecheck, importonly, kinds, passes, pickled, pureuse, rng
 from .audit import CellAudit
 from .history import History, Record
 from .namespace import NameFilter
@@ -67,6 +67,7 @@ class Pending:
     via_code: set[str] = field(default_factory=set)  # names used by user code the cell reaches
     stateful: set[str] = field(default_factory=set)  # matplotlib-style candidates
     own_first: set[str] = field(default_factory=set)  # read only after the cell bound them (assigned_first.py)
+    env_reads: envreads.Reads | None = None  # environment lookups while it ran (envreads.py)
 
 
 def _ipython_dirs(shell: Any) -> list[str]:
@@ -100,6 +101,7 @@ class Recorder:
         self.pending: list[Pending] = []
         self.nested = 0
         self.audit = CellAudit(_ipython_dirs(shell))
+        self.env_reads = envreads.Tracker()
         self.rng_states: OrderedDict[int, rng.State] = OrderedDict()
         self.exec_thread = threading.get_ident()
         self.enabled = True
@@ -267,6 +269,7 @@ class Recorder:
                 rec = self._post_end(c)
         except Exception:
             self.audit.active = False
+            self.env_reads.active = False
             rec = self._fallback_record(c.p, c.result, traceback.format_exc(limit=3))
         self.check = None
         self._emit(rec, writes=rec.get("created", []) + rec.get("modified", []))
@@ -289,6 +292,7 @@ class Recorder:
         self.pending.append(p)
         p.t_exec = time.perf_counter()
         self.audit.start()
+        self.env_reads.start()
 
     def post_run_cell(self, result: Any) -> None:
         if not self.enabled or threading.get_ident() != self.exec_thread or not self.pending:
@@ -430,6 +434,7 @@ class Recorder:
                 c = self._post_start(p, result, lost)
         except Exception:
             self.audit.active = False
+            self.env_reads.active = False
             rec = self._fallback_record(p, result, traceback.format_exc(limit=3))
             self._emit(rec, writes=rec.get("created", []) + rec.get("modified", []))
             return
@@ -447,6 +452,7 @@ class Recorder:
         the fingerprint pass (idlecheck.py)."""
         t_post = time.perf_counter()
         effects, inputs = self.audit.stop() if self.audit.active else ([], [])
+        p.env_reads = self.env_reads.stop() if self.env_reads.active else None
         ns = self.ns
         after = self.filter.snapshot(ns)
         before = p.before
@@ -508,6 +514,9 @@ class Recorder:
                 self.entries[n].provenance = "cell"
         consumed = rng.consumed(p.rng_before, c.rng_after)
         nondet = list(p.nondet) + self._dynamic_nondet(created + sorted(modified), p, consumed)
+        env, env_note = self._env_replay(nondet, p)
+        if env is not None:
+            nondet = [x for x in nondet if x not in envreads.REPLAYABLE_REASONS]
         info = p.info
         err = getattr(result, "error_in_exec", None) or getattr(result, "error_before_exec", None)
         success = None if result is None else bool(getattr(result, "success", err is None))
@@ -541,7 +550,8 @@ class Recorder:
             "nondeterminism": nondet,
             "sideEffects": c.effects,
             "inputs": c.inputs,
-            "notes": list(p.ana.notes) + (["post_run_cell not received"] if lost else []),
+            "envReplay": sorted(env or ()),
+            "notes": list(p.ana.notes) + ([env_note] if env_note else []) + (["post_run_cell not received"] if lost else []),
             "internalErrors": errors,
         }
         # What delayed this cell: its pre hook (with any drain of the previous cell's check) and its
@@ -550,7 +560,21 @@ class Recorder:
         rec["overheadSec"] = (p.t_exec - p.t_start) + post
         rec["deferredSec"] = 0.0 if c.inline else c.later_sec
         rec["_rng_before"] = {k: v for k, v in p.rng_before.items() if consumed.get(k)}
+        if env:
+            rec["_rng_before"]["env"] = env
         return rec
+
+    @staticmethod
+    def _env_replay(nondet: list[str], p: Pending) -> tuple[dict[str, str | None] | None, str | None]:
+        """The environment values to replay when the cell reruns, if reading them is all that made
+        it nondeterministic and they can be replayed (envreads.py); else None, and why not."""
+        if not any(x in envreads.REPLAYABLE_REASONS for x in nondet):
+            return None, None
+        why = "its lookups were not observed" if p.env_reads is None else envreads.replay_verdict(p.env_reads)
+        if why is not None:
+            return None, f"environment reads not replayable: {why}"
+        assert p.env_reads is not None
+        return p.env_reads.values, None
 
     def _binds_modules(self, names: list[str]) -> bool:
         ns = self.ns
@@ -568,10 +592,8 @@ class Recorder:
                 ent = getattr(seq, "entropy", None)
                 if isinstance(ent, int) and ent >= 1 << 64:
                     out.append(f"unseeded:{n} (OS entropy)")
-            if "numpy" not in p.rng_before and "numpy" in rng.capture():
-                used = p.ana.attrs | p.ana.loads
-                if "random" in used and "seed" not in used:
-                    out.append("unseeded:numpy.random (first use in this cell)")
+            if "numpy" not in p.rng_before and rng.numpy_global_drawn(rng.capture(), p.ana.attrs | p.ana.loads):
+                out.append("unseeded:numpy.random (first use in this cell)")
         return [x for x in out if x not in p.nondet]
 
     def _fallback_record(self, p: Pending, result: Any, err: str) -> Record:
@@ -588,7 +610,7 @@ class Recorder:
                 "modified": sorted(set(after) & set(p.before)), "deleted": sorted(set(p.before) - set(after)),
                 "rebound": [], "readsAll": True, "touchAll": True, "unserializable": {},
                 "unknownFingerprint": [], "rngConsumed": [], "nondeterministic": False,
-                "nondeterminism": [], "sideEffects": [], "inputs": [], "notes": [],
+                "nondeterminism": [], "envReplay": [], "sideEffects": [], "inputs": [], "notes": [],
                 "internalErrors": [err]}
 
     def _emit(self, rec: Record, writes: list[str]) -> None:

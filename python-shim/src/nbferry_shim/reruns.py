@@ -128,7 +128,7 @@ class DeferredReruns:
             ns.pop(n, None)
 
     def _run(self, cell: dict[str, Any]) -> dict[str, Any]:
-        from . import rng
+        from . import envreads, rng
         from .probe import probe
 
         reads = set(_strs(cell.get("reads"))) | set(_strs(cell.get("waitFor")))
@@ -143,11 +143,14 @@ class DeferredReruns:
         t0 = time.perf_counter()
         gate.enter()  # the background-load worker binds nothing while a rerun runs
         try:
-            blobs = {k: bytes(v) for k, v in (cell.get("rng") or {}).items() if k in ("python", "numpy")}
-            if blobs:
-                rng.restore(blobs)
+            blobs = {k: bytes(v) for k, v in (cell.get("rng") or {}).items() if k in rng.KINDS}
+            undo = rng.restore(blobs)[1] if blobs else None
             placed = absent.bind(shell.user_ns, _strs(cell.get("deletes")))
-            error = _execute(shell, str(cell.get("code") or ""))
+            try:
+                error = _execute(shell, str(cell.get("code") or ""))
+            finally:
+                if undo is not None:
+                    envreads.apply(undo)
             absent.clear(shell.user_ns, placed)
             rec = self.shim.recorder
             with rec.lock:  # recorded as a change made outside the user's cells

@@ -9,6 +9,7 @@ import uuid
 from typing import Any
 
 from . import audit as audit_mod
+from . import envreads
 from ._version import PROTOCOL, VERSION
 from .channel import TARGET, Channel
 from .gate import NamespaceGate
@@ -65,6 +66,7 @@ class Shim:
         ev.register("pre_execute", self.recorder.pre_execute)
         self.unobserved.install()
         audit_mod.install(self.recorder.audit)
+        envreads.install(self.recorder.env_reads)
         try:
             import comm
 
@@ -112,6 +114,7 @@ class Shim:
             except ValueError:
                 pass
         audit_mod.uninstall(self.recorder.audit)
+        envreads.uninstall(self.recorder.env_reads)
         self.unobserved.uninstall()
         if self.background is not None:
             self.background.unhook()

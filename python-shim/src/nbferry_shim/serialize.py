@@ -15,6 +15,7 @@ Rebuild helpers live in this module, which is installed in every kernel that loa
 
 from __future__ import annotations
 
+import functools
 import importlib
 import io
 import marshal
@@ -144,6 +145,11 @@ def make_pickler(file: Any, user_ns: dict[str, Any] | None, buffer_callback: Any
             if isinstance(obj, type) and kinds.is_user_class(obj) and not _is_enum(obj) \
                     and obj.__module__ == "__main__":
                 return _reduce_class(obj)
+            if t is _LRU_WRAPPER:
+                fn = getattr(obj, "__wrapped__", None)
+                if type(fn) is types.FunctionType and kinds.is_user_function(fn, self.user_ns) \
+                        and fn.__globals__ is self.user_ns:
+                    return _reduce_lru_cache(obj, fn)
             np = self._np
             if np is not None and t is np.ndarray:
                 rv = textarrays.reduce_text_array(obj) if obj.dtype == object else self._view(obj)
@@ -222,6 +228,21 @@ def _reduce_function(fn: types.FunctionType) -> Any:
             (marshal.dumps(fn.__code__), fn.__name__, fn.__qualname__, fn.__module__,
              len(fn.__closure__ or ())),
             state, None, None, set_function_state)
+
+
+# @functools.lru_cache / @functools.cache: pickled by name (`__main__.f`), which a new kernel does not
+# have until the cell defining it runs again; saved instead as the function and the cache settings.
+_LRU_WRAPPER = type(functools.lru_cache(maxsize=None)(lambda: None))
+
+
+def rebuild_lru_cache(fn: types.FunctionType, maxsize: int | None, typed: bool) -> Any:
+    return functools.lru_cache(maxsize=maxsize, typed=typed)(fn)
+
+
+def _reduce_lru_cache(wrapper: Any, fn: types.FunctionType) -> Any:
+    """The cache's contents are not saved: the loaded function computes them again when called."""
+    params = wrapper.cache_parameters()
+    return (rebuild_lru_cache, (fn, params.get("maxsize"), bool(params.get("typed"))))
 
 
 def _reduce_class(cls: type) -> Any:
