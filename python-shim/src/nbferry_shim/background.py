@@ -27,6 +27,7 @@ import tokenize
 import types
 from typing import TYPE_CHECKING, Any, Iterator
 
+from . import arraymemo
 from .channel import OpError
 from .gate import NamespaceGate
 from .reruns import DeferredReruns, queue as queue_reruns
@@ -115,11 +116,12 @@ class BackgroundLoad:
         # `verify`, when given: what an intact load does not already prove).
         verify = spec.get("verify")
         prints = {}
-        for n, v in bound.items():
-            if isinstance(verify, list) and n not in verify:
-                continue
-            pr = probe(v, ns, algo=algo)
-            prints[n] = {"digest": pr.digest, "reliable": pr.reliable, "error": pr.error}
+        with arraymemo.shared_digests():
+            for n, v in bound.items():
+                if isinstance(verify, list) and n not in verify:
+                    continue
+                pr = probe(v, ns, algo=algo)
+                prints[n] = {"digest": pr.digest, "reliable": pr.reliable, "error": pr.error}
         nbytes = len(raw)
         del raw, values
         rec = self.shim.recorder

@@ -471,10 +471,12 @@ def _load_each(blobs: list[Any], d: Any, bufs: list[memoryview], rec: Any, verif
             loaded.extend(bound)
             loaded_bytes += len(raw)
             if verify:
+                from . import arraymemo
                 from .probe import probe
 
-                res["fingerprints"] = {n: probe(v, ns, algo=args.get("algo") or None).digest
-                                       for n, v in bound.items()}
+                with arraymemo.shared_digests():
+                    res["fingerprints"] = {n: probe(v, ns, algo=args.get("algo") or None).digest
+                                           for n, v in bound.items()}
             del values, bound  # unbound members of the group are dropped here
         res["seconds"] = time.perf_counter() - t0
         results.append(res)

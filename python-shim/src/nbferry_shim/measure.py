@@ -18,7 +18,7 @@ import time
 import types
 from typing import TYPE_CHECKING, Any
 
-from . import hashing, kinds, pickled, reduced, serialize
+from . import arraymemo, hashing, kinds, pickled, reduced, serialize
 from .budget import gc_paused
 from .probe import bounded_probe
 from .saveable import saveable_part
@@ -230,7 +230,8 @@ def op_measure(shim: "Shim", args: dict[str, Any], bufs: list[memoryview], watch
         with Bounded(rec.ns, float(args.get("budgetSec") or 2.0)), rec.lock:
             rec.sync_pending_outside()  # probes what changed outside cells
         shim.unobserved.check_threads()
-        result = _op_measure(shim, args, watch)
+        with arraymemo.shared_digests():
+            result = _op_measure(shim, args, watch)
         shim.lineage.last_measurement = result[0]  # a checkpoint that commits it pins it (lineage.py)
         return result
     finally:

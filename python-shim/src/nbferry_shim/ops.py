@@ -10,7 +10,7 @@ import platform
 import sys
 from typing import TYPE_CHECKING, Any
 
-from . import hashing, msgpack_codec, rng
+from . import arraymemo, hashing, msgpack_codec, rng
 from ._version import PROTOCOL, VERSION
 from .channel import Handler, OpError
 
@@ -125,13 +125,14 @@ def build(shim: "Shim") -> dict[str, Handler]:
             names = sorted(rec.filter.snapshot(ns))
         out: dict[str, Any] = {}
         bound = Bounded(ns, float(args.get("budgetSec") or 2.0))
-        for n in names:
-            if n not in ns:
-                out[n] = {"digest": None, "reliable": False, "error": "not defined"}
-                continue
-            pr = bounded_probe(bound, ns[n], ns, algo)
-            out[n] = {"digest": pr.digest, "reliable": pr.reliable, "error": pr.error,
-                      "opaque": pr.opaque[:5]}
+        with arraymemo.shared_digests():
+            for n in names:
+                if n not in ns:
+                    out[n] = {"digest": None, "reliable": False, "error": "not defined"}
+                    continue
+                pr = bounded_probe(bound, ns[n], ns, algo)
+                out[n] = {"digest": pr.digest, "reliable": pr.reliable, "error": pr.error,
+                          "opaque": pr.opaque[:5]}
         return {"algo": algo, "fingerprints": out}, []
 
     def sharing(args: dict[str, Any], bufs: list[memoryview]) -> tuple[Any, list[bytes]]:

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from sys import getrefcount
 from typing import Any, Iterable
 
-from . import arraysum, codescan, faithful, files, hashing, kinds, reduced, weakrefs
+from . import arraymemo, arraysum, codescan, faithful, files, hashing, kinds, reduced, weakrefs
 from .budget import OverBudget
 from .pinned import PinnedDigests
 from .userbound import Bounded, UserCodeOverBudget
@@ -442,8 +442,13 @@ class DigestPickler(pickle.Pickler):
                     return hit
         if self.algo == RECORD_ALGO:
             d = arraysum.checksum(a, self.deadline)
-        else:
-            d = array_digest(a, self.algo, self.deadline)
+        else:  # the same memory hashed for another variable of this request (arraymemo.py)
+            k = arraymemo.key(a, self.algo)
+            shared = arraymemo.get(k)
+            if shared is None:
+                shared = array_digest(a, self.algo, self.deadline)
+                arraymemo.put(k, a, shared)
+            d = shared
         if cache is not None:
             cache.put(a, root_id, d)
             if not self.use_cache:

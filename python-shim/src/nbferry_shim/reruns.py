@@ -128,7 +128,7 @@ class DeferredReruns:
             ns.pop(n, None)
 
     def _run(self, cell: dict[str, Any]) -> dict[str, Any]:
-        from . import envreads, rng
+        from . import arraymemo, envreads, rng
         from .probe import probe
 
         reads = set(_strs(cell.get("reads"))) | set(_strs(cell.get("waitFor")))
@@ -163,10 +163,11 @@ class DeferredReruns:
             return {"ok": False, "error": error, "seconds": seconds}
         ns = self.shim.recorder.ns
         prints = {}
-        for n in _strs(cell.get("verify")):
-            if n in ns:
-                pr = probe(ns[n], ns, algo=self.algo)
-                prints[n] = {"digest": pr.digest, "reliable": pr.reliable, "error": pr.error}
+        with arraymemo.shared_digests():
+            for n in _strs(cell.get("verify")):
+                if n in ns:
+                    pr = probe(ns[n], ns, algo=self.algo)
+                    prints[n] = {"digest": pr.digest, "reliable": pr.reliable, "error": pr.error}
         return {"ok": True, "fingerprints": prints, "seconds": seconds}
 
 
