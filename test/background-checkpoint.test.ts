@@ -13,7 +13,8 @@ import { runCell, useKernelSandbox, valueOf } from './support/kernel-sandbox.js'
 import { waitUntil } from './support/processes.js';
 
 /** 640 MB of entropy: its save takes seconds, so the test can act while it is being written. */
-const BIG = 'import numpy as np\nbig = np.random.default_rng(1).random(80_000_000)\nx = 1';
+// Unseeded: a rerun would draw other numbers, so the plan saves `big` (640 MB: a save that takes a while).
+const BIG = 'import numpy as np\nbig = np.random.default_rng().random(80_000_000)\nx = 1';
 
 /** comm_msg requests the kernel is handling (between their busy and idle), from iopub. */
 function commRequestsInFlight(client: KernelClient): { count: () => number; off: () => void } {

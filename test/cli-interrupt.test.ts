@@ -53,14 +53,17 @@ describe('nbferry interrupted', () => {
   }, 120_000);
 
   it('restore: SIGINT while a cell is rerun stops the fresh kernel instead of leaving it half-restored', async () => {
-    // The lock cannot be pickled, so the restore reruns its cell; the cell sleeps as long as
-    // $NBF_SLEEP says (0 when run, a minute when restored) and says which kernel runs it.
+    // The lock cannot be pickled, so the restore reruns its cell; the cell sleeps as long as a
+    // control file says (none when run, a minute when restored) and says which kernel runs it. A
+    // file, not the environment: a rerun sees the environment values the cell saw when it ran.
     const slow = join(dir, 'slow.ipynb');
+    const control = join(dir, 'slow-control.json');
     const cell =
-      'import os, threading, time\n' +
-      'if os.environ.get("NBF_TEST_MARK"):\n' +
-      '    open(os.environ["NBF_TEST_MARK"], "w").write(f"kernel {os.getpid()} -\\n")\n' +
-      'time.sleep(float(os.environ.get("NBF_SLEEP", "0")))\nlock = threading.Lock()';
+      'import json, os, threading, time\n' +
+      `ctl = json.load(open(${JSON.stringify(control)})) if os.path.exists(${JSON.stringify(control)}) else {}\n` +
+      'if ctl.get("mark"):\n' +
+      '    open(ctl["mark"], "w").write(f"kernel {os.getpid()} -\\n")\n' +
+      'time.sleep(ctl.get("sleep", 0))\nlock = threading.Lock()';
     await writeFile(slow, notebook([cell]));
     const store = join(dir, 'slow-store');
     const saved = await nbferry(['run', slow, '--checkpoint', store, '--python', testPython(), '--quiet']);
@@ -69,7 +72,8 @@ describe('nbferry interrupted', () => {
     const temp = join(dir, 'tmp-restore');
     await mkdir(temp);
     const mark = join(dir, 'mark-restore');
-    const cli = spawnNbferry(['restore', store, '--python', testPython(), '--progress', 'text'], { env: { TMPDIR: temp, NBF_TEST_MARK: mark, NBF_SLEEP: '60' } });
+    await writeFile(control, JSON.stringify({ mark, sleep: 60 }));
+    const cli = spawnNbferry(['restore', store, '--python', testPython(), '--progress', 'text'], { env: { TMPDIR: temp } });
     try {
       expect(await waitUntil(() => existsSync(mark) && readFileSync(mark, 'utf8').endsWith('\n'), 60_000, 50), cli.output.stderr).toBe(true);
       expect(cli.output.stderr).toMatch(/restore: step 1\/\d+: rerunning cell/);
