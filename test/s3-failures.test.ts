@@ -45,7 +45,7 @@ it('a bucket over its quota: STORE_FULL, the source untouched, the previous chec
   }
   probe.destroy();
 
-  await runCell(source.client, 'b = np.random.default_rng(3).random(1_000_000)');
+  await runCell(source.client, 'b = np.random.default_rng().random(1_000_000)'); // unseeded: the checkpoint must write it
   const failure = (await checkpoint(recorder, store).catch((e: unknown) => e)) as Error & { code: string };
   expect(failure).toMatchObject({ code: 'STORE_FULL', name: 'StoreFullError' });
   expect(failure.message).toMatch(/free space or raise the quota/);
@@ -79,7 +79,7 @@ it('a store that stalls: retried within bounds, then STORE_UNAVAILABLE; the sour
     const recorder = await Recorder.attach(source.client);
     await runCell(source.client, 'import numpy as np\na = np.random.default_rng(4).random(300_000)');
     const previous = await checkpoint(recorder, store);
-    await runCell(source.client, 'b = np.random.default_rng(5).random(300_000)');
+    await runCell(source.client, 'b = np.random.default_rng().random(300_000)'); // unseeded: the checkpoint must write it
     proxy.stall();
     const t0 = performance.now();
     const failure = (await checkpoint(recorder, store).catch((e: unknown) => e)) as Error & { code: string };
