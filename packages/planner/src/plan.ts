@@ -35,7 +35,20 @@ export function planReplication(problem: PlanningProblem, options: PlanOptions =
   const decision = decideByMinCut(ctx.history, ctx.feasibility, caps, algorithm);
   const plan = assemblePlan(ctx, decision, objective, caps, algorithm);
   if (options.wholePlanCheck === false) return plan;
-  return cheapestWholePlan(ctx, plan, (d) => assemblePlan(ctx, d, objective, caps, algorithm));
+  return cheapestWholePlan(
+    ctx,
+    plan,
+    (d) => assemblePlan(ctx, d, objective, caps, algorithm),
+    (groups) => assemblePlan(ctx, decideByMinCut(ctx.history, ctx.feasibility, recomputingCaps(caps, groups), algorithm), objective, caps, algorithm),
+  );
+}
+
+/** `caps` with these groups' serialize capacity above any finite cut: the min-cut recomputes them. */
+function recomputingCaps(caps: Capacities, groups: ReadonlySet<number>): Capacities {
+  let total = 0;
+  for (const a of [caps.group, caps.groupRecompute, caps.cell]) for (const x of a) total += x;
+  const group = Float64Array.from(caps.group, (x, g) => (groups.has(g) ? total + 1 : x));
+  return { ...caps, group };
 }
 
 /** Turns a decision into the public plan: restore program, predictions, reasons. */

@@ -103,4 +103,4 @@ export interface SolverStats {
   chosen?: PlanChoice;
 }
 
-export type PlanChoice = 'min-cut' | 'recompute-all' | 'save-all';
+export type PlanChoice = 'min-cut' | 'min-cut-without-reloads' | 'recompute-all' | 'save-all';

@@ -31,6 +31,23 @@ describe('whole-plan check: a restore is never predicted slower than rerunning w
     expect(plan.warnings.join('\n')).toMatch(/extra loads/);
   });
 
+  it('recomputes only the group it would load twice when rerunning everything costs more', () => {
+    // As above, plus 3: w = slow() (1 s), cheap to load: rerunning everything would rerun it too.
+    const withSlow = problem(
+      [...session.cells, cell(3, 1000, { writes: ['w'] })],
+      [...session.groups, group('w', ['w'], 0.01 * MB)],
+    );
+    expect(planReplication(withSlow, { wholePlanCheck: false }).predicted.extraLoads).toBe(1);
+    const plan = planReplication(withSlow);
+    expect(verifyPlan(withSlow, plan)).toEqual([]);
+    expect(plan.solver.chosen).toBe('min-cut-without-reloads');
+    expect(plan.serialize).toEqual(['w']);
+    expect(plan.rerun).toEqual([0, 1, 2]);
+    expect(plan.predicted.extraLoads).toBe(0);
+    expect(plan.predicted.restoreMs).toBeCloseTo(16.1, 3);
+    expect(plan.warnings.join('\n')).toMatch(/recomputing the groups it would load twice/);
+  });
+
   it('keeps the min-cut plan when loading stays cheaper with its extra loads counted', () => {
     const cheapLoad = { ...session, groups: [group('ab', ['a', 'b'], 0.2 * MB), session.groups[1]!] };
     const plan = planReplication(cheapLoad);
