@@ -1,12 +1,12 @@
 // The recorder on real kernels: what it records, from whom, and across re-attaching and restarts.
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { attachKernel, launchKernel, type Kernel } from '@nbferry/kernel';
-import { Recorder, type HistoryGraphJson } from '@nbferry/recorder';
+import { Recorder, ShimInjectionError, type HistoryGraphJson } from '@nbferry/recorder';
 import { repoRoot, testPython } from './support/python.js';
 
 const sets = (graph: Recorder['graph']) =>
@@ -59,6 +59,25 @@ describe('Recorder', () => {
       expect(late.hello.version).toBe(first.hello.version);
     } finally {
       await other.dispose();
+    }
+  });
+
+  it("a shim that fails to install is a typed error carrying the kernel's exception; the kernel stays usable", async () => {
+    const root = await mkdtemp(join(tmpdir(), 'nbf-broken-shim-'));
+    try {
+      await cp(join(repoRoot, 'python-shim', 'src'), join(root, 'src'), { recursive: true });
+      await cp(join(repoRoot, 'python-shim', 'inject.py.tmpl'), join(root, 'inject.py.tmpl'));
+      await appendFile(join(root, 'src', 'nbferry_shim', 'recorder.py'), '\nraise RuntimeError("broken on purpose")\n');
+      const error = await Recorder.attach(kernel.client, { shimRoot: root }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(ShimInjectionError);
+      expect((error as ShimInjectionError).message).toContain('RuntimeError: broken on purpose');
+      const after = await kernel.client.execute('ok = 1 + 1\nok');
+      expect(after.status).toBe('ok');
+    } finally {
+      await rm(root, { recursive: true, force: true });
     }
   });
 

@@ -91,6 +91,19 @@ def test_the_next_cell_drains_the_pending_check_before_recording_anything(deferr
     assert set(second["modified"]) == {"lst", "alias"} and second["read"] == ["lst"]
 
 
+def test_the_check_a_cell_finishes_for_the_previous_one_is_reported_apart(deferred: Any) -> None:
+    # A rerun pays its own check, not its predecessor's: drainedSec lets the coordinator tell them apart.
+    start(deferred, "import numpy as np\nbig = np.arange(4_000_000.0)")
+    deferred.idle.run()
+    b = start(deferred, "big *= 2")
+    start(deferred, "n = 1")  # arrives before the idle step: finishes big's check in its pre hook
+    deferred.idle.run()
+    first, second = cells(deferred, b)
+    assert first["modified"] == ["big"] and first["deferredSec"] > 0
+    assert 0 < second["drainedSec"] <= second["overheadSec"]
+    assert first["drainedSec"] < second["drainedSec"]
+
+
 def test_a_cell_that_changes_nothing_after_a_pending_change_is_not_blamed(deferred: Any) -> None:
     start(deferred, "lst = [1]")
     deferred.idle.run()

@@ -39,8 +39,9 @@ export function plannerCells(records: readonly CellRecord[]): CellExecution[] {
     }
     return {
       id: r.seq,
-      // The target records a rerun as the source recorded the cell: its hooks cost about as much again.
-      runtimeMs: r.importOnly ? Math.min(r.runtimeMs, IMPORT_RERUN_MS) : r.runtimeMs + r.recordingMs,
+      // The target records a rerun as the source recorded the cell: its hooks cost about as much
+      // again, with its check after the reply, which the next rerun (or the verification) waits for.
+      runtimeMs: r.importOnly ? Math.min(r.runtimeMs, IMPORT_RERUN_MS) : r.runtimeMs + (r.rerunHooksMs ?? r.recordingMs),
       reads,
       writes,
       deletes: [...r.deleted],

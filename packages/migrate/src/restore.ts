@@ -189,6 +189,11 @@ async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: Kern
   progress({ phase: 'attach' });
   const recorder = prepared?.recorder ?? (await Recorder.attach(target, call));
   const t2 = performance.now();
+  // Fingerprints taken with a hash this kernel lacks (xxh3-128 without the xxhash package) cannot
+  // be compared here: nothing is hashed, intact loads still prove what they bound, and what was
+  // recomputed is reported unverifiable, with why.
+  const comparable = recorder.hello.hashAlgos?.includes(body.fingerprints.algo) ?? true;
+  const algo = comparable ? body.fingerprints.algo : (recorder.hello.defaultAlgo ?? 'sha256');
 
   const owned = ownedNames(body.problem);
   if (!options.replaceExisting) {
@@ -282,11 +287,11 @@ async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: Kern
   // kernel as they arrive (those a load proves are not).
   const inFlight = new Set([...(background?.names ?? []), ...deferred.flatMap((d) => rebound(d.step.cell))]);
   const proven = options.fullVerification || mismatches.length > 0 ? new Set<string>() : provenByLoad(plan, problem, body.fingerprints.faithful);
-  const unhashed = options.fullVerification
+  const unhashed = options.fullVerification && comparable
     ? new Set<string>()
-    : new Set([...expected.keys()].filter((n) => !keptNames.has(n) && !inFlight.has(n) && (proven.has(n) || expected.get(n) === null)));
+    : new Set([...expected.keys()].filter((n) => !keptNames.has(n) && !inFlight.has(n) && (!comparable || proven.has(n) || expected.get(n) === null)));
   const toHash = [...expected.keys()].filter((n) => !keptNames.has(n) && !unhashed.has(n) && !inFlight.has(n));
-  const present = toHash.length > 0 ? await fingerprints(recorder, toHash, body.fingerprints.algo, call) : {};
+  const present = toHash.length > 0 ? await fingerprints(recorder, toHash, algo, call) : {};
   const actual = new Map<string, string | null>([...keptNames].map((n) => [n, expected.get(n) ?? null]));
   for (const [name, fp] of Object.entries(present)) {
     if (fp.error === 'not defined') continue;
@@ -358,6 +363,7 @@ async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: Kern
     proven,
     unshared,
     allowRecomputedDifferent: options.allowRecomputedDifferent,
+    ...(comparable ? {} : { uncompared: `not compared: the checkpoint's fingerprints are ${body.fingerprints.algo}, which this kernel cannot compute (install xxhash in its Python)` }),
   });
   const t4 = performance.now();
   await recorder.sync(call);
@@ -390,7 +396,7 @@ async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: Kern
       const record = records.get(step.cell) as CellRecord | undefined;
       if (!record) return { message: `cell ${step.cell} is not in the checkpoint's history`, exclude: (p) => markUnreplayable(p, step.cell) };
       // Verified as this rerun leaves it when no later step binds it again.
-      const verify = rebound(step.cell).filter((n) => body.fingerprints.values[n] !== undefined && handed.lastBinder.get(n) === step);
+      const verify = rebound(step.cell).filter((n) => comparable && body.fingerprints.values[n] !== undefined && handed.lastBinder.get(n) === step);
       cells.push({ step, record, waitFor, verify });
     }
     return cells;
@@ -513,7 +519,7 @@ async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: Kern
     const unsubscribe = recorder.events.on('backgroundLoad', (event) => (event.done ? finish() : events.push(event)));
     // What an intact load proves (as in the verification below) is bound, not fingerprinted.
     const proven = options.fullVerification || mismatches.length > 0 ? new Set<string>() : provenByLoad(plan, problem, body.fingerprints.faithful);
-    const hashed = (names: readonly string[]) => names.filter((n) => !proven.has(n) && (body.fingerprints.values[n] ?? null) !== null);
+    const hashed = (names: readonly string[]) => names.filter((n) => comparable && !proven.has(n) && (body.fingerprints.values[n] ?? null) !== null);
     const later = handed.loads.map((l) => l.step);
     const specs = handed.loads.map(({ step: s, after }) => ({
       ...withFiles(loadSpec(s.group, s.names), s.group),
@@ -524,8 +530,8 @@ async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: Kern
       ...call,
       dir: blobs.dir,
       chunksDir: blobs.chunksDir,
-      algo: body.fingerprints.algo,
-      reruns: reruns.length > 0 ? rerunsArgument(reruns, problem, rngBySeq, plan.strayNames, body.fingerprints.algo) : undefined,
+      algo,
+      reruns: reruns.length > 0 ? rerunsArgument(reruns, problem, rngBySeq, plan.strayNames, algo) : undefined,
     }).catch((error: unknown) => {
       unsubscribe();
       throw error;

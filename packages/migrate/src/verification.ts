@@ -53,6 +53,11 @@ export interface VerificationInput {
    * they are timestamps). Without it they make the report not ok.
    */
   allowRecomputedDifferent?: boolean;
+  /**
+   * Why nothing in `actual` could be compared (the restored kernel lacks the checkpoint's hash):
+   * the detail of each variable that had a fingerprint and is unverifiable for that reason.
+   */
+  uncompared?: string;
 }
 
 export interface VerificationReport {
@@ -93,7 +98,8 @@ export function verify(input: VerificationInput): VerificationReport {
     const actual = input.actual.get(name) ?? null;
     const how = method === 'load' ? 'loaded' : 'rerun';
     if (expected === null || actual === null) {
-      variables.push({ name, outcome: 'unverifiable', detail: `${how}; no content fingerprint` });
+      const why = expected !== null && input.uncompared !== undefined ? input.uncompared : 'no content fingerprint';
+      variables.push({ name, outcome: 'unverifiable', detail: `${how}; ${why}` });
     } else if (expected === actual) {
       variables.push({ name, outcome: method === 'load' ? 'restored' : 'recomputed-equal', detail: how });
     } else if (method === 'load') {

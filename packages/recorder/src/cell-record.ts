@@ -16,6 +16,12 @@ export interface CellRecord {
   runtimeMs: number;
   /** Time the shim's own hooks added to this cell (before and after it runs); 0 for non-cells. */
   recordingMs: number;
+  /**
+   * Time the shim's hooks spent on this cell itself: its hooks without the previous cell's check
+   * they finished, plus its own check after the reply. What a rerun pays again when reruns run back
+   * to back (nothing is idle between them). Absent in records from before it was reported.
+   */
+  rerunHooksMs?: number;
   success: boolean;
   /** Names whose prior value the cell may have used. */
   reads: string[];

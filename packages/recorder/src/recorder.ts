@@ -12,7 +12,7 @@ import { InstalledShimVersionError, MalformedRecordError, ShimInjectionError, Sh
 import { SHIM_TIMEOUTS_MS } from './shim-timeouts.js';
 import { HistoryGraph } from './history-graph.js';
 import { ShimChannel, type ShimReply } from './shim-channel.js';
-import { injectionCode, internalCode, loadShimBundle, type ShimBundle } from './shim-source.js';
+import { injectionExpression, internalCode, loadShimBundle, type ShimBundle } from './shim-source.js';
 
 export const SHIM_COMM_TARGET = 'nbferry';
 
@@ -27,6 +27,10 @@ export interface ShimHello {
   lastSeq: number;
   /** Names whose origin the shim does not know (there before it attached, or set outside cells). */
   unknownProvenance: string[];
+  /** Fingerprint hashes this kernel can compute (xxh3-128 only where the xxhash package is installed). */
+  hashAlgos?: string[];
+  /** The hash it fingerprints with unless asked for another. */
+  defaultAlgo?: string;
 }
 
 /** Bytes a long shim operation has done so far (pushed while it runs, e.g. a `load` with `progress: true`). */
@@ -243,7 +247,7 @@ async function connect(
   } else if (present?.attached && present.origin === 'installed' && !options.replaceInstalledShim) {
     throw new InstalledShimVersionError(present.version, bundle.version);
   } else {
-    const status = await shimStatus(client, injectionCode(bundle), call, defaulted);
+    const status = await shimStatus(client, internalCode(''), call, defaulted, injectionExpression(bundle));
     if (status?.version !== bundle.version) {
       throw new ShimInjectionError(`expected shim ${bundle.version} in the kernel, found ${status?.version ?? 'none'}`);
     }
@@ -264,16 +268,24 @@ interface ShimStatus {
 }
 
 /**
- * Runs `code` (empty: a probe; else the injection) silently and returns the shim's status() after
- * it: undefined when there is no shim (KeyError) or not one that speaks JSON status.
+ * Runs `code` silently, then `inject` (the injection expression) if given, and returns the shim's
+ * status() after them: undefined when there is no shim (KeyError) or not one that speaks JSON status.
  */
-async function shimStatus(client: KernelClient, code: string, options: CallOptions & { timeoutMs: number }, defaulted: boolean): Promise<ShimStatus | undefined> {
-  const reply = await client
-    .execute(code, { ...options, silent: true, storeHistory: false, userExpressions: { status: SHIM_STATUS_EXPRESSION } })
-    .catch((error: unknown) => {
-      throw error instanceof RequestTimeoutError ? new ShimTimeoutError('inject', options.timeoutMs, defaulted) : error;
-    });
+async function shimStatus(
+  client: KernelClient,
+  code: string,
+  options: CallOptions & { timeoutMs: number },
+  defaulted: boolean,
+  inject?: string,
+): Promise<ShimStatus | undefined> {
+  // User expressions are evaluated in order (a dict in the kernel): the injection, then the status.
+  const userExpressions: Record<string, string> = inject === undefined ? { status: SHIM_STATUS_EXPRESSION } : { inject, status: SHIM_STATUS_EXPRESSION };
+  const reply = await client.execute(code, { ...options, silent: true, storeHistory: false, userExpressions }).catch((error: unknown) => {
+    throw error instanceof RequestTimeoutError ? new ShimTimeoutError('inject', options.timeoutMs, defaulted) : error;
+  });
   if (reply.status !== 'ok') throw new ShimInjectionError(`${reply.error?.ename}: ${reply.error?.evalue}`);
+  const injected = reply.userExpressions.inject;
+  if (injected !== undefined && injected.status !== 'ok') throw new ShimInjectionError(`${injected.ename}: ${injected.evalue}`);
   const status = reply.userExpressions.status;
   if (status?.status !== 'ok') return undefined;
   try {

@@ -26,7 +26,7 @@ function normalizeOrRejected(value: unknown): CellRecord | 'rejected' {
 function expectWellTyped(record: CellRecord): void {
   expect(Number.isInteger(record.seq) && record.seq >= 1).toBe(true);
   expect(['cell', 'outside', 'load']).toContain(record.kind);
-  for (const n of [record.startedAt, record.runtimeMs, record.recordingMs]) expect(Number.isFinite(n)).toBe(true);
+  for (const n of [record.startedAt, record.runtimeMs, record.recordingMs, record.rerunHooksMs ?? 0]) expect(Number.isFinite(n)).toBe(true);
   expect(record.executionCount === null || Number.isFinite(record.executionCount)).toBe(true);
   expect(record.cellId === null || typeof record.cellId === 'string').toBe(true);
   expect(typeof record.code).toBe('string');

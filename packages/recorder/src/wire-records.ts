@@ -65,6 +65,7 @@ export function normalizeRecord(value: unknown): CellRecord {
     startedAt: num(raw.startedAt) ?? 0,
     runtimeMs: ms(raw.wallSec),
     recordingMs: ms(raw.overheadSec),
+    ...(num(raw.drainedSec) !== undefined ? { rerunHooksMs: Math.max(0, ms(raw.overheadSec) - ms(raw.drainedSec) + ms(raw.deferredSec)) } : {}),
     // Records of changes outside cells did not fail; a cell whose outcome is unknown counts as failed.
     success: raw.kind === 'cell' ? raw.success === true : true,
     reads: names(raw.read),

@@ -63,6 +63,7 @@ class Pending:
     t_exec: float = 0.0
     errors: list[str] = field(default_factory=list)
     pre_hash_sec: float = 0.0  # spent on missing baselines before the cell (counts against its budget)
+    drained_sec: float = 0.0  # the previous cell's check, finished in this cell's pre hook
     src: str = ""  # transformed source
     via_code: set[str] = field(default_factory=set)  # names used by user code the cell reaches
     stateful: set[str] = field(default_factory=set)  # matplotlib-style candidates
@@ -218,6 +219,7 @@ class Recorder:
             self._pre_run_cell(info)
             if self.pending and not self.nested:
                 self.pending[-1].t_start -= drained  # the previous cell's check delayed this one
+                self.pending[-1].drained_sec = drained
 
     def pre_execute(self) -> None:
         """Any execute (silent ones too, which run code that may change variables): the last
@@ -559,6 +561,7 @@ class Recorder:
         post = time.perf_counter() - t_post if c.inline else c.sync_sec
         rec["overheadSec"] = (p.t_exec - p.t_start) + post
         rec["deferredSec"] = 0.0 if c.inline else c.later_sec
+        rec["drainedSec"] = p.drained_sec  # part of overheadSec: the previous cell's check
         rec["_rng_before"] = {k: v for k, v in p.rng_before.items() if consumed.get(k)}
         if env:
             rec["_rng_before"]["env"] = env
