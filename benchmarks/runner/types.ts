@@ -88,6 +88,11 @@ export interface MigrationBreakdown {
   checkpointMs: number;
   /** The target not ready yet when its work could begin (after the source planned). */
   waitTargetMs: number;
+  /**
+   * From launching the target to its being ready (started, shim in, the source's modules
+   * imported): no migration into a fresh kernel ends sooner. Absent in older reports.
+   */
+  targetReadyMs?: number;
   /** Loads in the target (they overlap the checkpoint's save: pipelined). */
   loadMs: number;
   rerunMs: number;

@@ -120,6 +120,7 @@ export async function runNbferry(ctx: TrialContext, options: { precopy?: boolean
       breakdown: {
         checkpointMs,
         waitTargetMs: Math.max(0, readyMs - (m0 - targetStart) - timeline.saveStartedMs),
+        targetReadyMs: readyMs,
         loadMs: timeline.loads.reduce((sum, l) => sum + (l.endedMs - l.startedMs), 0),
         rerunMs: sumSteps('run '),
         verifyMs: restored.timings.verifyMs,
