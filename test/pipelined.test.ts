@@ -44,6 +44,38 @@ describe('pipelined migration through a store', () => {
     console.log(`pipelined: save ${saveEndedMs - result.timeline.saveStartedMs} ms, loads ${loads.map((l) => `${l.startedMs.toFixed(0)}–${l.endedMs.toFixed(0)}`).join(', ')} ms, restored at ${result.timeline.restoredMs.toFixed(0)} ms`);
   }, 240_000);
 
+  it("a pooled target imports the source's other modules first, while the source checkpoints, not at the load that needs each", async () => {
+    const source = await sandbox.kernel();
+    // Made before the recorder attaches (saved, so each comes back by a load): `label` is the
+    // smaller group, loaded first; `half` needs the module `fractions`, which no kernel has yet.
+    await runCell(source.client, 'half = __import__("fractions").Fraction(10**200, 3)\nlabel = "x"');
+    const recorder = await Recorder.attach(source.client);
+    const store = new LocalStore(join(sandbox.dir(), 'store-pooled'));
+    // Which of the checkpoint's names were bound when the target imported `fractions`.
+    const SPY =
+      'import sys\nnbf_seen = []\nclass NbfSpy:\n    def find_spec(self, name, path=None, target=None):\n' +
+      '        if name == "fractions": nbf_seen.append([k for k in ("half", "label") if k in get_ipython().user_ns])\n' +
+      'sys.meta_path.insert(0, NbfSpy())';
+    async function pooledTarget() {
+      const target = await sandbox.kernel();
+      const prepared = await prepareTarget(target.client, ['numpy']); // a warm pool's kernel
+      await target.client.execute(SPY, { silent: true });
+      return { client: target.client, prepared };
+    }
+
+    const warm = await pooledTarget();
+    const result = await migrateThroughStore(recorder, store, warm);
+    expect(result.restore.verification.ok, JSON.stringify(result.restore.verification.variables)).toBe(true);
+    expect(await valueOf(warm.client, 'nbf_seen')).toBe('[[]]'); // before anything was bound
+    expect(await valueOf(warm.client, 'half.denominator, label')).toBe("(3, 'x')");
+
+    // The same, told the source's modules are the pool's: `fractions` comes with the load of `half`.
+    const lazy = await pooledTarget();
+    const again = await migrateThroughStore(recorder, store, lazy, { modules: ['numpy'] });
+    expect(again.restore.verification.ok).toBe(true);
+    expect(await valueOf(lazy.client, 'nbf_seen')).toBe("[['label']]");
+  }, 240_000);
+
   it('live migration: the target loads each group while the source serializes the next', async () => {
     const source = await sandbox.kernel();
     await runCell(source.client, ARRAYS);

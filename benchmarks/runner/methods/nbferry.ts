@@ -65,7 +65,7 @@ export async function runNbferry(ctx: TrialContext, options: { precopy?: boolean
 
     ctx.progress(`${method}: pipelined checkpoint and restore`);
     const m0 = performance.now();
-    const migrated = await migrateThroughStore(recorder, store, target.then(({ kernel, prepared }) => ({ client: kernel.client, prepared })), call);
+    const migrated = await migrateThroughStore(recorder, store, target.then(({ kernel, prepared }) => ({ client: kernel.client, prepared })), { ...call, modules });
     const migrationMs = performance.now() - targetStart;
     const { checkpoint: saved, restore: restored, timeline } = migrated;
     const bytes = await diskBytes(saved.checkpoint.dir);
@@ -93,7 +93,8 @@ export async function runNbferry(ctx: TrialContext, options: { precopy?: boolean
       const poolPrepared = await prepareTarget(pooled.kernel.client, poolModules(ctx.parsed), call);
       const pooledStore = options.precopy ? store : new LocalStore(join(ctx.scratch, `${method}-pooled-store`));
       const p0 = performance.now();
-      const again = await migrateThroughStore(recorder, pooledStore, { client: pooled.kernel.client, prepared: poolPrepared }, { ...call, incremental: options.precopy === true });
+      // The pooled kernel imports the source's other modules while the source checkpoints (pipelined.ts).
+      const again = await migrateThroughStore(recorder, pooledStore, { client: pooled.kernel.client, prepared: poolPrepared }, { ...call, incremental: options.precopy === true, modules });
       pooledMs = performance.now() - p0;
       if (!again.restore.verification.ok) notes.push('pooled migration: verification not ok');
     } finally {

@@ -26,7 +26,7 @@ import { commitLineage } from './lineage.js';
 import { replayedState } from './replayed-measurement.js';
 import { replay, restore, type ReplayInput, type RestoreOptions, type RestoreReport } from './restore.js';
 import { load, type LoadResult, type LoadSpec, type SavedBlob } from './shim-api.js';
-import type { PreparedTarget } from './warm-up.js';
+import { userModules, warmUp, type PreparedTarget } from './warm-up.js';
 import { dropStaged, stageStoredChunks, STREAM_CHUNKS_OVER, StoredChunkFeed, type StoredBlob } from './stored-chunk-stream.js';
 import { abortable, deferred, type Deferred } from './waiting.js';
 
@@ -34,6 +34,8 @@ export interface PipelinedMigrationOptions extends Omit<CheckpointOptions, 'pipe
   /** Restore options (verification, trust, replaceExisting, ...); the signal and timeout are the migration's. */
   restore?: Omit<RestoreOptions, 'blobSource' | 'prepared' | 'signal' | 'timeoutMs' | 'interruptOnAbort'>;
   onCheckpointProgress?: CheckpointOptions['onProgress'];
+  /** The source's modules (`userModules`), when the caller has them already; else asked for. */
+  modules?: readonly string[];
 }
 
 /** The target: a client, or one still starting (a launch the caller overlaps with the checkpoint). */
@@ -127,8 +129,17 @@ export async function restoreManyThroughStore(
   const stop = new AbortController();
   const onOuterAbort = () => stop.abort(options.signal?.reason);
   options.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  // A target prepared before anyone asked (a warm pool's) imported the pool's modules, not
+  // necessarily the source's: it imports the others now, while the source measures and saves,
+  // rather than at its first load of each (after waiting for the group to be written).
+  const sourceModules = options.modules ? Promise.resolve(options.modules) : userModules(source.client, call);
   const readyTargets = targets.map((target) => {
-    const ready = Promise.resolve(target).then((t) => ({ ...t, readyMs: since() }));
+    const ready = Promise.resolve(target).then(async (t) => {
+      const imported = new Set(t.prepared?.modules ?? []);
+      const missing = (await sourceModules).filter((m) => !imported.has(m));
+      if (missing.length > 0) await warmUp(t.client, missing, call);
+      return { ...t, readyMs: since() };
+    });
     ready.catch(() => {}); // awaited below; this only avoids an unhandled rejection meanwhile
     return ready;
   });

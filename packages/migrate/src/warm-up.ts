@@ -46,6 +46,8 @@ export interface PreparedTarget {
   environment: Environment;
   /** Top-level packages of the modules it imported. */
   packages: readonly string[];
+  /** The modules it imported (a warm pool's may lack a source's: a pipelined migration imports those first). */
+  modules?: readonly string[];
 }
 
 /**
@@ -60,5 +62,5 @@ export async function prepareTarget(target: KernelClient, modules: readonly stri
   await recorder.request('warm_load', {}, options).catch(() => undefined);
   const packages = packagesOf(modules);
   const environment = await kernelEnvironment(target, packages, options);
-  return { client: target, recorder, environment, packages };
+  return { client: target, recorder, environment, packages, modules: [...modules] };
 }

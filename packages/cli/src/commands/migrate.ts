@@ -116,7 +116,7 @@ export async function migrateCommand(args: MigrateArgs): Promise<number> {
           source.recorder,
           store,
           target.then(({ kernel, prepared }) => ({ client: kernel.client, prepared })),
-          { ...call, key, measureBudgetSec: limits.measureBudgetSec, onCheckpointProgress: progress.listener('checkpoint'), restore: restoreOptions },
+          { ...call, key, measureBudgetSec: limits.measureBudgetSec, onCheckpointProgress: progress.listener('checkpoint'), restore: restoreOptions, modules },
         )
       : undefined;
     const saved =
