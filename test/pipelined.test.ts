@@ -44,7 +44,7 @@ describe('pipelined migration through a store', () => {
     console.log(`pipelined: save ${saveEndedMs - result.timeline.saveStartedMs} ms, loads ${loads.map((l) => `${l.startedMs.toFixed(0)}–${l.endedMs.toFixed(0)}`).join(', ')} ms, restored at ${result.timeline.restoredMs.toFixed(0)} ms`);
   }, 240_000);
 
-  it("a pooled target imports the source's other modules first, while the source checkpoints, not at the load that needs each", async () => {
+  it("a pooled target imports the source's other modules first, while the source checkpoints, not at the load that needs each (also live)", async () => {
     const source = await sandbox.kernel();
     // Made before the recorder attaches (saved, so each comes back by a load): `label` is the
     // smaller group, loaded first; `half` needs the module `fractions`, which no kernel has yet.
@@ -74,6 +74,12 @@ describe('pipelined migration through a store', () => {
     const again = await migrateThroughStore(recorder, store, lazy, { modules: ['numpy'] });
     expect(again.restore.verification.ok).toBe(true);
     expect(await valueOf(lazy.client, 'nbf_seen')).toBe("[['label']]");
+
+    // Live migration (the service's, over the wire) does the same.
+    const live = await pooledTarget();
+    const report = await migrateLive(recorder, live.client, { prepared: live.prepared });
+    expect(report.verification.ok).toBe(true);
+    expect(await valueOf(live.client, 'nbf_seen')).toBe('[[]]');
   }, 240_000);
 
   it('live migration: the target loads each group while the source serializes the next', async () => {

@@ -93,7 +93,7 @@ async function forkInto(source: Recorder, store: CheckpointStore, n: number, opt
   for (const child of starting) child.catch(() => {}); // settled below; this only avoids an unhandled rejection meanwhile
   // A restore key other than the one this checkpoint is signed with asks for the stored signature to be checked first.
   if (store instanceof LocalStore && (options.restore?.key === undefined || options.restore.key === options.key)) {
-    return pipelinedFork(source, store, starting, options, t0, () => lastReady);
+    return pipelinedFork(source, store, starting, { ...options, modules }, t0, () => lastReady);
   }
   let saved: CheckpointResult;
   let t1: number;
@@ -140,7 +140,7 @@ async function pipelinedFork(
   source: Recorder,
   store: LocalStore,
   starting: Promise<WarmKernel>[],
-  options: ForkOptions,
+  options: ForkOptions & { modules: readonly string[] },
   t0: number,
   lastReady: () => number,
 ): Promise<ForkResult> {
@@ -182,7 +182,7 @@ async function startChild(modules: readonly string[], options: ForkOptions, call
     const warm = await options.pool.take({ signal: options.signal, refill: false });
     try {
       await warmUp(warm.kernel.client, modules, call);
-      return warm;
+      return { ...warm, prepared: { ...warm.prepared, modules: [...(warm.prepared.modules ?? []), ...modules] } };
     } catch (error) {
       await warm.kernel.dispose().catch(() => {});
       throw error;

@@ -25,7 +25,7 @@ import { measureSince, reusableBlobs } from './incremental.js';
 import { lineageOf } from './lineage.js';
 import { replay, type BlobSource, type CustomBlobLoader, type RestoreReport } from './restore.js';
 import { load, saveToBuffers, type LoadSpec, type SavedBlob } from './shim-api.js';
-import type { PreparedTarget } from './warm-up.js';
+import { importMissingModules, type PreparedTarget } from './warm-up.js';
 
 export interface LiveMigrationOptions extends CheckpointOptions {
   force?: boolean;
@@ -43,6 +43,8 @@ export interface LiveMigrationOptions extends CheckpointOptions {
   pipelined?: boolean;
   /** The target, readied by `prepareTarget` (e.g. a warm pool's kernel): no second shim injection or environment probe. */
   prepared?: PreparedTarget;
+  /** The source's modules (`userModules`), when the caller has them already; else asked for. */
+  modules?: readonly string[];
 }
 
 export interface LiveMigrationReport extends RestoreReport {
@@ -61,11 +63,15 @@ export async function migrateLive(source: Recorder, target: KernelClient, option
   const attempts = Math.max(1, options.attempts ?? 3);
   // A staging lease: gc leaves the pre-copied chunks alone until the target has loaded them.
   const lease = await options.precopy?.begin({ signal: options.signal });
+  // The target imports the source's modules it lacks (a warm pool's) while the source measures
+  // and serializes; the replay's requests queue behind it on the target's shell.
+  const importing = importMissingModules(source.client, target, options.prepared, options.modules, { signal: options.signal, timeoutMs: options.timeoutMs });
+  importing.catch(() => {}); // awaited before each replay; this only avoids an unhandled rejection meanwhile
   try {
     for (let attempt = 1; ; attempt++) {
       if (options.pipelined !== false) {
         try {
-          return await pipelinedAttempt(source, target, options);
+          return await pipelinedAttempt(source, target, options, importing);
         } catch (error) {
           if (!(error instanceof StateChangedError)) throw error;
           if (attempt >= attempts) throw new StateChangedError(error.measuredSeq, error.currentSeq, attempt);
@@ -85,6 +91,7 @@ export async function migrateLive(source: Recorder, target: KernelClient, option
       const { content, buffersByGroup, checkpointMs, precopied } = snapshot;
       const sent = options.blobTransfer?.(buffersByGroup) ?? { kind: 'buffers', buffers: buffersByGroup };
       const blobs = options.precopy && precopied.size > 0 ? fromStoreOrSent(options.precopy, precopied, sent) : sent;
+      await importing;
       const report = await replay(content, blobs, target, options);
       const bytesPrecopied = content.blobs.filter((b) => precopied.has(b.group)).reduce((sum, b) => sum + b.bytes, 0);
       return { ...report, checkpointMs, bytesMoved: content.blobs.reduce((sum, b) => sum + b.bytes, 0) - bytesPrecopied, bytesPrecopied };
@@ -160,11 +167,12 @@ type LiveArrival = { stored: BlobEntry } | { sent: SavedBlob; buffers: Uint8Arra
  * (each handed to the target as it comes), check the cut. A StateChangedError leaves the target as
  * it was before the attempt (what the replay bound is removed).
  */
-async function pipelinedAttempt(source: Recorder, target: KernelClient, options: LiveMigrationOptions): Promise<LiveMigrationReport> {
+async function pipelinedAttempt(source: Recorder, target: KernelClient, options: LiveMigrationOptions, importing: Promise<void>): Promise<LiveMigrationReport> {
   const call: CallOptions = { signal: options.signal, timeoutMs: options.timeoutMs };
   const store = options.precopy;
   const prepared = await prepareMigration(source, options, call);
   const input = await replayInputOf(source, prepared, call);
+  await importing;
   const arrivals = new Map<string, Deferred<LiveArrival>>();
   const idByNames = new Map<string, string>();
   for (const group of prepared.planned.plan.serialize) {

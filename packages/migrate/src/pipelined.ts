@@ -26,7 +26,7 @@ import { commitLineage } from './lineage.js';
 import { replayedState } from './replayed-measurement.js';
 import { replay, restore, type ReplayInput, type RestoreOptions, type RestoreReport } from './restore.js';
 import { load, type LoadResult, type LoadSpec, type SavedBlob } from './shim-api.js';
-import { userModules, warmUp, type PreparedTarget } from './warm-up.js';
+import { importMissingModules, userModules, type PreparedTarget } from './warm-up.js';
 import { dropStaged, stageStoredChunks, STREAM_CHUNKS_OVER, StoredChunkFeed, type StoredBlob } from './stored-chunk-stream.js';
 import { abortable, deferred, type Deferred } from './waiting.js';
 
@@ -130,14 +130,11 @@ export async function restoreManyThroughStore(
   const onOuterAbort = () => stop.abort(options.signal?.reason);
   options.signal?.addEventListener('abort', onOuterAbort, { once: true });
   // A target prepared before anyone asked (a warm pool's) imported the pool's modules, not
-  // necessarily the source's: it imports the others now, while the source measures and saves,
-  // rather than at its first load of each (after waiting for the group to be written).
-  const sourceModules = options.modules ? Promise.resolve(options.modules) : userModules(source.client, call);
+  // necessarily the source's: it imports the others first (asked of the source once).
+  const modules = options.modules ?? (await userModules(source.client, call));
   const readyTargets = targets.map((target) => {
     const ready = Promise.resolve(target).then(async (t) => {
-      const imported = new Set(t.prepared?.modules ?? []);
-      const missing = (await sourceModules).filter((m) => !imported.has(m));
-      if (missing.length > 0) await warmUp(t.client, missing, call);
+      await importMissingModules(source.client, t.client, t.prepared, modules, call);
       return { ...t, readyMs: since() };
     });
     ready.catch(() => {}); // awaited below; this only avoids an unhandled rejection meanwhile

@@ -37,6 +37,24 @@ export async function warmUp(target: KernelClient, modules: readonly string[], o
   await target.execute(internalCode(code), { ...options, silent: true, storeHistory: false });
 }
 
+/**
+ * Imports in `target` the source's modules it lacks: a warm pool's kernel has the pool's (numpy,
+ * pandas), not scikit-learn or matplotlib. Called when a migration begins, it runs while the source
+ * measures and saves, rather than at the load that needs each module (after waiting for that group).
+ * `modules`: the source's (`userModules`), when the caller has them.
+ */
+export async function importMissingModules(
+  source: KernelClient,
+  target: KernelClient,
+  prepared: PreparedTarget | undefined,
+  modules: readonly string[] | undefined,
+  options: CallOptions = {},
+): Promise<void> {
+  const imported = new Set(prepared?.modules ?? []);
+  const missing = (modules ?? (await userModules(source, options))).filter((m) => !imported.has(m));
+  if (missing.length > 0) await warmUp(target, missing, options);
+}
+
 /** A target kernel made ready before the checkpoint exists: pass it to `restore` as `prepared`. */
 export interface PreparedTarget {
   client: KernelClient;
