@@ -123,8 +123,7 @@ export function injectionExpression(bundle: ShimBundle): string {
  * The bootstrap program that installs (or re-uses) the shim, built once per bundle. The sources
  * travel deflated and base64-encoded (`{{SOURCES_PACKED}}`): the program is compiled before it runs,
  * and the 0.7 MB dict literal of the plain sources cost ~50 ms more per injection than one 140 KB
- * string. `{{SOURCES_JSON}}` (the plain dict) still works for
- * templates that use it.
+ * string. `{{SOURCES_JSON}}` (the plain dict) still works for templates that use it.
  */
 export function injectionCode(bundle: ShimBundle): string {
   let code = injections.get(bundle);
