@@ -24,7 +24,7 @@ const RELOAD_ROUNDS = 4;
  * and the rest of the plan stays as the min-cut chose it. Only plans with extra loads are
  * compared: the others are optimal as they are (and planning stays linear).
  */
-export function cheapestWholePlan(ctx: PlanningContext, minCut: ReplicationPlan, assemble: Assemble, recomputing?: Recomputing): ReplicationPlan {
+export function cheapestWholePlan(ctx: PlanningContext, minCut: ReplicationPlan, assemble: Assemble, recomputing: Recomputing): ReplicationPlan {
   // Without extra loads the plan's prediction is the min-cut's objective, which no valid plan beats.
   if (minCut.predicted.extraLoads === 0) return minCut;
   const { history: h, feasibility: f } = ctx;
@@ -35,18 +35,16 @@ export function cheapestWholePlan(ctx: PlanningContext, minCut: ReplicationPlan,
   }
   const saveAll = Uint8Array.from(f.groupStatus, (s) => (s === GroupStatus.MustRecompute ? 1 : 0));
   candidates.push(['save-all', assemble(decideByClosure(h, f, saveAll))]);
-  if (recomputing) {
-    const forced = new Set<number>();
-    let plan = minCut;
-    for (let round = 0; round < RELOAD_ROUNDS && plan.predicted.extraLoads > 0; round++) {
-      const before = forced.size;
-      plan.groups.forEach((g, i) => {
-        if (g.loads > 1 && f.groupStatus[i] === GroupStatus.Free) forced.add(i);
-      });
-      if (forced.size === before) break;
-      plan = recomputing(forced);
-      candidates.push(['min-cut-without-reloads', plan]);
-    }
+  const forced = new Set<number>();
+  let reloading = minCut;
+  for (let round = 0; round < RELOAD_ROUNDS && reloading.predicted.extraLoads > 0; round++) {
+    const before = forced.size;
+    reloading.groups.forEach((g, i) => {
+      if (g.loads > 1 && f.groupStatus[i] === GroupStatus.Free) forced.add(i);
+    });
+    if (forced.size === before) break;
+    reloading = recomputing(forced);
+    candidates.push(['min-cut-without-reloads', reloading]);
   }
 
   let best = minCut;
