@@ -130,11 +130,12 @@ export async function restoreManyThroughStore(
   const onOuterAbort = () => stop.abort(options.signal?.reason);
   options.signal?.addEventListener('abort', onOuterAbort, { once: true });
   // A target prepared before anyone asked (a warm pool's) imported the pool's modules, not
-  // necessarily the source's: it imports the others first (asked of the source once).
-  const modules = options.modules ?? (await userModules(source.client, call));
+  // necessarily the source's: it imports the others first (asked of the source once, beside the
+  // checkpoint's start; userModules never throws).
+  const modules = options.modules ? Promise.resolve(options.modules) : userModules(source.client, call);
   const readyTargets = targets.map((target) => {
     const ready = Promise.resolve(target).then(async (t) => {
-      await importMissingModules(source.client, t.client, t.prepared, modules, call);
+      await importMissingModules(source.client, t.client, t.prepared, await modules, call);
       return { ...t, readyMs: since() };
     });
     ready.catch(() => {}); // awaited below; this only avoids an unhandled rejection meanwhile
