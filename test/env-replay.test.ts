@@ -2,40 +2,24 @@
 // variables is rerun in the new kernel with the values it saw in the old one, then the new kernel's
 // environment is put back. Before, such a cell (cell 1 of most notebooks: a data path, a size)
 // counted as nondeterministic, and everything downstream of it was saved instead of recomputed.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { launchKernel, type Kernel } from '@nbferry/kernel';
+import { describe, expect, it } from 'vitest';
 import { checkpoint, restore } from '@nbferry/migrate';
 import { Recorder } from '@nbferry/recorder';
 import { LocalStore } from '@nbferry/store';
-import { runCell, valueOf } from './support/kernel-sandbox.js';
-import { testPython } from './support/python.js';
+import { runCell, useKernelSandbox, valueOf } from './support/kernel-sandbox.js';
 
 describe('environment reads replayed on rerun', () => {
-  const kernels: Kernel[] = [];
-  const dirs: string[] = [];
-  afterEach(async () => {
-    for (const kernel of kernels.splice(0)) await kernel.dispose().catch(() => {});
-    for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
-  });
-  async function kernel(dir: string, env: Record<string, string | undefined>): Promise<Kernel> {
-    const k = await launchKernel({ python: testPython(), cwd: dir, env });
-    kernels.push(k);
-    return k;
-  }
+  const sandbox = useKernelSandbox('nbf-env-replay-');
 
   it('reruns a cell that read the environment with the values it read, and leaves the new kernel its own', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'nbf-env-replay-'));
-    dirs.push(dir);
-    const source = await kernel(dir, { NBF_SCALE: '3', NBF_UNSET: undefined });
+    const source = await sandbox.kernel({ NBF_SCALE: '3', NBF_UNSET: undefined });
     const recorder = await Recorder.attach(source.client);
     // `gen` cannot be pickled: only rerunning cell 1 brings it back, and the generator took its
     // factor from the environment when it was created (the first iterable is evaluated at once).
     await runCell(source.client, 'import os\nscale = int(os.environ.get("NBF_SCALE", "1"))\nmode = os.getenv("NBF_UNSET", "off")\ngen = (i * s for s in [scale] for i in range(5))\nfirst = next(gen)');
     await runCell(source.client, 'total = scale * 10');
-    const saved = await checkpoint(recorder, new LocalStore(join(dir, 'store')));
+    const saved = await checkpoint(recorder, new LocalStore(join(sandbox.dir(), 'store')));
     const body = saved.checkpoint.manifest.body;
     const cell1 = body.problem.cells[0]!;
     expect(cell1.nondeterministic).toBe(false);
@@ -45,7 +29,7 @@ describe('environment reads replayed on rerun', () => {
     expect(body.plan.variables.find((v) => v.name === 'scale')!.decision).toBe('recompute');
 
     // Another kernel, another environment.
-    const target = await kernel(dir, { NBF_SCALE: '5', NBF_UNSET: 'on' });
+    const target = await sandbox.kernel({ NBF_SCALE: '5', NBF_UNSET: 'on' });
     const report = await restore(saved.checkpoint, target.client);
     expect(report.verification.totals.lost).toBe(0);
     expect(report.verification.totals['recomputed-different']).toBe(0);
@@ -54,12 +38,10 @@ describe('environment reads replayed on rerun', () => {
   });
 
   it('does not replay a variable whose name looks like a credential: the cell stays nondeterministic', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'nbf-env-secret-'));
-    dirs.push(dir);
-    const source = await kernel(dir, { NBF_API_TOKEN: 'not-for-the-store' });
+    const source = await sandbox.kernel({ NBF_API_TOKEN: 'not-for-the-store' });
     const recorder = await Recorder.attach(source.client);
     await runCell(source.client, 'import os\nheaders = {"auth": len(os.environ["NBF_API_TOKEN"])}\ngen = (i for i in range(3))');
-    const saved = await checkpoint(recorder, new LocalStore(join(dir, 'store')));
+    const saved = await checkpoint(recorder, new LocalStore(join(sandbox.dir(), 'store')));
     const body = saved.checkpoint.manifest.body;
     expect(body.problem.cells[0]!.nondeterministic).toBe(true);
     expect(body.rng.every((s) => s.env === undefined)).toBe(true);

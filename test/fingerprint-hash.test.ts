@@ -1,57 +1,42 @@
 // Fingerprints name their hash: xxh3-128 where the kernel's Python has the optional xxhash package,
 // sha256 otherwise. A restore into a kernel that cannot compute the checkpoint's hash still restores
 // (intact loads are proven by their sha256 checksums) and says which variables it could not compare.
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { launchKernel, type Kernel } from '@nbferry/kernel';
+import { describe, expect, it } from 'vitest';
+import type { Kernel } from '@nbferry/kernel';
 import { checkpoint, restore } from '@nbferry/migrate';
 import { Recorder } from '@nbferry/recorder';
 import { LocalStore } from '@nbferry/store';
-import { runCell, valueOf } from './support/kernel-sandbox.js';
-import { testPython } from './support/python.js';
+import { runCell, useKernelSandbox, valueOf } from './support/kernel-sandbox.js';
 
 describe('fingerprint hashes', () => {
-  const kernels: Kernel[] = [];
-  const dirs: string[] = [];
-  afterEach(async () => {
-    for (const kernel of kernels.splice(0)) await kernel.dispose().catch(() => {});
-    for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
-  });
+  const sandbox = useKernelSandbox('nbf-fp-hash-');
 
-  /** A directory, and a PYTHONPATH on which `import xxhash` fails as if it were not installed. */
-  async function setup(): Promise<{ dir: string; withoutXxhash: Record<string, string> }> {
-    const dir = await mkdtemp(join(tmpdir(), 'nbf-fp-hash-'));
-    dirs.push(dir);
-    const blocker = join(dir, 'no-xxhash');
+  /** A PYTHONPATH on which `import xxhash` fails as if it were not installed. */
+  async function withoutXxhash(): Promise<Record<string, string>> {
+    const blocker = join(sandbox.dir(), 'no-xxhash');
     await mkdir(blocker);
     await writeFile(join(blocker, 'xxhash.py'), 'raise ImportError("xxhash is not installed here (test)")\n');
-    return { dir, withoutXxhash: { PYTHONPATH: blocker } };
-  }
-
-  async function kernel(dir: string, env: Record<string, string> = {}): Promise<Kernel> {
-    const k = await launchKernel({ python: testPython(), cwd: dir, env });
-    kernels.push(k);
-    return k;
+    return { PYTHONPATH: blocker };
   }
 
   /** `squares` comes back by rerunning its cell (for the generator beside it); `noise` only by loading. */
-  async function session(source: Kernel, dir: string) {
+  async function session(source: Kernel) {
     const recorder = await Recorder.attach(source.client);
     await runCell(source.client, 'import numpy as np\nnoise = np.random.rand(1000)');
     await runCell(source.client, 'squares = [i * i for i in range(1000)]\ngen = (s for s in squares)');
-    const saved = await checkpoint(recorder, new LocalStore(join(dir, 'store')));
+    const saved = await checkpoint(recorder, new LocalStore(join(sandbox.dir(), 'store')));
     const decisions = Object.fromEntries(saved.checkpoint.manifest.body.plan.variables.map((v) => [v.name, v.decision]));
     expect(decisions).toMatchObject({ noise: 'serialize', squares: 'recompute', gen: 'recompute' });
     return saved.checkpoint;
   }
 
   it('without xxhash anywhere: sha256 fingerprints, and what reran is verified equal', async () => {
-    const { dir, withoutXxhash } = await setup();
-    const saved = await session(await kernel(dir, withoutXxhash), dir);
+    const env = await withoutXxhash();
+    const saved = await session(await sandbox.kernel(env));
     expect(saved.manifest.body.fingerprints.algo).toBe('sha256');
-    const target = await kernel(dir, withoutXxhash);
+    const target = await sandbox.kernel(env);
     const report = await restore(saved, target.client);
     const outcome = Object.fromEntries(report.verification.variables.map((v) => [v.name, v.outcome]));
     expect(outcome).toMatchObject({ noise: 'restored', squares: 'recomputed-equal' });
@@ -59,10 +44,9 @@ describe('fingerprint hashes', () => {
   });
 
   it('xxh3-128 where xxhash is installed; a target without it restores everything and says what it could not compare', async () => {
-    const { dir, withoutXxhash } = await setup();
-    const saved = await session(await kernel(dir), dir);
+    const saved = await session(await sandbox.kernel());
     expect(saved.manifest.body.fingerprints.algo, 'the test venv has xxhash (python-shim/requirements-dev.txt)').toBe('xxh3-128');
-    const target = await kernel(dir, withoutXxhash);
+    const target = await sandbox.kernel(await withoutXxhash());
     const report = await restore(saved, target.client);
     const byName = new Map(report.verification.variables.map((v) => [v.name, v]));
     expect(byName.get('noise')?.outcome).toBe('restored'); // proven by its blob's sha256 checksum

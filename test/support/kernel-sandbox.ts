@@ -9,8 +9,8 @@ import { testPython } from './python.js';
 export interface KernelSandbox {
   /** The current test's scratch directory (every kernel's cwd). */
   dir(): string;
-  /** A fresh kernel in that directory, disposed after the test. */
-  kernel(): Promise<Kernel>;
+  /** A fresh kernel in that directory (with `env` over the coordinator's environment), disposed after the test. */
+  kernel(env?: Record<string, string | undefined>): Promise<Kernel>;
 }
 
 export function useKernelSandbox(prefix: string): KernelSandbox {
@@ -25,8 +25,8 @@ export function useKernelSandbox(prefix: string): KernelSandbox {
   });
   return {
     dir: () => dir,
-    async kernel() {
-      const kernel = await launchKernel({ python: testPython(), cwd: dir });
+    async kernel(env) {
+      const kernel = await launchKernel({ python: testPython(), cwd: dir, ...(env ? { env } : {}) });
       kernels.push(kernel);
       return kernel;
     },
