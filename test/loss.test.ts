@@ -366,5 +366,34 @@ describe('an interrupted restore', () => {
     expect(performance.now() - abortedAt).toBeLessThan(2500); // did not wait for the 3 s cell
     expect(await processesMarked(marker)).toEqual([]);
   }, 60_000);
+
+  it('interrupts a running kernel it restores into when aborted, and leaves it usable', async () => {
+    const source = await start();
+    await source.run('import time\nkeep = 41\ntime.sleep(3)\ngen = (i for i in range(3))');
+    const saved = await checkpoint(source.recorder, new LocalStore(store()));
+    expect(saved.plan.rerun).toHaveLength(1);
+    const target = await start(); // the user's kernel, which must survive the abort
+    await target.run('mine = "untouched"');
+    const controller = new AbortController();
+    let abortedAt = 0;
+    const outcome = await restore(saved.checkpoint, target.kernel.client, {
+      signal: controller.signal,
+      onProgress: (event) => {
+        if (event.phase !== 'run') return;
+        setTimeout(() => {
+          abortedAt = performance.now();
+          controller.abort(new Error('cancelled'));
+        }, 300);
+      },
+    }).catch((e: unknown) => e);
+    expect(outcome).toBeInstanceOf(Error);
+    // The 3 s rerun was interrupted, not left to finish: the kernel answers at once.
+    const t = performance.now();
+    const [probe] = await target.run('print(mine, "gen" in globals(), "keep" in globals())');
+    expect(performance.now() - abortedAt).toBeLessThan(2500);
+    expect(performance.now() - t).toBeLessThan(1500);
+    // What the half-run cell bound (keep) is gone; the target's own variable stays.
+    expect(probe!.stdout).toBe('untouched False False\n');
+  }, 60_000);
 });
 

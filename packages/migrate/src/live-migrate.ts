@@ -15,7 +15,8 @@
  * the target bound is removed and the migration starts over (`attempts`).
  */
 import type { CallOptions, KernelClient } from '@nbferry/kernel';
-import { checksumField, cleanupCall, deleteNames, ownedNames, replayInputOf } from './pipelined.js';
+import { deleteNames, ownedNames } from './owned-names.js';
+import { checksumField, cleanupCall, replayInputOf } from './pipelined.js';
 import { abortable, deferred, type Deferred } from './waiting.js';
 import type { Recorder } from '@nbferry/recorder';
 import type { BlobEntry, LocalStore } from '@nbferry/store';
@@ -234,7 +235,7 @@ async function pipelinedAttempt(source: Recorder, target: KernelClient, options:
     for (const arrival of arrivals.values()) arrival.resolve({ error: 'the snapshot failed' });
     stop.abort(error);
     await running.catch(() => undefined);
-    await deleteNames(target, ownedNames(input), cleanupCall(options)).catch(() => {});
+    await deleteNames(target, ownedNames(input.body.problem), cleanupCall(options)).catch(() => {});
     options.signal?.removeEventListener('abort', onOuterAbort);
     throw error;
   }

@@ -15,7 +15,7 @@
  * migration starts over checkpoint-then-restore.
  */
 import type { CallOptions, KernelClient } from '@nbferry/kernel';
-import { internalCode, type Recorder } from '@nbferry/recorder';
+import type { Recorder } from '@nbferry/recorder';
 import type { BlobEntry, LocalStore } from '@nbferry/store';
 import { dirname } from 'node:path';
 import { blobEntry, checkpoint, checkpointBody, savedPackages, type CheckpointOptions, type CheckpointResult, type PreparedCheckpoint } from './checkpoint.js';
@@ -27,6 +27,7 @@ import { replayedState } from './replayed-measurement.js';
 import { replay, restore, type ReplayInput, type RestoreOptions, type RestoreReport } from './restore.js';
 import { load, type LoadResult, type LoadSpec, type SavedBlob } from './shim-api.js';
 import { importMissingModules, userModules, type PreparedTarget } from './warm-up.js';
+import { deleteNames, ownedNames } from './owned-names.js';
 import { dropStaged, stageStoredChunks, STREAM_CHUNKS_OVER, StoredChunkFeed, type StoredBlob } from './stored-chunk-stream.js';
 import { abortable, deferred, type Deferred } from './waiting.js';
 
@@ -237,7 +238,7 @@ export async function restoreManyThroughStore(
     if (running) {
       await Promise.allSettled(running);
       for (const ready of await Promise.allSettled(readyTargets)) {
-        if (ready.status === 'fulfilled' && input) await deleteNames(ready.value.client, ownedNames(input), cleanupCall(options)).catch(() => {});
+        if (ready.status === 'fulfilled' && input) await deleteNames(ready.value.client, ownedNames(input.body.problem), cleanupCall(options)).catch(() => {});
       }
     }
     options.signal?.removeEventListener('abort', onOuterAbort);
@@ -332,13 +333,6 @@ function namesKey(names: readonly string[]): string {
 }
 
 /** Every name the replay may have bound: the checkpoint's variables and whatever its cells write. */
-export function ownedNames(input: ReplayInput): string[] {
-  const names = new Set<string>();
-  for (const group of input.body.problem.groups) for (const name of group.names) names.add(name);
-  for (const cell of input.body.problem.cells) for (const name of [...cell.writes, ...cell.deletes]) names.add(name);
-  return [...names];
-}
-
 /**
  * The bounds of removing what an aborted target bound: not the caller's signal (aborted by then, it
  * would skip the cleanup). The removal runs after the target's in-flight request (a load the abort
@@ -348,8 +342,3 @@ export function cleanupCall(options: { timeoutMs?: number }): CallOptions {
   return { timeoutMs: options.timeoutMs };
 }
 
-export async function deleteNames(target: KernelClient, names: readonly string[], call: CallOptions): Promise<void> {
-  if (names.length === 0) return;
-  const code = `for __n in ${JSON.stringify(names)}:\n    get_ipython().user_ns.pop(__n, None)\ndel __n`;
-  await target.execute(internalCode(code), { ...call, silent: true, storeHistory: false });
-}

@@ -14,7 +14,7 @@
 import { dirname } from 'node:path';
 import { cancellable, type CallOptions, type KernelClient } from '@nbferry/kernel';
 import { type PlanningProblem, type ReplicationPlan, type RestoreStep } from '@nbferry/planner';
-import { internalCode, Recorder, SHIM_TIMEOUTS_MS, type BackgroundLoadEvent, type CellRecord } from '@nbferry/recorder';
+import { Recorder, SHIM_TIMEOUTS_MS, type BackgroundLoadEvent, type CellRecord } from '@nbferry/recorder';
 import { openCheckpoint, type Environment, type StoredCheckpoint, type TrustOptions } from '@nbferry/store';
 import { assertCheckpointBody } from './body-check.js';
 import { planOrDrop } from './checkpoint.js';
@@ -24,6 +24,7 @@ import { commitLineage } from './lineage.js';
 import { replayedState } from './replayed-measurement.js';
 import { IncompatibleEnvironmentError, MigrationError, RestoreFallbackError, TargetNamespaceConflictError } from './errors.js';
 import { evaluateJson } from './kernel-json.js';
+import { deleteNames, ownedNames } from './owned-names.js';
 import type { CheckpointBody } from './manifest-body.js';
 import type { ProgressListener } from './progress.js';
 import { unsharedSplits } from './split-sharing.js';
@@ -71,7 +72,9 @@ export interface RestoreOptions extends CallOptions, TrustOptions {
   background?: boolean;
   onUsable?: (event: UsableEvent) => void;
   /**
-   * Aborted mid-program: interrupt the target so it does not finish half a restore (default true).
+   * Aborted mid-program: interrupt the target (default true), so it does not finish half a restore,
+   * and remove what it bound, unless it may have held those names before (`replaceExisting`,
+   * `unchangedGroups`).
    * A pipelined restore passes false: the interrupt would land inside whatever the target runs then
    * (an unpickle importing numpy, which a KeyboardInterrupt leaves half-imported and broken); it
    * removes what the target bound instead, after the target's in-flight request.
@@ -166,11 +169,22 @@ export async function replay(input: ReplayInput, blobs: BlobSource, target: Kern
   try {
     return await replayOrThrow(input, blobs, target, options);
   } catch (error) {
-    // Aborted mid-program: stop the cell the target is running for us (best effort), so a running
-    // kernel is not left busy finishing half a restore.
-    if (options.signal?.aborted && options.interruptOnAbort !== false) await target.interrupt({ timeoutMs: 2000 }).catch(() => {});
+    if (options.signal?.aborted && options.interruptOnAbort !== false) await stopHalfRestore(input.body.problem, target, options);
     throw error;
   }
+}
+
+/**
+ * Aborted mid-program (best effort, each step bounded): interrupt the cell the target runs for us;
+ * wait for a shell round trip, so that the interrupted request has ended (ipykernel aborts execute
+ * requests queued behind an interrupted cell: the user's next one would be); then remove what the
+ * half-run program bound, where the restore was refused any name the target already had.
+ */
+async function stopHalfRestore(problem: PlanningProblem, target: KernelClient, options: RestoreOptions): Promise<void> {
+  const bounded: CallOptions = { timeoutMs: 2000 };
+  await target.interrupt(bounded).catch(() => {});
+  await target.kernelInfo(bounded).catch(() => {});
+  if (!options.replaceExisting && !options.unchangedGroups) await deleteNames(target, ownedNames(problem), bounded).catch(() => {});
 }
 
 async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: KernelClient, options: RestoreOptions): Promise<RestoreReport> {
@@ -269,7 +283,7 @@ async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: Kern
     for (const u of replanned.unrecoverable) unrecoverable.set(u.name, `${u.reason}; after: ${failure.message}`);
     // Start over without what the half-run program bound (it may be wrong versions); only names
     // the checkpoint owns, never the target's other variables.
-    await deleteNames(target, [...owned], call);
+    await deleteNames(target, owned, call);
     kept = new Set();
     if (attempt > maxFallbacks) throw new RestoreFallbackError(fallbacks);
   }
@@ -664,14 +678,6 @@ function provenByLoad(plan: ReplicationPlan, problem: PlanningProblem, faithful:
   return new Set(faithful.filter((name) => lastLoaded.has(name)));
 }
 
-function ownedNames(problem: PlanningProblem): Set<string> {
-  const names = new Set<string>();
-  for (const group of problem.groups) for (const name of group.names) names.add(name);
-  for (const cell of problem.cells) for (const name of [...cell.writes, ...cell.deletes]) names.add(name);
-  return names;
-}
-
-/** Which of `names` the target's namespace binds. */
 /** Which of `names` the target binds, asked of the shim (a rerun cell may have broken the user's `json`). */
 async function boundNames(recorder: Recorder, names: readonly string[], call: CallOptions): Promise<string[]> {
   const { result } = await recorder.request<{ bound: string[] }>('bound', { names }, call);
@@ -694,12 +700,6 @@ function markUnserializable(problem: PlanningProblem, groupId: string, reason: s
 
 function markUnreplayable(problem: PlanningProblem, cellId: number): PlanningProblem {
   return { ...problem, cells: problem.cells.map((c) => (c.id === cellId ? { ...c, replayable: false } : c)) };
-}
-
-async function deleteNames(target: KernelClient, names: readonly string[], call: CallOptions): Promise<void> {
-  if (names.length === 0) return;
-  const code = `for __n in ${JSON.stringify(names)}:\n    get_ipython().user_ns.pop(__n, None)\ndel __n`;
-  await target.execute(internalCode(code), { ...call, silent: true, storeHistory: false });
 }
 
 function firstLine(code: string): string {
