@@ -395,5 +395,24 @@ describe('an interrupted restore', () => {
     // What the half-run cell bound (keep) is gone; the target's own variable stays.
     expect(probe!.stdout).toBe('untouched False False\n');
   }, 60_000);
+
+  it('aborted before it has checked the target, removes none of the target\'s names', async () => {
+    const source = await start();
+    await source.run('keep = 41');
+    const saved = await checkpoint(source.recorder, new LocalStore(store()));
+    const target = await start();
+    await target.run('keep = "mine"'); // a name the checkpoint owns: the restore would refuse it
+    const controller = new AbortController();
+    const outcome = await restore(saved.checkpoint, target.kernel.client, {
+      signal: controller.signal,
+      onProgress: (event) => {
+        if (event.phase === 'compatibility') controller.abort(new Error('cancelled'));
+      },
+    }).catch((e: unknown) => e);
+    expect(outcome).toBeInstanceOf(Error);
+    expect(outcome).not.toBeInstanceOf(TargetNamespaceConflictError);
+    const [probe] = await target.run('print(keep)');
+    expect(probe!.stdout).toBe('mine\n');
+  }, 60_000);
 });
 

@@ -73,8 +73,8 @@ export interface RestoreOptions extends CallOptions, TrustOptions {
   onUsable?: (event: UsableEvent) => void;
   /**
    * Aborted mid-program: interrupt the target (default true), so it does not finish half a restore,
-   * and remove what it bound, unless it may have held those names before (`replaceExisting`,
-   * `unchangedGroups`).
+   * and remove what it bound of the checkpoint's names; with `replaceExisting` (undo, checkout) they
+   * may have held the user's values before, and are left.
    * A pipelined restore passes false: the interrupt would land inside whatever the target runs then
    * (an unpickle importing numpy, which a KeyboardInterrupt leaves half-imported and broken); it
    * removes what the target bound instead, after the target's in-flight request.
@@ -166,10 +166,12 @@ export interface ReplayInput {
 }
 
 export async function replay(input: ReplayInput, blobs: BlobSource, target: KernelClient, options: RestoreOptions = {}): Promise<RestoreReport> {
+  // The checkpoint's names this target was found not to bind before: what an abort may remove.
+  const absentBefore = new Set<string>();
   try {
-    return await replayOrThrow(input, blobs, target, options);
+    return await replayOrThrow(input, blobs, target, options, absentBefore);
   } catch (error) {
-    if (options.signal?.aborted && options.interruptOnAbort !== false) await stopHalfRestore(input.body.problem, target, options);
+    if (options.signal?.aborted && options.interruptOnAbort !== false) await stopHalfRestore(target, absentBefore);
     throw error;
   }
 }
@@ -178,16 +180,22 @@ export async function replay(input: ReplayInput, blobs: BlobSource, target: Kern
  * Aborted mid-program (best effort, each step bounded): interrupt the cell the target runs for us;
  * wait for a shell round trip, so that the interrupted request has ended (ipykernel aborts execute
  * requests queued behind an interrupted cell: the user's next one would be); then remove what the
- * half-run program bound, where the restore was refused any name the target already had.
+ * half-run program may have bound among the names the target did not have.
  */
-async function stopHalfRestore(problem: PlanningProblem, target: KernelClient, options: RestoreOptions): Promise<void> {
+async function stopHalfRestore(target: KernelClient, absentBefore: ReadonlySet<string>): Promise<void> {
   const bounded: CallOptions = { timeoutMs: 2000 };
   await target.interrupt(bounded).catch(() => {});
   await target.kernelInfo(bounded).catch(() => {});
-  if (!options.replaceExisting && !options.unchangedGroups) await deleteNames(target, ownedNames(problem), bounded).catch(() => {});
+  await deleteNames(target, absentBefore, bounded).catch(() => {});
 }
 
-async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: KernelClient, options: RestoreOptions): Promise<RestoreReport> {
+async function replayOrThrow(
+  input: ReplayInput,
+  blobs: BlobSource,
+  target: KernelClient,
+  options: RestoreOptions,
+  absentBefore: Set<string>,
+): Promise<RestoreReport> {
   const progress = options.onProgress ?? (() => {});
   const call: CallOptions = { signal: options.signal, timeoutMs: options.timeoutMs };
   const { body } = input;
@@ -213,6 +221,7 @@ async function replayOrThrow(input: ReplayInput, blobs: BlobSource, target: Kern
   if (!options.replaceExisting) {
     const clash = (await userNames(target, call)).filter((name) => owned.has(name));
     if (clash.length > 0) throw new TargetNamespaceConflictError(clash);
+    for (const name of owned) absentBefore.add(name);
   }
 
   const records = new Map(body.history.executions.map((r) => [r.seq, r]));
