@@ -188,6 +188,25 @@ describe('nbferry serve (HTTP API)', () => {
     expect((await api('DELETE', '/kernels/twice')).status).toBe(204);
   });
 
+  it('holds the id a restore asked for until it is done: a registration of that id meanwhile is refused, and the restore registers it', async () => {
+    // Before, the id was checked at the start and taken at the end: the registration won, and the
+    // restore failed with 409 after its work, its fresh kernel left running unregistered.
+    const source = await kernelWith();
+    expect((await api('POST', '/kernels', { connectionFile: source.connectionFile, id: 'carol' })).status).toBe(201);
+    await runCell(source.client, 'import time\ntime.sleep(2)\ngen = (i for i in range(3))'); // rerun on restore: 2 s
+    expect((await api('POST', '/kernels/carol/checkpoint', {})).status).toBe(200);
+    const other = await kernelWith('x = 1');
+    const restoring = api<RestoreOutcome>('POST', '/stores/carol/restore', { id: 'carol-2' });
+    await sleep(300);
+    const refused = await api<{ error: { code: string; message: string } }>('POST', '/kernels', { connectionFile: other.connectionFile, id: 'carol-2' });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error).toMatchObject({ code: 'KERNEL_ID_TAKEN', message: expect.stringMatching(/"carol-2" is being registered/) });
+    const restored = await restoring;
+    expect(restored.status).toBe(200);
+    startedPids.push(restored.body.kernel.pid);
+    expect(restored.body.kernel).toMatchObject({ id: 'carol-2', source: { kind: 'started', from: 'store:carol' } });
+  });
+
   it('answers bad requests with typed errors: unknown kernel 404, unknown field or missing target 400', async () => {
     expect(await api('POST', '/kernels/nope/checkpoint', {})).toMatchObject({ status: 404, body: { error: { code: 'UNKNOWN_KERNEL' } } });
     expect(await api('POST', '/kernels', { connectionFile: '/x.json', deadline: 3 })).toMatchObject({ status: 400, body: { error: { code: 'BAD_REQUEST' } } });

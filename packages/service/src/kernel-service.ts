@@ -187,10 +187,9 @@ export class KernelService {
     connect: () => Promise<{ client: Kernel['client']; release: () => Promise<void>; probe: (pid: number) => LivenessProbe }>,
   ): Promise<KernelState> {
     const id = this.newId(options.id);
-    // Taken from now on (newId refuses it), not only once attached: a second registration of the
-    // same kernel meanwhile would attach a second recorder and replace this one.
-    this.registering.add(id);
-    try {
+    // Held from now on, not only once attached: a second registration of the same kernel meanwhile
+    // would attach a second recorder and replace this one.
+    return this.holding(id, async () => {
       const { client, release, probe } = await connect();
       const recorder = await Recorder.attach(client, { timeoutMs: this.options.timeoutMs }).catch(async (error: unknown) => {
         await release().catch(() => {});
@@ -209,9 +208,21 @@ export class KernelService {
         kernel.catchUp();
       }
       return kernel.state();
-    } catch (error) {
+    }).catch((error: unknown) => {
       this.metrics.failures.inc({ operation: 'register' });
       throw error;
+    });
+  }
+
+  /**
+   * Runs `work` with the new kernel's id (from newId) held until it ends: newId refuses it
+   * meanwhile, so no other request takes the id that a registration, restore or migration
+   * registers its kernel under at the end of its work.
+   */
+  private async holding<T>(id: string, work: () => Promise<T>): Promise<T> {
+    this.registering.add(id);
+    try {
+      return await work();
     } finally {
       this.registering.delete(id);
     }
@@ -236,7 +247,7 @@ export class KernelService {
   private async add(id: string, source: KernelSource, recorder: Recorder, storeName: string, release: () => Promise<void>, probe: LivenessProbe): Promise<RegisteredKernel> {
     if (!SAFE_NAME.test(storeName)) throw new BadRequestError(`store name ${JSON.stringify(storeName)}: use 1-64 letters, digits, '.', '_' or '-'`);
     const store = await this.openNamed(storeName);
-    // A restore or migration that asked for an id registered meanwhile: never replace that kernel.
+    // Never replace a registered kernel (the callers hold their id, see `holding`: a guard).
     if (this.kernels.has(id)) {
       store.close?.();
       throw new KernelIdTakenError(id, false);
@@ -313,20 +324,25 @@ export class KernelService {
    */
   async restore(storeName: string, checkpointId: string | undefined, fresh: FreshKernelOptions = {}, onProgress?: ProgressListener): Promise<RestoreOutcome> {
     const newId = this.newId(fresh.id);
-    const t0 = performance.now();
-    try {
+    return this.holding(newId, async () => {
+      const t0 = performance.now();
       const { kernel, report, from } = await this.withStore(storeName, async (store) => {
         const stored = await store.open<CheckpointBody>(checkpointId);
         return restoreToFreshKernel(stored, this.launchOptions(fresh), this.warm, { timeoutMs: this.options.timeoutMs, onProgress });
       });
-      const source: KernelSource = { kind: 'started', connectionFile: kernel.connectionFile, from: `store:${storeName}` };
-      const outcome = await this.adopt(newId, source, storeName, report, 'restore', t0, () => kernel.detach(), localProcessProbe(kernel.client, report.recorder.hello.pid));
-      this.metrics.freshKernels.inc({ source: from });
-      return { ...outcome, connectionFile: kernel.connectionFile, kernelFrom: from };
-    } catch (error) {
+      try {
+        const source: KernelSource = { kind: 'started', connectionFile: kernel.connectionFile, from: `store:${storeName}` };
+        const outcome = await this.adopt(newId, source, storeName, report, 'restore', t0, () => kernel.detach(), localProcessProbe(kernel.client, report.recorder.hello.pid));
+        this.metrics.freshKernels.inc({ source: from });
+        return { ...outcome, connectionFile: kernel.connectionFile, kernelFrom: from };
+      } catch (error) {
+        await kernel.dispose().catch(() => {}); // not registered: nobody would ever stop it
+        throw error;
+      }
+    }).catch((error: unknown) => {
       this.metrics.failures.inc({ operation: 'restore' });
       throw error;
-    }
+    });
   }
 
   /** Where "move to…" can go: a fresh kernel here, then the configured targets. */
@@ -354,36 +370,39 @@ export class KernelService {
     const newId = this.newId(fresh.id);
     if (throughStore !== undefined && !SAFE_NAME.test(throughStore)) throw new BadRequestError(`store name ${JSON.stringify(throughStore)}: use 1-64 letters, digits, '.', '_' or '-'`);
     if (target && throughStore !== undefined) throw new BadRequestError(`a move to target ${target.id} goes over its Jupyter Server's websocket: leave out store`);
-    if (target) return this.migrateToServer(source, newId, target, path, onProgress);
-    const cwd = fresh.cwd ?? (existsSync(source.recorder.hello.cwd) ? source.recorder.hello.cwd : undefined);
-    const t0 = performance.now();
-    // A move here without a store in between goes into the source's standby when it can; else (and
-    // when it fails) as without one. A standby is never a reason to fail the request.
-    const launch = this.launchOptions({ ...fresh, cwd });
-    // A request for another Python or directory leaves the standby with the source.
-    let standbyUnusable = throughStore === undefined ? source.standbyKernel?.placedElsewhere(launch) : undefined;
-    const standby = throughStore === undefined && standbyUnusable === undefined ? source.takeStandby() : undefined;
-    if (standby) {
-      const moved = await this.migrateIntoStandby(source, newId, standby, t0, onProgress);
-      if (typeof moved !== 'string') return moved;
-      standbyUnusable = moved;
-    }
-    const { kernel: started, prepared, from } = await freshKernel(launch, this.warm);
-    try {
-      const call = { timeoutMs: this.options.timeoutMs, onProgress };
-      const report =
-        throughStore === undefined
-          ? await source.exclusive(() => migrateLive(source.recorder, started.client, { ...call, prepared, blobTransfer: (buffers) => countedStagedBuffers(buffers, onProgress) }))
-          : await this.throughStore(source, throughStore, started.client, { ...call, prepared });
-      const kernelSource: KernelSource = { kind: 'started', connectionFile: started.connectionFile, from: id };
-      const outcome = await this.adopt(newId, kernelSource, throughStore ?? source.storeName, report, 'migrate', t0, () => started.detach(), localProcessProbe(started.client, report.recorder.hello.pid));
-      this.metrics.freshKernels.inc({ source: from });
-      return { ...outcome, connectionFile: started.connectionFile, kernelFrom: from, ...(standbyUnusable !== undefined ? { standbyUnusable } : {}) };
-    } catch (error) {
-      this.metrics.failures.inc({ operation: 'migrate' });
-      await started.dispose().catch(() => {});
-      throw error;
-    }
+    // The id is held for the whole move: a registration taking it meanwhile would fail the move at its end.
+    return this.holding(newId, async () => {
+      if (target) return this.migrateToServer(source, newId, target, path, onProgress);
+      const cwd = fresh.cwd ?? (existsSync(source.recorder.hello.cwd) ? source.recorder.hello.cwd : undefined);
+      const t0 = performance.now();
+      // A move here without a store in between goes into the source's standby when it can; else (and
+      // when it fails) as without one. A standby is never a reason to fail the request.
+      const launch = this.launchOptions({ ...fresh, cwd });
+      // A request for another Python or directory leaves the standby with the source.
+      let standbyUnusable = throughStore === undefined ? source.standbyKernel?.placedElsewhere(launch) : undefined;
+      const standby = throughStore === undefined && standbyUnusable === undefined ? source.takeStandby() : undefined;
+      if (standby) {
+        const moved = await this.migrateIntoStandby(source, newId, standby, t0, onProgress);
+        if (typeof moved !== 'string') return moved;
+        standbyUnusable = moved;
+      }
+      const { kernel: started, prepared, from } = await freshKernel(launch, this.warm);
+      try {
+        const call = { timeoutMs: this.options.timeoutMs, onProgress };
+        const report =
+          throughStore === undefined
+            ? await source.exclusive(() => migrateLive(source.recorder, started.client, { ...call, prepared, blobTransfer: (buffers) => countedStagedBuffers(buffers, onProgress) }))
+            : await this.throughStore(source, throughStore, started.client, { ...call, prepared });
+        const kernelSource: KernelSource = { kind: 'started', connectionFile: started.connectionFile, from: id };
+        const outcome = await this.adopt(newId, kernelSource, throughStore ?? source.storeName, report, 'migrate', t0, () => started.detach(), localProcessProbe(started.client, report.recorder.hello.pid));
+        this.metrics.freshKernels.inc({ source: from });
+        return { ...outcome, connectionFile: started.connectionFile, kernelFrom: from, ...(standbyUnusable !== undefined ? { standbyUnusable } : {}) };
+      } catch (error) {
+        this.metrics.failures.inc({ operation: 'migrate' });
+        await started.dispose().catch(() => {});
+        throw error;
+      }
+    });
   }
 
   /**
