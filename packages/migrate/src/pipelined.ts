@@ -332,7 +332,6 @@ function namesKey(names: readonly string[]): string {
   return JSON.stringify([...names].sort());
 }
 
-/** Every name the replay may have bound: the checkpoint's variables and whatever its cells write. */
 /**
  * The bounds of removing what an aborted target bound: not the caller's signal (aborted by then, it
  * would skip the cleanup). The removal runs after the target's in-flight request (a load the abort
