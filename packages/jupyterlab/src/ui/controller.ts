@@ -9,6 +9,7 @@ import { Signal, type ISignal } from '@lumino/signaling';
 import type { HistoryEntry } from '../model/api-types.js';
 import { NbferryUiError } from '../model/errors.js';
 import { type Action, type ActionContext, enablement, type Enablement } from '../model/actions.js';
+import { KernelWatch } from '../model/kernel-watch.js';
 import type { JobProgress } from '../model/jobs.js';
 import {
   EMPTY_STATUS,
@@ -49,9 +50,9 @@ export class NbferryController {
   private runningValue: Action | null = null;
   private progressValue: JobProgress | null = null;
   private reportValue: Report | null = null;
-  /** Aborted when the watched kernel changes: late answers about the old kernel are dropped. */
-  private watch = new AbortController();
-  private refreshing: { watch: AbortController; done: Promise<void> } | null = null;
+  /** Late answers about an old kernel or process are dropped; actions outlive a restart (kernel-watch.ts). */
+  private readonly watch = new KernelWatch();
+  private refreshing: { signal: AbortSignal; done: Promise<void> } | null = null;
   private disposed = false;
 
   constructor(client: NbferryClient, tracker: INotebookTracker) {
@@ -135,7 +136,7 @@ export class NbferryController {
     this.progressValue = null;
     this.changedSignal.emit();
     try {
-      return await body(id, this.watch.signal);
+      return await body(id, this.watch.actionSignal);
     } finally {
       this.runningValue = null;
       this.progressValue = null;
@@ -146,12 +147,12 @@ export class NbferryController {
 
   /** Polls now: at most one poll in flight per watched kernel (one of a previous kernel does not count). */
   refresh(): Promise<void> {
-    if (this.refreshing !== null && this.refreshing.watch === this.watch) return this.refreshing.done;
-    const watch = this.watch;
+    const signal = this.watch.pollSignal;
+    if (this.refreshing !== null && this.refreshing.signal === signal) return this.refreshing.done;
     const done: Promise<void> = this.poll().finally(() => {
       if (this.refreshing?.done === done) this.refreshing = null;
     });
-    this.refreshing = { watch, done };
+    this.refreshing = { signal, done };
     return done;
   }
 
@@ -163,7 +164,7 @@ export class NbferryController {
 
   dispose(): void {
     this.disposed = true;
-    this.watch.abort();
+    this.watch.dispose();
   }
 
   private follow(panel: NotebookPanel | null): void {
@@ -200,10 +201,10 @@ export class NbferryController {
 
   /** Starts over on the session's kernel; `reattach`: the same kernel id runs a new process. */
   private rewatch(reattach = false): void {
-    this.watch.abort();
-    this.watch = new AbortController();
     const kernelId = this.session?.session?.kernel?.id ?? null;
     const changedKernel = kernelId !== this.jupyterKernelIdValue;
+    if (changedKernel) this.watch.changed();
+    else this.watch.restarted();
     this.jupyterKernelIdValue = kernelId;
     if (changedKernel) {
       this.statusValue = EMPTY_STATUS;
@@ -237,7 +238,7 @@ export class NbferryController {
   }
 
   private async poll(): Promise<void> {
-    const signal = this.watch.signal;
+    const signal = this.watch.pollSignal;
     const kernelId = this.jupyterKernelIdValue;
     if (kernelId === null) return;
     this.pollsSinceAttach += 1;

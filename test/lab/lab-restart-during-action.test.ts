@@ -1,0 +1,73 @@
+// A kernel restart while an action from the history panel runs: the action must end with its
+// outcome on screen, never vanish. The panel starts over on the restarted process (same kernel id);
+// it used to abort the running action with it, silently, when the new process reported `starting`
+// before the action's answer came (a CI flake: a Restore clicked right after JupyterLab restarted a
+// killed kernel never reported). Here the answer comes first (the service sees the process gone),
+// so this passes either way; the policy itself is tested in packages/jupyterlab/src/model/kernel-watch.test.ts.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium, shoot } from './support/browser.js';
+import { startLab, writeNotebook, type LabServer } from './support/lab-server.js';
+
+const CELLS = [
+  // Rerun by a restore to before `next(gen)`: a generator cannot be saved.
+  'import time\ntime.sleep(4)\ngen = (i for i in range(3))',
+  'first = next(gen)',
+];
+
+describe('the JupyterLab extension when the kernel restarts during an action', () => {
+  let lab: LabServer;
+  let browser: Browser;
+  let page: Page;
+
+  beforeAll(async () => {
+    lab = await startLab();
+    await writeNotebook(lab.root, 'slow.ipynb', CELLS);
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    page.setDefaultTimeout(60_000);
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await lab?.stop();
+  }, 60_000);
+
+  const cell = (i: number) => page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell').nth(i);
+  const history = () => page.locator('#nbferry-history-panel');
+  const rows = () => history().locator('.nbferry-timeline-row');
+
+  async function run(i: number): Promise<void> {
+    await cell(i).locator('.cm-content').click();
+    await page.keyboard.press('Shift+Enter');
+  }
+
+  it('a Restore running when the kernel restarts ends with a message, not silently', async () => {
+    await page.goto(`${lab.url}/lab/tree/slow.ipynb?token=${lab.token}`);
+    await cell(0).waitFor();
+    await expect.poll(async () => (await lab.api<unknown[]>('GET', '/api/sessions')).body.length, { timeout: 60_000 }).toBe(1);
+    const kernelId = (await lab.api<{ kernel: { id: string } }[]>('GET', '/api/sessions')).body[0]!.kernel.id;
+    await expect.poll(() => page.locator('.nbferry-status').textContent(), { timeout: 60_000 }).toMatch(/nbferry: (not )?protected/);
+    await page.locator(`.lm-TabBar-tab[data-id="nbferry-history-panel"]`).click();
+    await history().waitFor({ state: 'visible' });
+    await run(0);
+    await expect.poll(async () => (await rows().first().textContent()) ?? '', { timeout: 60_000 }).toContain('import time');
+    await run(1);
+    await expect.poll(async () => (await rows().first().textContent()) ?? '', { timeout: 60_000 }).toContain('next(gen)');
+    await expect.poll(() => page.locator('.nbferry-status').textContent(), { timeout: 60_000 }).toMatch(/nbferry: protected/);
+
+    const restore = rows().filter({ hasText: 'import time' }).locator('[data-action=restore]');
+    await expect.poll(() => restore.isEnabled(), { timeout: 30_000 }).toBe(true);
+    await restore.click();
+    await expect.poll(() => history().getAttribute('data-busy'), { timeout: 30_000 }).toBe('true');
+    // Jupyter restarts the kernel while the restore reruns the 4 s cell in it.
+    expect((await lab.api('POST', `/api/kernels/${kernelId}/restart`)).status).toBe(200);
+
+    // Its outcome is shown: here an error, since the process it was restoring is gone.
+    const outcome = page.locator('.Toastify__toast', { hasText: /nbferry: Restore/ });
+    await outcome.first().waitFor({ state: 'visible', timeout: 90_000 });
+    await shoot(page, 'restart-during-restore');
+    expect(await outcome.first().textContent()).toMatch(/nbferry: Restore (failed|[0-9a-f-]+:)/);
+    await expect.poll(() => history().getAttribute('data-busy'), { timeout: 30_000 }).toBe('false');
+  }, 240_000);
+});
