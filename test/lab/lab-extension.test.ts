@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium, shoot } from './support/browser.js';
 import { startLab, writeNotebook, type LabServer } from './support/lab-server.js';
+import { newLabPage, notebookPage, openNotebook } from './support/notebook-page.js';
 
 const STEP_MS = 150_000;
 
@@ -28,8 +29,7 @@ describe('the nbferry JupyterLab extension in a browser', () => {
     lab = await startLab();
     await writeNotebook(lab.root, 'demo.ipynb', CELLS);
     browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    page.setDefaultTimeout(60_000);
+    page = await newLabPage(browser);
   }, 180_000);
 
   afterAll(async () => {
@@ -37,15 +37,10 @@ describe('the nbferry JupyterLab extension in a browser', () => {
     await lab?.stop();
   }, 60_000);
 
-  const cell = (i: number) => page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell').nth(i);
-  const history = () => page.locator('#nbferry-history-panel');
-  const rows = () => history().locator('.nbferry-timeline-row');
-
-  /** Runs cell i as a user does: click into it, Shift+Enter. */
-  async function run(i: number): Promise<void> {
-    await cell(i).locator('.cm-content').click();
-    await page.keyboard.press('Shift+Enter');
-  }
+  const cell = (i: number) => notebookPage(page).cell(i);
+  const history = () => notebookPage(page).history();
+  const rows = () => notebookPage(page).rows();
+  const run = (i: number) => notebookPage(page).run(i);
 
   async function outputOf(i: number, pattern: RegExp): Promise<string> {
     const output = cell(i).locator('.jp-OutputArea-output');
@@ -54,15 +49,9 @@ describe('the nbferry JupyterLab extension in a browser', () => {
   }
 
   it('opens a notebook on the nbferry kernel, attaches it, and shows the status and the history panel', async () => {
-    await page.goto(`${lab.url}/lab/tree/demo.ipynb?token=${lab.token}`);
-    await cell(0).waitFor();
     // The kernel the notebook started (its session), and the status item once it is attached.
-    await expect.poll(async () => (await lab.api<{ kernel: { id: string } }[]>('GET', '/api/sessions')).body.length, { timeout: 60_000 }).toBe(1);
-    kernelId = (await lab.api<{ kernel: { id: string } }[]>('GET', '/api/sessions')).body[0]!.kernel.id;
-    const status = page.locator('.nbferry-status');
-    await expect.poll(() => status.textContent(), { timeout: 60_000 }).toMatch(/nbferry: (not )?protected/);
-    await page.locator(`.lm-TabBar-tab[data-id="nbferry-history-panel"]`).click();
-    await history().waitFor({ state: 'visible' });
+    kernelId = await openNotebook(lab, page, 'demo.ipynb');
+    await notebookPage(page).openHistory();
     await shoot(page, '01-opened');
   }, STEP_MS);
 

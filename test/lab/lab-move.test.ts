@@ -9,6 +9,7 @@ import type { Browser, Page } from 'playwright-core';
 import { connectServerKernel } from '@nbferry/jupyter-server';
 import { launchChromium, shoot } from './support/browser.js';
 import { startLab, writeNotebook, type LabServer } from './support/lab-server.js';
+import { newLabPage, notebookPage } from './support/notebook-page.js';
 
 // The first cell is slow, so the planner sends `big` (128 MB) rather than rerunning it: the move has bytes to show.
 const CELLS = ['import time\nimport numpy as np\nbig = np.arange(16_000_000, dtype=np.float64)\ntime.sleep(4)', 'x = 42'];
@@ -38,8 +39,7 @@ describe('move to another Jupyter Server from the panel', () => {
     await mkdir(join(target.root, 'project'));
     await writeNotebook(join(source.root, 'project'), 'move.ipynb', CELLS);
     browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    page.setDefaultTimeout(60_000);
+    page = await newLabPage(browser);
   }, 240_000);
 
   afterAll(async () => {
@@ -61,13 +61,10 @@ describe('move to another Jupyter Server from the panel', () => {
       void response.json().then((job: JobView) => jobs.push(job), () => {});
     });
     await page.goto(`${source.url}/lab/tree/project/move.ipynb?token=${source.token}`);
-    const cell = (i: number) => page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell').nth(i);
-    await cell(0).waitFor();
+    const notebook = notebookPage(page);
+    await notebook.cell(0).waitFor();
     await expect.poll(() => page.locator('.nbferry-status').textContent(), { timeout: 60_000 }).toMatch(/nbferry: (not )?protected/);
-    for (const i of [0, 1]) {
-      await cell(i).locator('.cm-content').click();
-      await page.keyboard.press('Shift+Enter');
-    }
+    for (const i of [0, 1]) await notebook.run(i);
     await page.locator('.lm-TabBar-tab[data-id="nbferry-history-panel"]').click();
     const panel = page.locator('#nbferry-history-panel');
     await expect.poll(async () => (await panel.locator('.nbferry-timeline-row').first().textContent()) ?? '', { timeout: 60_000 }).toContain('x = 42');

@@ -9,6 +9,7 @@ import type { Browser, Page } from 'playwright-core';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { launchChromium, shoot } from './support/browser.js';
 import { startLab, writeNotebook, type LabServer } from './support/lab-server.js';
+import { newLabPage, notebookPage, openNotebook } from './support/notebook-page.js';
 
 interface KernelModel {
   last_activity: string;
@@ -24,8 +25,7 @@ describe('the extension polling a kernel', () => {
     lab = await startLab();
     await writeNotebook(lab.root, 'idle.ipynb', ['x = 41 + 1']);
     browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    page.setDefaultTimeout(60_000);
+    page = await newLabPage(browser);
   }, 180_000);
 
   afterAll(async () => {
@@ -34,14 +34,8 @@ describe('the extension polling a kernel', () => {
   }, 60_000);
 
   it('does not move the kernel\'s last_activity nor its execution_state', async () => {
-    await page.goto(`${lab.url}/lab/tree/idle.ipynb?token=${lab.token}`);
-    const cell = page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell').first();
-    await cell.waitFor();
-    await expect.poll(async () => (await lab.api<unknown[]>('GET', '/api/sessions')).body.length, { timeout: 60_000 }).toBe(1);
-    const kernelId = (await lab.api<{ kernel: { id: string } }[]>('GET', '/api/sessions')).body[0]!.kernel.id;
-    await expect.poll(() => page.locator('.nbferry-status').textContent(), { timeout: 60_000 }).toMatch(/nbferry: (not )?protected/);
-    await cell.locator('.cm-content').click();
-    await page.keyboard.press('Shift+Enter');
+    const kernelId = await openNotebook(lab, page, 'idle.ipynb');
+    await notebookPage(page).run(0);
     // The cell's auto-checkpoint is activity (it is work for the kernel); wait until it is done.
     await expect
       .poll(() => page.locator('.nbferry-status').textContent(), { timeout: 60_000 })

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium, shoot } from './support/browser.js';
 import { startLab, writeNotebook, type LabServer } from './support/lab-server.js';
+import { newLabPage, notebookPage, openNotebook } from './support/notebook-page.js';
 
 const CELLS = [
   // Rerun by a restore to before `next(gen)`: a generator cannot be saved.
@@ -24,8 +25,7 @@ describe('the JupyterLab extension when the kernel restarts during an action', (
     lab = await startLab();
     await writeNotebook(lab.root, 'slow.ipynb', CELLS);
     browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    page.setDefaultTimeout(60_000);
+    page = await newLabPage(browser);
   }, 180_000);
 
   afterAll(async () => {
@@ -33,23 +33,13 @@ describe('the JupyterLab extension when the kernel restarts during an action', (
     await lab?.stop();
   }, 60_000);
 
-  const cell = (i: number) => page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell').nth(i);
-  const history = () => page.locator('#nbferry-history-panel');
-  const rows = () => history().locator('.nbferry-timeline-row');
-
-  async function run(i: number): Promise<void> {
-    await cell(i).locator('.cm-content').click();
-    await page.keyboard.press('Shift+Enter');
-  }
+  const history = () => notebookPage(page).history();
+  const rows = () => notebookPage(page).rows();
+  const run = (i: number) => notebookPage(page).run(i);
 
   it('a Restore running when the kernel restarts ends with a message, not silently', async () => {
-    await page.goto(`${lab.url}/lab/tree/slow.ipynb?token=${lab.token}`);
-    await cell(0).waitFor();
-    await expect.poll(async () => (await lab.api<unknown[]>('GET', '/api/sessions')).body.length, { timeout: 60_000 }).toBe(1);
-    const kernelId = (await lab.api<{ kernel: { id: string } }[]>('GET', '/api/sessions')).body[0]!.kernel.id;
-    await expect.poll(() => page.locator('.nbferry-status').textContent(), { timeout: 60_000 }).toMatch(/nbferry: (not )?protected/);
-    await page.locator(`.lm-TabBar-tab[data-id="nbferry-history-panel"]`).click();
-    await history().waitFor({ state: 'visible' });
+    const kernelId = await openNotebook(lab, page, 'slow.ipynb');
+    await notebookPage(page).openHistory();
     await run(0);
     await expect.poll(async () => (await rows().first().textContent()) ?? '', { timeout: 60_000 }).toContain('import time');
     await run(1);
